@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# make            build everything into build/
+# make test       run every test (as root)
+# make bench      side-by-side performance ratios
+# make demo       the live demo on a veth test bed
+# V=1 shows the commands; CC, CLANG, BPFTOOL, PREFIX, DESTDIR can be overridden.
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ARCH := $(shell uname -m)
+O := build
+CFLAGS ?= -g -O2
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Ibpf/include -I$(O) -Icanaryd
+BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -Ibpf/include -I/usr/include/$(ARCH)-linux-gnu
+BPF_LIBS := $(shell $(PKG_CONFIG) --libs libxdp libbpf 2>/dev/null || echo -lxdp -lbpf -lelf -lz)
+TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+
+BPF_HDRS := $(wildcard bpf/include/*.h)
+
+# BPF objects: the dispatcher, the example versions, test programs, tools.
+VERSION_SRCS := $(wildcard bpf/versions/*.bpf.c)
+VERSION_OBJS := $(patsubst bpf/versions/%.bpf.c,$(O)/versions/%.bpf.o,$(VERSION_SRCS))
+TEST_BPF_SRCS := $(wildcard tests/bpf/*.bpf.c)
+TEST_BPF_OBJS := $(patsubst tests/bpf/%.bpf.c,$(O)/tests/%.bpf.o,$(TEST_BPF_SRCS))
+TOOL_BPF_SRCS := $(wildcard tools/*.bpf.c)
+TOOL_BPF_OBJS := $(patsubst tools/%.bpf.c,$(O)/tools/%.bpf.o,$(TOOL_BPF_SRCS))
+TOOL_SKELS := $(patsubst tools/%.bpf.c,$(O)/%.skel.h,$(TOOL_BPF_SRCS))
+
+# The datapath library used by the daemon, tools and tests.
+LIB_SRCS := canaryd/dp.c canaryd/log.c
+LIB_OBJS := $(patsubst canaryd/%.c,$(O)/obj/%.o,$(LIB_SRCS))
+LIB := $(O)/libcanary.a
+
+# Test programs: tests/test_*.c, each linked with the library and cmocka.
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(O)/tests/%,$(TEST_SRCS))
+TEST_COMMON := $(patsubst tests/%.c,$(O)/obj/tests/%.o,$(wildcard tests/lib/*.c))
+
+TOOL_SRCS := $(filter-out %.bpf.c,$(wildcard tools/*.c))
+TOOL_BINS := $(patsubst tools/%.c,$(O)/%,$(TOOL_SRCS))
+
+all: $(O)/dispatcher.bpf.o $(VERSION_OBJS) $(TEST_BPF_OBJS) $(TOOL_BPF_OBJS) $(LIB) \
+	$(TEST_BINS) $(TOOL_BINS)
+
+$(O)/dispatcher.bpf.o: bpf/dispatcher/dispatcher.bpf.c $(BPF_HDRS) | $(O)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(O)/dispatcher.skel.h: $(O)/dispatcher.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name dispatcher > $@.tmp && mv $@.tmp $@
+
+$(O)/versions/%.bpf.o: bpf/versions/%.bpf.c $(BPF_HDRS) $(wildcard bpf/versions/*.h) | $(O)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -Ibpf/versions -c $< -o $@
+
+$(O)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS) | $(O)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(O)/tools/%.bpf.o: tools/%.bpf.c $(BPF_HDRS) | $(O)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(O)/%.skel.h: $(O)/tools/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(O)/obj/%.o: canaryd/%.c $(wildcard canaryd/*.h) $(BPF_HDRS) $(O)/dispatcher.skel.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -c $< -o $@
+
+$(O)/obj/tests/%.o: tests/%.c $(wildcard tests/lib/*.h) $(wildcard canaryd/*.h) $(BPF_HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(O)/tests/test_%: tests/test_%.c $(LIB) $(TEST_COMMON) $(wildcard tests/lib/*.h) \
+		$(TOOL_SKELS) | $(O)
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -Itests $< $(TEST_COMMON) $(LIB) $(BPF_LIBS) \
+		$(TEST_LIBS) -lm -o $@
+
+$(O)/%: tools/%.c $(LIB) $(TOOL_SKELS) $(TEST_COMMON) | $(O)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(TEST_COMMON) $(LIB) $(BPF_LIBS) -lm -o $@
+
+$(O):
+	$(Q)mkdir -p $(O)
+
+test: all
+	$(Q)tests/run.sh
+
+bench: all
+	$(Q)tests/bench.sh
+
+demo: all
+	$(Q)tests/demo.sh
+
+clean:
+	$(call msg,CLEAN,$(O))
+	$(Q)rm -rf $(O)
+
+.PHONY: all test bench demo clean
+.DELETE_ON_ERROR:
+.SECONDARY:

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The canary dispatcher: classifies every packet into a flow, sends each flow
+ * to the stable version (slot 0) or a candidate (slots 1..3) by tail call
+ * through a ProgMap, and counts every version's verdicts.
+ */
+#include "canary_abi.h"
+#include "canary_parse.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* The ProgMap: one program version per slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, CANARY_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} canary_progs SEC(".maps");
+
+/* Per-CPU counters per (row, class); row CANARY_ROW_NONE = handled by no version. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CANARY_COUNTERS_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct canary_counters);
+} canary_counters SEC(".maps");
+
+/*
+ * Inner map templates give sizes, not BTF types: clang 14 emits only forward
+ * declarations for structs reached through a map-in-map template.
+ */
+
+/* The configuration, swapped whole: a one-entry array inside an array-of-maps. */
+struct canary_cfg_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct canary_config));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct canary_cfg_inner);
+} canary_cfg SEC(".maps");
+
+/* Circuit-breaker state per slot, shared across CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CANARY_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct canary_breaker);
+} canary_breaker SEC(".maps");
+
+/* Pin rules: LPM tries replaced whole through array-of-maps (strategy #2). */
+struct canary_pin4_inner {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, CANARY_PIN_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(key_size, sizeof(struct canary_pin_key_v4));
+	__uint(value_size, sizeof(struct canary_pin_value));
+};
+
+struct canary_pin6_inner {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, CANARY_PIN_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(key_size, sizeof(struct canary_pin_key_v6));
+	__uint(value_size, sizeof(struct canary_pin_value));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct canary_pin4_inner);
+} canary_pin4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct canary_pin6_inner);
+} canary_pin6 SEC(".maps");
+
+/* Returned by a run_slot subprogram when its tail call did not happen. */
+#define SLOT_EMPTY 0x7fffffff
+
+/*
+ * Why a subprogram per slot: a tail call from the main program would never
+ * return, so the dispatcher could not see the version's verdict. From inside a
+ * __noinline subprogram the tail call replaces only the subprogram's frame:
+ * the target's return value comes back as the subprogram's return value.
+ * When the slot is empty, bpf_tail_call falls through and we return
+ * SLOT_EMPTY; the empty asm hides that constant from clang, which would
+ * otherwise fold it into the caller and drop the check of the real return.
+ * The slot index is a constant so the JIT patches a direct jump.
+ */
+#define CANARY_RUN_SLOT(n)                                          \
+	static __noinline int run_slot##n(struct xdp_md *ctx)       \
+	{                                                           \
+		int r = SLOT_EMPTY;                                 \
+                                                                    \
+		bpf_tail_call_static(ctx, &canary_progs, n);        \
+		asm volatile("" : "+r"(r));                         \
+		return r;                                           \
+	}
+
+CANARY_RUN_SLOT(0)
+CANARY_RUN_SLOT(1)
+CANARY_RUN_SLOT(2)
+CANARY_RUN_SLOT(3)
+
+static __always_inline int run_slot(struct xdp_md *ctx, __u32 slot)
+{
+	switch (slot) {
+	case 1:
+		return run_slot1(ctx);
+	case 2:
+		return run_slot2(ctx);
+	case 3:
+		return run_slot3(ctx);
+	default:
+		return run_slot0(ctx);
+	}
+}
+
+static __always_inline __u32 cost_bucket(__u64 ns)
+{
+	__u32 b = 0;
+
+	/* floor(log2(ns)), clamped to the histogram. */
+	if (ns >= (1ULL << 16)) { ns >>= 16; b += 16; }
+	if (ns >= (1ULL << 8)) { ns >>= 8; b += 8; }
+	if (ns >= (1ULL << 4)) { ns >>= 4; b += 4; }
+	if (ns >= (1ULL << 2)) { ns >>= 2; b += 2; }
+	if (ns >= (1ULL << 1)) b += 1;
+	return b < CANARY_COST_BUCKETS ? b : CANARY_COST_BUCKETS - 1;
+}
+
+/*
+ * IPv6 lives in its own frame: the main program's stack must stay small,
+ * because a tail call is refused when the frames above it total 256 bytes.
+ */
+static __noinline __u32 flow_bucket_v6(const struct canary_flow *fl, __u32 flags, __u32 seed)
+{
+	__u16 sport = fl->sport, dport = fl->dport;
+	const __u32 *sa = fl->saddr, *da = fl->daddr;
+
+	if (flags & CANARY_F_SYMMETRIC) {
+		int swap = 0, i;
+
+#pragma unroll
+		for (i = 0; i < 4; i++) {
+			__u32 x = bpf_ntohl(sa[i]), y = bpf_ntohl(da[i]);
+
+			if (x != y) {
+				swap = x > y;
+				break;
+			}
+			if (i == 3)
+				swap = sport > dport;
+		}
+		if (swap) {
+			__u16 tp = sport;
+
+			sa = fl->daddr;
+			da = fl->saddr;
+			sport = dport;
+			dport = tp;
+		}
+	}
+	return canary_bucket(canary_hash_v6(sa, da, (__u32)sport << 16 | dport, fl->proto, seed));
+}
+
+static __always_inline __u32 flow_bucket(const struct canary_flow *fl, __u32 flags, __u32 seed)
+{
+	__u16 sport = fl->sport, dport = fl->dport;
+	__u32 s = fl->saddr[0], d = fl->daddr[0];
+
+	if (fl->is_v6)
+		return flow_bucket_v6(fl, flags, seed);
+
+	/* Symmetric: sort the endpoints so both directions hash alike. */
+	if ((flags & CANARY_F_SYMMETRIC) && (s > d || (s == d && sport > dport))) {
+		__u32 t = s;
+		__u16 tp = sport;
+
+		s = d;
+		d = t;
+		sport = dport;
+		dport = tp;
+	}
+	return canary_bucket(canary_hash_v4(s, d, (__u32)sport << 16 | dport, fl->proto, seed));
+}
+
+/* Slot forced by a pin rule, or -1. Only called when a rule set is installed. */
+static __noinline int pin_lookup(const struct canary_flow *fl, __u32 flags)
+{
+	__u32 zero = 0;
+	struct canary_pin_value *v = NULL;
+	void *trie;
+
+	if (!fl->is_v6 && (flags & CANARY_F_PIN_V4)) {
+		struct canary_pin_key_v4 k4 = { .prefixlen = 32, .addr = fl->saddr[0] };
+
+		trie = bpf_map_lookup_elem(&canary_pin4, &zero);
+		if (trie)
+			v = bpf_map_lookup_elem(trie, &k4);
+	} else if (fl->is_v6 && (flags & CANARY_F_PIN_V6)) {
+		struct canary_pin_key_v6 k6 = { .prefixlen = 128 };
+
+		__builtin_memcpy(k6.addr, fl->saddr, 16);
+		trie = bpf_map_lookup_elem(&canary_pin6, &zero);
+		if (trie)
+			v = bpf_map_lookup_elem(trie, &k6);
+	}
+	if (!v || v->slot >= CANARY_MAX_SLOTS)
+		return -1;
+	return (int)v->slot;
+}
+
+static __always_inline struct canary_counters *counters(__u32 row, __u32 cls)
+{
+	__u32 key = row * CANARY_CLASS_MAX + cls;
+
+	return bpf_map_lookup_elem(&canary_counters, &key);
+}
+
+SEC("xdp")
+int canary_dispatch(struct xdp_md *ctx)
+{
+	struct canary_flow fl = {};
+	struct canary_config *cfg = NULL;
+	struct canary_breaker *brk = NULL;
+	struct canary_counters *rec, *want_rec;
+	__u32 zero = 0, cls, slot = CANARY_SLOT_STABLE, row, flags = 0, cost_mask = 0;
+	__u64 len = ctx->data_end - ctx->data;
+	__u64 t0 = 0;
+	int verdict;
+	__u32 vi;
+	void *inner;
+
+	inner = bpf_map_lookup_elem(&canary_cfg, &zero);
+	if (inner)
+		cfg = bpf_map_lookup_elem(inner, &zero);
+	if (cfg) {
+		flags = cfg->flags;
+		cost_mask = cfg->cost_mask;
+	}
+
+	if (canary_parse(ctx, &fl) < 0) {
+		cls = CANARY_CLASS_UNPARSED;
+	} else {
+		int pinned = -1;
+
+		cls = CANARY_CLASS_SPLIT;
+		if (flags & (CANARY_F_PIN_V4 | CANARY_F_PIN_V6))
+			pinned = pin_lookup(&fl, flags);
+		if (pinned >= 0) {
+			cls = CANARY_CLASS_PINNED;
+			slot = pinned;
+		} else if (cfg) {
+			__u32 b = flow_bucket(&fl, flags, cfg->seed);
+
+			if (b >= cfg->range[1].lo && b < cfg->range[1].hi)
+				slot = 1;
+			else if (b >= cfg->range[2].lo && b < cfg->range[2].hi)
+				slot = 2;
+			else if (b >= cfg->range[3].lo && b < cfg->range[3].hi)
+				slot = 3;
+		}
+	}
+
+	want_rec = counters(slot, cls);
+	if (!want_rec)
+		return XDP_PASS;	/* unreachable: the key is in range */
+
+	if (slot != CANARY_SLOT_STABLE) {
+		brk = bpf_map_lookup_elem(&canary_breaker, &slot);
+		if (brk && brk->tripped) {
+			want_rec->fallback++;
+			want_rec->diverted++;
+			slot = CANARY_SLOT_STABLE;
+			want_rec = counters(slot, cls);
+			if (!want_rec)
+				return XDP_PASS;
+			brk = NULL;
+		}
+	}
+
+	if ((flags & CANARY_F_COST) && !(want_rec->packets & cost_mask))
+		t0 = bpf_ktime_get_ns();
+
+	row = slot;
+	verdict = run_slot(ctx, slot);
+	if (verdict == SLOT_EMPTY) {
+		/* Empty or failing slot: stable handles the packet, if there is one. */
+		want_rec->fallback++;
+		brk = NULL;
+		if (slot != CANARY_SLOT_STABLE) {
+			row = CANARY_SLOT_STABLE;
+			verdict = run_slot0(ctx);
+			if (verdict == SLOT_EMPTY) {
+				rec = counters(CANARY_SLOT_STABLE, cls);
+				if (rec)
+					rec->fallback++;
+			}
+		}
+		if (verdict == SLOT_EMPTY) {
+			/* No stable version: fail open, or closed if configured. */
+			row = CANARY_ROW_NONE;
+			verdict = (flags & CANARY_F_FAIL_CLOSED) ? XDP_DROP : XDP_PASS;
+		}
+	}
+
+	rec = row == slot ? want_rec : counters(row, cls);
+	if (!rec)
+		return verdict;
+	rec->packets++;
+	rec->bytes += len;
+	vi = (__u32)verdict < CANARY_V_INVALID ? (__u32)verdict : CANARY_V_INVALID;
+	/* Clang drops a C mask it can prove redundant; the verifier needs one. */
+	asm volatile("%[vi] &= 7" : [vi] "+r"(vi));
+	rec->verdict[vi]++;
+
+	if (t0) {
+		__u64 dt = bpf_ktime_get_ns() - t0;
+
+		rec->cost_samples++;
+		rec->cost_ns += dt;
+		rec->cost_hist[cost_bucket(dt)]++;
+	}
+
+	/* Kernel-side circuit breaker: guards traffic even with no daemon. */
+	if (brk && cfg && ((__u32)verdict == XDP_ABORTED || (__u32)verdict > XDP_REDIRECT)) {
+		__u64 bad = __sync_fetch_and_add(&brk->bad, 1) + 1;
+		__u32 s = slot & (CANARY_MAX_SLOTS - 1);
+
+		if (bad > cfg->breaker_budget[s] && !brk->tripped) {
+			brk->tripped = 1;
+			brk->tripped_ns = bpf_ktime_get_ns();
+			__sync_fetch_and_add(&brk->trips, 1);
+		}
+	}
+	return verdict;
+}

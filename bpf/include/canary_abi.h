@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one ABI header shared by the dispatcher (BPF) and user space.
+ *
+ * Every struct, enum and constant that crosses the kernel/user boundary is
+ * defined here and nowhere else. Types are __u32/__u64 only so the layout is
+ * the same for clang -target bpf and for the host compiler.  Bump
+ * CANARY_ABI_VERSION whenever a layout below changes: a daemon refuses to
+ * adopt a pinned dispatcher whose version differs.
+ */
+#ifndef CANARY_ABI_H
+#define CANARY_ABI_H
+
+#include <linux/types.h>
+
+#define CANARY_ABI_VERSION 1
+
+/* Slot 0 is the stable version; slots 1..CANARY_MAX_SLOTS-1 are candidates. */
+#define CANARY_MAX_SLOTS 4
+#define CANARY_SLOT_STABLE 0
+/*
+ * Counter row for packets that no version handled: no stable program was
+ * installed, so the dispatcher returned its fail-open/fail-closed verdict.
+ */
+#define CANARY_ROW_NONE CANARY_MAX_SLOTS
+#define CANARY_ROWS (CANARY_MAX_SLOTS + 1)
+
+/* Split resolution: weights and hash-space ranges are in basis points. */
+#define CANARY_BP_MAX 10000
+
+/* Traffic classes. The judge compares only like with like: hash-split. */
+enum canary_class {
+	CANARY_CLASS_SPLIT = 0,	/* parsed, sent to a version by the flow hash */
+	CANARY_CLASS_PINNED = 1,	/* parsed, sent to a version by a pin rule */
+	CANARY_CLASS_UNPARSED = 2,	/* not IPv4/IPv6 or truncated: always stable */
+	CANARY_CLASS_MAX,
+};
+
+/* Verdict counter index; anything above XDP_REDIRECT counts as invalid. */
+enum canary_verdict {
+	CANARY_V_ABORTED = 0,	/* == XDP_ABORTED */
+	CANARY_V_DROP = 1,	/* == XDP_DROP */
+	CANARY_V_PASS = 2,	/* == XDP_PASS */
+	CANARY_V_TX = 3,	/* == XDP_TX */
+	CANARY_V_REDIRECT = 4,	/* == XDP_REDIRECT */
+	CANARY_V_INVALID = 5,
+	CANARY_V_MAX,
+};
+
+/* log2 buckets of the sampled per-packet cost: bucket b holds [2^b, 2^(b+1)) ns. */
+#define CANARY_COST_BUCKETS 24
+
+/*
+ * Per-CPU counters for one (row, class). Indexed row * CANARY_CLASS_MAX + class
+ * in the counters map. Add only: the dispatcher never resets them, user space
+ * computes deltas. The fields touched by every packet (packets, bytes,
+ * verdict) share the first cache line.
+ */
+struct canary_counters {
+	__u64 packets;		/* packets this version handled */
+	__u64 bytes;
+	__u64 verdict[CANARY_V_MAX];
+	/*
+	 * Packets meant for this row's slot that it did not handle: slot empty,
+	 * tail call failed, or (candidates) circuit breaker tripped. They are
+	 * counted again, as packets, on the row that did handle them.
+	 */
+	__u64 fallback;
+	__u64 diverted;		/* subset of fallback: due to the circuit breaker */
+	__u64 cost_samples;	/* packets whose cost was sampled */
+	__u64 cost_ns;		/* sum of their cost */
+	__u64 cost_hist[CANARY_COST_BUCKETS];
+} __attribute__((aligned(64)));
+
+#define CANARY_COUNTERS_ENTRIES (CANARY_ROWS * CANARY_CLASS_MAX)
+
+/* canary_config.flags */
+#define CANARY_F_SYMMETRIC (1U << 0)	/* sort endpoints before hashing */
+#define CANARY_F_FAIL_CLOSED (1U << 1)	/* no stable: XDP_DROP instead of XDP_PASS */
+#define CANARY_F_PIN_V4 (1U << 2)	/* an IPv4 pin rule set is installed */
+#define CANARY_F_PIN_V6 (1U << 3)	/* an IPv6 pin rule set is installed */
+#define CANARY_F_COST (1U << 4)	/* sample per-packet cost */
+#define CANARY_F_ALL                                                                  \
+	(CANARY_F_SYMMETRIC | CANARY_F_FAIL_CLOSED | CANARY_F_PIN_V4 | CANARY_F_PIN_V6 | \
+	 CANARY_F_COST)
+
+/* Hash-space range [lo, hi) of one candidate slot, in basis points. */
+struct canary_range {
+	__u32 lo;
+	__u32 hi;
+};
+
+/*
+ * Everything that must change together. It lives alone in a one-entry inner
+ * array map, and user space replaces the whole inner map in the outer
+ * "canary_cfg" array-of-maps with one update: a packet sees either the old or
+ * the new configuration, never half of each (RCU frees the old one after the
+ * last packet using it is done).
+ *
+ * A parsed, unpinned flow goes to candidate slot s when its bucket
+ * (hash scaled to [0, 10000)) is in range[s]; otherwise to stable. Ranges
+ * start at fixed ends and only grow while a share is raised, so raising a
+ * share never moves a flow off a candidate (monotone ramp).
+ */
+struct canary_config {
+	__u32 abi_version;	/* CANARY_ABI_VERSION, checked on adoption */
+	__u32 flags;		/* CANARY_F_* */
+	__u32 seed;		/* flow-hash seed, set per rollout */
+	__u32 cost_mask;	/* sample cost when (packets & cost_mask) == 0 */
+	__u64 generation;	/* bumped by user space on every swap */
+	struct canary_range range[CANARY_MAX_SLOTS];	/* [0] unused */
+	/*
+	 * Circuit breaker: a candidate slot that returns more than this many
+	 * XDP_ABORTED or invalid verdicts since its last reset gets no more
+	 * flows until user space resets it. CANARY_BUDGET_OFF disables it.
+	 */
+	__u64 breaker_budget[CANARY_MAX_SLOTS];
+};
+
+#define CANARY_BUDGET_OFF (~0ULL)
+
+/* Circuit-breaker state of one slot; shared by all CPUs (atomic adds). */
+struct canary_breaker {
+	__u64 bad;		/* aborted + invalid verdicts since reset */
+	__u64 tripped_ns;	/* bpf_ktime_get_ns() of the trip, 0 if not tripped */
+	__u64 trips;		/* trips since the dispatcher was loaded */
+	__u32 tripped;		/* 1: flows of this slot go to stable */
+	__u32 pad;
+};
+
+/* Pin rules: source prefix -> slot, in LPM tries swapped whole. */
+struct canary_pin_key_v4 {
+	__u32 prefixlen;
+	__u32 addr;		/* network byte order */
+};
+
+struct canary_pin_key_v6 {
+	__u32 prefixlen;
+	__u32 addr[4];		/* network byte order */
+};
+
+struct canary_pin_value {
+	__u32 slot;
+};
+
+#define CANARY_PIN_MAX 16384	/* entries of each inner trie */
+
+/* Map names, as pinned under a dispatcher's pin directory. */
+#define CANARY_MAP_PROGS "canary_progs"
+#define CANARY_MAP_COUNTERS "canary_counters"
+#define CANARY_MAP_CFG "canary_cfg"
+#define CANARY_MAP_BREAKER "canary_breaker"
+#define CANARY_MAP_PIN4 "canary_pin4"
+#define CANARY_MAP_PIN6 "canary_pin6"
+#define CANARY_PROG_DISPATCH "canary_dispatch"
+
+/*
+ * Flow hash, shared so user space can predict a flow's bucket. Murmur3-style
+ * mixing of 32-bit words; v4 hashes 3 words, v6 9, both fixed length so the
+ * verifier sees no loop.
+ */
+static inline __u32 canary__rotl32(__u32 x, int r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+static inline __u32 canary__mix(__u32 h, __u32 k)
+{
+	k *= 0xcc9e2d51;
+	k = canary__rotl32(k, 15);
+	k *= 0x1b873593;
+	h ^= k;
+	h = canary__rotl32(h, 13);
+	return h * 5 + 0xe6546b64;
+}
+
+static inline __u32 canary__fmix(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+/* ports: (sport << 16) | dport in host order; addresses as on the wire. */
+static inline __u32 canary_hash_v4(__u32 saddr, __u32 daddr, __u32 ports, __u32 proto,
+				   __u32 seed)
+{
+	__u32 h = seed ^ proto;
+
+	h = canary__mix(h, saddr);
+	h = canary__mix(h, daddr);
+	h = canary__mix(h, ports);
+	return canary__fmix(h);
+}
+
+static inline __u32 canary_hash_v6(const __u32 *saddr, const __u32 *daddr, __u32 ports,
+				   __u32 proto, __u32 seed)
+{
+	__u32 h = seed ^ (proto | 0x600);
+
+	h = canary__mix(h, saddr[0]);
+	h = canary__mix(h, saddr[1]);
+	h = canary__mix(h, saddr[2]);
+	h = canary__mix(h, saddr[3]);
+	h = canary__mix(h, daddr[0]);
+	h = canary__mix(h, daddr[1]);
+	h = canary__mix(h, daddr[2]);
+	h = canary__mix(h, daddr[3]);
+	h = canary__mix(h, ports);
+	return canary__fmix(h);
+}
+
+/* Scale a 32-bit hash to a bucket in [0, CANARY_BP_MAX) without a division. */
+static inline __u32 canary_bucket(__u32 hash)
+{
+	return (__u32)(((__u64)hash * CANARY_BP_MAX) >> 32);
+}
+
+#endif /* CANARY_ABI_H */

@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Datapath control: load, attach, pin and drive the dispatcher. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "dispatcher.skel.h"
+#include "dp.h"
+#include "log.h"
+
+struct canary_dp {
+	struct dispatcher *skel;
+	struct xdp_program *xdp;	/* set while attached */
+	int ifindex;
+	enum xdp_attach_mode mode;
+	char pin_dir[PATH_MAX - 64];	/* empty when not pinned; leaves room for names */
+	struct canary_config cfg;	/* what is installed now */
+	int ncpus;
+};
+
+static int map_fd(const struct bpf_map *map)
+{
+	return bpf_map__fd(map);
+}
+
+int canary_dp__prog_fd(const struct canary_dp *dp)
+{
+	return bpf_program__fd(dp->skel->progs.canary_dispatch);
+}
+
+/* Create a fresh one-entry config map holding CFG and swap it in whole. */
+static int install_config(struct canary_dp *dp, const struct canary_config *cfg)
+{
+	struct canary_config c = *cfg;
+	__u32 zero = 0;
+	int fd, err;
+
+	c.abi_version = CANARY_ABI_VERSION;
+	c.generation = dp->cfg.generation + 1;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "canary_cfg_in", sizeof(__u32), sizeof(c), 1,
+			    NULL);
+	if (fd < 0) {
+		err = -errno;
+		pr_warn("dispatcher: cannot create config map: %s\n", strerror(-err));
+		return err;
+	}
+	err = bpf_map_update_elem(fd, &zero, &c, 0);
+	if (!err)
+		err = bpf_map_update_elem(map_fd(dp->skel->maps.canary_cfg), &zero, &fd, 0);
+	if (err) {
+		err = -errno;
+		pr_warn("dispatcher: cannot swap in config generation %llu: %s\n",
+			(unsigned long long)c.generation, strerror(-err));
+	} else {
+		dp->cfg = c;
+	}
+	close(fd);	/* the outer map holds its own reference */
+	return err;
+}
+
+struct canary_dp *canary_dp__open(void)
+{
+	struct canary_config cfg = { .flags = CANARY_F_COST, .cost_mask = 63 };
+	struct canary_dp *dp;
+	int err, i;
+
+	dp = calloc(1, sizeof(*dp));
+	if (!dp) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus <= 0) {
+		err = dp->ncpus ? dp->ncpus : -EINVAL;
+		pr_warn("dispatcher: cannot count possible CPUs: %s\n", strerror(-err));
+		goto err_free;
+	}
+	dp->skel = dispatcher__open_and_load();
+	if (!dp->skel) {
+		err = -errno;
+		pr_warn("dispatcher: cannot load the dispatcher program: %s "
+			"(run as root with bpffs and BTF available; -v shows the verifier log)\n",
+			strerror(-err));
+		goto err_free;
+	}
+	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
+		cfg.seed = (__u32)getpid();
+	for (i = 0; i < CANARY_MAX_SLOTS; i++)
+		cfg.breaker_budget[i] = CANARY_BUDGET_OFF;
+	err = install_config(dp, &cfg);
+	if (err)
+		goto err_destroy;
+	return dp;
+
+err_destroy:
+	dispatcher__destroy(dp->skel);
+err_free:
+	free(dp);
+	errno = -err;
+	return NULL;
+}
+
+void canary_dp__close(struct canary_dp *dp)
+{
+	if (!dp)
+		return;
+	if (dp->xdp)
+		xdp_program__close(dp->xdp);
+	dispatcher__destroy(dp->skel);
+	free(dp);
+}
+
+struct pin_item {
+	const char *name;
+	int is_prog;
+	struct bpf_map *map;
+};
+
+#define PIN_ITEMS 7
+
+static void pin_items(struct canary_dp *dp, struct pin_item items[PIN_ITEMS])
+{
+	items[0] = (struct pin_item){ CANARY_PROG_DISPATCH, 1, NULL };
+	items[1] = (struct pin_item){ CANARY_MAP_PROGS, 0, dp->skel->maps.canary_progs };
+	items[2] = (struct pin_item){ CANARY_MAP_COUNTERS, 0, dp->skel->maps.canary_counters };
+	items[3] = (struct pin_item){ CANARY_MAP_CFG, 0, dp->skel->maps.canary_cfg };
+	items[4] = (struct pin_item){ CANARY_MAP_BREAKER, 0, dp->skel->maps.canary_breaker };
+	items[5] = (struct pin_item){ CANARY_MAP_PIN4, 0, dp->skel->maps.canary_pin4 };
+	items[6] = (struct pin_item){ CANARY_MAP_PIN6, 0, dp->skel->maps.canary_pin6 };
+}
+
+int canary_dp__pin(struct canary_dp *dp, const char *dir)
+{
+	struct pin_item items[PIN_ITEMS];
+	char path[PATH_MAX];
+	size_t i;
+	int err;
+
+	if (dp->pin_dir[0])
+		return -EBUSY;
+	if (strlen(dir) >= sizeof(dp->pin_dir))
+		return -ENAMETOOLONG;
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		pr_warn("pin dir %s: cannot create: %s (is bpffs mounted? "
+			"mount -t bpf bpf /sys/fs/bpf)\n", dir, strerror(-err));
+		return err;
+	}
+	pin_items(dp, items);
+	for (i = 0; i < PIN_ITEMS; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, items[i].name) >= (int)sizeof(path)) {
+			err = -ENAMETOOLONG;
+			goto err_unpin;
+		}
+		err = items[i].is_prog ? bpf_program__pin(dp->skel->progs.canary_dispatch, path)
+				       : bpf_map__pin(items[i].map, path);
+		if (err) {
+			pr_warn("pin dir %s: cannot pin %s: %s\n", dir, items[i].name,
+				strerror(-err));
+			goto err_unpin;
+		}
+	}
+	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", dir);
+	return 0;
+
+err_unpin:
+	while (i-- > 0) {
+		snprintf(path, sizeof(path), "%s/%s", dir, items[i].name);
+		unlink(path);
+	}
+	return err;
+}
+
+int canary_dp__unpin(struct canary_dp *dp)
+{
+	struct pin_item items[PIN_ITEMS];
+	char path[PATH_MAX];
+	size_t i;
+
+	if (!dp->pin_dir[0])
+		return 0;
+	pin_items(dp, items);
+	for (i = 0; i < PIN_ITEMS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, items[i].name);
+		if (unlink(path) && errno != ENOENT)
+			pr_warn("pin dir %s: cannot unpin %s: %s\n", dp->pin_dir, items[i].name,
+				strerror(errno));
+		if (!items[i].is_prog)
+			bpf_map__set_pin_path(items[i].map, NULL);
+	}
+	rmdir(dp->pin_dir);
+	dp->pin_dir[0] = '\0';
+	return 0;
+}
+
+static const char *ifname(int ifindex, char *buf)
+{
+	if (!if_indextoname(ifindex, buf))
+		snprintf(buf, IF_NAMESIZE, "#%d", ifindex);
+	return buf;
+}
+
+int canary_dp__attach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode)
+{
+	char name[IF_NAMESIZE];
+	struct xdp_program *xp;
+	int err;
+
+	if (dp->xdp)
+		return -EBUSY;
+	xp = xdp_program__from_fd(canary_dp__prog_fd(dp));
+	err = libxdp_get_error(xp);
+	if (err) {
+		pr_warn("iface %s: cannot wrap dispatcher for libxdp: %s\n",
+			ifname(ifindex, name), strerror(-err));
+		return err;
+	}
+	err = xdp_program__attach(xp, ifindex, mode, 0);
+	if (err) {
+		pr_warn("iface %s: cannot attach dispatcher in %s mode: %s "
+			"(another XDP program attached? driver without native XDP? try skb mode)\n",
+			ifname(ifindex, name), mode == XDP_MODE_SKB ? "skb" : "native",
+			strerror(-err));
+		xdp_program__close(xp);
+		return err;
+	}
+	dp->xdp = xp;
+	dp->ifindex = ifindex;
+	dp->mode = mode;
+	return 0;
+}
+
+int canary_dp__detach(struct canary_dp *dp)
+{
+	char name[IF_NAMESIZE];
+	int err;
+
+	if (!dp->xdp)
+		return 0;
+	err = xdp_program__detach(dp->xdp, dp->ifindex, dp->mode, 0);
+	if (err)
+		pr_warn("iface %s: cannot detach dispatcher: %s\n", ifname(dp->ifindex, name),
+			strerror(-err));
+	xdp_program__close(dp->xdp);
+	dp->xdp = NULL;
+	return err;
+}
+
+int canary_dp__set_slot(struct canary_dp *dp, __u32 slot, int prog_fd)
+{
+	int err;
+
+	if (slot >= CANARY_MAX_SLOTS)
+		return -EINVAL;
+	err = bpf_map_update_elem(map_fd(dp->skel->maps.canary_progs), &slot, &prog_fd, 0);
+	if (err) {
+		err = -errno;
+		pr_warn("dispatcher slot %u: kernel refused the program: %s "
+			"(it must be XDP with the dispatcher's attach type, JIT state and frags flag)\n",
+			slot, strerror(-err));
+	}
+	return err;
+}
+
+int canary_dp__clear_slot(struct canary_dp *dp, __u32 slot)
+{
+	int err;
+
+	if (slot >= CANARY_MAX_SLOTS)
+		return -EINVAL;
+	err = bpf_map_delete_elem(map_fd(dp->skel->maps.canary_progs), &slot);
+	if (err && errno != ENOENT) {
+		err = -errno;
+		pr_warn("dispatcher slot %u: cannot clear: %s\n", slot, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int canary_dp__get_config(const struct canary_dp *dp, struct canary_config *cfg)
+{
+	*cfg = dp->cfg;
+	return 0;
+}
+
+static bool ranges_overlap(const struct canary_range *a, const struct canary_range *b)
+{
+	return a->lo < a->hi && b->lo < b->hi && a->lo < b->hi && b->lo < a->hi;
+}
+
+int canary_dp__set_config(struct canary_dp *dp, const struct canary_config *cfg)
+{
+	int i, j;
+
+	if (cfg->flags & ~CANARY_F_ALL) {
+		pr_warn("dispatcher config: unknown flags 0x%x\n", cfg->flags & ~CANARY_F_ALL);
+		return -EINVAL;
+	}
+	for (i = 1; i < CANARY_MAX_SLOTS; i++) {
+		const struct canary_range *r = &cfg->range[i];
+
+		if (r->lo > r->hi || r->hi > CANARY_BP_MAX) {
+			pr_warn("dispatcher config: slot %d range [%u,%u) outside [0,%u)\n", i,
+				r->lo, r->hi, CANARY_BP_MAX);
+			return -EINVAL;
+		}
+		for (j = 1; j < i; j++)
+			if (ranges_overlap(r, &cfg->range[j])) {
+				pr_warn("dispatcher config: slot %d and slot %d shares overlap\n", j,
+					i);
+				return -EINVAL;
+			}
+	}
+	return install_config(dp, cfg);
+}
+
+int canary_dp__set_share(struct canary_dp *dp, __u32 slot, __u32 bp)
+{
+	struct canary_config cfg = dp->cfg;
+	struct canary_range *r;
+
+	if (slot == CANARY_SLOT_STABLE || slot >= CANARY_MAX_SLOTS || bp > CANARY_BP_MAX) {
+		pr_warn("dispatcher: share %u bp for slot %u is out of range\n", bp, slot);
+		return -EINVAL;
+	}
+	r = &cfg.range[slot];
+	switch (slot) {
+	case 1:
+		*r = (struct canary_range){ 0, bp };
+		break;
+	case 2:
+		*r = (struct canary_range){ CANARY_BP_MAX - bp, CANARY_BP_MAX };
+		break;
+	default:
+		if (bp > CANARY_BP_MAX / 2) {
+			pr_warn("dispatcher: slot %u share is limited to %u bp\n", slot,
+				CANARY_BP_MAX / 2);
+			return -EINVAL;
+		}
+		*r = (struct canary_range){ CANARY_BP_MAX / 2, CANARY_BP_MAX / 2 + bp };
+		break;
+	}
+	return canary_dp__set_config(dp, &cfg);
+}
+
+int canary_dp__set_cost_sampling(struct canary_dp *dp, __u32 n)
+{
+	struct canary_config cfg = dp->cfg;
+	__u32 m = 1;
+
+	if (!n) {
+		cfg.flags &= ~CANARY_F_COST;
+	} else {
+		if (n > (1U << 31))
+			return -EINVAL;
+		while (m < n)
+			m <<= 1;
+		cfg.flags |= CANARY_F_COST;
+		cfg.cost_mask = m - 1;
+	}
+	return canary_dp__set_config(dp, &cfg);
+}
+
+int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule)
+{
+	char buf[INET6_ADDRSTRLEN + 16], *slash, *eq, *end;
+	unsigned long plen, slot;
+
+	memset(rule, 0, sizeof(*rule));
+	if (snprintf(buf, sizeof(buf), "%s", text) >= (int)sizeof(buf))
+		return -EINVAL;
+	slash = strchr(buf, '/');
+	eq = strchr(buf, '=');
+	if (!slash || !eq || eq < slash)
+		return -EINVAL;
+	*slash = *eq = '\0';
+	if (inet_pton(AF_INET, buf, rule->addr) == 1)
+		rule->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, rule->addr) == 1)
+		rule->family = AF_INET6;
+	else
+		return -EINVAL;
+	errno = 0;
+	plen = strtoul(slash + 1, &end, 10);
+	if (errno || end == slash + 1 || *end || plen > (rule->family == AF_INET ? 32U : 128U))
+		return -EINVAL;
+	slot = strtoul(eq + 1, &end, 10);
+	if (errno || end == eq + 1 || *end || slot >= CANARY_MAX_SLOTS)
+		return -EINVAL;
+	rule->prefixlen = plen;
+	rule->slot = slot;
+	return 0;
+}
+
+static int new_trie(int family)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	size_t ksz = family == AF_INET ? sizeof(struct canary_pin_key_v4)
+				       : sizeof(struct canary_pin_key_v6);
+	int fd;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, family == AF_INET ? "canary_pin4_in" :
+			    "canary_pin6_in", ksz, sizeof(struct canary_pin_value),
+			    CANARY_PIN_MAX, &opts);
+	return fd < 0 ? -errno : fd;
+}
+
+int canary_dp__set_pins(struct canary_dp *dp, const struct canary_pin_rule *rules, size_t n)
+{
+	struct canary_config cfg = dp->cfg;
+	size_t n4 = 0, n6 = 0, i;
+	int fd4 = -1, fd6 = -1, err = 0;
+	__u32 zero = 0;
+
+	for (i = 0; i < n; i++) {
+		if (rules[i].slot >= CANARY_MAX_SLOTS)
+			return -EINVAL;
+		if (rules[i].family == AF_INET)
+			n4++;
+		else if (rules[i].family == AF_INET6)
+			n6++;
+		else
+			return -EINVAL;
+	}
+	if (n4 > CANARY_PIN_MAX || n6 > CANARY_PIN_MAX) {
+		pr_warn("dispatcher: pin rule set too large (%zu v4, %zu v6; max %u each)\n", n4,
+			n6, CANARY_PIN_MAX);
+		return -E2BIG;
+	}
+
+	/* Removal (or shrink to one family): stop the lookups before the tries go. */
+	cfg.flags &= ~((n4 ? 0 : CANARY_F_PIN_V4) | (n6 ? 0 : CANARY_F_PIN_V6));
+	if (cfg.flags != dp->cfg.flags) {
+		err = install_config(dp, &cfg);
+		if (err)
+			return err;
+	}
+
+	if (n4 && (fd4 = new_trie(AF_INET)) < 0) {
+		err = fd4;
+		goto out;
+	}
+	if (n6 && (fd6 = new_trie(AF_INET6)) < 0) {
+		err = fd6;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct canary_pin_value v = { .slot = rules[i].slot };
+
+		if (rules[i].family == AF_INET) {
+			struct canary_pin_key_v4 k = { .prefixlen = rules[i].prefixlen };
+
+			memcpy(&k.addr, rules[i].addr, 4);
+			err = bpf_map_update_elem(fd4, &k, &v, 0);
+		} else {
+			struct canary_pin_key_v6 k = { .prefixlen = rules[i].prefixlen };
+
+			memcpy(k.addr, rules[i].addr, 16);
+			err = bpf_map_update_elem(fd6, &k, &v, 0);
+		}
+		if (err) {
+			err = -errno;
+			goto out;
+		}
+	}
+	/* Fill off-line, swap each trie in whole, then enable the lookup. */
+	if (n4 && bpf_map_update_elem(map_fd(dp->skel->maps.canary_pin4), &zero, &fd4, 0)) {
+		err = -errno;
+		goto out;
+	}
+	if (n6 && bpf_map_update_elem(map_fd(dp->skel->maps.canary_pin6), &zero, &fd6, 0)) {
+		err = -errno;
+		goto out;
+	}
+	cfg = dp->cfg;
+	cfg.flags |= (n4 ? CANARY_F_PIN_V4 : 0) | (n6 ? CANARY_F_PIN_V6 : 0);
+	if (cfg.flags != dp->cfg.flags)
+		err = install_config(dp, &cfg);
+	if (!err) {
+		if (!n4)
+			bpf_map_delete_elem(map_fd(dp->skel->maps.canary_pin4), &zero);
+		if (!n6)
+			bpf_map_delete_elem(map_fd(dp->skel->maps.canary_pin6), &zero);
+	}
+out:
+	if (err)
+		pr_warn("dispatcher: cannot install pin rule set (%zu rules): %s\n", n,
+			strerror(-err));
+	if (fd4 >= 0)
+		close(fd4);
+	if (fd6 >= 0)
+		close(fd6);
+	return err;
+}
+
+int canary_dp__read_counters(const struct canary_dp *dp, struct canary_counters *out)
+{
+	struct canary_counters *percpu;
+	int fd = map_fd(dp->skel->maps.canary_counters);
+	__u32 key;
+	int cpu, err = 0;
+	size_t f;
+
+	percpu = calloc(dp->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (key = 0; key < CANARY_COUNTERS_ENTRIES; key++) {
+		__u64 *sum = (__u64 *)&out[key];
+
+		memset(&out[key], 0, sizeof(out[key]));
+		if (bpf_map_lookup_elem(fd, &key, percpu)) {
+			err = -errno;
+			pr_warn("dispatcher: cannot read counters: %s\n", strerror(-err));
+			break;
+		}
+		for (cpu = 0; cpu < dp->ncpus; cpu++) {
+			const __u64 *v = (const __u64 *)&percpu[cpu];
+
+			for (f = 0; f < sizeof(*percpu) / sizeof(__u64); f++)
+				sum[f] += v[f];
+		}
+	}
+	free(percpu);
+	return err;
+}
+
+int canary_dp__read_breaker(const struct canary_dp *dp, __u32 slot, struct canary_breaker *out)
+{
+	if (slot >= CANARY_MAX_SLOTS)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(map_fd(dp->skel->maps.canary_breaker), &slot, out))
+		return -errno;
+	return 0;
+}
+
+int canary_dp__reset_breaker(struct canary_dp *dp, __u32 slot)
+{
+	struct canary_breaker b;
+	int fd = map_fd(dp->skel->maps.canary_breaker);
+
+	if (slot >= CANARY_MAX_SLOTS)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(fd, &slot, &b))
+		return -errno;
+	/* Keep the trip count as history; clear the rest. */
+	b.bad = 0;
+	b.tripped = 0;
+	b.tripped_ns = 0;
+	if (bpf_map_update_elem(fd, &slot, &b, 0))
+		return -errno;
+	return 0;
+}
+
+int canary_dp__set_breaker_budget(struct canary_dp *dp, __u32 slot, __u64 budget)
+{
+	struct canary_config cfg = dp->cfg;
+
+	if (slot >= CANARY_MAX_SLOTS)
+		return -EINVAL;
+	cfg.breaker_budget[slot] = budget;
+	return canary_dp__set_config(dp, &cfg);
+}
+
+int canary_version__load(const char *path, const char *prog, struct bpf_object **objp)
+{
+	struct bpf_program *p, *found = NULL;
+	struct bpf_object *obj;
+	int err, nxdp = 0;
+
+	*objp = NULL;
+	obj = bpf_object__open_file(path, NULL);
+	if (!obj) {
+		err = -errno;
+		pr_warn("object %s: cannot open: %s\n", path, strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_program(p, obj) {
+		bool is_xdp = bpf_program__type(p) == BPF_PROG_TYPE_XDP;
+
+		nxdp += is_xdp;
+		if (prog ? !strcmp(bpf_program__name(p), prog) : (is_xdp && !found))
+			found = p;
+		else
+			bpf_program__set_autoload(p, false);
+	}
+	if (!found || (!prog && nxdp != 1)) {
+		if (prog)
+			pr_warn("object %s: no program named '%s'\n", path, prog);
+		else
+			pr_warn("object %s: holds %d XDP programs; name one as OBJECT:PROGRAM\n",
+				path, nxdp);
+		err = -ENOENT;
+		goto err_close;
+	}
+	if (bpf_program__type(found) != BPF_PROG_TYPE_XDP) {
+		pr_warn("object %s program %s: not an XDP program\n", path,
+			bpf_program__name(found));
+		err = -EINVAL;
+		goto err_close;
+	}
+	err = bpf_object__load(obj);
+	if (err) {
+		pr_warn("object %s program %s: verifier or loader refused it: %s\n", path,
+			bpf_program__name(found), strerror(-err));
+		goto err_close;
+	}
+	*objp = obj;
+	return bpf_program__fd(found);
+
+err_close:
+	bpf_object__close(obj);
+	return err;
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Datapath control: the user-space side of the dispatcher.
+ *
+ * Functions return 0 or a negative errno; functions returning a pointer
+ * return NULL and set errno. Every failure is also logged in one line naming
+ * the object it concerns.
+ */
+#ifndef CANARY_DP_H
+#define CANARY_DP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include <xdp/libxdp.h>
+
+#include "canary_abi.h"
+
+struct canary_dp;
+struct bpf_object;
+
+struct canary_dp *canary_dp__open(void);
+void canary_dp__close(struct canary_dp *dp);
+int canary_dp__prog_fd(const struct canary_dp *dp);
+
+/* Pin the dispatcher program and its maps under DIR (created if absent). */
+int canary_dp__pin(struct canary_dp *dp, const char *dir);
+int canary_dp__unpin(struct canary_dp *dp);
+
+/* Attach through libxdp: multiprog where the kernel allows it, else directly. */
+int canary_dp__attach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode);
+int canary_dp__detach(struct canary_dp *dp);
+
+/* Put a program version into a slot (one atomic ProgMap update), or empty it. */
+int canary_dp__set_slot(struct canary_dp *dp, __u32 slot, int prog_fd);
+int canary_dp__clear_slot(struct canary_dp *dp, __u32 slot);
+
+/*
+ * The whole configuration, swapped as one value: a new inner map replaces the
+ * old one in the outer array-of-maps with a single update. abi_version and
+ * generation are filled in by set_config.
+ */
+int canary_dp__get_config(const struct canary_dp *dp, struct canary_config *cfg);
+int canary_dp__set_config(struct canary_dp *dp, const struct canary_config *cfg);
+
+/*
+ * Candidate share in basis points, hash space taken from a fixed end per slot
+ * (slot 1 from 0 upwards, slot 2 from 10000 downwards, slot 3 from 5000
+ * upwards), so raising a share keeps every flow already on that candidate.
+ * -EINVAL when the new range would overlap another candidate's.
+ */
+int canary_dp__set_share(struct canary_dp *dp, __u32 slot, __u32 bp);
+
+/* Cost sampling: 1 packet in n (rounded up to a power of two); 0 turns it off. */
+int canary_dp__set_cost_sampling(struct canary_dp *dp, __u32 n);
+
+struct canary_pin_rule {
+	int family;		/* AF_INET or AF_INET6 */
+	__u32 prefixlen;
+	__u8 addr[16];		/* network byte order; IPv4 in the first 4 bytes */
+	__u32 slot;
+};
+
+/* Parse "198.18.0.0/24=1" or "2001:db8::/32=2". */
+int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule);
+
+/*
+ * Replace the whole pin rule set with RULES (n may be 0 to remove all). New
+ * tries are filled off-line, then swapped in, then the config flags that
+ * enable the lookup are set; removal clears the flags first.
+ */
+int canary_dp__set_pins(struct canary_dp *dp, const struct canary_pin_rule *rules, size_t n);
+
+/* Sum the per-CPU counters: out has CANARY_COUNTERS_ENTRIES records. */
+int canary_dp__read_counters(const struct canary_dp *dp, struct canary_counters *out);
+int canary_dp__read_breaker(const struct canary_dp *dp, __u32 slot, struct canary_breaker *out);
+/* Close the breaker: zero its bad count and let flows reach the slot again. */
+int canary_dp__reset_breaker(struct canary_dp *dp, __u32 slot);
+int canary_dp__set_breaker_budget(struct canary_dp *dp, __u32 slot, __u64 budget);
+
+/*
+ * Open and load an XDP program version from an object file. PROG may be NULL
+ * when the object has one XDP program. Returns the program fd (owned by *obj)
+ * or a negative errno; *obj is to be closed with bpf_object__close().
+ */
+int canary_version__load(const char *path, const char *prog, struct bpf_object **obj);
+
+static inline struct canary_counters *canary_counters__at(struct canary_counters *all,
+							   __u32 row, __u32 cls)
+{
+	return &all[row * CANARY_CLASS_MAX + cls];
+}
+
+#endif

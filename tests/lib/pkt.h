@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Crafted packets for BPF_PROG_TEST_RUN tests and the traffic generator. */
+#ifndef CANARY_TEST_PKT_H
+#define CANARY_TEST_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#define PKT_MAX 512
+
+struct pkt_spec {
+	int family;		/* AF_INET (default when 0) or AF_INET6 */
+	const char *src;	/* textual address; defaults 198.18.0.1 / 2001:db8::1 */
+	const char *dst;	/* defaults 198.18.0.2 / 2001:db8::2 */
+	__u8 proto;		/* IPPROTO_UDP when 0 */
+	__u16 sport, dport;
+	__u8 icmp_type;		/* for ICMP/ICMPv6 */
+	__u16 icmp_id;
+	int vlans;		/* 0, 1 (802.1Q) or 2 (802.1ad + 802.1Q) */
+	int ip_opts;		/* IPv4 option bytes, multiple of 4, <= 40 */
+	int n_ext;		/* IPv6 extension headers before L4 */
+	__u8 ext[6];		/* their types: 0 hop-by-hop, 43 routing, 60 dst, 44 frag, 51 AH */
+	__u16 frag_offset;	/* fragment offset in 8-byte units */
+	bool more_frags;
+	__u16 ethertype;	/* override, e.g. 0x0806; 0 = from family */
+	int payload;		/* L4 payload bytes */
+};
+
+/* Build the packet into buf; returns its length, or 0 if it does not fit. */
+size_t pkt_build(const struct pkt_spec *s, void *buf, size_t cap);
+
+/* Run prog_fd once on the packet with BPF_PROG_TEST_RUN; 0 or -errno. */
+int pkt_run(int prog_fd, const void *pkt, size_t len, __u32 *retval);
+
+/* Same, repeated; *ns_per_run gets the kernel's average duration. */
+int pkt_run_repeat(int prog_fd, const void *pkt, size_t len, __u32 repeat, __u32 *retval,
+		   __u32 *ns_per_run);
+
+#endif
