@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Test runner: every build/tests/test_* binary (cmocka) and every
+# tests/*.test.sh scenario. Prints PASS/FAIL per test, the captured output
+# only on failure, and a closing "N passed, N failed" line.
+set -u
+cd "$(dirname "$0")/.."
+export CANARY_BUILD=${CANARY_BUILD:-$PWD/build}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "tests must run as root (BPF, network namespaces)" >&2
+	exit 1
+fi
+if ! mountpoint -q /sys/fs/bpf; then
+	mount -t bpf bpf /sys/fs/bpf || { echo "cannot mount bpffs on /sys/fs/bpf" >&2; exit 1; }
+fi
+
+filter=${1:-}
+passed=0 failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run_one() {
+	local name=$1; shift
+	local t0 t1
+	t0=$(date +%s.%N)
+	if "$@" >"$log" 2>&1; then
+		t1=$(date +%s.%N)
+		printf 'PASS  %-40s %6.1fs\n' "$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
+		passed=$((passed + 1))
+	else
+		printf 'FAIL  %s\n' "$name"
+		sed 's/^/    | /' "$log"
+		failed=$((failed + 1))
+	fi
+}
+
+for t in build/tests/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	[ -n "$filter" ] && [[ $name != *$filter* ]] && continue
+	run_one "$name" "$t"
+done
+for t in tests/*.test.sh; do
+	[ -f "$t" ] || continue
+	name=$(basename "$t" .test.sh)
+	[ -n "$filter" ] && [[ $name != *$filter* ]] && continue
+	run_one "$name" bash "$t"
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
