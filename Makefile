@@ -27,6 +27,7 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Ibpf/include -I$(O) -Icanar
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -Ibpf/include -I/usr/include/$(ARCH)-linux-gnu
 BPF_LIBS := $(shell $(PKG_CONFIG) --libs libxdp libbpf 2>/dev/null || echo -lxdp -lbpf -lelf -lz)
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+TOOL_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 
 BPF_HDRS := $(wildcard bpf/include/*.h)
 
@@ -85,7 +86,7 @@ $(O)/obj/%.o: canaryd/%.c $(wildcard canaryd/*.h) $(BPF_HDRS) $(O)/dispatcher.sk
 
 $(O)/obj/tests/%.o: tests/%.c $(wildcard tests/lib/*.h) $(wildcard canaryd/*.h) $(BPF_HDRS)
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -Itests -c $< -o $@
+	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -Itests -Itests/lib -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -94,12 +95,12 @@ $(LIB): $(LIB_OBJS)
 $(O)/tests/test_%: tests/test_%.c $(LIB) $(TEST_COMMON) $(wildcard tests/lib/*.h) \
 		$(TOOL_SKELS) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -Itests $< $(TEST_COMMON) $(LIB) $(BPF_LIBS) \
+	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -Itests -Itests/lib $< $(TEST_COMMON) $(LIB) $(BPF_LIBS) \
 		$(TEST_LIBS) -lm -o $@
 
 $(O)/%: tools/%.c $(LIB) $(TOOL_SKELS) $(TEST_COMMON) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(TEST_COMMON) $(LIB) $(BPF_LIBS) -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests -Itests/lib $< $(TEST_COMMON) $(LIB) $(BPF_LIBS) $(TOOL_LIBS) -lm -o $@
 
 $(O):
 	$(Q)mkdir -p $(O)

@@ -231,7 +231,7 @@ static __always_inline struct canary_counters *counters(__u32 row, __u32 cls)
 SEC("xdp")
 int canary_dispatch(struct xdp_md *ctx)
 {
-	struct canary_flow fl = {};
+	struct canary_flow fl;
 	struct canary_config *cfg = NULL;
 	struct canary_breaker *brk = NULL;
 	struct canary_counters *rec, *want_rec;

@@ -155,62 +155,55 @@ struct canary_pin_value {
 #define CANARY_PROG_DISPATCH "canary_dispatch"
 
 /*
- * Flow hash, shared so user space can predict a flow's bucket. Murmur3-style
- * mixing of 32-bit words; v4 hashes 3 words, v6 9, both fixed length so the
- * verifier sees no loop.
+ * Flow hash, shared so user space can predict a flow's bucket. A multilinear
+ * hash (independent 64-bit multiplies that the CPU runs in parallel) followed
+ * by one multiply-xorshift finaliser: a short dependency chain, because on the
+ * packet path a chain of multiplies costs more than everything else the
+ * dispatcher does. Fixed length, no loops.
  */
-static inline __u32 canary__rotl32(__u32 x, int r)
+#define CANARY_K1 0x9e3779b97f4a7c15ULL
+#define CANARY_K2 0xc2b2ae3d27d4eb4fULL
+#define CANARY_K3 0x165667b19e3779f9ULL
+#define CANARY_K4 0x27d4eb2f165667c5ULL
+#define CANARY_K5 0xff51afd7ed558ccdULL
+#define CANARY_KF 0xd6e8feb86659fd93ULL
+
+static inline __u32 canary__finish(__u64 h)
 {
-	return (x << r) | (x >> (32 - r));
+	h ^= h >> 32;
+	h *= CANARY_KF;
+	h ^= h >> 29;
+	return (__u32)(h >> 32);
 }
 
-static inline __u32 canary__mix(__u32 h, __u32 k)
+static inline __u64 canary__seed64(__u32 seed)
 {
-	k *= 0xcc9e2d51;
-	k = canary__rotl32(k, 15);
-	k *= 0x1b873593;
-	h ^= k;
-	h = canary__rotl32(h, 13);
-	return h * 5 + 0xe6546b64;
-}
-
-static inline __u32 canary__fmix(__u32 h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6b;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35;
-	h ^= h >> 16;
-	return h;
+	return (__u64)seed << 32 | (seed ^ 0x5bd1e995U);
 }
 
 /* ports: (sport << 16) | dport in host order; addresses as on the wire. */
 static inline __u32 canary_hash_v4(__u32 saddr, __u32 daddr, __u32 ports, __u32 proto,
 				   __u32 seed)
 {
-	__u32 h = seed ^ proto;
+	__u64 sd = canary__seed64(seed);
+	__u64 a = ((__u64)saddr << 32 | daddr) ^ sd;
+	__u64 b = ((__u64)ports << 8 | proto) ^ sd;
 
-	h = canary__mix(h, saddr);
-	h = canary__mix(h, daddr);
-	h = canary__mix(h, ports);
-	return canary__fmix(h);
+	return canary__finish(a * CANARY_K1 + b * CANARY_K2);
 }
 
 static inline __u32 canary_hash_v6(const __u32 *saddr, const __u32 *daddr, __u32 ports,
 				   __u32 proto, __u32 seed)
 {
-	__u32 h = seed ^ (proto | 0x600);
+	__u64 sd = canary__seed64(seed);
+	__u64 s0 = ((__u64)saddr[0] << 32 | saddr[1]) ^ sd;
+	__u64 s1 = ((__u64)saddr[2] << 32 | saddr[3]) ^ sd;
+	__u64 d0 = ((__u64)daddr[0] << 32 | daddr[1]) ^ sd;
+	__u64 d1 = ((__u64)daddr[2] << 32 | daddr[3]) ^ sd;
+	__u64 b = ((__u64)ports << 8 | proto) ^ sd;
 
-	h = canary__mix(h, saddr[0]);
-	h = canary__mix(h, saddr[1]);
-	h = canary__mix(h, saddr[2]);
-	h = canary__mix(h, saddr[3]);
-	h = canary__mix(h, daddr[0]);
-	h = canary__mix(h, daddr[1]);
-	h = canary__mix(h, daddr[2]);
-	h = canary__mix(h, daddr[3]);
-	h = canary__mix(h, ports);
-	return canary__fmix(h);
+	return canary__finish(s0 * CANARY_K1 + s1 * CANARY_K3 + d0 * CANARY_K4 + d1 * CANARY_K5 +
+			      b * CANARY_K2);
 }
 
 /* Scale a 32-bit hash to a bucket in [0, CANARY_BP_MAX) without a division. */

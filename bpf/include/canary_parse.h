@@ -6,7 +6,9 @@
  * parsing_helpers.h: every read is preceded by a check against data_end, and
  * every path ends in a defined result. canary_parse() returns 0 with *fl
  * filled in, or -1 when the packet is not IPv4/IPv6 or its headers are
- * truncated or malformed.
+ * truncated or malformed. *fl need not be zeroed first: every field the
+ * result depends on is written (zeroing it costs the dispatcher a
+ * nanosecond per packet); of saddr/daddr only [0] is written for IPv4.
  */
 #ifndef CANARY_PARSE_H
 #define CANARY_PARSE_H
@@ -67,6 +69,8 @@ static __always_inline int canary__parse_l4(void *l4, void *data_end, struct can
 	__u8 *p = l4;
 
 	fl->l4_len = (__u16)((long)data_end - (long)l4);
+	fl->sport = 0;
+	fl->dport = 0;
 	if (fl->frag)
 		return 0;
 	switch (fl->proto) {
@@ -113,6 +117,7 @@ static __always_inline int canary__parse_v4(void *l3, void *data_end, struct can
 		return -1;
 	fl->saddr[0] = iph->saddr;
 	fl->daddr[0] = iph->daddr;
+	fl->is_v6 = 0;
 	fl->proto = iph->protocol;
 	fl->frag = (iph->frag_off & bpf_htons(CANARY_IP_MF | CANARY_IP_OFFSET)) != 0;
 	return canary__parse_l4((__u8 *)l3 + ihl * 4, data_end, fl);
@@ -132,6 +137,7 @@ static __always_inline int canary__parse_v6(void *l3, void *data_end, struct can
 	__builtin_memcpy(fl->saddr, &ip6h->saddr, 16);
 	__builtin_memcpy(fl->daddr, &ip6h->daddr, 16);
 	fl->is_v6 = 1;
+	fl->frag = 0;
 	nexthdr = ip6h->nexthdr;
 
 #pragma unroll
@@ -186,6 +192,7 @@ static __always_inline int canary_parse(struct xdp_md *ctx, struct canary_flow *
 	__u16 h_proto;
 	int i;
 
+	fl->vlans = 0;
 	if (cur > data_end)
 		return -1;
 	h_proto = eth->h_proto;
