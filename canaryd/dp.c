@@ -44,9 +44,13 @@ static int install_config(struct canary_dp *dp, const struct canary_config *cfg)
 {
 	struct canary_config c = *cfg;
 	__u32 zero = 0;
-	int fd, err;
+	int fd, err, i;
 
 	c.abi_version = CANARY_ABI_VERSION;
+	c.flags &= ~CANARY_F_SPLIT;
+	for (i = 1; i < CANARY_MAX_SLOTS; i++)
+		if (c.range[i].lo < c.range[i].hi)
+			c.flags |= CANARY_F_SPLIT;
 	c.generation = dp->cfg.generation + 1;
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "canary_cfg_in", sizeof(__u32), sizeof(c), 1,
 			    NULL);
@@ -71,7 +75,7 @@ static int install_config(struct canary_dp *dp, const struct canary_config *cfg)
 
 struct canary_dp *canary_dp__open(void)
 {
-	struct canary_config cfg = { .flags = CANARY_F_COST, .cost_mask = 63 };
+	struct canary_config cfg = { .flags = CANARY_F_COST, .cost_mask = CANARY_COST_SAMPLE_DEFAULT - 1 };
 	struct canary_dp *dp;
 	int err, i;
 

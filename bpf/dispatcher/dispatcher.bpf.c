@@ -261,7 +261,7 @@ int canary_dispatch(struct xdp_md *ctx)
 		if (pinned >= 0) {
 			cls = CANARY_CLASS_PINNED;
 			slot = pinned;
-		} else if (cfg) {
+		} else if (cfg && (flags & CANARY_F_SPLIT)) {
 			__u32 b = flow_bucket(&fl, flags, cfg->seed);
 
 			if (b >= cfg->range[1].lo && b < cfg->range[1].hi)

@@ -80,9 +80,14 @@ struct canary_counters {
 #define CANARY_F_PIN_V4 (1U << 2)	/* an IPv4 pin rule set is installed */
 #define CANARY_F_PIN_V6 (1U << 3)	/* an IPv6 pin rule set is installed */
 #define CANARY_F_COST (1U << 4)	/* sample per-packet cost */
+/*
+ * Some candidate range is non-empty. Maintained by user space with the
+ * ranges, so an idle dispatcher (no rollout under way) skips the flow hash.
+ */
+#define CANARY_F_SPLIT (1U << 5)
 #define CANARY_F_ALL                                                                  \
 	(CANARY_F_SYMMETRIC | CANARY_F_FAIL_CLOSED | CANARY_F_PIN_V4 | CANARY_F_PIN_V6 | \
-	 CANARY_F_COST)
+	 CANARY_F_COST | CANARY_F_SPLIT)
 
 /* Hash-space range [lo, hi) of one candidate slot, in basis points. */
 struct canary_range {
