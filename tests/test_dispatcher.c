@@ -136,8 +136,15 @@ static const struct parse_case parse_cases[] = {
 				  .ext = { 44 } }, true, 8, 9, UDP },
 	{ "v6 icmp echo", { .family = AF_INET6, .proto = IPPROTO_ICMPV6, .icmp_type = 128,
 			    .icmp_id = 5 }, true, 5, 128 << 8, IPPROTO_ICMPV6 },
-	{ "v6 too many ext", { .family = AF_INET6, .n_ext = 6, .ext = { 0, 60, 60, 60, 60, 60 } },
-	  false, 0, 0, 0 },
+	{ "v6 six ext", { .family = AF_INET6, .sport = 1, .dport = 2, .n_ext = 6,
+			  .ext = { 0, 60, 60, 60, 60, 60 } }, true, 1, 2, UDP },
+	{ "v6 seven ext (too many)", { .family = AF_INET6, .n_ext = 7,
+				       .ext = { 0, 60, 60, 60, 60, 60, 60 } }, false, 0, 0, 0 },
+	{ "v6 frag then dst opts", { .family = AF_INET6, .sport = 8, .dport = 9, .n_ext = 2,
+				     .ext = { 44, 60 }, .frag_offset = 3 }, true, 0, 0, 60 },
+	{ "v6 first frag then dst opts", { .family = AF_INET6, .sport = 8, .dport = 9,
+					   .n_ext = 2, .ext = { 44, 60 }, .more_frags = true },
+	  true, 0, 0, 60 },
 	{ "arp", { .ethertype = 0x0806 }, false, 0, 0, 0 },
 };
 

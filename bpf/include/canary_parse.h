@@ -164,18 +164,32 @@ static __always_inline int canary__parse_v6(void *l3, void *data_end, struct can
 
 			if ((void *)(fh + 1) > data_end)
 				return -1;
-			if (fh->frag_off & bpf_htons(0xFFF9))
-				fl->frag = 1;
 			nexthdr = fh->nexthdr;
 			cur += sizeof(*fh);
+			/*
+			 * A real fragment (not an atomic one): stop here. Later
+			 * fragments carry payload, not headers, and every fragment
+			 * must hash alike, so all take the protocol named here.
+			 */
+			if (fh->frag_off & bpf_htons(0xFFF9)) {
+				fl->frag = 1;
+				goto done;
+			}
 			break;
 		}
 		default:
 			goto done;
 		}
 	}
-	/* More extension headers than we skip: treat as unparsable. */
-	return -1;
+	/* CANARY_IPV6_MAX_EXT headers skipped; one more is too many. */
+	switch (nexthdr) {
+	case IPPROTO_HOPOPTS:
+	case IPPROTO_ROUTING:
+	case IPPROTO_DSTOPTS:
+	case IPPROTO_AH:
+	case IPPROTO_FRAGMENT:
+		return -1;
+	}
 done:
 	if ((void *)cur > data_end)
 		return -1;

@@ -20,14 +20,14 @@ struct pkt_spec {
 	int vlans;		/* 0, 1 (802.1Q) or 2 (802.1ad + 802.1Q) */
 	int ip_opts;		/* IPv4 option bytes, multiple of 4, <= 40 */
 	int n_ext;		/* IPv6 extension headers before L4 */
-	__u8 ext[6];		/* their types: 0 hop-by-hop, 43 routing, 60 dst, 44 frag, 51 AH */
+	__u8 ext[8];		/* their types: 0 hop-by-hop, 43 routing, 60 dst, 44 frag, 51 AH */
 	__u16 frag_offset;	/* fragment offset in 8-byte units */
 	bool more_frags;
 	__u16 ethertype;	/* override, e.g. 0x0806; 0 = from family */
 	int payload;		/* L4 payload bytes */
 };
 
-/* Build the packet into buf; returns its length, or 0 if it does not fit. */
+/* Build the packet into buf (cap >= PKT_MAX); returns its length, or 0 on a bad spec. */
 size_t pkt_build(const struct pkt_spec *s, void *buf, size_t cap);
 
 /* Run prog_fd once on the packet with BPF_PROG_TEST_RUN; 0 or -errno. */
