@@ -626,3 +626,28 @@ err_close:
 	bpf_object__close(obj);
 	return err;
 }
+
+const char *canary_row_name(__u32 row)
+{
+	static const char *const names[CANARY_ROWS] = {
+		"stable", "candidate1", "candidate2", "candidate3", "none",
+	};
+
+	return row < CANARY_ROWS ? names[row] : "?";
+}
+
+const char *canary_class_name(__u32 cls)
+{
+	static const char *const names[CANARY_CLASS_MAX] = { "split", "pinned", "unparsed" };
+
+	return cls < CANARY_CLASS_MAX ? names[cls] : "?";
+}
+
+const char *canary_verdict_name(__u32 verdict)
+{
+	static const char *const names[CANARY_V_MAX] = {
+		"aborted", "drop", "pass", "tx", "redirect", "invalid",
+	};
+
+	return verdict < CANARY_V_MAX ? names[verdict] : "?";
+}

@@ -95,4 +95,10 @@ static inline struct canary_counters *canary_counters__at(struct canary_counters
 	return &all[row * CANARY_CLASS_MAX + cls];
 }
 
+
+/* Names used in every output: "stable", "candidate1".."candidate3", "none"; ... */
+const char *canary_row_name(__u32 row);
+const char *canary_class_name(__u32 cls);
+const char *canary_verdict_name(__u32 verdict);
+
 #endif
