@@ -16,8 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <cmocka.h>
+
+#include <bpf/bpf.h>
 
 #include "fixture.h"
 #include "lib/pkt.h"
@@ -668,6 +671,39 @@ static void test_abn_split(void **state)
 	assert_int_equal(canary_dp__clear_slot(f->dp, 3), 0);
 }
 
+/* Pinning puts the program and every map under one directory; unpin removes them. */
+static void test_pin_dir(void **state)
+{
+	static const char *const names[] = {
+		CANARY_PROG_DISPATCH, CANARY_MAP_PROGS, CANARY_MAP_COUNTERS, CANARY_MAP_CFG,
+		CANARY_MAP_BREAKER, CANARY_MAP_PIN4, CANARY_MAP_PIN6,
+	};
+	struct fixture *f = *state;
+	struct bpf_prog_info a = {}, b = {};
+	__u32 la = sizeof(a), lb = sizeof(b);
+	char dir[64], path[128];
+	size_t i;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/canary-test-%d", getpid());
+	assert_int_equal(canary_dp__pin(f->dp, dir), 0);
+	assert_int_equal(canary_dp__pin(f->dp, dir), -EBUSY);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			fail_msg("%s not pinned: %s", path, strerror(errno));
+		if (!i) {
+			assert_int_equal(bpf_obj_get_info_by_fd(fd, &a, &la), 0);
+			assert_int_equal(bpf_obj_get_info_by_fd(f->disp, &b, &lb), 0);
+			assert_int_equal(a.id, b.id);
+		}
+		close(fd);
+	}
+	assert_int_equal(canary_dp__unpin(f->dp), 0);
+	assert_int_equal(access(dir, F_OK), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -683,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_cost_sampling),
 		cmocka_unit_test(test_config_validation),
 		cmocka_unit_test(test_abn_split),
+		cmocka_unit_test(test_pin_dir),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
