@@ -43,8 +43,7 @@ struct canary_flow {
 	 * without ports.
 	 */
 	__u8 frag;
-	__u8 vlans;		/* VLAN tags skipped (0..2) */
-	__u16 l4_len;		/* bytes from the L4 header to data_end */
+	__u8 pad;
 };
 
 struct canary_vlan_hdr {
@@ -68,7 +67,6 @@ static __always_inline int canary__parse_l4(void *l4, void *data_end, struct can
 {
 	__u8 *p = l4;
 
-	fl->l4_len = (__u16)((long)data_end - (long)l4);
 	fl->sport = 0;
 	fl->dport = 0;
 	if (fl->frag)
@@ -206,7 +204,6 @@ static __always_inline int canary_parse(struct xdp_md *ctx, struct canary_flow *
 	__u16 h_proto;
 	int i;
 
-	fl->vlans = 0;
 	if (cur > data_end)
 		return -1;
 	h_proto = eth->h_proto;
@@ -222,7 +219,6 @@ static __always_inline int canary_parse(struct xdp_md *ctx, struct canary_flow *
 			return -1;
 		h_proto = vh->proto;
 		cur = vh + 1;
-		fl->vlans++;
 	}
 
 	if (h_proto == bpf_htons(ETH_P_IP))
