@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/if_link.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
@@ -19,8 +21,26 @@
 #include "dp.h"
 #include "log.h"
 
+/* Pinned objects, in pin order; index 0 is the program. */
+enum {
+	DP_PROG,
+	DP_PROGS,
+	DP_COUNTERS,
+	DP_CFG,
+	DP_BREAKER,
+	DP_PIN4,
+	DP_PIN6,
+	DP_NR_FDS,
+};
+
+static const char *const pin_names[DP_NR_FDS] = {
+	CANARY_PROG_DISPATCH, CANARY_MAP_PROGS, CANARY_MAP_COUNTERS, CANARY_MAP_CFG,
+	CANARY_MAP_BREAKER, CANARY_MAP_PIN4, CANARY_MAP_PIN6,
+};
+
 struct canary_dp {
-	struct dispatcher *skel;
+	struct dispatcher *skel;	/* NULL when adopted from pins */
+	int fd[DP_NR_FDS];		/* owned only when adopted */
 	struct xdp_program *xdp;	/* set while attached */
 	int ifindex;
 	enum xdp_attach_mode mode;
@@ -29,14 +49,14 @@ struct canary_dp {
 	int ncpus;
 };
 
-static int map_fd(const struct bpf_map *map)
-{
-	return bpf_map__fd(map);
-}
-
 int canary_dp__prog_fd(const struct canary_dp *dp)
 {
-	return bpf_program__fd(dp->skel->progs.canary_dispatch);
+	return dp->fd[DP_PROG];
+}
+
+const char *canary_dp__pin_dir(const struct canary_dp *dp)
+{
+	return dp->pin_dir[0] ? dp->pin_dir : NULL;
 }
 
 /* Create a fresh one-entry config map holding CFG and swap it in whole. */
@@ -61,7 +81,7 @@ static int install_config(struct canary_dp *dp, const struct canary_config *cfg)
 	}
 	err = bpf_map_update_elem(fd, &zero, &c, 0);
 	if (!err)
-		err = bpf_map_update_elem(map_fd(dp->skel->maps.canary_cfg), &zero, &fd, 0);
+		err = bpf_map_update_elem(dp->fd[DP_CFG], &zero, &fd, 0);
 	if (err) {
 		err = -errno;
 		pr_warn("dispatcher: cannot swap in config generation %llu: %s\n",
@@ -98,6 +118,13 @@ struct canary_dp *canary_dp__open(void)
 			strerror(-err));
 		goto err_free;
 	}
+	dp->fd[DP_PROG] = bpf_program__fd(dp->skel->progs.canary_dispatch);
+	dp->fd[DP_PROGS] = bpf_map__fd(dp->skel->maps.canary_progs);
+	dp->fd[DP_COUNTERS] = bpf_map__fd(dp->skel->maps.canary_counters);
+	dp->fd[DP_CFG] = bpf_map__fd(dp->skel->maps.canary_cfg);
+	dp->fd[DP_BREAKER] = bpf_map__fd(dp->skel->maps.canary_breaker);
+	dp->fd[DP_PIN4] = bpf_map__fd(dp->skel->maps.canary_pin4);
+	dp->fd[DP_PIN6] = bpf_map__fd(dp->skel->maps.canary_pin6);
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
 		cfg.seed = (__u32)getpid();
 	for (i = 0; i < CANARY_MAX_SLOTS; i++)
@@ -121,35 +148,20 @@ void canary_dp__close(struct canary_dp *dp)
 		return;
 	if (dp->xdp)
 		xdp_program__close(dp->xdp);
-	dispatcher__destroy(dp->skel);
+	if (dp->skel) {
+		dispatcher__destroy(dp->skel);
+	} else {
+		for (int i = 0; i < DP_NR_FDS; i++)
+			if (dp->fd[i] > 0)
+				close(dp->fd[i]);
+	}
 	free(dp);
-}
-
-struct pin_item {
-	const char *name;
-	int is_prog;
-	struct bpf_map *map;
-};
-
-#define PIN_ITEMS 7
-
-static void pin_items(struct canary_dp *dp, struct pin_item items[PIN_ITEMS])
-{
-	items[0] = (struct pin_item){ CANARY_PROG_DISPATCH, 1, NULL };
-	items[1] = (struct pin_item){ CANARY_MAP_PROGS, 0, dp->skel->maps.canary_progs };
-	items[2] = (struct pin_item){ CANARY_MAP_COUNTERS, 0, dp->skel->maps.canary_counters };
-	items[3] = (struct pin_item){ CANARY_MAP_CFG, 0, dp->skel->maps.canary_cfg };
-	items[4] = (struct pin_item){ CANARY_MAP_BREAKER, 0, dp->skel->maps.canary_breaker };
-	items[5] = (struct pin_item){ CANARY_MAP_PIN4, 0, dp->skel->maps.canary_pin4 };
-	items[6] = (struct pin_item){ CANARY_MAP_PIN6, 0, dp->skel->maps.canary_pin6 };
 }
 
 int canary_dp__pin(struct canary_dp *dp, const char *dir)
 {
-	struct pin_item items[PIN_ITEMS];
 	char path[PATH_MAX];
-	size_t i;
-	int err;
+	int i, err;
 
 	if (dp->pin_dir[0])
 		return -EBUSY;
@@ -161,16 +173,11 @@ int canary_dp__pin(struct canary_dp *dp, const char *dir)
 			"mount -t bpf bpf /sys/fs/bpf)\n", dir, strerror(-err));
 		return err;
 	}
-	pin_items(dp, items);
-	for (i = 0; i < PIN_ITEMS; i++) {
-		if (snprintf(path, sizeof(path), "%s/%s", dir, items[i].name) >= (int)sizeof(path)) {
-			err = -ENAMETOOLONG;
-			goto err_unpin;
-		}
-		err = items[i].is_prog ? bpf_program__pin(dp->skel->progs.canary_dispatch, path)
-				       : bpf_map__pin(items[i].map, path);
-		if (err) {
-			pr_warn("pin dir %s: cannot pin %s: %s\n", dir, items[i].name,
+	for (i = 0; i < DP_NR_FDS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
+		if (bpf_obj_pin(dp->fd[i], path)) {
+			err = -errno;
+			pr_warn("pin dir %s: cannot pin %s: %s\n", dir, pin_names[i],
 				strerror(-err));
 			goto err_unpin;
 		}
@@ -180,7 +187,7 @@ int canary_dp__pin(struct canary_dp *dp, const char *dir)
 
 err_unpin:
 	while (i-- > 0) {
-		snprintf(path, sizeof(path), "%s/%s", dir, items[i].name);
+		snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
 		unlink(path);
 	}
 	return err;
@@ -188,24 +195,88 @@ err_unpin:
 
 int canary_dp__unpin(struct canary_dp *dp)
 {
-	struct pin_item items[PIN_ITEMS];
 	char path[PATH_MAX];
-	size_t i;
+	int i;
 
 	if (!dp->pin_dir[0])
 		return 0;
-	pin_items(dp, items);
-	for (i = 0; i < PIN_ITEMS; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, items[i].name);
+	for (i = 0; i < DP_NR_FDS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, pin_names[i]);
 		if (unlink(path) && errno != ENOENT)
-			pr_warn("pin dir %s: cannot unpin %s: %s\n", dp->pin_dir, items[i].name,
+			pr_warn("pin dir %s: cannot unpin %s: %s\n", dp->pin_dir, pin_names[i],
 				strerror(errno));
-		if (!items[i].is_prog)
-			bpf_map__set_pin_path(items[i].map, NULL);
 	}
 	rmdir(dp->pin_dir);
 	dp->pin_dir[0] = '\0';
 	return 0;
+}
+
+/* The config in force: the inner map the outer array-of-maps points at now. */
+static int read_installed_config(int cfg_outer_fd, struct canary_config *cfg)
+{
+	__u32 zero = 0, id;
+	int fd, err = 0;
+
+	if (bpf_map_lookup_elem(cfg_outer_fd, &zero, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &zero, cfg))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+struct canary_dp *canary_dp__adopt(const char *dir)
+{
+	char path[PATH_MAX];
+	struct canary_dp *dp;
+	int i, err;
+
+	if (strlen(dir) >= sizeof(dp->pin_dir)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	dp = calloc(1, sizeof(*dp));
+	if (!dp) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < DP_NR_FDS; i++)
+		dp->fd[i] = -1;
+	dp->ncpus = libbpf_num_possible_cpus();
+	for (i = 0; i < DP_NR_FDS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
+		dp->fd[i] = bpf_obj_get(path);
+		if (dp->fd[i] < 0) {
+			err = -errno;
+			if (err != -ENOENT || i)
+				pr_warn("pin dir %s: cannot open %s: %s\n", dir, pin_names[i],
+					strerror(-err));
+			goto err_close;
+		}
+	}
+	err = read_installed_config(dp->fd[DP_CFG], &dp->cfg);
+	if (err) {
+		pr_warn("pin dir %s: cannot read the dispatcher's config: %s\n", dir,
+			strerror(-err));
+		goto err_close;
+	}
+	if (dp->cfg.abi_version != CANARY_ABI_VERSION) {
+		pr_warn("pin dir %s: dispatcher has ABI version %u, this canaryd speaks %u; "
+			"detach it (canaryd --reset) before upgrading\n", dir, dp->cfg.abi_version,
+			CANARY_ABI_VERSION);
+		err = -EPROTO;
+		goto err_close;
+	}
+	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", dir);
+	return dp;
+
+err_close:
+	canary_dp__close(dp);
+	errno = -err;
+	return NULL;
 }
 
 static const char *ifname(int ifindex, char *buf)
@@ -213,6 +284,19 @@ static const char *ifname(int ifindex, char *buf)
 	if (!if_indextoname(ifindex, buf))
 		snprintf(buf, IF_NAMESIZE, "#%d", ifindex);
 	return buf;
+}
+
+bool canary_dp__attached(const struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), id = 0;
+	int flags = mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+
+	if (bpf_obj_get_info_by_fd(canary_dp__prog_fd(dp), &info, &len))
+		return false;
+	if (bpf_xdp_query_id(ifindex, flags, &id))
+		return false;
+	return id == info.id;
 }
 
 int canary_dp__attach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode)
@@ -223,6 +307,14 @@ int canary_dp__attach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mo
 
 	if (dp->xdp)
 		return -EBUSY;
+	if (canary_dp__attached(dp, ifindex, mode)) {
+		/* Adopted: already in place; keep a handle for a later detach. */
+		xp = xdp_program__from_fd(canary_dp__prog_fd(dp));
+		err = libxdp_get_error(xp);
+		if (err)
+			return err;
+		goto done;
+	}
 	xp = xdp_program__from_fd(canary_dp__prog_fd(dp));
 	err = libxdp_get_error(xp);
 	if (err) {
@@ -239,6 +331,7 @@ int canary_dp__attach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mo
 		xdp_program__close(xp);
 		return err;
 	}
+done:
 	dp->xdp = xp;
 	dp->ifindex = ifindex;
 	dp->mode = mode;
@@ -267,7 +360,7 @@ int canary_dp__set_slot(struct canary_dp *dp, __u32 slot, int prog_fd)
 
 	if (slot >= CANARY_MAX_SLOTS)
 		return -EINVAL;
-	err = bpf_map_update_elem(map_fd(dp->skel->maps.canary_progs), &slot, &prog_fd, 0);
+	err = bpf_map_update_elem(dp->fd[DP_PROGS], &slot, &prog_fd, 0);
 	if (err) {
 		err = -errno;
 		pr_warn("dispatcher slot %u: kernel refused the program: %s "
@@ -283,7 +376,7 @@ int canary_dp__clear_slot(struct canary_dp *dp, __u32 slot)
 
 	if (slot >= CANARY_MAX_SLOTS)
 		return -EINVAL;
-	err = bpf_map_delete_elem(map_fd(dp->skel->maps.canary_progs), &slot);
+	err = bpf_map_delete_elem(dp->fd[DP_PROGS], &slot);
 	if (err && errno != ENOENT) {
 		err = -errno;
 		pr_warn("dispatcher slot %u: cannot clear: %s\n", slot, strerror(-err));
@@ -479,11 +572,11 @@ int canary_dp__set_pins(struct canary_dp *dp, const struct canary_pin_rule *rule
 		}
 	}
 	/* Fill off-line, swap each trie in whole, then enable the lookup. */
-	if (n4 && bpf_map_update_elem(map_fd(dp->skel->maps.canary_pin4), &zero, &fd4, 0)) {
+	if (n4 && bpf_map_update_elem(dp->fd[DP_PIN4], &zero, &fd4, 0)) {
 		err = -errno;
 		goto out;
 	}
-	if (n6 && bpf_map_update_elem(map_fd(dp->skel->maps.canary_pin6), &zero, &fd6, 0)) {
+	if (n6 && bpf_map_update_elem(dp->fd[DP_PIN6], &zero, &fd6, 0)) {
 		err = -errno;
 		goto out;
 	}
@@ -493,9 +586,9 @@ int canary_dp__set_pins(struct canary_dp *dp, const struct canary_pin_rule *rule
 		err = install_config(dp, &cfg);
 	if (!err) {
 		if (!n4)
-			bpf_map_delete_elem(map_fd(dp->skel->maps.canary_pin4), &zero);
+			bpf_map_delete_elem(dp->fd[DP_PIN4], &zero);
 		if (!n6)
-			bpf_map_delete_elem(map_fd(dp->skel->maps.canary_pin6), &zero);
+			bpf_map_delete_elem(dp->fd[DP_PIN6], &zero);
 	}
 out:
 	if (err)
@@ -511,7 +604,7 @@ out:
 int canary_dp__read_counters(const struct canary_dp *dp, struct canary_counters *out)
 {
 	struct canary_counters *percpu;
-	int fd = map_fd(dp->skel->maps.canary_counters);
+	int fd = dp->fd[DP_COUNTERS];
 	__u32 key;
 	int cpu, err = 0;
 	size_t f;
@@ -543,7 +636,7 @@ int canary_dp__read_breaker(const struct canary_dp *dp, __u32 slot, struct canar
 {
 	if (slot >= CANARY_MAX_SLOTS)
 		return -EINVAL;
-	if (bpf_map_lookup_elem(map_fd(dp->skel->maps.canary_breaker), &slot, out))
+	if (bpf_map_lookup_elem(dp->fd[DP_BREAKER], &slot, out))
 		return -errno;
 	return 0;
 }
@@ -551,7 +644,7 @@ int canary_dp__read_breaker(const struct canary_dp *dp, __u32 slot, struct canar
 int canary_dp__reset_breaker(struct canary_dp *dp, __u32 slot)
 {
 	struct canary_breaker b;
-	int fd = map_fd(dp->skel->maps.canary_breaker);
+	int fd = dp->fd[DP_BREAKER];
 
 	if (slot >= CANARY_MAX_SLOTS)
 		return -EINVAL;

@@ -23,11 +23,25 @@ struct canary_dp *canary_dp__open(void);
 void canary_dp__close(struct canary_dp *dp);
 int canary_dp__prog_fd(const struct canary_dp *dp);
 
+/*
+ * Adopt a dispatcher pinned under DIR by an earlier canary_dp__pin(), with
+ * its configuration as installed; NULL with errno ENOENT when nothing is
+ * pinned there, EPROTO when its ABI version differs.
+ */
+struct canary_dp *canary_dp__adopt(const char *dir);
+const char *canary_dp__pin_dir(const struct canary_dp *dp);
+
 /* Pin the dispatcher program and its maps under DIR (created if absent). */
 int canary_dp__pin(struct canary_dp *dp, const char *dir);
 int canary_dp__unpin(struct canary_dp *dp);
 
-/* Attach through libxdp: multiprog where the kernel allows it, else directly. */
+/* Is this dispatcher the XDP program attached to IFINDEX in MODE? */
+bool canary_dp__attached(const struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode);
+
+/*
+ * Attach through libxdp: multiprog where the kernel allows it, else directly.
+ * A dispatcher already attached there (adopted) is kept as it is.
+ */
 int canary_dp__attach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode);
 int canary_dp__detach(struct canary_dp *dp);
 

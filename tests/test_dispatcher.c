@@ -671,7 +671,7 @@ static void test_abn_split(void **state)
 	assert_int_equal(canary_dp__clear_slot(f->dp, 3), 0);
 }
 
-/* Pinning puts the program and every map under one directory; unpin removes them. */
+/* Pinning puts the program and every map under one directory; adopt finds them again. */
 static void test_pin_dir(void **state)
 {
 	static const char *const names[] = {
@@ -700,6 +700,51 @@ static void test_pin_dir(void **state)
 		}
 		close(fd);
 	}
+
+	/* Adoption: a second handle on the pinned dispatcher drives the same datapath. */
+	{
+		struct canary_config mine, theirs;
+		struct pkt_spec s = { .sport = 77, .dport = 88 };
+		struct canary_dp *adopted;
+
+		two_slots(f, 0, 0);
+		adopted = canary_dp__adopt(dir);
+		assert_non_null(adopted);
+		canary_dp__get_config(f->dp, &mine);
+		canary_dp__get_config(adopted, &theirs);
+		assert_int_equal(theirs.seed, mine.seed);
+		assert_int_equal(theirs.generation, mine.generation);
+		assert_int_equal(run(f, &s), XDP_PASS);
+		assert_int_equal(canary_dp__set_share(adopted, 1, 10000), 0);
+		assert_int_equal(run(f, &s), XDP_DROP);
+		canary_dp__close(adopted);
+		/* Closing the adopted handle leaves the datapath as it was. */
+		assert_int_equal(run(f, &s), XDP_DROP);
+
+		/* A dispatcher of another ABI version is refused. */
+		theirs.abi_version = CANARY_ABI_VERSION + 1;
+		{
+			__u32 zero = 0;
+			int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "abi_test", 4, sizeof(theirs), 1,
+						   NULL);
+			int outer;
+
+			snprintf(path, sizeof(path), "%s/%s", dir, CANARY_MAP_CFG);
+			outer = bpf_obj_get(path);
+			assert_true(inner >= 0 && outer >= 0);
+			assert_int_equal(bpf_map_update_elem(inner, &zero, &theirs, 0), 0);
+			assert_int_equal(bpf_map_update_elem(outer, &zero, &inner, 0), 0);
+			close(inner);
+			close(outer);
+		}
+		assert_null(canary_dp__adopt(dir));
+		assert_int_equal(errno, EPROTO);
+		/* Put a good config back through the first handle. */
+		assert_int_equal(canary_dp__set_config(f->dp, &mine), 0);
+	}
+	assert_null(canary_dp__adopt("/sys/fs/bpf/canary-test-nothing-here"));
+	assert_int_equal(errno, ENOENT);
+
 	assert_int_equal(canary_dp__unpin(f->dp), 0);
 	assert_int_equal(access(dir, F_OK), -1);
 }
