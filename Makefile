@@ -54,7 +54,7 @@ TOOL_SRCS := $(filter-out %.bpf.c,$(wildcard tools/*.c))
 TOOL_BINS := $(patsubst tools/%.c,$(O)/%,$(TOOL_SRCS))
 
 all: $(O)/dispatcher.bpf.o $(VERSION_OBJS) $(TEST_BPF_OBJS) $(TOOL_BPF_OBJS) $(LIB) \
-	$(TEST_BINS) $(TOOL_BINS)
+	$(TEST_BINS) $(TOOL_BINS) $(O)/canaryctl
 
 $(O)/dispatcher.bpf.o: bpf/dispatcher/dispatcher.bpf.c $(BPF_HDRS) | $(O)
 	$(call msg,BPF,$@)
@@ -101,6 +101,15 @@ $(O)/tests/test_%: tests/test_%.c $(LIB) $(TEST_COMMON) $(wildcard tests/lib/*.h
 $(O)/%: tools/%.c $(LIB) $(TOOL_SKELS) $(TEST_COMMON) | $(O)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests -Itests/lib $< $(TEST_COMMON) $(LIB) $(BPF_LIBS) $(TOOL_LIBS) -lm -o $@
+
+# The client: jansson only, no libbpf (it runs where canaryd's socket is).
+$(O)/canaryctl: canaryd/canaryctl.c canaryd/proto.h | $(O)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(TOOL_LIBS) -o $@
+
+# Its test runs build/canaryctl against a fake daemon and parses JSON.
+$(O)/tests/test_canaryctl: $(O)/canaryctl
+$(O)/tests/test_canaryctl: TEST_LIBS += $(TOOL_LIBS)
 
 $(O):
 	$(Q)mkdir -p $(O)

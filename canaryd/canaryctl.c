@@ -1,0 +1,1161 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * canaryctl: the command-line client of canaryd.
+ *
+ *   canaryctl [--socket PATH] [-j] status [IFACE] [--watch]
+ *   canaryctl [--socket PATH] [-j] start IFACE OBJECT[:PROGRAM]
+ *             [--steps LIST] [--step-time DURATION] [--wait]
+ *   canaryctl [--socket PATH] [-j] pause|resume|promote|abort|revert IFACE [--wait]
+ *
+ * One request per connection, one JSON line each way (canaryd/proto.h). The
+ * verbs follow Argo Rollouts, the shape follows bpftool: a table of commands
+ * matched by unique prefix, global options before the verb (also accepted
+ * after it), and -j switching every output, errors included, to JSON: the
+ * daemon's own reply line is printed as received, so a script sees exactly
+ * what canaryd said.
+ *
+ * --wait and "status IFACE --watch" end with an exit code a pipeline can gate
+ * on (enum canaryctl_exit): 0 promoted, 2 rolled back, 3 aborted or reverted,
+ * 1 failed or any error.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+#define WATCH_INTERVAL_MS 500
+#define WAIT_INTERVAL_MS 200
+/* Loading and verifying a candidate happens before canaryd answers "start". */
+#define REPLY_TIMEOUT_S 30
+/*
+ * While waiting or watching, canaryd may restart (it adopts the datapath and
+ * resumes the rollout from its persisted state): ride out that long an
+ * outage before giving up, so a pipeline gating on --wait doesn't fail for it.
+ */
+#define RECONNECT_GRACE_MS 30000
+/* After "start", how long a status may still show no rollout at all. */
+#define NO_ROLLOUT_GRACE_MS 5000
+#define PROGRESS_BAR_WIDTH 30
+
+static const char *bin_name = "canaryctl";
+static const char *socket_opt; /* --socket, wherever it was given */
+static bool json_output;
+static volatile sig_atomic_t interrupted;
+
+/* The description of the last transport failure, for when we give up. */
+static char call_err[1024];
+
+static void print_raw_json_line(const char *line)
+{
+	fputs(line, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+static void print_json(json_t *obj)
+{
+	json_dumpf(obj, stdout, JSON_COMPACT);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+/* Errors are one line: a daemon's message with a newline must not break that. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if (*s == '\n' || *s == '\r')
+			*s = ' ';
+}
+
+/* Report an error: one line on stderr, or a JSON error object on stdout with -j. */
+static void __attribute__((format(printf, 2, 3))) p_err(int err, const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	one_line(msg);
+	if (json_output) {
+		json_t *o = json_pack("{s:b, s:s, s:i}", "ok", 0, "error", msg, "errno", err);
+
+		if (o)
+			print_json(o);
+		json_decref(o);
+	} else {
+		fprintf(stderr, "%s: %s\n", bin_name, msg);
+	}
+}
+
+static const char *ctl_socket(void)
+{
+	const char *env;
+
+	if (socket_opt)
+		return socket_opt;
+	env = getenv("CANARYD_SOCKET");
+	return env && *env ? env : CANARY_DEFAULT_SOCKET;
+}
+
+/* ---- transport ---------------------------------------------------------- */
+
+static int __attribute__((format(printf, 2, 3))) call_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(call_err, sizeof(call_err), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+static int ctl_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = ctl_socket();
+	struct timeval tv = { .tv_sec = REPLY_TIMEOUT_S };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return call_fail(ENAMETOOLONG,
+				 "socket path %s is too long (at most %zu bytes; --socket PATH)",
+				 path, sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return call_fail(errno, "cannot create a UNIX socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = errno;
+		close(fd);
+		if (err == EACCES || err == EPERM)
+			return call_fail(
+				err,
+				"cannot connect to %s: %s (the socket is mode 0600: run as root)",
+				path, strerror(err));
+		return call_fail(err,
+				 "cannot connect to %s: %s (is canaryd running? --socket PATH)",
+				 path, strerror(err));
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Read one line (the reply); *LINE is NUL-terminated, without the newline. */
+static int recv_line(int fd, char **line)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap), *nl = NULL;
+	ssize_t n;
+
+	if (!buf)
+		return call_fail(ENOMEM, "out of memory reading canaryd's reply");
+	while (!nl) {
+		if (len + 1 >= cap) {
+			char *b;
+
+			if (cap >= CANARY_PROTO_MAX_LINE) {
+				free(buf);
+				return call_fail(EMSGSIZE,
+						 "reply from canaryd on %s is longer than %d bytes",
+						 ctl_socket(), CANARY_PROTO_MAX_LINE);
+			}
+			b = realloc(buf, cap * 2);
+			if (!b) {
+				free(buf);
+				return call_fail(ENOMEM, "out of memory reading canaryd's reply");
+			}
+			buf = b;
+			cap *= 2;
+		}
+		n = recv(fd, buf + len, cap - 1 - len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+
+			free(buf);
+			if (err == EAGAIN || err == EWOULDBLOCK)
+				return call_fail(ETIMEDOUT,
+						 "no reply from canaryd on %s within %d s (see "
+						 "canaryd's log)",
+						 ctl_socket(), REPLY_TIMEOUT_S);
+			return call_fail(err, "cannot read canaryd's reply on %s: %s", ctl_socket(),
+					 strerror(err));
+		}
+		if (n == 0)
+			break;
+		buf[len + n] = '\0';
+		nl = memchr(buf + len, '\n', n);
+		len += n;
+	}
+	if (nl)
+		len = nl - buf;
+	while (len && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	if (!len) {
+		free(buf);
+		return call_fail(
+			EPROTO, "canaryd on %s closed the connection without a reply (see its log)",
+			ctl_socket());
+	}
+	*line = buf;
+	return 0;
+}
+
+struct reply {
+	json_t *root; /* the parsed object */
+	char *line;   /* as received, for -j */
+};
+
+static void reply__free(struct reply *r)
+{
+	json_decref(r->root);
+	free(r->line);
+	r->root = NULL;
+	r->line = NULL;
+}
+
+/*
+ * Send REQ and read the reply. 0: canaryd answered {"ok":true,...}, in REP.
+ * -errno: the request didn't get an answer (no daemon, broken reply), the
+ * message is in call_err and not printed yet, so a caller that retries stays
+ * quiet. 1: canaryd answered {"ok":false}; that error was passed through.
+ */
+static int ctl_call(json_t *req, struct reply *rep)
+{
+	char *text = NULL, *line = NULL;
+	json_error_t jerr;
+	json_t *root, *ok;
+	int fd, err;
+
+	memset(rep, 0, sizeof(*rep));
+	fd = ctl_connect();
+	if (fd < 0)
+		return fd;
+	text = json_dumps(req, JSON_COMPACT);
+	if (!text) {
+		err = call_fail(ENOMEM, "cannot encode the request");
+		goto out_close;
+	}
+	err = send_all(fd, text, strlen(text));
+	if (!err)
+		err = send_all(fd, "\n", 1);
+	if (err) {
+		err = call_fail(-err, "cannot send the request to canaryd on %s: %s", ctl_socket(),
+				strerror(-err));
+		goto out_close;
+	}
+	err = recv_line(fd, &line);
+	if (err)
+		goto out_close;
+	root = json_loads(line, 0, &jerr);
+	if (!root || !json_is_object(root) || !json_is_boolean(ok = json_object_get(root, "ok"))) {
+		err = call_fail(EPROTO,
+				"malformed reply from canaryd on %s: %s (canaryd and canaryctl "
+				"versions differ?)",
+				ctl_socket(), root ? "not an object with \"ok\"" : jerr.text);
+		json_decref(root);
+		free(line);
+		goto out_close;
+	}
+	rep->root = root;
+	rep->line = line;
+	if (json_is_true(ok)) {
+		err = 0;
+	} else {
+		json_t *e = json_object_get(root, "errno");
+		const char *msg = json_string_value(json_object_get(root, "error"));
+
+		if (json_output)
+			print_raw_json_line(line);
+		else
+			p_err(json_is_integer(e) ? (int)json_integer_value(e) : EIO, "%s",
+			      msg ? msg
+				  : "canaryd refused the request without saying why (see its log)");
+		reply__free(rep);
+		err = 1;
+	}
+out_close:
+	free(text);
+	close(fd);
+	return err;
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+/* "250ms", "10s", "5m", "1h", "1.5s"; a bare number is seconds. */
+static int parse_duration_ms(const char *s, long long *ms)
+{
+	static const struct {
+		const char *unit;
+		double mult;
+	} units[] = {
+		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+	};
+	size_t n = strspn(s, "0123456789.");
+	char num[64], *end;
+	unsigned i;
+	double v;
+
+	if (!n || n >= sizeof(num) || strchr(s, '.') != strrchr(s, '.'))
+		return -EINVAL;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	v = strtod(num, &end);
+	if (*end)
+		return -EINVAL;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(s + n, units[i].unit))
+			continue;
+		v *= units[i].mult;
+		if (v < 1 || v > 1e12) /* under a millisecond, or over 30 years */
+			return -ERANGE;
+		*ms = (long long)(v + 0.5);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* "1,5,25,50,100": percentages above 0, at most 100. The rest is canaryd's call. */
+static bool steps_valid(const char *s)
+{
+	while (*s) {
+		size_t n = strspn(s, "0123456789.");
+		char num[32], *end;
+		double v;
+
+		if (!n || n >= sizeof(num))
+			return false;
+		memcpy(num, s, n);
+		num[n] = '\0';
+		v = strtod(num, &end);
+		if (*end || !(v > 0 && v <= 100))
+			return false;
+		s += n;
+		if (*s == ',' && s[1])
+			s++;
+		else if (*s)
+			return false;
+	}
+	return true;
+}
+
+/* ---- usage -------------------------------------------------------------- */
+
+#define GLOBAL_OPTS "[--socket PATH] [-j]"
+#define SYN_STATUS "canaryctl " GLOBAL_OPTS " status [IFACE] [--watch]\n"
+#define SYN_START                                                                                  \
+	"canaryctl " GLOBAL_OPTS " start IFACE OBJECT[:PROGRAM]\n"                                 \
+	"                 [--steps LIST] [--step-time DURATION] [--wait]\n"
+#define SYN_OP "canaryctl " GLOBAL_OPTS " pause|resume|promote|abort|revert IFACE [--wait]\n"
+
+#define DESC_STATUS                                                                                \
+	"  status: phase, step, candidate share and step progress, per-version rates,\n"           \
+	"  the judge's verdict and evidence, the circuit breaker. --watch redraws every\n"         \
+	"  0.5 s; with IFACE it ends when that rollout ends, with the --wait exit code.\n"
+#define DESC_START                                                                                 \
+	"  start: a rollout of the candidate OBJECT (a relative path is made absolute).\n"         \
+	"    --steps LIST          candidate shares in percent, e.g. 1,5,25,50,100\n"              \
+	"    --step-time DURATION  minimum time per step: 250ms, 10s, 5m, 1h (bare: s)\n"          \
+	"    --wait                wait for the end of the rollout, exit with its code\n"
+#define DESC_OP                                                                                    \
+	"  pause/resume the current step; promote the candidate now; abort: back to\n"             \
+	"  stable now; revert a promotion to the previous stable. --wait as for start.\n"
+
+static const char usage_status[] = "Usage: " SYN_STATUS DESC_STATUS;
+static const char usage_start[] = "Usage: " SYN_START DESC_START;
+static const char usage_op[] = "Usage: " SYN_OP DESC_OP;
+/* clang-format off */
+static const char usage_short[] =
+	"Usage: " SYN_STATUS
+	"       " SYN_START
+	"       " SYN_OP
+	"       canaryctl help | COMMAND -h\n";
+/* clang-format on */
+static const char usage_tail[] =
+	"Options: --socket PATH  canaryd's socket (default $CANARYD_SOCKET, "
+	"else " CANARY_DEFAULT_SOCKET ")\n"
+	"         -j, --json     JSON output: the daemon's replies, one object per line,\n"
+	"                        and errors as {\"ok\":false,\"error\":...,\"errno\":N}\n"
+	"         -h, --help     help for one command: canaryctl COMMAND -h\n"
+	"Exit codes with --wait (and status IFACE --watch): 0 promoted, 2 rolled back,\n"
+	"3 aborted or reverted by an operator, 1 failed or any error.\n"
+	"Commands may be abbreviated to a unique prefix.\n";
+
+static void usage_all(FILE *f)
+{
+	fprintf(f, "%s\n%s%s%s%s", usage_short, DESC_STATUS, DESC_START, DESC_OP, usage_tail);
+}
+
+/* A usage error: what's wrong (JSON with -j), then the command's usage on stderr. */
+static int __attribute__((format(printf, 2, 3))) usage_err(const char *usage, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p_err(EINVAL, "%s", msg);
+	fputs(usage ? usage : usage_short, stderr);
+	return CANARYCTL_EXIT_ERROR;
+}
+
+/* ---- options after the verb --------------------------------------------- */
+
+enum {
+	ALLOW_WATCH = 1 << 0,
+	ALLOW_WAIT = 1 << 1,
+	ALLOW_PLAN = 1 << 2, /* --steps, --step-time */
+};
+
+enum { OPT_SOCKET = 256, OPT_STEPS, OPT_STEP_TIME };
+
+struct verb_args {
+	const char *pos[4];
+	int npos;
+	const char *steps, *step_time;
+	bool wait, watch, help;
+};
+
+/*
+ * Parse a verb's arguments (argv[0] is the verb). Options may come anywhere
+ * among the positional arguments, the global ones included; "-" as the first
+ * character of the optstring keeps that independent of POSIXLY_CORRECT.
+ */
+static int parse_verb(int argc, char **argv, unsigned allowed, int max_pos, const char *usage,
+		      struct verb_args *a)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "watch", no_argument, NULL, 'w' },
+		{ "wait", no_argument, NULL, 'W' },
+		{ "steps", required_argument, NULL, OPT_STEPS },
+		{ "step-time", required_argument, NULL, OPT_STEP_TIME },
+		{ 0 },
+	};
+	const char *verb = argv[0];
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "-:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 1:
+			if (a->npos >= max_pos)
+				return usage_err(usage, "%s: unexpected argument '%s'", verb,
+						 optarg);
+			a->pos[a->npos++] = optarg;
+			break;
+		case OPT_SOCKET:
+			socket_opt = optarg;
+			break;
+		case 'j':
+			json_output = true;
+			break;
+		case 'h':
+			a->help = true;
+			break;
+		case 'w':
+			if (!(allowed & ALLOW_WATCH))
+				return usage_err(usage, "%s: --watch is for status only", verb);
+			a->watch = true;
+			break;
+		case 'W':
+			if (!(allowed & ALLOW_WAIT))
+				return usage_err(usage,
+						 "%s: --wait is not an option of this command "
+						 "(status has --watch)",
+						 verb);
+			a->wait = true;
+			break;
+		case OPT_STEPS:
+		case OPT_STEP_TIME:
+			if (!(allowed & ALLOW_PLAN))
+				return usage_err(usage, "%s: %s is for start only", verb,
+						 argv[optind - 1]);
+			if (c == OPT_STEPS)
+				a->steps = optarg;
+			else
+				a->step_time = optarg;
+			break;
+		case ':':
+			return usage_err(usage, "%s: option %s needs an argument", verb,
+					 argv[optind - 1]);
+		default:
+			if (optopt)
+				return usage_err(usage, "%s: unknown option '-%c'", verb, optopt);
+			return usage_err(usage, "%s: unknown option '%s'", verb, argv[optind - 1]);
+		}
+	}
+	/* After "--": all positional. */
+	for (; optind < argc; optind++) {
+		if (a->npos >= max_pos)
+			return usage_err(usage, "%s: unexpected argument '%s'", verb, argv[optind]);
+		a->pos[a->npos++] = argv[optind];
+	}
+	return 0;
+}
+
+/* ---- status rendering --------------------------------------------------- */
+
+/* The --wait exit code of a terminal phase, -1 while the rollout goes on. */
+static int phase_exit_code(const char *phase)
+{
+	if (!phase)
+		return -1;
+	if (!strcmp(phase, "promoted"))
+		return CANARYCTL_EXIT_PROMOTED;
+	if (!strcmp(phase, "rolled_back"))
+		return CANARYCTL_EXIT_ROLLED_BACK;
+	if (!strcmp(phase, "aborted"))
+		return CANARYCTL_EXIT_ABORTED;
+	if (!strcmp(phase, "failed"))
+		return CANARYCTL_EXIT_ERROR;
+	return -1;
+}
+
+static double jnum(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+static unsigned long long jcount(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_integer(v))
+		return json_integer_value(v) < 0 ? 0 : (unsigned long long)json_integer_value(v);
+	return json_is_real(v) && json_real_value(v) > 0 ? (unsigned long long)json_real_value(v)
+							 : 0;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* "obj:prog", or "obj" when the program isn't named. */
+static void fmt_version_name(json_t *v, char *buf, size_t len)
+{
+	const char *obj = jstr(v, "object"), *prog = jstr(v, "program");
+
+	if (!obj)
+		snprintf(buf, len, "-");
+	else if (prog && *prog)
+		snprintf(buf, len, "%s:%s", obj, prog);
+	else
+		snprintf(buf, len, "%s", obj);
+}
+
+static void fmt_duration(double ms, char *buf, size_t len)
+{
+	unsigned long long s = ms < 0 ? 0 : (unsigned long long)(ms / 1000);
+
+	if (ms < 60000)
+		snprintf(buf, len, "%.1fs", ms < 0 ? 0 : ms / 1000);
+	else if (s < 3600)
+		snprintf(buf, len, "%llum%02llus", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%lluh%02llum", s / 3600, s / 60 % 60);
+}
+
+static void print_progress(json_t *ro)
+{
+	double el = jnum(ro, "step_elapsed_ms"), min = jnum(ro, "step_min_ms"), f;
+	char bar[PROGRESS_BAR_WIDTH + 1], a[32], b[32];
+	int i, fill;
+
+	f = min > 0 ? el / min : 1;
+	if (f < 0)
+		f = 0;
+	if (f > 1)
+		f = 1;
+	fill = (int)(f * PROGRESS_BAR_WIDTH + 0.5);
+	for (i = 0; i < PROGRESS_BAR_WIDTH; i++)
+		bar[i] = i < fill ? '#' : '-';
+	bar[PROGRESS_BAR_WIDTH] = '\0';
+	fmt_duration(el, a, sizeof(a));
+	fmt_duration(min, b, sizeof(b));
+	printf("  %-10s [%s] %3d%%  %s of %s\n", "progress", bar, (int)(f * 100), a, b);
+}
+
+static void print_version_row(const char *name, json_t *v)
+{
+	printf("  %-10s %12.1f %8.2f %8.2f %8.3f %9.1f %14llu\n", name, jnum(v, "pps"),
+	       100 * jnum(v, "drop_rate"), 100 * jnum(v, "pass_rate"), 100 * jnum(v, "abort_rate"),
+	       jnum(v, "cost_ns_avg"), jcount(v, "packets"));
+}
+
+static void print_iface(json_t *ifc)
+{
+	json_t *ro = json_object_get(ifc, "rollout"), *vers = json_object_get(ifc, "versions");
+	json_t *br = json_object_get(ifc, "breaker");
+	const char *name = jstr(ifc, "iface"), *mode = jstr(ifc, "mode"), *err = jstr(ifc, "error");
+	char buf[4200];
+
+	printf("%s (%s, %s)\n", name ? name : "?", mode ? mode : "?",
+	       json_is_true(json_object_get(ifc, "managed")) ? "managed" : "not managed");
+	if (err)
+		printf("  %-10s %s\n", "error", err);
+	fmt_version_name(json_object_get(ifc, "stable"), buf, sizeof(buf));
+	printf("  %-10s %s\n", "stable", buf);
+	if (json_is_object(ro)) {
+		json_t *shares = json_object_get(ro, "shares_pct"), *s;
+		const char *v;
+		size_t i, off = 0;
+
+		fmt_version_name(json_object_get(ro, "candidate"), buf, sizeof(buf));
+		printf("  %-10s %s\n", "candidate", buf);
+		buf[0] = '\0';
+		json_array_foreach(shares, i, s) {
+			if (off + 32 > sizeof(buf))
+				break;
+			off += snprintf(buf + off, sizeof(buf) - off, "%s%g", i ? "," : "",
+					json_number_value(s));
+		}
+		printf("  %-10s %s  step %lld/%lld  candidate share %.1f%%%s%s%s\n", "phase",
+		       (v = jstr(ro, "phase")) ? v : "?",
+		       json_integer_value(json_object_get(ro, "step")),
+		       json_integer_value(json_object_get(ro, "steps")), jnum(ro, "share_pct"),
+		       *buf ? "  (steps " : "", buf, *buf ? ")" : "");
+		/* an ended rollout has no step in progress */
+		if (phase_exit_code(jstr(ro, "phase")) < 0)
+			print_progress(ro);
+		fmt_duration(jnum(ro, "elapsed_ms"), buf, sizeof(buf));
+		printf("  %-10s %s, %s elapsed\n", "rollout", (v = jstr(ro, "id")) ? v : "?", buf);
+	} else {
+		printf("  %-10s none\n", "rollout");
+	}
+	if (json_is_object(vers)) {
+		printf("  %-10s %12s %8s %8s %8s %9s %14s\n", "version", "pps", "drop %", "pass %",
+		       "abort %", "cost ns", "packets");
+		print_version_row("stable", json_object_get(vers, "stable"));
+		print_version_row("candidate", json_object_get(vers, "candidate"));
+	}
+	if (json_is_object(ro)) {
+		const char *v = jstr(ro, "verdict"), *ev = jstr(ro, "evidence");
+
+		printf("  %-10s %s\n", "verdict", v ? v : "-");
+		printf("  %-10s %s\n", "evidence", ev && *ev ? ev : "-");
+	}
+	if (json_is_object(br))
+		printf("  %-10s %s (bad %llu, trips %llu)\n", "breaker",
+		       json_is_true(json_object_get(br, "tripped")) ? "TRIPPED" : "ok",
+		       jcount(br, "bad"), jcount(br, "trips"));
+	if (json_is_object(ro)) {
+		const char *r = jstr(ro, "reason");
+
+		printf("  %-10s %s\n", "reason", r && *r ? r : "-");
+	}
+}
+
+static void print_status(json_t *root)
+{
+	json_t *ifaces = json_object_get(root, "interfaces"), *ifc;
+	size_t i;
+
+	if (!json_array_size(ifaces)) {
+		printf("no interfaces (canaryd manages none; see its configuration)\n");
+		return;
+	}
+	json_array_foreach(ifaces, i, ifc) {
+		if (i)
+			putchar('\n');
+		print_iface(ifc);
+	}
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep MS unless a signal comes first. */
+static void nap(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	if (!interrupted)
+		nanosleep(&ts, NULL);
+}
+
+/* The IFACE object for NAME in a status reply (the only one if NAME is NULL). */
+static json_t *find_iface(json_t *root, const char *name)
+{
+	json_t *ifaces = json_object_get(root, "interfaces"), *ifc;
+	size_t i;
+
+	json_array_foreach(ifaces, i, ifc) {
+		const char *n = jstr(ifc, "iface");
+
+		if (!name || (n && !strcmp(n, name)))
+			return ifc;
+	}
+	return NULL;
+}
+
+/*
+ * One status call that rides out a restarting canaryd: transport failures
+ * are retried quietly for RECONNECT_GRACE_MS. 0 and REP, or an exit code with
+ * the error already reported.
+ */
+static int poll_status(json_t *req, struct reply *rep, int interval_ms)
+{
+	long long deadline = now_ms() + RECONNECT_GRACE_MS;
+	int err;
+
+	for (;;) {
+		err = ctl_call(req, rep);
+		if (err == 0)
+			return 0;
+		if (err > 0)
+			return CANARYCTL_EXIT_ERROR;
+		if (now_ms() >= deadline || interrupted) {
+			p_err(-err, "%s", call_err);
+			return CANARYCTL_EXIT_ERROR;
+		}
+		nap(interval_ms);
+	}
+}
+
+/*
+ * Poll IFACE's status until its rollout reaches a terminal phase; print a
+ * line per step or phase change (or, with -j, the final status reply).
+ */
+static int wait_rollout(const char *iface)
+{
+	json_t *req = json_pack("{s:s, s:s}", "cmd", "status", "iface", iface);
+	long long start = now_ms();
+	char last[128] = "";
+	bool seen = false;
+	int ret;
+
+	if (!req) {
+		p_err(ENOMEM, "out of memory");
+		return CANARYCTL_EXIT_ERROR;
+	}
+	for (;;) {
+		struct reply rep;
+		json_t *ro;
+		const char *phase;
+		char cur[128];
+		int code;
+
+		ret = poll_status(req, &rep, WAIT_INTERVAL_MS);
+		if (ret)
+			break;
+		ro = json_object_get(find_iface(rep.root, iface), "rollout");
+		if (!json_is_object(ro)) {
+			reply__free(&rep);
+			if (seen || now_ms() - start >= NO_ROLLOUT_GRACE_MS) {
+				p_err(ENOENT,
+				      "%s: no rollout to wait for (%s; see canaryctl status %s)",
+				      iface, seen ? "it disappeared" : "none was started", iface);
+				ret = CANARYCTL_EXIT_ERROR;
+				break;
+			}
+		} else {
+			seen = true;
+			phase = jstr(ro, "phase");
+			code = phase_exit_code(phase);
+			snprintf(cur, sizeof(cur), "%s %lld", phase ? phase : "?",
+				 json_integer_value(json_object_get(ro, "step")));
+			if (!json_output && strcmp(cur, last)) {
+				const char *reason = jstr(ro, "reason");
+
+				printf("%s: %s, step %lld/%lld, candidate %.1f%%%s%s\n", iface,
+				       phase ? phase : "?",
+				       json_integer_value(json_object_get(ro, "step")),
+				       json_integer_value(json_object_get(ro, "steps")),
+				       jnum(ro, "share_pct"), reason && *reason ? ": " : "",
+				       reason ? reason : "");
+				fflush(stdout);
+				snprintf(last, sizeof(last), "%s", cur);
+			}
+			if (code >= 0) {
+				if (json_output)
+					print_raw_json_line(rep.line);
+				reply__free(&rep);
+				ret = code;
+				break;
+			}
+			reply__free(&rep);
+		}
+		nap(WAIT_INTERVAL_MS);
+		if (interrupted) {
+			p_err(EINTR,
+			      "interrupted: the rollout on %s goes on in canaryd (canaryctl status "
+			      "%s)",
+			      iface, iface);
+			ret = CANARYCTL_EXIT_ERROR;
+			break;
+		}
+	}
+	json_decref(req);
+	return ret;
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static int do_status(int argc, char **argv)
+{
+	struct verb_args a;
+	const char *iface;
+	bool tty = isatty(STDOUT_FILENO);
+	json_t *req;
+	int ret, frame;
+
+	ret = parse_verb(argc, argv, ALLOW_WATCH, 1, usage_status, &a);
+	if (ret)
+		return ret;
+	if (a.help) {
+		fputs(usage_status, stdout);
+		return 0;
+	}
+	iface = a.npos ? a.pos[0] : NULL;
+	req = iface ? json_pack("{s:s, s:s}", "cmd", "status", "iface", iface)
+		    : json_pack("{s:s}", "cmd", "status");
+	if (!req) {
+		p_err(ENOMEM, "out of memory");
+		return CANARYCTL_EXIT_ERROR;
+	}
+	if (!a.watch) {
+		struct reply rep;
+
+		ret = ctl_call(req, &rep);
+		if (ret < 0)
+			p_err(-ret, "%s", call_err);
+		if (ret) {
+			ret = CANARYCTL_EXIT_ERROR;
+			goto out;
+		}
+		if (json_output)
+			print_raw_json_line(rep.line);
+		else
+			print_status(rep.root);
+		reply__free(&rep);
+		goto out;
+	}
+
+	install_signals();
+	for (frame = 0;; frame++) {
+		struct reply rep;
+		int code = -1;
+
+		ret = poll_status(req, &rep, WATCH_INTERVAL_MS);
+		if (ret)
+			break;
+		if (json_output) {
+			print_raw_json_line(rep.line);
+		} else {
+			time_t t = time(NULL);
+			char ts[16];
+
+			strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
+			if (tty)
+				fputs("\033[H\033[2J", stdout);
+			else if (frame)
+				puts("----");
+			printf("canaryd %s at %s, every %.1f s (Ctrl-C to stop)\n\n", ctl_socket(),
+			       ts, WATCH_INTERVAL_MS / 1000.0);
+			print_status(rep.root);
+			fflush(stdout);
+		}
+		if (iface) {
+			json_t *ro = json_object_get(find_iface(rep.root, iface), "rollout");
+
+			code = phase_exit_code(jstr(ro, "phase"));
+		}
+		reply__free(&rep);
+		if (code >= 0) {
+			ret = code;
+			break;
+		}
+		nap(WATCH_INTERVAL_MS);
+		if (interrupted) {
+			ret = 0;
+			break;
+		}
+	}
+out:
+	json_decref(req);
+	return ret;
+}
+
+/* Send a command; report it; with --wait, follow the rollout to its end. */
+static int run_command(json_t *req, const char *iface, bool wait, const char *done)
+{
+	struct reply rep;
+	int ret;
+
+	if (!req) {
+		p_err(ENOMEM, "out of memory");
+		return CANARYCTL_EXIT_ERROR;
+	}
+	ret = ctl_call(req, &rep);
+	json_decref(req);
+	if (ret < 0)
+		p_err(-ret, "%s", call_err);
+	if (ret)
+		return CANARYCTL_EXIT_ERROR;
+	if (json_output)
+		print_raw_json_line(rep.line);
+	else
+		printf("%s: %s\n", iface, done);
+	fflush(stdout);
+	reply__free(&rep);
+	if (!wait)
+		return 0;
+	install_signals();
+	return wait_rollout(iface);
+}
+
+static int do_start(int argc, char **argv)
+{
+	char cand[PATH_MAX + 256], cwd[PATH_MAX], done[PATH_MAX + 320];
+	const char *iface, *obj;
+	struct verb_args a;
+	long long ms = 0;
+	json_t *req;
+	int ret;
+
+	ret = parse_verb(argc, argv, ALLOW_WAIT | ALLOW_PLAN, 2, usage_start, &a);
+	if (ret)
+		return ret;
+	if (a.help) {
+		fputs(usage_start, stdout);
+		return 0;
+	}
+	if (a.npos < 1)
+		return usage_err(usage_start, "start: missing IFACE");
+	if (a.npos < 2)
+		return usage_err(usage_start, "start: missing the candidate OBJECT[:PROGRAM]");
+	iface = a.pos[0];
+	obj = a.pos[1];
+	if (!*obj || *obj == ':')
+		return usage_err(usage_start, "start: empty candidate object path in '%s'", obj);
+	if (a.steps && !steps_valid(a.steps))
+		return usage_err(usage_start,
+				 "start: bad --steps '%s' (comma-separated percentages in (0,100], "
+				 "e.g. 1,5,25,50,100)",
+				 a.steps);
+	if (a.step_time && parse_duration_ms(a.step_time, &ms))
+		return usage_err(usage_start,
+				 "start: bad --step-time '%s' (a duration like 250ms, 10s, 5m, 1h; "
+				 "bare number: seconds)",
+				 a.step_time);
+	/* canaryd doesn't share our working directory. */
+	if (*obj != '/') {
+		if (!getcwd(cwd, sizeof(cwd))) {
+			p_err(errno,
+			      "cannot make '%s' absolute: getcwd: %s (give an absolute path)", obj,
+			      strerror(errno));
+			return CANARYCTL_EXIT_ERROR;
+		}
+		snprintf(cand, sizeof(cand), "%s/%s", strcmp(cwd, "/") ? cwd : "", obj);
+	} else {
+		snprintf(cand, sizeof(cand), "%s", obj);
+	}
+	req = json_pack("{s:s, s:s, s:s}", "cmd", "start", "iface", iface, "candidate", cand);
+	if (req && a.steps)
+		json_object_set_new(req, "steps", json_string(a.steps));
+	if (req && a.step_time)
+		json_object_set_new(req, "step_time_ms", json_integer(ms));
+	snprintf(done, sizeof(done), "rollout of %s started (canaryctl status %s --watch)", cand,
+		 iface);
+	return run_command(req, iface, a.wait, done);
+}
+
+static int do_op(int argc, char **argv, const char *cmd)
+{
+	char done[64];
+	struct verb_args a;
+	int ret;
+
+	ret = parse_verb(argc, argv, ALLOW_WAIT, 1, usage_op, &a);
+	if (ret)
+		return ret;
+	if (a.help) {
+		fputs(usage_op, stdout);
+		return 0;
+	}
+	if (a.npos < 1)
+		return usage_err(usage_op, "%s: missing IFACE", cmd);
+	snprintf(done, sizeof(done), "%s accepted", cmd);
+	return run_command(json_pack("{s:s, s:s}", "cmd", cmd, "iface", a.pos[0]), a.pos[0], a.wait,
+			   done);
+}
+
+static int do_pause(int argc, char **argv)
+{
+	return do_op(argc, argv, "pause");
+}
+static int do_resume(int argc, char **argv)
+{
+	return do_op(argc, argv, "resume");
+}
+static int do_promote(int argc, char **argv)
+{
+	return do_op(argc, argv, "promote");
+}
+static int do_abort(int argc, char **argv)
+{
+	return do_op(argc, argv, "abort");
+}
+static int do_revert(int argc, char **argv)
+{
+	return do_op(argc, argv, "revert");
+}
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage_all(stdout);
+	return 0;
+}
+
+struct cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+};
+
+/* clang-format off */
+static const struct cmd cmds[] = {
+	{ "status", do_status },
+	{ "start", do_start },
+	{ "pause", do_pause },
+	{ "resume", do_resume },
+	{ "promote", do_promote },
+	{ "abort", do_abort },
+	{ "revert", do_revert },
+	{ "help", do_help },
+	{ 0 },
+};
+/* clang-format on */
+
+/*
+ * bpftool's prefix matching, made strict: a prefix must name one command
+ * ("re" could be resume or revert, and guessing is not for a tool that
+ * promotes and aborts).
+ */
+static int cmd_select(int argc, char **argv)
+{
+	const struct cmd *c, *match = NULL;
+	const char *verb = argv[0];
+	char names[128] = "";
+
+	for (c = cmds; c->name; c++) {
+		if (!strcmp(c->name, verb))
+			return c->func(argc, argv);
+		if (!strncmp(c->name, verb, strlen(verb))) {
+			size_t n = strlen(names);
+
+			snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "", c->name);
+			match = match ? (const struct cmd *)-1 : c;
+		}
+	}
+	if (match == (const struct cmd *)-1 && *verb)
+		return usage_err(NULL, "ambiguous command '%s': %s (see canaryctl help)", verb,
+				 names);
+	if (!match || !*verb)
+		return usage_err(NULL, "unknown command '%s' (see canaryctl help)", verb);
+	return match->func(argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SOCKET:
+			socket_opt = optarg;
+			break;
+		case 'j':
+			json_output = true;
+			break;
+		case 'h':
+			usage_all(stdout);
+			return 0;
+		case ':':
+			return usage_err(NULL, "option %s needs an argument", argv[optind - 1]);
+		default:
+			if (optopt)
+				return usage_err(NULL, "unknown option '-%c'", optopt);
+			return usage_err(NULL, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		return usage_err(NULL, "missing command");
+	return cmd_select(argc, argv);
+}

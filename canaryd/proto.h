@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The control protocol between canaryd and canaryctl (and any other tool):
+ * a UNIX stream socket (mode 0600), one JSON object per line each way, one
+ * request per connection.
+ *
+ * Requests ("cmd" is required; "iface" names the interface):
+ *   {"cmd":"status"}                           every interface
+ *   {"cmd":"status","iface":"eth0"}
+ *   {"cmd":"start","iface":"eth0","candidate":"/path/fw_v2.bpf.o[:prog]",
+ *    "steps":"1,5,25,50,100", "step_time_ms":60000}   steps/step_time_ms optional
+ *   {"cmd":"pause"|"resume"|"promote"|"abort"|"revert","iface":"eth0"}
+ *
+ * Replies:
+ *   {"ok":false,"error":"one line naming the object and what to do","errno":22}
+ *   {"ok":true}                                 commands
+ *   {"ok":true,"interfaces":[IFACE...]}         status
+ *
+ * IFACE:
+ *   {"iface":"eth0","mode":"native","managed":true,"error":null,
+ *    "stable":{"object":"...","program":"..."},
+ *    "rollout":null | {
+ *      "id":"eth0-1700000000000",  "phase":"progressing",  "reason":"...",
+ *      "candidate":{"object":"...","program":"..."},
+ *      "step":2, "steps":5, "share_pct":5.0, "shares_pct":[1,5,25,50,100],
+ *      "step_elapsed_ms":1234, "step_min_ms":60000, "elapsed_ms":99999,
+ *      "verdict":"inconclusive", "evidence":"one line",
+ *      "tests":[{"metric":"drop","dir":"up","test":"harm","x_c":1,"x_s":2,"n_c":3,"n_s":4,
+ *                "rate_c":0.1,"rate_s":0.1,"ratio":1.0,"rho":1.1,"stat":0.2,"threshold":5.3,
+ *                "p":1.0,"decided":false}, ...],
+ *      "totals":{"stable_packets":N,"candidate_packets":N,"candidate_aborted":N,...}},
+ *    "breaker":{"tripped":false,"bad":0,"trips":0},
+ *    "versions":{"stable":VERSION,"candidate":VERSION}}
+ *
+ * VERSION (hash-split class, counters since the dispatcher was loaded, and
+ * rates over the last interval):
+ *   {"packets":N,"bytes":N,"aborted":N,"drop":N,"pass":N,"tx":N,"redirect":N,
+ *    "invalid":N,"fallback":N,"pps":F,"drop_rate":F,"pass_rate":F,"abort_rate":F,
+ *    "cost_ns_avg":F}
+ *
+ * canaryctl exit codes with --wait: 0 promoted, 2 rolled back by the judge or
+ * the circuit breaker, 3 aborted (or reverted) by an operator, 1 any error.
+ *
+ * Details clients rely on (canaryctl; they match canaryd.c):
+ * - "phase" is rollout_phase__name(): "idle", "progressing", "paused" while
+ *   the rollout goes on; "promoted" (exit 0), "rolled_back" (2), "aborted"
+ *   (3, also after a revert), "failed" (1) are terminal.
+ * - "step" counts from 1: step 2 of 5 runs at shares_pct[1].
+ * - "drop_rate", "pass_rate", "abort_rate" are fractions (0..1) of the
+ *   interval's packets, not per second; clients show them as percent.
+ * - "steps" is a string of percentages (fractions allowed); "step_time_ms" is
+ *   each step's minimum bake (status "step_min_ms"). "candidate" should be an
+ *   absolute path (canaryd has its own working directory; canaryctl makes a
+ *   relative one absolute).
+ * - "verdict"/"evidence" may be empty before the first judgement; "breaker"
+ *   and "versions" are absent until the first counter read.
+ * - A command's reply is sent after canaryd has applied it: a status request
+ *   on the next connection sees its effect (after "start", the new rollout).
+ *   canaryctl --wait relies on this, polling {"cmd":"status","iface":...}.
+ */
+#ifndef CANARY_PROTO_H
+#define CANARY_PROTO_H
+
+#define CANARY_DEFAULT_SOCKET "/run/canaryd.sock"
+#define CANARY_PROTO_MAX_LINE (1 << 20)
+
+enum canaryctl_exit {
+	CANARYCTL_EXIT_PROMOTED = 0,
+	CANARYCTL_EXIT_ERROR = 1,
+	CANARYCTL_EXIT_ROLLED_BACK = 2,
+	CANARYCTL_EXIT_ABORTED = 3,
+};
+
+#endif
