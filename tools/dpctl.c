@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * dpctl: run the dispatcher on one interface until SIGINT/SIGTERM, for
+ * developers and live tests.
+ *
+ *   dpctl --dev DEV [--mode native|skb] --stable OBJ[:PROG]
+ *         [--candidate OBJ[:PROG] --share BP] [--bare] [-j] [-v]
+ *
+ * Loads a fresh dispatcher, puts the stable version in slot 0 (and a
+ * candidate in slot 1 with a share in basis points), attaches, prints "ready"
+ * on stdout and waits. On SIGINT/SIGTERM it detaches and prints the counters
+ * summed over CPUs per row (stable, candidate1..3, none) and class (split,
+ * pinned, unparsed), as JSON with -j.
+ *
+ * --bare attaches the stable program alone through libxdp, no dispatcher, as
+ * a baseline for benchmarks; it counts nothing and prints only how long it was
+ * attached.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/libbpf.h>
+#include <jansson.h>
+#include <xdp/libxdp.h>
+
+#include "canary_abi.h"
+#include "dp.h"
+#include "log.h"
+
+struct opts {
+	const char *dev;
+	enum xdp_attach_mode mode;
+	char *stable, *candidate;	/* OBJ[:PROG], split in place */
+	const char *stable_prog, *candidate_prog;
+	long share;			/* -1: not given */
+	bool bare, json;
+};
+
+static const char *const row_names[CANARY_ROWS] = {
+	"stable", "candidate1", "candidate2", "candidate3", "none",
+};
+static const char *const class_names[CANARY_CLASS_MAX] = { "split", "pinned", "unparsed" };
+static const char *const verdict_names[CANARY_V_MAX] = {
+	"aborted", "drop", "pass", "tx", "redirect", "invalid",
+};
+
+_Static_assert(CANARY_ROWS == 5, "row_names needs updating");
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dpctl --dev DEV [--mode native|skb] --stable OBJ[:PROG]\n"
+		"             [--candidate OBJ[:PROG] --share BP] [--bare] [-j] [-v]\n"
+		"  --dev DEV          interface to attach to (in the current network namespace)\n"
+		"  --mode MODE        native (default) or skb\n"
+		"  --stable OBJ:PROG  stable version, slot 0 (PROG may be left out when OBJ has\n"
+		"                     one XDP program)\n"
+		"  --candidate OBJ:PROG --share BP\n"
+		"                     candidate in slot 1 with BP basis points of the flows\n"
+		"  --bare             attach the stable program alone, without the dispatcher\n"
+		"  -j                 JSON output\n"
+		"Prints \"ready\" once attached; SIGINT or SIGTERM detaches and prints the\n"
+		"counters.\n");
+}
+
+/* "OBJ:PROG" -> OBJ and PROG (NULL when there is no ':' after the last '/'). */
+static const char *split_spec(char *spec)
+{
+	char *colon = strrchr(spec, ':');
+
+	if (!colon || strchr(colon, '/'))
+		return NULL;
+	*colon = '\0';
+	return colon[1] ? colon + 1 : NULL;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	enum { O_DEV = 256, O_MODE, O_STABLE, O_CAND, O_SHARE, O_BARE };
+	static const struct option lopts[] = {
+		{ "dev", required_argument, NULL, O_DEV },
+		{ "mode", required_argument, NULL, O_MODE },
+		{ "stable", required_argument, NULL, O_STABLE },
+		{ "candidate", required_argument, NULL, O_CAND },
+		{ "share", required_argument, NULL, O_SHARE },
+		{ "bare", no_argument, NULL, O_BARE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	*o = (struct opts){ .mode = XDP_MODE_NATIVE, .share = -1 };
+	while ((c = getopt_long(argc, argv, "jvh", lopts, NULL)) != -1) {
+		switch (c) {
+		case O_DEV: o->dev = optarg; break;
+		case O_MODE:
+			if (!strcmp(optarg, "native")) {
+				o->mode = XDP_MODE_NATIVE;
+			} else if (!strcmp(optarg, "skb")) {
+				o->mode = XDP_MODE_SKB;
+			} else {
+				pr_warn("dpctl: --mode '%s': use native or skb\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_STABLE: o->stable = optarg; break;
+		case O_CAND: o->candidate = optarg; break;
+		case O_SHARE:
+			errno = 0;
+			o->share = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || o->share < 0 ||
+			    o->share > CANARY_BP_MAX) {
+				pr_warn("dpctl: --share '%s': expected basis points, 0 to %d\n",
+					optarg, CANARY_BP_MAX);
+				return -EINVAL;
+			}
+			break;
+		case O_BARE: o->bare = true; break;
+		case 'j': o->json = true; break;
+		case 'v': canary_log_set_level(CANARY_LOG_DEBUG); break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		pr_warn("dpctl: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->dev || !o->stable) {
+		pr_warn("dpctl: --dev DEV and --stable OBJ[:PROG] are required (see --help)\n");
+		return -EINVAL;
+	}
+	if (!o->candidate != (o->share < 0)) {
+		pr_warn("dpctl: --candidate and --share go together\n");
+		return -EINVAL;
+	}
+	if (o->bare && o->candidate) {
+		pr_warn("dpctl: --bare runs the stable program alone; drop --candidate\n");
+		return -EINVAL;
+	}
+	o->stable_prog = split_spec(o->stable);
+	if (o->candidate)
+		o->candidate_prog = split_spec(o->candidate);
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void ready_and_wait(const sigset_t *sigs)
+{
+	int sig;
+
+	printf("ready\n");
+	fflush(stdout);
+	while (sigwait(sigs, &sig))
+		;
+}
+
+static json_t *counters_json(const struct canary_counters *c)
+{
+	json_t *o = json_object(), *v = json_object();
+	int i;
+
+	json_object_set_new(o, "packets", json_integer(c->packets));
+	json_object_set_new(o, "bytes", json_integer(c->bytes));
+	for (i = 0; i < CANARY_V_MAX; i++)
+		json_object_set_new(v, verdict_names[i], json_integer(c->verdict[i]));
+	json_object_set_new(o, "verdict", v);
+	json_object_set_new(o, "fallback", json_integer(c->fallback));
+	json_object_set_new(o, "diverted", json_integer(c->diverted));
+	return o;
+}
+
+static void print_counters(const struct opts *o, struct canary_counters *all, double secs)
+{
+	__u32 row, cls;
+	int i;
+
+	if (o->json) {
+		json_t *root = json_object(), *rows = json_object();
+
+		json_object_set_new(root, "dev", json_string(o->dev));
+		json_object_set_new(root, "mode",
+				    json_string(o->mode == XDP_MODE_SKB ? "skb" : "native"));
+		json_object_set_new(root, "seconds", json_real(secs));
+		for (row = 0; row < CANARY_ROWS; row++) {
+			json_t *r = json_object();
+
+			for (cls = 0; cls < CANARY_CLASS_MAX; cls++)
+				json_object_set_new(r, class_names[cls],
+						    counters_json(canary_counters__at(all, row, cls)));
+			json_object_set_new(rows, row_names[row], r);
+		}
+		json_object_set_new(root, "rows", rows);
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("\n");
+		json_decref(root);
+		return;
+	}
+	printf("attached %.3f s\n%-10s %-8s %12s %14s", secs, "row", "class", "packets", "bytes");
+	for (i = 0; i < CANARY_V_MAX; i++)
+		printf(" %10s", verdict_names[i]);
+	printf(" %10s %10s\n", "fallback", "diverted");
+	for (row = 0; row < CANARY_ROWS; row++) {
+		for (cls = 0; cls < CANARY_CLASS_MAX; cls++) {
+			const struct canary_counters *c = canary_counters__at(all, row, cls);
+
+			printf("%-10s %-8s %12llu %14llu", row_names[row], class_names[cls],
+			       (unsigned long long)c->packets, (unsigned long long)c->bytes);
+			for (i = 0; i < CANARY_V_MAX; i++)
+				printf(" %10llu", (unsigned long long)c->verdict[i]);
+			printf(" %10llu %10llu\n", (unsigned long long)c->fallback,
+			       (unsigned long long)c->diverted);
+		}
+	}
+}
+
+/* The baseline: the stable program attached directly, no dispatcher, no counters. */
+static int run_bare(const struct opts *o, int ifindex, int prog_fd, const sigset_t *sigs)
+{
+	struct xdp_program *xp;
+	double t0, secs;
+	int err;
+
+	xp = xdp_program__from_fd(prog_fd);
+	err = libxdp_get_error(xp);
+	if (err) {
+		pr_warn("dpctl: device %s: cannot wrap %s for libxdp: %s\n", o->dev, o->stable,
+			strerror(-err));
+		return err;
+	}
+	err = xdp_program__attach(xp, ifindex, o->mode, 0);
+	if (err) {
+		pr_warn("dpctl: device %s: cannot attach %s in %s mode: %s "
+			"(another XDP program attached? try --mode skb)\n", o->dev, o->stable,
+			o->mode == XDP_MODE_SKB ? "skb" : "native", strerror(-err));
+		xdp_program__close(xp);
+		return err;
+	}
+	t0 = now_s();
+	ready_and_wait(sigs);
+	secs = now_s() - t0;
+	err = xdp_program__detach(xp, ifindex, o->mode, 0);
+	if (err)
+		pr_warn("dpctl: device %s: cannot detach %s: %s (remove it with "
+			"ip link set dev %s xdp off)\n", o->dev, o->stable, strerror(-err), o->dev);
+	xdp_program__close(xp);
+	if (o->json)
+		printf("{\"dev\": \"%s\", \"mode\": \"%s\", \"bare\": true, \"seconds\": %.6f}\n",
+		       o->dev, o->mode == XDP_MODE_SKB ? "skb" : "native", secs);
+	else
+		printf("attached %.3f s\n", secs);
+	return err;
+}
+
+static int run_dispatcher(const struct opts *o, int ifindex, int stable_fd, int cand_fd,
+			  const sigset_t *sigs)
+{
+	struct canary_counters all[CANARY_COUNTERS_ENTRIES];
+	struct canary_dp *dp;
+	double t0, secs;
+	int err, derr;
+
+	dp = canary_dp__open();
+	if (!dp)
+		return -errno;
+	err = canary_dp__set_slot(dp, CANARY_SLOT_STABLE, stable_fd);
+	if (!err && cand_fd >= 0)
+		err = canary_dp__set_slot(dp, 1, cand_fd);
+	if (!err && cand_fd >= 0)
+		err = canary_dp__set_share(dp, 1, o->share);
+	if (!err)
+		err = canary_dp__attach(dp, ifindex, o->mode);
+	if (err)
+		goto out;
+
+	t0 = now_s();
+	ready_and_wait(sigs);
+	secs = now_s() - t0;
+
+	derr = canary_dp__detach(dp);
+	err = canary_dp__read_counters(dp, all);
+	if (!err)
+		print_counters(o, all, secs);
+	if (derr)
+		err = derr;
+out:
+	canary_dp__close(dp);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct bpf_object *stable_obj = NULL, *cand_obj = NULL;
+	int ifindex, stable_fd, cand_fd = -1, err;
+	struct opts o;
+	sigset_t sigs;
+
+	/* Library chatter (libxdp's multiprog attempt) only with -v. */
+	canary_log_set_level(CANARY_LOG_WARN);
+	canary_log_init_libs();
+	if (parse_opts(argc, argv, &o))
+		return 1;
+	ifindex = if_nametoindex(o.dev);
+	if (!ifindex) {
+		pr_warn("dpctl: device %s: not found in this network namespace "
+			"(run inside it, e.g. nsenter --net=/run/netns/NAME)\n", o.dev);
+		return 1;
+	}
+
+	/*
+	 * Block the stop signals from the start: one that arrives while loading
+	 * waits until we are attached, then detaches cleanly. Reset their
+	 * disposition first: a shell without job control starts background
+	 * commands with SIGINT ignored, and an ignored signal is discarded even
+	 * while blocked, so sigwait would never see it.
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+
+	stable_fd = canary_version__load(o.stable, o.stable_prog, &stable_obj);
+	if (stable_fd < 0) {
+		err = stable_fd;
+		goto out;
+	}
+	if (o.candidate) {
+		cand_fd = canary_version__load(o.candidate, o.candidate_prog, &cand_obj);
+		if (cand_fd < 0) {
+			err = cand_fd;
+			goto out;
+		}
+	}
+	if (o.bare)
+		err = run_bare(&o, ifindex, stable_fd, &sigs);
+	else
+		err = run_dispatcher(&o, ifindex, stable_fd, cand_fd, &sigs);
+out:
+	fflush(stdout);
+	bpf_object__close(cand_obj);
+	bpf_object__close(stable_obj);
+	return err ? 1 : 0;
+}

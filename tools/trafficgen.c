@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * trafficgen: a live-frame traffic generator.
+ *
+ * Runs tools/trafficgen.bpf.c with BPF_PROG_TEST_RUN in live-frame mode
+ * (BPF_F_TEST_XDP_LIVE_FRAMES): the kernel makes `repeat` real frames from a
+ * template, the program spreads them over flows and redirects them out of
+ * --dev. A veth only takes such frames when its peer runs an XDP program or
+ * has GRO on (`ethtool -K PEER gro on`); otherwise they vanish silently.
+ *
+ * Each call costs a fixed set-up (tens of ms), so frames go out in big
+ * batches; --pps paces between calls, so traffic comes in bursts of --batch.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "lib/pkt.h"
+#include "trafficgen.skel.h"
+
+#define SPORT_BASE 1024
+#define DPORT 9			/* discard */
+#define FRAME_MAX 1514
+#define MAX_FLOWS (1U << 24)
+
+struct opts {
+	const char *dev;
+	__u32 flows;
+	__u64 count;		/* 0: until SIGINT/SIGTERM */
+	__u32 batch;		/* 0: default */
+	__u64 pps;
+	int family;
+	int proto;
+	const char *src, *dst, *attack_src;
+	__u32 size;		/* 0: default */
+	__u32 attack_permille;
+	bool json;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: trafficgen --dev DEV [options]\n"
+		"  --dev DEV              egress interface (in the current network namespace)\n"
+		"  --flows N              flows to spread frames over (default 1024, max %u)\n"
+		"  --count N              frames to send (default 0: until SIGINT/SIGTERM)\n"
+		"  --batch N              frames per BPF_PROG_TEST_RUN call (default 100000;\n"
+		"                         with --pps, pps/20 clamped to 1000..100000)\n"
+		"  --pps N                rate cap, paced between calls (0: as fast as possible)\n"
+		"  --family 4|6           IP version (default 4)\n"
+		"  --proto udp|tcp        L4 protocol (default udp)\n"
+		"  --src ADDR --dst ADDR  addresses (198.18.0.1 -> 198.18.0.2, 2001:db8::1 -> ::2)\n"
+		"  --size BYTES           frame size without FCS (default 64 or the header size)\n"
+		"  --attack-share PERMILLE --attack-src ADDR\n"
+		"                         that share of frames comes from ADDR instead\n"
+		"  -j                     JSON summary\n"
+		"  -v                     verbose (libbpf messages)\n",
+		MAX_FLOWS);
+}
+
+static int parse_u64(const char *opt, const char *s, __u64 max, __u64 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || v > max) {
+		pr_warn("trafficgen: %s '%s': expected a number from 0 to %llu\n", opt, s,
+			(unsigned long long)max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	enum { O_DEV = 256, O_FLOWS, O_COUNT, O_BATCH, O_PPS, O_FAMILY, O_PROTO, O_SRC, O_DST,
+	       O_SIZE, O_ASHARE, O_ASRC };
+	static const struct option lopts[] = {
+		{ "dev", required_argument, NULL, O_DEV },
+		{ "flows", required_argument, NULL, O_FLOWS },
+		{ "count", required_argument, NULL, O_COUNT },
+		{ "batch", required_argument, NULL, O_BATCH },
+		{ "pps", required_argument, NULL, O_PPS },
+		{ "family", required_argument, NULL, O_FAMILY },
+		{ "proto", required_argument, NULL, O_PROTO },
+		{ "src", required_argument, NULL, O_SRC },
+		{ "dst", required_argument, NULL, O_DST },
+		{ "size", required_argument, NULL, O_SIZE },
+		{ "attack-share", required_argument, NULL, O_ASHARE },
+		{ "attack-src", required_argument, NULL, O_ASRC },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	__u64 v;
+	int c, err = 0;
+
+	*o = (struct opts){ .flows = 1024, .family = AF_INET, .proto = IPPROTO_UDP };
+	while ((c = getopt_long(argc, argv, "jvh", lopts, NULL)) != -1) {
+		switch (c) {
+		case O_DEV: o->dev = optarg; break;
+		case O_FLOWS:
+			err = parse_u64("--flows", optarg, MAX_FLOWS, &v);
+			if (!err && !v) {
+				pr_warn("trafficgen: --flows must be at least 1\n");
+				err = -EINVAL;
+			}
+			o->flows = v;
+			break;
+		case O_COUNT: err = parse_u64("--count", optarg, ~0ULL, &o->count); break;
+		case O_BATCH:
+			err = parse_u64("--batch", optarg, UINT_MAX, &v);
+			if (!err && !v) {
+				pr_warn("trafficgen: --batch must be at least 1\n");
+				err = -EINVAL;
+			}
+			o->batch = v;
+			break;
+		case O_PPS: err = parse_u64("--pps", optarg, ~0ULL, &o->pps); break;
+		case O_FAMILY:
+			if (!strcmp(optarg, "4")) {
+				o->family = AF_INET;
+			} else if (!strcmp(optarg, "6")) {
+				o->family = AF_INET6;
+			} else {
+				pr_warn("trafficgen: --family '%s': use 4 or 6\n", optarg);
+				err = -EINVAL;
+			}
+			break;
+		case O_PROTO:
+			if (!strcmp(optarg, "udp")) {
+				o->proto = IPPROTO_UDP;
+			} else if (!strcmp(optarg, "tcp")) {
+				o->proto = IPPROTO_TCP;
+			} else {
+				pr_warn("trafficgen: --proto '%s': use udp or tcp\n", optarg);
+				err = -EINVAL;
+			}
+			break;
+		case O_SRC: o->src = optarg; break;
+		case O_DST: o->dst = optarg; break;
+		case O_SIZE:
+			err = parse_u64("--size", optarg, FRAME_MAX, &v);
+			o->size = v;
+			break;
+		case O_ASHARE:
+			err = parse_u64("--attack-share", optarg, 1000, &v);
+			o->attack_permille = v;
+			break;
+		case O_ASRC: o->attack_src = optarg; break;
+		case 'j': o->json = true; break;
+		case 'v': canary_log_set_level(CANARY_LOG_DEBUG); break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+		if (err)
+			return err;
+	}
+	if (optind < argc) {
+		pr_warn("trafficgen: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->dev) {
+		pr_warn("trafficgen: --dev DEV is required (the egress interface)\n");
+		return -EINVAL;
+	}
+	if (!o->src)
+		o->src = o->family == AF_INET6 ? "2001:db8::1" : "198.18.0.1";
+	if (!o->dst)
+		o->dst = o->family == AF_INET6 ? "2001:db8::2" : "198.18.0.2";
+	if (o->attack_permille && !o->attack_src) {
+		pr_warn("trafficgen: --attack-share needs --attack-src ADDR\n");
+		return -EINVAL;
+	}
+	if (o->attack_src && !o->attack_permille) {
+		pr_warn("trafficgen: --attack-src needs --attack-share PERMILLE (1..1000)\n");
+		return -EINVAL;
+	}
+	if (!o->batch) {
+		o->batch = 100000;
+		if (o->pps) {
+			__u64 b = o->pps / 20;
+
+			o->batch = b < 1000 ? 1000 : b > 100000 ? 100000 : b;
+		}
+	}
+	return 0;
+}
+
+static int parse_addr(const char *opt, const char *text, int family, __u32 out[4])
+{
+	memset(out, 0, 16);
+	if (inet_pton(family, text, out) != 1) {
+		pr_warn("trafficgen: %s '%s' is not an IPv%d address (match --family)\n", opt,
+			text, family == AF_INET6 ? 6 : 4);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static __u32 csum_add(__u32 acc, const __u8 *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		acc += (__u32)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		acc += (__u32)p[len - 1] << 8;
+	return acc;
+}
+
+static __u16 csum_fold(__u32 acc)
+{
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (__u16)~acc;
+}
+
+static void put16(__u8 *p, __u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+/*
+ * The template frame: pkt_build's headers (no VLAN, no options) padded to
+ * SIZE, with valid IPv4 header and L4 checksums so that frames passed to a
+ * stack are well formed. Returns the length or a negative errno.
+ */
+static int build_frame(const struct opts *o, __u8 *buf, size_t cap)
+{
+	bool v6 = o->family == AF_INET6, tcp = o->proto == IPPROTO_TCP;
+	size_t l3len = v6 ? 40 : 20, l4len = tcp ? 20 : 8;
+	size_t hdr = 14 + l3len + l4len, size = o->size ? o->size : (hdr > 64 ? hdr : 64);
+	struct pkt_spec s = {
+		.family = o->family, .src = o->src, .dst = o->dst, .proto = o->proto,
+		.sport = SPORT_BASE, .dport = DPORT,
+	};
+	__u8 *l3 = buf + 14, *l4 = buf + 14 + l3len;
+	__u32 acc;
+	size_t len;
+
+	if (size < hdr || size > cap) {
+		pr_warn("trafficgen: --size %zu: %s over IPv%d needs %zu to %d bytes\n", size,
+			tcp ? "tcp" : "udp", v6 ? 6 : 4, hdr, FRAME_MAX);
+		return -EINVAL;
+	}
+	/* pkt_build stops at PKT_MAX; bigger frames get their length fields here. */
+	s.payload = size <= PKT_MAX ? size - hdr : 0;
+	memset(buf, 0, cap);
+	len = pkt_build(&s, buf, cap);
+	if (!len) {
+		pr_warn("trafficgen: cannot build a %zu-byte frame\n", size);
+		return -EINVAL;
+	}
+	if (len != size) {
+		if (v6)
+			put16(l3 + 4, size - 14 - l3len);
+		else
+			put16(l3 + 2, size - 14);
+		if (!tcp)
+			put16(l4 + 4, size - 14 - l3len);
+	}
+	if (!v6) {
+		put16(l3 + 10, 0);
+		put16(l3 + 10, csum_fold(csum_add(0, l3, 20)));
+	}
+	/* Pseudo header, then the whole L4 segment with a zero checksum field. */
+	put16(l4 + (tcp ? 16 : 6), 0);
+	acc = csum_add(0, l3 + (v6 ? 8 : 12), v6 ? 32 : 8);
+	acc += o->proto + (__u32)(size - 14 - l3len);
+	acc = csum_add(acc, l4, size - 14 - l3len);
+	acc = csum_fold(acc);
+	put16(l4 + (tcp ? 16 : 6), !tcp && acc == 0 ? 0xffff : acc);
+	return size;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Wait up to SECONDS (0: just poll) for SIGINT/SIGTERM; true when one came. */
+static bool stop_requested(const sigset_t *set, double seconds)
+{
+	struct timespec ts = { 0, 0 };
+
+	if (seconds > 0) {
+		ts.tv_sec = (time_t)seconds;
+		ts.tv_nsec = (long)((seconds - ts.tv_sec) * 1e9);
+	}
+	for (;;) {
+		int sig = sigtimedwait(set, NULL, &ts);
+
+		if (sig > 0)
+			return true;
+		if (errno != EINTR)
+			return false;	/* EAGAIN: timed out */
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct trafficgen_bpf *skel = NULL;
+	__u8 frame[FRAME_MAX];
+	struct xdp_md ctx_in = {};
+	struct opts o;
+	sigset_t sigs;
+	__u64 sent = 0, calls = 0, run_ns = 0;
+	double t0, t1, secs;
+	int ifindex, len, err, prog_fd;
+	bool stopped = false;
+
+	canary_log_set_level(CANARY_LOG_WARN);
+	canary_log_init_libs();
+	err = parse_opts(argc, argv, &o);
+	if (err)
+		return 1;
+
+	ifindex = if_nametoindex(o.dev);
+	if (!ifindex) {
+		pr_warn("trafficgen: device %s: not found in this network namespace "
+			"(run inside it, e.g. nsenter --net=/run/netns/NAME)\n", o.dev);
+		return 1;
+	}
+	len = build_frame(&o, frame, sizeof(frame));
+	if (len < 0)
+		return 1;
+
+	skel = trafficgen_bpf__open();
+	if (!skel) {
+		pr_warn("trafficgen: cannot open the generator program: %s\n", strerror(errno));
+		return 1;
+	}
+	skel->rodata->tg.ifindex = ifindex;
+	skel->rodata->tg.flows = o.flows;
+	skel->rodata->tg.family = o.family == AF_INET6 ? 6 : 4;
+	skel->rodata->tg.proto = o.proto;
+	skel->rodata->tg.sport_base = SPORT_BASE;
+	skel->rodata->tg.attack_permille = o.attack_permille;
+	err = parse_addr("--src", o.src, o.family, (__u32 *)skel->rodata->tg.src);
+	if (!err && o.attack_src)
+		err = parse_addr("--attack-src", o.attack_src, o.family,
+				 (__u32 *)skel->rodata->tg.attack);
+	if (!err) {
+		__u32 dst[4];
+
+		err = parse_addr("--dst", o.dst, o.family, dst);
+	}
+	if (err)
+		goto out;
+	err = trafficgen_bpf__load(skel);
+	if (err) {
+		pr_warn("trafficgen: the kernel refused the generator program: %s "
+			"(run as root; -v shows the verifier log)\n", strerror(-err));
+		goto out;
+	}
+	prog_fd = bpf_program__fd(skel->progs.tg_xmit);
+
+	/* Signals are taken between calls only, so every call's frames are counted. */
+	signal(SIGINT, SIG_DFL);	/* may be inherited as ignored: see dpctl.c */
+	signal(SIGTERM, SIG_DFL);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+
+	ctx_in.data_end = len;
+	ctx_in.ingress_ifindex = ifindex;
+	t0 = now_s();
+	while (!o.count || sent < o.count) {
+		__u64 n = o.count ? o.count - sent : o.batch;
+		LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = frame, .data_size_in = len,
+			    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
+			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+
+		if (n > o.batch)
+			n = o.batch;
+		topts.repeat = n;
+		if (bpf_prog_test_run_opts(prog_fd, &topts)) {
+			err = -errno;
+			if (err == -EINTR)
+				continue;	/* a stray signal: nothing was counted, retry */
+			pr_warn("trafficgen: device %s: live-frame test run failed: %s "
+				"(needs kernel >= 5.18 and an interface that takes XDP frames)\n",
+				o.dev, strerror(-err));
+			goto out;
+		}
+		sent += n;
+		calls++;
+		run_ns += (__u64)topts.duration * n;
+		if (o.count && sent >= o.count)
+			break;
+		/* Pace: the next call starts when the frames sent so far are due. */
+		if (stop_requested(&sigs, o.pps ? t0 + (double)sent / o.pps - now_s() : 0)) {
+			stopped = true;
+			break;
+		}
+	}
+	t1 = now_s();
+	secs = t1 - t0;
+	err = 0;
+
+	if (o.json) {
+		printf("{\"dev\": \"%s\", \"packets\": %llu, \"seconds\": %.6f, \"pps\": %.0f, "
+		       "\"flows\": %u, \"frame_bytes\": %d, \"calls\": %llu, "
+		       "\"run_seconds\": %.6f, \"interrupted\": %s}\n",
+		       o.dev, (unsigned long long)sent, secs, secs > 0 ? sent / secs : 0.0,
+		       o.flows, len, (unsigned long long)calls, run_ns / 1e9,
+		       stopped ? "true" : "false");
+	} else {
+		printf("sent %llu frames of %d bytes over %u flows in %.3f s: %.3f Mpps "
+		       "(%llu calls)%s\n",
+		       (unsigned long long)sent, len, o.flows, secs,
+		       secs > 0 ? sent / secs / 1e6 : 0.0, (unsigned long long)calls,
+		       stopped ? ", interrupted" : "");
+	}
+	fflush(stdout);
+out:
+	trafficgen_bpf__destroy(skel);
+	return err ? 1 : 0;
+}
