@@ -23,7 +23,7 @@ endif
 ARCH := $(shell uname -m)
 O := build
 CFLAGS ?= -g -O2
-override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Ibpf/include -I$(O) -Icanaryd
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Ibpf/include -I$(O) -Icanaryd -Irollout
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -Ibpf/include -I/usr/include/$(ARCH)-linux-gnu
 BPF_LIBS := $(shell $(PKG_CONFIG) --libs libxdp libbpf 2>/dev/null || echo -lxdp -lbpf -lelf -lz)
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
@@ -43,6 +43,7 @@ TOOL_SKELS := $(patsubst tools/%.bpf.c,$(O)/%.skel.h,$(TOOL_BPF_SRCS))
 # The datapath library used by the daemon, tools and tests.
 LIB_SRCS := canaryd/dp.c canaryd/log.c
 LIB_OBJS := $(patsubst canaryd/%.c,$(O)/obj/%.o,$(LIB_SRCS))
+LIB_OBJS += $(patsubst rollout/%.c,$(O)/obj/rollout/%.o,$(wildcard rollout/*.c))
 LIB := $(O)/libcanary.a
 
 # Test programs: tests/test_*.c, each linked with the library and cmocka.
@@ -81,6 +82,10 @@ $(O)/%.skel.h: $(O)/tools/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
 $(O)/obj/%.o: canaryd/%.c $(wildcard canaryd/*.h) $(BPF_HDRS) $(O)/dispatcher.skel.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -c $< -o $@
+
+$(O)/obj/rollout/%.o: rollout/%.c $(wildcard rollout/*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -c $< -o $@
 
