@@ -438,7 +438,7 @@ static bool metric_deff(const struct judge_state *st, int m, double *deff)
 		return false;
 	for (i = 0; i < nr; i++)
 		counts_add(&all, &bin[i]);
-	rs = (all.x_s + 0.5) / all.n_s;
+	rs = (all.x_s + 0.5) / (all.n_s + 1.0);
 	for (i = 0; i < nr; i++) {
 		const struct judge_counts *c = &bin[i];
 		double kb = (double)c->x_c + (double)c->x_s, rho, th, r;
@@ -626,6 +626,7 @@ static void ev_name(struct judge_test_ev *t, const char *name, int metric, int d
 	t->deff = 1;
 	t->p = NAN;
 	t->p_fixed = NAN;
+	t->ready = true;
 }
 
 /*
@@ -655,7 +656,7 @@ static void ev_mixture(const struct judge_state *st, struct judge_test_ev *t, in
 
 	ev_name(t, metric_names[m], m, d, safety ? JUDGE_TEST_SAFETY : JUDGE_TEST_HARM);
 	ev_counts(t, safety ? &ms->step : &ms->total, d);
-	metric_deff(st, m, &deff);
+	t->ready = metric_deff(st, m, &deff);
 	t->deff = deff;
 	if (safety) {
 		t->rho = st->cfg.metric[m].rho1;
@@ -671,6 +672,9 @@ static void ev_mixture(const struct judge_state *st, struct judge_test_ev *t, in
 	t->p = fmin(1, exp(-best));
 	t->p_fixed = fixed_p(safety ? &ms->step : &ms->total, d, t->rho, safety);
 	t->decided = best >= t->threshold;
+	/* Once crossed, the crossing is the statistic that decided. */
+	if (t->decided)
+		t->stat = best;
 }
 
 /* The exact abort test on the rollout's totals: -log p and p. */
@@ -750,6 +754,7 @@ static void ev_srm(const struct judge_state *st, struct judge_test_ev *t)
 	t->p = fmin(1, exp(-st->srm_max_llr));
 	t->p_fixed = judge_chi2_sf(o.chi2);
 	t->deff = o.deff;
+	t->ready = o.ready;
 	t->decided = st->srm_max_llr >= log(1 / st->cfg.srm_alpha);
 }
 
@@ -1061,12 +1066,14 @@ static int test_format(const struct judge_test_ev *t, char *buf, size_t len)
 	case JUDGE_TEST_SAFETY:
 		return snprintf(buf, len,
 				"%s %s %s: cand %llu/%llu (%.3g) stable %llu/%llu (%.3g) ratio %.3g "
-				"vs %s %.3g: log(L) %.2f %s %.2f, p %.3g, deff %.2f",
+				"vs %s %.3g: log(Lambda) %.2f %s %.2f, p %.3g (one look %.3g), "
+				"deff %.2f%s",
 				t->metric, dn, t->test == JUDGE_TEST_HARM ? "harm" : "safety",
 				(unsigned long long)t->x_c, (unsigned long long)t->n_c, t->rate_c,
 				(unsigned long long)t->x_s, (unsigned long long)t->n_s, t->rate_s,
 				t->ratio, t->test == JUDGE_TEST_HARM ? "rho0" : "rho1", t->rho,
-				t->stat, t->decided ? ">=" : "<", t->threshold, t->p, t->deff);
+				t->stat, t->decided ? ">=" : "<", t->threshold, t->p, t->p_fixed,
+				t->deff, t->ready ? "" : " (too few bins to decide)");
 	case JUDGE_TEST_EXACT:
 		return snprintf(buf, len,
 				"%s exact: cand %llu/%llu stable %llu/%llu, rho0 %.3g: p %.3g %s %.3g",
@@ -1087,10 +1094,11 @@ static int test_format(const struct judge_test_ev *t, char *buf, size_t len)
 	case JUDGE_TEST_SRM:
 		return snprintf(buf, len,
 				"split: cand %llu of %llu packets (%.3f%%) vs configured %.3f%%: "
-				"chi2 %.2f %s %.2f (deff %.2f), p %.3g",
+				"chi2 %.2f %s %.2f (deff %.2f), p %.3g (one look %.3g)%s",
 				(unsigned long long)t->x_c, (unsigned long long)t->n_c,
 				100 * t->rate_c, 100 * t->rate_s, t->stat,
-				t->decided ? ">=" : "<", t->threshold, t->deff, t->p);
+				t->decided ? ">=" : "<", t->threshold, t->deff, t->p, t->p_fixed,
+				t->ready ? "" : " (too few intervals to decide)");
 	case JUDGE_TEST_INPUT:
 		return snprintf(buf, len, "input: %s %llu out of range (max %llu)", t->metric,
 				(unsigned long long)t->x_c, (unsigned long long)t->n_c);

@@ -100,13 +100,17 @@ struct judge_config {
 };
 
 /*
- * The evidence of one test. For the mixture tests stat is log(Lambda) and
- * threshold log(1/alpha_i); for the exact test stat is -log(p) and threshold
- * -log(abort_alpha); for the split stat is the chi-square (after the design
- * effect) and threshold the chi-square at srm_alpha; for a budget stat is the
- * excess events and threshold the budget; for the hard limit stat is the
- * number of invalid verdicts and threshold 0. "decided" means stat crossed
- * threshold (for a budget or hard limit, exceeded it).
+ * The evidence of one test, stat against threshold:
+ *   mixture tests: log(Lambda) (once decided, its value at the crossing)
+ *     against log(1/alpha_i); p = min(1, 1/max Lambda), anytime-valid;
+ *   exact abort test: -log(p) against -log(abort_alpha);
+ *   split: the chi-square after the design effect against the chi-square at
+ *     which the anytime-valid boundary gives 1/srm_alpha (see judge.c);
+ *   budget: excess candidate events against the budget;
+ *   hard limit: invalid verdicts against 0.
+ * "decided" means the stat crossed (a budget or hard limit: exceeded) it.
+ * p_fixed is the one-look p-value of the same counts, for reference: the
+ * exact conditional binomial test, or the chi-square.
  */
 struct judge_test_ev {
 	char metric[JUDGE_NAME_LEN];	/* "drop", "pass", "abort", "slow", "invalid", "split" */
@@ -123,6 +127,7 @@ struct judge_test_ev {
 	double p;		/* the decision's p: anytime-valid where the test is looked at often */
 	double p_fixed;		/* one-look p for reference: exact binomial or chi-square */
 	double deff;		/* design effect used */
+	bool ready;		/* enough bins to estimate deff: the test may decide */
 	bool decided;
 };
 

@@ -837,9 +837,16 @@ static void test_aa_false_harm(void **state)
 		if (!done) {
 			struct judge_sample z = { 0 };
 
+			__u32 i;
+
 			judge__update(&st, &z, &z, shares[3], t, &ev);
-			deff_sum += ev.tests[3].deff;
-			deff_n++;
+			for (i = 0; i < ev.nr_tests; i++)
+				if (ev.tests[i].test == JUDGE_TEST_HARM &&
+				    ev.tests[i].metric_id == JUDGE_METRIC_DROP) {
+					deff_sum += ev.tests[i].deff;
+					deff_n++;
+					break;
+				}
 		}
 	}
 	print_message("  A/A, %d rollouts of 4 steps (1, 5, 25, 50 %%) of up to %d s, "
