@@ -86,7 +86,7 @@ struct judge_metric_cfg {
 
 struct judge_config {
 	double alpha;		/* false-harmful rate per rollout and false-healthy per step */
-	double srm_alpha;	/* sample-ratio mismatch p-value threshold */
+	double srm_alpha;	/* split check: false-untrusted rate per step (anytime-valid) */
 	double abort_alpha;	/* exact abort test p-value threshold (a hard limit) */
 	double abort_rho0;	/* abort-rate ratio the exact test tolerates */
 	bool invalid_limit;	/* any invalid verdict from the candidate is harmful */
