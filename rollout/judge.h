@@ -87,6 +87,12 @@ struct judge_metric_cfg {
 struct judge_config {
 	double alpha;		/* false-harmful rate per rollout and false-healthy per step */
 	double srm_alpha;	/* split check: false-untrusted rate per step (anytime-valid) */
+	/*
+	 * Relative departure of the candidate's packet share from the
+	 * configured share that is not a mismatch (0.2: 5 % may be 4..6 %):
+	 * the flow hash splits a finite set of flows, not packets.
+	 */
+	double srm_tolerance;
 	double abort_alpha;	/* exact abort test p-value threshold (a hard limit) */
 	double abort_rho0;	/* abort-rate ratio the exact test tolerates */
 	bool invalid_limit;	/* any invalid verdict from the candidate is harmful */

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The rollout engine: a deterministic state machine. Events in (a counter
+ * tick, an operator command), actions out (write a share, fill or clear a
+ * slot, promote, notify, persist). No system calls, no clock: time comes in
+ * with the events, so the same events always give the same actions, and a
+ * daemon that persists struct rollout (plain data) resumes it exactly.
+ *
+ *   idle -> progressing(step k) <-> paused -> promoted | rolled_back | aborted | failed
+ */
+#ifndef CANARY_ROLLOUT_ENGINE_H
+#define CANARY_ROLLOUT_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "judge.h"
+
+#define ROLLOUT_MAX_STEPS 16
+
+enum rollout_phase {
+	ROLLOUT_IDLE,
+	ROLLOUT_PROGRESSING,
+	ROLLOUT_PAUSED,
+	ROLLOUT_PROMOTED,	/* the candidate is the stable version now */
+	ROLLOUT_ROLLED_BACK,	/* by the judge or the circuit breaker */
+	ROLLOUT_ABORTED,	/* by an operator: abort or revert */
+	ROLLOUT_FAILED,		/* the datapath could not be driven; last good state restored */
+};
+
+/* What to do when a step's maximum duration runs out undecided. */
+enum rollout_on_timeout {
+	ROLLOUT_TIMEOUT_PAUSE,		/* attended: wait for an operator */
+	ROLLOUT_TIMEOUT_ROLLBACK,	/* unattended: not proven safe, so back */
+};
+
+struct rollout_step {
+	__u32 share_bp;		/* candidate share, basis points */
+	__u64 min_bake_ms;
+	__u64 max_ms;		/* 0: no limit */
+	__u64 min_packets;	/* candidate packets, hash-split class */
+};
+
+struct rollout_plan {
+	__u32 nr_steps;
+	struct rollout_step step[ROLLOUT_MAX_STEPS];
+	enum rollout_on_timeout on_timeout;
+	__u64 breaker_budget;	/* aborted + invalid verdicts before the kernel stops the slot */
+};
+
+enum rollout_event_type {
+	ROLLOUT_EV_START,	/* begin: the candidate was loaded and checked */
+	ROLLOUT_EV_TICK,	/* a counter read */
+	ROLLOUT_EV_PAUSE,
+	ROLLOUT_EV_RESUME,
+	ROLLOUT_EV_PROMOTE,	/* operator: promote now */
+	ROLLOUT_EV_ABORT,	/* operator: roll back now */
+	ROLLOUT_EV_REVERT,	/* operator: after a promotion, back to the previous stable */
+	ROLLOUT_EV_FAILED,	/* the datapath refused an action; shell restored last good state */
+};
+
+struct rollout_event {
+	enum rollout_event_type type;
+	__u64 now_ms;			/* monotonic time of the event */
+	/* ROLLOUT_EV_TICK: hash-split deltas since the previous tick. */
+	struct judge_sample stable, cand;
+	bool breaker_tripped;		/* the kernel stopped the candidate slot */
+};
+
+enum rollout_action_type {
+	ROLLOUT_ACT_FILL_SLOT,		/* candidate into slot 1 */
+	ROLLOUT_ACT_ARM_BREAKER,	/* reset slot 1's breaker with arg = budget */
+	ROLLOUT_ACT_SET_SHARE,		/* arg = basis points of slot 1 */
+	ROLLOUT_ACT_CLEAR_SLOT,		/* empty slot 1 */
+	ROLLOUT_ACT_PROMOTE,		/* candidate into slot 0; old stable kept as previous */
+	ROLLOUT_ACT_REVERT,		/* previous stable back into slot 0 */
+	ROLLOUT_ACT_NOTIFY,		/* arg = enum rollout_notice */
+	ROLLOUT_ACT_PERSIST,		/* write struct rollout to disk */
+};
+
+enum rollout_notice {
+	ROLLOUT_N_STARTED,
+	ROLLOUT_N_ADVANCED,
+	ROLLOUT_N_PAUSED,
+	ROLLOUT_N_RESUMED,
+	ROLLOUT_N_PROMOTED,
+	ROLLOUT_N_ROLLED_BACK,
+	ROLLOUT_N_ABORTED,
+	ROLLOUT_N_REVERTED,
+	ROLLOUT_N_FAILED,
+};
+
+struct rollout_action {
+	enum rollout_action_type type;
+	__u64 arg;
+};
+
+#define ROLLOUT_MAX_ACTIONS 8
+
+struct rollout_actions {
+	__u32 nr;
+	struct rollout_action a[ROLLOUT_MAX_ACTIONS];
+};
+
+#define ROLLOUT_REASON_LEN 512
+
+/* The whole state of one interface's rollout: plain data, safe to persist. */
+struct rollout {
+	enum rollout_phase phase;
+	struct rollout_plan plan;
+	__u32 step;			/* index into plan.step */
+	__u32 share_bp;			/* share written to the datapath */
+	__u64 start_ms, step_start_ms, end_ms, last_ms;
+	bool has_previous;		/* a promoted rollout can be reverted */
+	struct judge_state judge;
+	enum judge_verdict last_verdict;
+	struct judge_evidence last_ev;	/* evidence of the latest judgement */
+	char reason[ROLLOUT_REASON_LEN];	/* why the phase is what it is, one line */
+	struct {
+		__u64 stable_packets, cand_packets;	/* hash-split, whole rollout */
+		__u64 cand_aborted, cand_invalid, cand_drops, stable_drops;
+	} totals;
+};
+
+/*
+ * Parse "1,5,25,50,100" (percent, fractions allowed: "0.5") into a plan with
+ * the given per-step times. Shares must rise strictly and end at 100; the
+ * 100 % step is the promotion, taken when the step before it is proven
+ * healthy (at 100 % there is no stable traffic left to compare with).
+ * 0 or -EINVAL.
+ */
+int rollout_plan__parse(struct rollout_plan *plan, const char *steps, __u64 min_bake_ms,
+			__u64 max_ms, __u64 min_packets);
+
+/* A rollout in idle phase. 0, or -EINVAL for a bad plan or judge config. */
+int rollout__init(struct rollout *r, const struct rollout_plan *plan,
+		  const struct judge_config *jcfg);
+
+/*
+ * Feed one event. Fills ACTS with what the shell must do, in order. Returns
+ * 0, or -EINVAL when the event makes no sense in this phase (e.g. resume
+ * when not paused): the state is then unchanged and no action is produced.
+ */
+int rollout__handle(struct rollout *r, const struct rollout_event *ev,
+		    struct rollout_actions *acts);
+
+bool rollout__done(const struct rollout *r);
+const char *rollout_phase__name(enum rollout_phase p);
+const char *rollout_notice__name(enum rollout_notice n);
+
+#endif

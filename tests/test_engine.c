@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Rollout engine tests with synthetic counter series: promotions, rollbacks,
+ * untrusted splits, timeouts, operator commands in every phase, and a
+ * restart from persisted state reproducing the same decisions.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "canary_abi.h"
+#include "engine.h"
+
+/* splitmix64: a deterministic generator, one state per simulation. */
+static __u64 rng_next(__u64 *s)
+{
+	__u64 z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static double rng_unit(__u64 *s)
+{
+	return (rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Poisson sample: inversion for small means, normal approximation above. */
+static __u64 poisson(__u64 *s, double mean)
+{
+	if (mean <= 0)
+		return 0;
+	if (mean < 30) {
+		double l = exp(-mean), p = 1;
+		__u64 k = 0;
+
+		do {
+			k++;
+			p *= rng_unit(s);
+		} while (p > l);
+		return k - 1;
+	}
+	{
+		double u1 = rng_unit(s) + 1e-300, u2 = rng_unit(s);
+		double z = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+		double x = mean + sqrt(mean) * z;
+
+		return x < 0 ? 0 : (__u64)llround(x);
+	}
+}
+
+struct sim {
+	__u64 rng;
+	double pps;		/* packets per second over both versions */
+	double stable_drop;	/* drop rate of stable */
+	double cand_drop;	/* of the candidate */
+	double cand_abort;	/* abort rate of the candidate */
+	double share_skew;	/* the split sends share * skew to the candidate */
+	bool tripped;
+};
+
+/* One second of traffic at the rollout's current share. */
+static void sim_tick(struct sim *m, const struct rollout *r, struct rollout_event *ev, __u64 now)
+{
+	double share = r->share_bp / 10000.0 * m->share_skew;
+	__u64 nc = (__u64)llround(m->pps * share), ns = (__u64)llround(m->pps) - nc;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = ROLLOUT_EV_TICK;
+	ev->now_ms = now;
+	ev->stable.packets = ns;
+	ev->stable.drops = poisson(&m->rng, ns * m->stable_drop);
+	ev->stable.passes = ns - ev->stable.drops;
+	ev->cand.packets = nc;
+	ev->cand.aborts = poisson(&m->rng, nc * m->cand_abort);
+	ev->cand.drops = poisson(&m->rng, nc * m->cand_drop);
+	if (ev->cand.drops + ev->cand.aborts > nc)
+		ev->cand.drops = nc - ev->cand.aborts;
+	ev->cand.passes = nc - ev->cand.drops - ev->cand.aborts;
+	ev->breaker_tripped = m->tripped;
+}
+
+static void plan_default(struct rollout_plan *plan)
+{
+	assert_int_equal(rollout_plan__parse(plan, "1,5,25,50,100", 10000, 600000, 5000), 0);
+}
+
+static void start(struct rollout *r, const struct rollout_plan *plan, struct rollout_actions *a)
+{
+	struct judge_config jc;
+	struct rollout_event ev = { .type = ROLLOUT_EV_START, .now_ms = 1000 };
+
+	judge_config__defaults(&jc);
+	assert_int_equal(rollout__init(r, plan, &jc), 0);
+	assert_int_equal(rollout__handle(r, &ev, a), 0);
+}
+
+/* Run until the rollout ends or max_s seconds pass; returns seconds run. */
+static __u64 run_sim(struct rollout *r, struct sim *m, __u64 max_s, struct rollout_actions *last)
+{
+	struct rollout_event ev;
+	struct rollout_actions a;
+	__u64 t;
+
+	for (t = 1; t <= max_s && !rollout__done(r); t++) {
+		sim_tick(m, r, &ev, 1000 + t * 1000);
+		assert_int_equal(rollout__handle(r, &ev, &a), 0);
+		if (a.nr && last)
+			*last = a;
+	}
+	return t - 1;
+}
+
+static void test_plan_parse(void **state)
+{
+	struct rollout_plan p;
+
+	(void)state;
+	assert_int_equal(rollout_plan__parse(&p, "1,5,25,50,100", 1, 2, 3), 0);
+	assert_int_equal(p.nr_steps, 5);
+	assert_int_equal(p.step[2].share_bp, 2500);
+	assert_int_equal(rollout_plan__parse(&p, "0.5,100", 1, 2, 3), 0);
+	assert_int_equal(p.step[0].share_bp, 50);
+	assert_int_equal(rollout_plan__parse(&p, "100", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "5,1,100", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "5,5,100", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "5,50", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "5,101", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "0,100", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "5,x,100", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "0.001,100", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "5,100", 10, 5, 3), -EINVAL);
+}
+
+static void assert_actions(const struct rollout_actions *a, const enum rollout_action_type *want,
+			   __u32 n)
+{
+	__u32 i;
+
+	assert_int_equal(a->nr, n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(a->a[i].type, want[i]);
+}
+
+static void test_equal_promoted(void **state)
+{
+	static const enum rollout_action_type start_order[] = {
+		ROLLOUT_ACT_FILL_SLOT, ROLLOUT_ACT_ARM_BREAKER, ROLLOUT_ACT_SET_SHARE,
+		ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	static const enum rollout_action_type promote_order[] = {
+		ROLLOUT_ACT_PROMOTE, ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_SLOT,
+		ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct sim m = { .rng = 1, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .share_skew = 1 };
+	struct rollout_plan plan;
+	struct rollout_actions a;
+	struct rollout *r = calloc(1, sizeof(*r));
+	__u64 secs;
+
+	(void)state;
+	plan_default(&plan);
+	start(r, &plan, &a);
+	assert_actions(&a, start_order, 5);
+	assert_int_equal(a.a[2].arg, 100);
+	secs = run_sim(r, &m, 3000, &a);
+	print_message("equal candidate: %s after %llu s: %s\n", rollout_phase__name(r->phase),
+		      (unsigned long long)secs, r->reason);
+	assert_int_equal(r->phase, ROLLOUT_PROMOTED);
+	assert_actions(&a, promote_order, 5);
+	assert_int_equal(a.a[1].arg, 0);
+	assert_true(r->has_previous);
+	free(r);
+}
+
+static const enum rollout_action_type rollback_order[] = {
+	ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_SLOT, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+};
+
+static void expect_rollback(struct sim *m, const char *what, __u64 max_s)
+{
+	struct rollout_plan plan;
+	struct rollout_actions a;
+	struct rollout *r = calloc(1, sizeof(*r));
+	__u64 secs;
+
+	plan_default(&plan);
+	start(r, &plan, &a);
+	secs = run_sim(r, m, max_s, &a);
+	print_message("%s: %s after %llu s, %llu candidate packets: %s\n", what,
+		      rollout_phase__name(r->phase), (unsigned long long)secs,
+		      (unsigned long long)r->totals.cand_packets, r->reason);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_actions(&a, rollback_order, 4);
+	assert_int_equal(a.a[0].arg, 0);
+	assert_int_equal(a.a[2].arg, ROLLOUT_N_ROLLED_BACK);
+	assert_int_equal(r->share_bp, 0);
+	free(r);
+}
+
+static void test_drop_regression(void **state)
+{
+	struct sim m = { .rng = 2, .pps = 200000, .stable_drop = 0.001, .cand_drop = 0.002,
+			 .share_skew = 1 };
+
+	(void)state;
+	expect_rollback(&m, "2x drop regression", 600);
+}
+
+static void test_abort_regression(void **state)
+{
+	struct sim m = { .rng = 3, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .cand_abort = 0.0005, .share_skew = 1 };
+
+	(void)state;
+	expect_rollback(&m, "abort-only regression", 600);
+}
+
+static void test_drops_less(void **state)
+{
+	/* A filter letting through half of what stable drops. */
+	struct sim m = { .rng = 4, .pps = 200000, .stable_drop = 0.2, .cand_drop = 0.1,
+			 .share_skew = 1 };
+
+	(void)state;
+	expect_rollback(&m, "candidate drops less", 600);
+}
+
+static void test_breaker_rolls_back(void **state)
+{
+	struct sim m = { .rng = 5, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .share_skew = 1, .tripped = true };
+
+	(void)state;
+	expect_rollback(&m, "breaker tripped", 5);
+}
+
+static void test_srm_untrusted(void **state)
+{
+	struct sim m = { .rng = 6, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .share_skew = 2 };
+	struct rollout_plan plan;
+	struct rollout_actions a;
+	struct rollout *r = calloc(1, sizeof(*r));
+
+	(void)state;
+	plan_default(&plan);
+	start(r, &plan, &a);
+	run_sim(r, &m, 120, NULL);
+	print_message("split at twice the share: %s: %s\n", rollout_phase__name(r->phase),
+		      r->reason);
+	assert_int_equal(r->phase, ROLLOUT_PAUSED);
+	assert_int_equal(r->last_verdict, JUDGE_UNTRUSTED);
+	assert_int_equal(r->step, 0);
+	free(r);
+}
+
+static void test_timeout_policy(void **state)
+{
+	int policy;
+
+	(void)state;
+	for (policy = 0; policy < 2; policy++) {
+		/* Too little traffic to prove anything within 30 s. */
+		struct sim m = { .rng = 7, .pps = 2000, .stable_drop = 0.001, .cand_drop = 0.001,
+				 .share_skew = 1 };
+		struct rollout_plan plan;
+		struct rollout_actions a;
+		struct rollout *r = calloc(1, sizeof(*r));
+
+		assert_int_equal(rollout_plan__parse(&plan, "5,100", 10000, 30000, 5000), 0);
+		plan.on_timeout = policy ? ROLLOUT_TIMEOUT_ROLLBACK : ROLLOUT_TIMEOUT_PAUSE;
+		start(r, &plan, &a);
+		run_sim(r, &m, 40, NULL);
+		assert_int_equal(r->last_verdict, JUDGE_TIMEOUT);
+		assert_int_equal(r->phase, policy ? ROLLOUT_ROLLED_BACK : ROLLOUT_PAUSED);
+		free(r);
+	}
+}
+
+/* Every command in every phase: allowed ones move the phase, others are refused. */
+static void test_operator_commands(void **state)
+{
+	static const enum rollout_event_type cmds[] = {
+		ROLLOUT_EV_START, ROLLOUT_EV_PAUSE, ROLLOUT_EV_RESUME, ROLLOUT_EV_PROMOTE,
+		ROLLOUT_EV_ABORT, ROLLOUT_EV_REVERT, ROLLOUT_EV_FAILED,
+	};
+	/* Expected phase after each command from each phase; -1: refused. */
+	static const int want[7][7] = {
+		/* start           pause            resume               promote           abort            revert          failed */
+		[ROLLOUT_IDLE] = { ROLLOUT_PROGRESSING, -1, -1, -1, -1, -1, -1 },
+		[ROLLOUT_PROGRESSING] = { -1, ROLLOUT_PAUSED, -1, ROLLOUT_PROMOTED, ROLLOUT_ABORTED,
+					  -1, ROLLOUT_FAILED },
+		[ROLLOUT_PAUSED] = { -1, -1, ROLLOUT_PROGRESSING, ROLLOUT_PROMOTED, ROLLOUT_ABORTED,
+				     -1, ROLLOUT_FAILED },
+		[ROLLOUT_PROMOTED] = { -1, -1, -1, -1, -1, ROLLOUT_ABORTED, -1 },
+		[ROLLOUT_ROLLED_BACK] = { -1, -1, -1, -1, -1, -1, -1 },
+		[ROLLOUT_ABORTED] = { -1, -1, -1, -1, -1, -1, -1 },
+		[ROLLOUT_FAILED] = { -1, -1, -1, -1, -1, -1, -1 },
+	};
+	struct rollout *base = calloc(1, sizeof(*base)), *r = calloc(1, sizeof(*r));
+	struct judge_config jc;
+	struct rollout_plan plan;
+	int phase, c;
+
+	(void)state;
+	judge_config__defaults(&jc);
+	plan_default(&plan);
+	for (phase = ROLLOUT_IDLE; phase <= ROLLOUT_FAILED; phase++) {
+		for (c = 0; c < 7; c++) {
+			struct rollout_event ev = { .type = cmds[c], .now_ms = 5000 };
+			struct rollout_actions a;
+			int err;
+
+			assert_int_equal(rollout__init(base, &plan, &jc), 0);
+			base->phase = phase;
+			base->has_previous = phase == ROLLOUT_PROMOTED;
+			*r = *base;
+			err = rollout__handle(r, &ev, &a);
+			if (want[phase][c] < 0) {
+				if (err != -EINVAL || memcmp(r, base, sizeof(*r)) || a.nr)
+					fail_msg("command %d in phase %s should be refused", c,
+						 rollout_phase__name(phase));
+			} else {
+				if (err || (int)r->phase != want[phase][c] || !a.nr ||
+				    a.a[a.nr - 1].type != ROLLOUT_ACT_PERSIST)
+					fail_msg("command %d in phase %s: err %d phase %s", c,
+						 rollout_phase__name(phase), err,
+						 rollout_phase__name(r->phase));
+			}
+		}
+	}
+	free(base);
+	free(r);
+}
+
+/* Persisting (a byte copy, as fwrite/fread do) and resuming changes nothing. */
+static void test_restart_reproduces(void **state)
+{
+	struct sim m = { .rng = 8, .pps = 200000, .stable_drop = 0.001, .cand_drop = 0.0017,
+			 .share_skew = 1 };
+	struct rollout *r = calloc(1, sizeof(*r)), *copy = malloc(sizeof(*r));
+	struct rollout_plan plan;
+	struct rollout_actions a, b;
+	struct rollout_event ev;
+	__u64 t;
+	bool diverged = false;
+
+	(void)state;
+	plan_default(&plan);
+	start(r, &plan, &a);
+	for (t = 1; t <= 30; t++) {
+		sim_tick(&m, r, &ev, 1000 + t * 1000);
+		assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	}
+	memcpy(copy, r, sizeof(*r));	/* the "restart" */
+	for (; t <= 3000 && !rollout__done(r); t++) {
+		sim_tick(&m, r, &ev, 1000 + t * 1000);
+		assert_int_equal(rollout__handle(r, &ev, &a), 0);
+		assert_int_equal(rollout__handle(copy, &ev, &b), 0);
+		if (a.nr != b.nr || r->phase != copy->phase)
+			diverged = true;
+		for (__u32 i = 0; i < a.nr && i < b.nr; i++)
+			if (a.a[i].type != b.a[i].type || a.a[i].arg != b.a[i].arg)
+				diverged = true;
+	}
+	assert_false(diverged);
+	assert_true(rollout__done(r));
+	assert_int_equal(r->step, copy->step);
+	assert_int_equal(r->end_ms, copy->end_ms);
+	assert_int_equal(r->last_verdict, copy->last_verdict);
+	assert_string_equal(r->reason, copy->reason);
+	print_message("resumed rollout ended %s like the original after %llu s\n",
+		      rollout_phase__name(copy->phase), (unsigned long long)t);
+	free(r);
+	free(copy);
+}
+
+/* While paused the judge still watches: harm rolls back even then. */
+static void test_harm_while_paused(void **state)
+{
+	struct sim m = { .rng = 9, .pps = 200000, .stable_drop = 0.001, .cand_drop = 0.005,
+			 .share_skew = 1 };
+	struct rollout_plan plan;
+	struct rollout_actions a;
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_event ev = { .type = ROLLOUT_EV_PAUSE, .now_ms = 1500 };
+
+	(void)state;
+	plan_default(&plan);
+	start(r, &plan, &a);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	run_sim(r, &m, 600, NULL);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_int_equal(r->step, 0);
+	free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plan_parse),
+		cmocka_unit_test(test_equal_promoted),
+		cmocka_unit_test(test_drop_regression),
+		cmocka_unit_test(test_abort_regression),
+		cmocka_unit_test(test_drops_less),
+		cmocka_unit_test(test_breaker_rolls_back),
+		cmocka_unit_test(test_srm_untrusted),
+		cmocka_unit_test(test_timeout_policy),
+		cmocka_unit_test(test_operator_commands),
+		cmocka_unit_test(test_restart_reproduces),
+		cmocka_unit_test(test_harm_while_paused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
