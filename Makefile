@@ -42,7 +42,7 @@ TOOL_BPF_OBJS := $(patsubst tools/%.bpf.c,$(O)/tools/%.bpf.o,$(TOOL_BPF_SRCS))
 TOOL_SKELS := $(patsubst tools/%.bpf.c,$(O)/%.skel.h,$(TOOL_BPF_SRCS))
 
 # The datapath library used by the daemon, tools and tests.
-LIB_SRCS := canaryd/dp.c canaryd/log.c canaryd/config.c
+LIB_SRCS := canaryd/dp.c canaryd/log.c canaryd/config.c canaryd/state.c
 LIB_OBJS := $(patsubst canaryd/%.c,$(O)/obj/%.o,$(LIB_SRCS))
 LIB_OBJS += $(patsubst rollout/%.c,$(O)/obj/rollout/%.o,$(wildcard rollout/*.c))
 LIB := $(O)/libcanary.a
@@ -56,7 +56,7 @@ TOOL_SRCS := $(filter-out %.bpf.c,$(wildcard tools/*.c))
 TOOL_BINS := $(patsubst tools/%.c,$(O)/%,$(TOOL_SRCS))
 
 all: $(O)/dispatcher.bpf.o $(VERSION_OBJS) $(TEST_BPF_OBJS) $(TOOL_BPF_OBJS) $(LIB) \
-	$(TEST_BINS) $(TOOL_BINS) $(O)/canaryctl
+	$(TEST_BINS) $(TOOL_BINS) $(O)/canaryctl $(O)/canaryd
 
 $(O)/dispatcher.bpf.o: bpf/dispatcher/dispatcher.bpf.c $(BPF_HDRS) | $(O)
 	$(call msg,BPF,$@)
@@ -107,6 +107,11 @@ $(O)/tests/test_%: tests/test_%.c $(LIB) $(TEST_COMMON) $(wildcard tests/lib/*.h
 $(O)/%: tools/%.c $(LIB) $(TOOL_SKELS) $(TEST_COMMON) | $(O)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests -Itests/lib $< $(TEST_COMMON) $(LIB) $(BPF_LIBS) $(INI_LIBS) $(TOOL_LIBS) -lm -o $@
+
+# The daemon.
+$(O)/canaryd: canaryd/canaryd.c $(LIB) $(wildcard canaryd/*.h) $(wildcard rollout/*.h) | $(O)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(BPF_LIBS) $(INI_LIBS) $(TOOL_LIBS) -lz -lm -o $@
 
 # The client: jansson only, no libbpf (it runs where canaryd's socket is).
 $(O)/canaryctl: canaryd/canaryctl.c canaryd/proto.h | $(O)

@@ -580,6 +580,8 @@ static const struct key keys[] = {
 
 	{ .name = "alpha", JUDGE(alpha), PROB },
 	{ .name = "srm_alpha", JUDGE(srm_alpha), PROB },
+	{ .name = "srm_tolerance", JUDGE(srm_tolerance), .parse = parse_prob,
+	  .allowed = "a relative departure of the share in (0, 0.5]" },
 	{ .name = "abort_alpha", JUDGE(abort_alpha), PROB },
 	{ .name = "min_events", JUDGE(min_events), .parse = parse_count,
 	  .allowed = "a whole number" },

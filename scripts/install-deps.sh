@@ -9,7 +9,7 @@ PKGS=(
 	libbpf-dev libxdp-dev bpftool xdp-tools libelf-dev zlib1g-dev
 	libinih-dev libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libssl-dev
 	libpcap-dev libcmocka-dev libsystemd-dev
-	iproute2 ethtool util-linux procps
+	iproute2 ethtool util-linux procps jq
 )
 
 if [ "$(id -u)" -ne 0 ]; then

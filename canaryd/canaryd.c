@@ -1,0 +1,967 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * canaryd: runs staged rollouts of XDP program versions, one per managed
+ * interface. The imperative shell around rollout/: it moves counter samples
+ * from the dispatcher into the engine, and the engine's actions back into
+ * the dispatcher, the state files, the log and the control socket.
+ *
+ *   canaryd [-c FILE] [-v]
+ *
+ * On exit (SIGTERM, SIGINT) the datapath keeps running with its last
+ * weights, and a restarted canaryd adopts it from the pins; SIGHUP reloads
+ * the rollout and judge defaults from the config file.
+ */
+#define _GNU_SOURCE	/* accept4 */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "dp.h"
+#include "engine.h"
+#include "log.h"
+#include "proto.h"
+#include "state.h"
+
+#define PIN_STABLE "stable"
+#define PIN_CANDIDATE "candidate"
+#define PIN_PREVIOUS "previous"
+
+struct iface {
+	struct canary_iface_cfg cfg;
+	int ifindex;
+	char pin_dir[PATH_MAX - 32];
+	char state_path[PATH_MAX];
+	int lock_fd;
+	struct canary_dp *dp;
+	char error[256];		/* why it is not managed; empty when it is */
+	bool has_rollout;
+	struct canaryd_persist st;	/* the rollout, as persisted */
+	int cand_fd;			/* candidate program (pinned as "candidate") */
+	struct canary_counters last[CANARY_COUNTERS_ENTRIES];
+	struct canary_counters at_start[CANARY_COUNTERS_ENTRIES];
+	bool have_last;
+	struct judge_sample d_stable, d_cand;	/* last interval, for status */
+	double d_secs;
+	struct canary_breaker brk;
+};
+
+static struct canaryd_config config;
+static const char *config_path = "/etc/canaryd/canaryd.ini";
+static struct iface ifaces[CANARY_MAX_IFACES];
+static int nr_ifaces;
+
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static __u64 wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pin_path(const struct iface *ifc, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", ifc->pin_dir, name);
+}
+
+/* Pin FD as NAME in the interface's pin directory, replacing what was there. */
+static int pin_prog(struct iface *ifc, const char *name, int fd)
+{
+	char path[PATH_MAX];
+
+	pin_path(ifc, name, path, sizeof(path));
+	unlink(path);
+	if (bpf_obj_pin(fd, path)) {
+		int err = -errno;
+
+		pr_warn("iface %s: cannot pin %s: %s\n", ifc->cfg.name, path, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int get_pinned_prog(struct iface *ifc, const char *name)
+{
+	char path[PATH_MAX];
+
+	pin_path(ifc, name, path, sizeof(path));
+	return bpf_obj_get(path);
+}
+
+static enum xdp_attach_mode iface_mode(const struct iface *ifc)
+{
+	return ifc->cfg.native ? XDP_MODE_NATIVE : XDP_MODE_SKB;
+}
+
+static int persist(struct iface *ifc)
+{
+	return canaryd_state__save(ifc->state_path, &ifc->st);
+}
+
+/* A fresh dispatcher: stable in slot 0, configured, pinned, attached. */
+static int iface_create_datapath(struct iface *ifc)
+{
+	struct bpf_object *obj = NULL;
+	struct canary_config dcfg;
+	int fd, err;
+
+	fd = canary_version__load(ifc->cfg.stable_obj,
+				  ifc->cfg.stable_prog[0] ? ifc->cfg.stable_prog : NULL, &obj);
+	if (fd < 0) {
+		snprintf(ifc->error, sizeof(ifc->error), "stable %s cannot be loaded: %s",
+			 ifc->cfg.stable_obj, strerror(-fd));
+		return fd;
+	}
+	ifc->dp = canary_dp__open();
+	if (!ifc->dp) {
+		err = -errno;
+		snprintf(ifc->error, sizeof(ifc->error), "dispatcher cannot be loaded: %s",
+			 strerror(-err));
+		goto out;
+	}
+	canary_dp__get_config(ifc->dp, &dcfg);
+	if (ifc->cfg.rollout.symmetric)
+		dcfg.flags |= CANARY_F_SYMMETRIC;
+	if (ifc->cfg.fail_closed)
+		dcfg.flags |= CANARY_F_FAIL_CLOSED;
+	err = canary_dp__set_config(ifc->dp, &dcfg);
+	if (!err)
+		err = canary_dp__set_cost_sampling(ifc->dp, ifc->cfg.rollout.cost_sample);
+	if (!err)
+		err = canary_dp__set_slot(ifc->dp, CANARY_SLOT_STABLE, fd);
+	if (!err)
+		err = canary_dp__pin(ifc->dp, ifc->pin_dir);
+	if (!err)
+		err = pin_prog(ifc, PIN_STABLE, fd);
+	if (!err) {
+		err = canary_dp__attach(ifc->dp, ifc->ifindex, iface_mode(ifc));
+		if (err)
+			canary_dp__unpin(ifc->dp);
+	}
+	if (err) {
+		snprintf(ifc->error, sizeof(ifc->error), "dispatcher cannot be set up: %s",
+			 strerror(-err));
+		canary_dp__close(ifc->dp);
+		ifc->dp = NULL;
+		goto out;
+	}
+	pr_info("iface %s: dispatcher attached (%s), stable %s\n", ifc->cfg.name,
+		ifc->cfg.native ? "native" : "skb", ifc->cfg.stable_obj);
+out:
+	bpf_object__close(obj);	/* the ProgMap and the pin hold the program */
+	return err;
+}
+
+static void iface_resume(struct iface *ifc)
+{
+	char why[128];
+	int err;
+
+	err = canaryd_state__load(ifc->state_path, &ifc->st, why, sizeof(why));
+	if (err == -ENOENT)
+		return;
+	if (err) {
+		/* Leave the datapath exactly as it is; a person must look. */
+		snprintf(ifc->error, sizeof(ifc->error),
+			 "state file %s is %s; traffic untouched; move the file away to manage "
+			 "this interface again", ifc->state_path, err == -EBADMSG ? why : strerror(-err));
+		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+		return;
+	}
+	ifc->has_rollout = true;
+	ifc->cand_fd = get_pinned_prog(ifc, PIN_CANDIDATE);
+	if (!rollout__done(&ifc->st.ro) && ifc->cand_fd < 0) {
+		snprintf(ifc->error, sizeof(ifc->error),
+			 "rollout in progress but the candidate pin is missing; traffic untouched");
+		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+		return;
+	}
+	pr_info("iface %s: resumed rollout of %s: %s, step %u/%u, share %.2f%%\n",
+		ifc->cfg.name, ifc->st.cand_obj, rollout_phase__name(ifc->st.ro.phase),
+		ifc->st.ro.step + 1, ifc->st.ro.plan.nr_steps, ifc->st.ro.share_bp / 100.0);
+}
+
+/* Lock, adopt or create, resume. Failures are per interface. */
+static int iface_setup(struct iface *ifc)
+{
+	int err;
+
+	ifc->lock_fd = -1;
+	ifc->cand_fd = -1;
+	if (snprintf(ifc->pin_dir, sizeof(ifc->pin_dir), "%s/%s", config.pin_root,
+		     ifc->cfg.name) >= (int)sizeof(ifc->pin_dir) ||
+	    snprintf(ifc->state_path, sizeof(ifc->state_path), "%s/%s.state", config.state_dir,
+		     ifc->cfg.name) >= (int)sizeof(ifc->state_path)) {
+		snprintf(ifc->error, sizeof(ifc->error), "pin_root or state_dir path too long");
+		return -ENAMETOOLONG;
+	}
+	ifc->ifindex = if_nametoindex(ifc->cfg.name);
+	if (!ifc->ifindex) {
+		snprintf(ifc->error, sizeof(ifc->error),
+			 "interface %s not found; traffic untouched", ifc->cfg.name);
+		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+		return -ENODEV;
+	}
+	if (mkdir(ifc->pin_dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		snprintf(ifc->error, sizeof(ifc->error), "cannot create pin dir %s: %s",
+			 ifc->pin_dir, strerror(-err));
+		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+		return err;
+	}
+	/* One writer per interface, as libxdp does: flock on the pin directory. */
+	ifc->lock_fd = open(ifc->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ifc->lock_fd < 0 || flock(ifc->lock_fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		pr_warn("iface %s: another canaryd manages it (lock on %s is held); "
+			"stop that one first\n", ifc->cfg.name, ifc->pin_dir);
+		return err;
+	}
+	ifc->dp = canary_dp__adopt(ifc->pin_dir);
+	if (ifc->dp) {
+		err = canary_dp__attach(ifc->dp, ifc->ifindex, iface_mode(ifc));
+		if (err) {
+			snprintf(ifc->error, sizeof(ifc->error),
+				 "adopted dispatcher cannot be attached: %s", strerror(-err));
+			return err;
+		}
+		pr_info("iface %s: adopted the pinned dispatcher without detaching it\n",
+			ifc->cfg.name);
+	} else if (errno == ENOENT) {
+		err = iface_create_datapath(ifc);
+		if (err) {
+			pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+			return err;
+		}
+		unlink(ifc->state_path);	/* a new datapath has no rollout to resume */
+	} else {
+		err = -errno;
+		snprintf(ifc->error, sizeof(ifc->error),
+			 "pinned dispatcher in %s cannot be adopted: %s; traffic untouched",
+			 ifc->pin_dir, strerror(-err));
+		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+		return err;
+	}
+	iface_resume(ifc);
+	return 0;
+}
+
+static bool iface_managed(const struct iface *ifc)
+{
+	return ifc->dp && !ifc->error[0];
+}
+
+/* Sum of the hash-split class of a row, as the judge sees it. */
+static void split_sample(const struct canary_counters *now, const struct canary_counters *then,
+			 __u32 row, __u32 slow_bucket, struct judge_sample *s)
+{
+	const struct canary_counters *a = canary_counters__at((struct canary_counters *)now, row,
+							       CANARY_CLASS_SPLIT);
+	const struct canary_counters *b = canary_counters__at((struct canary_counters *)then, row,
+							       CANARY_CLASS_SPLIT);
+	__u32 i;
+
+	memset(s, 0, sizeof(*s));
+	s->packets = a->packets - b->packets;
+	s->drops = a->verdict[CANARY_V_DROP] - b->verdict[CANARY_V_DROP];
+	s->aborts = a->verdict[CANARY_V_ABORTED] - b->verdict[CANARY_V_ABORTED];
+	s->passes = a->verdict[CANARY_V_PASS] - b->verdict[CANARY_V_PASS];
+	s->invalid = a->verdict[CANARY_V_INVALID] - b->verdict[CANARY_V_INVALID];
+	s->cost_samples = a->cost_samples - b->cost_samples;
+	for (i = slow_bucket + 1; i < CANARY_COST_BUCKETS; i++)
+		s->slow += a->cost_hist[i] - b->cost_hist[i];
+}
+
+/*
+ * The cost threshold: samples in buckets above stable's 75th-percentile
+ * bucket since the rollout started count as slow. Twice stable's cost moves
+ * a sample at least one log2 bucket up, so a candidate costing 2x shows up
+ * as a slow rate far above stable's 25 % or less.
+ */
+static __u32 slow_bucket(const struct iface *ifc, const struct canary_counters *now)
+{
+	const struct canary_counters *a = canary_counters__at((struct canary_counters *)now, 0,
+							       CANARY_CLASS_SPLIT);
+	const struct canary_counters *b = canary_counters__at(
+		(struct canary_counters *)ifc->at_start, 0, CANARY_CLASS_SPLIT);
+	__u64 total = a->cost_samples - b->cost_samples, seen = 0;
+	__u32 i;
+
+	if (!total)
+		return CANARY_COST_BUCKETS - 1;
+	for (i = 0; i < CANARY_COST_BUCKETS; i++) {
+		seen += a->cost_hist[i] - b->cost_hist[i];
+		if (seen * 4 >= total * 3)
+			return i;
+	}
+	return CANARY_COST_BUCKETS - 1;
+}
+
+static void log_notice(struct iface *ifc, enum rollout_notice n)
+{
+	pr_info("iface %s: rollout %s: %s\n", ifc->cfg.name, rollout_notice__name(n),
+		ifc->st.ro.reason);
+}
+
+/* Back to the last good state after a failed action: stable only. */
+static void restore_stable(struct iface *ifc)
+{
+	canary_dp__set_share(ifc->dp, 1, 0);
+	canary_dp__clear_slot(ifc->dp, 1);
+}
+
+static int apply_one(struct iface *ifc, const struct rollout_action *a)
+{
+	struct canary_dp *dp = ifc->dp;
+	int err = 0, prev;
+
+	switch (a->type) {
+	case ROLLOUT_ACT_FILL_SLOT:
+		return canary_dp__set_slot(dp, 1, ifc->cand_fd);
+	case ROLLOUT_ACT_ARM_BREAKER:
+		err = canary_dp__reset_breaker(dp, 1);
+		return err ? err : canary_dp__set_breaker_budget(dp, 1, a->arg);
+	case ROLLOUT_ACT_SET_SHARE:
+		return canary_dp__set_share(dp, 1, (__u32)a->arg);
+	case ROLLOUT_ACT_CLEAR_SLOT:
+		return canary_dp__clear_slot(dp, 1);
+	case ROLLOUT_ACT_PROMOTE:
+		/* Keep the old stable as "previous" for an instant revert. */
+		prev = get_pinned_prog(ifc, PIN_STABLE);
+		if (prev >= 0) {
+			err = pin_prog(ifc, PIN_PREVIOUS, prev);
+			close(prev);
+			if (err)
+				return err;
+		}
+		err = canary_dp__set_slot(dp, CANARY_SLOT_STABLE, ifc->cand_fd);
+		return err ? err : pin_prog(ifc, PIN_STABLE, ifc->cand_fd);
+	case ROLLOUT_ACT_REVERT:
+		prev = get_pinned_prog(ifc, PIN_PREVIOUS);
+		if (prev < 0)
+			return -ENOENT;
+		err = canary_dp__set_slot(dp, CANARY_SLOT_STABLE, prev);
+		if (!err)
+			err = pin_prog(ifc, PIN_STABLE, prev);
+		close(prev);
+		return err;
+	case ROLLOUT_ACT_NOTIFY:
+		log_notice(ifc, (enum rollout_notice)a->arg);
+		return 0;
+	case ROLLOUT_ACT_PERSIST:
+		return persist(ifc);
+	}
+	return -EINVAL;
+}
+
+static int feed(struct iface *ifc, const struct rollout_event *ev)
+{
+	struct rollout_actions acts;
+	__u32 i;
+	int err;
+
+	err = rollout__handle(&ifc->st.ro, ev, &acts);
+	if (err)
+		return err;
+	for (i = 0; i < acts.nr; i++) {
+		err = apply_one(ifc, &acts.a[i]);
+		if (err) {
+			struct rollout_event fail = { .type = ROLLOUT_EV_FAILED, .now_ms = ev->now_ms };
+
+			pr_warn("iface %s: action %u failed (%s); restoring stable only\n",
+				ifc->cfg.name, acts.a[i].type, strerror(-err));
+			restore_stable(ifc);
+			if (!rollout__handle(&ifc->st.ro, &fail, &acts))
+				persist(ifc);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void iface_tick(struct iface *ifc, __u64 now, double secs)
+{
+	static struct canary_counters c[CANARY_COUNTERS_ENTRIES];
+	struct rollout_event ev = { .type = ROLLOUT_EV_TICK, .now_ms = now };
+	__u32 thr;
+
+	if (!iface_managed(ifc) || canary_dp__read_counters(ifc->dp, c))
+		return;
+	canary_dp__read_breaker(ifc->dp, 1, &ifc->brk);
+	if (!ifc->have_last) {
+		memcpy(ifc->last, c, sizeof(c));
+		memcpy(ifc->at_start, c, sizeof(c));
+		ifc->have_last = true;
+		return;
+	}
+	thr = slow_bucket(ifc, c);
+	split_sample(c, ifc->last, 0, thr, &ev.stable);
+	split_sample(c, ifc->last, 1, thr, &ev.cand);
+	ifc->d_stable = ev.stable;
+	ifc->d_cand = ev.cand;
+	ifc->d_secs = secs;
+	memcpy(ifc->last, c, sizeof(c));
+	if (!ifc->has_rollout || rollout__done(&ifc->st.ro))
+		return;
+	ev.breaker_tripped = ifc->brk.tripped;
+	feed(ifc, &ev);
+}
+
+/* ---- control socket ---------------------------------------------------- */
+
+static json_t *err_reply(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static json_t *err_reply(int err, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s, s:i}", "ok", 0, "error", msg, "errno", err < 0 ? -err : err);
+}
+
+static struct iface *find_iface(const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < nr_ifaces; i++)
+		if (!strcmp(ifaces[i].cfg.name, name))
+			return &ifaces[i];
+	return NULL;
+}
+
+static json_t *version_json(const struct canary_counters *all, __u32 row,
+			    const struct judge_sample *d, double secs)
+{
+	const struct canary_counters *c =
+		canary_counters__at((struct canary_counters *)all, row, CANARY_CLASS_SPLIT);
+	double n = d->packets ? (double)d->packets : 1;
+
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}",
+			 "packets", (json_int_t)c->packets, "bytes", (json_int_t)c->bytes,
+			 "aborted", (json_int_t)c->verdict[CANARY_V_ABORTED],
+			 "drop", (json_int_t)c->verdict[CANARY_V_DROP],
+			 "pass", (json_int_t)c->verdict[CANARY_V_PASS],
+			 "tx", (json_int_t)c->verdict[CANARY_V_TX],
+			 "redirect", (json_int_t)c->verdict[CANARY_V_REDIRECT],
+			 "invalid", (json_int_t)c->verdict[CANARY_V_INVALID],
+			 "fallback", (json_int_t)c->fallback,
+			 "pps", secs > 0 ? d->packets / secs : 0.0, "drop_rate", d->drops / n,
+			 "pass_rate", d->passes / n, "abort_rate", d->aborts / n,
+			 "cost_ns_avg", c->cost_samples ? (double)c->cost_ns / c->cost_samples : 0.0);
+}
+
+static json_t *tests_json(const struct judge_evidence *ev)
+{
+	static const char *const dirs[] = { "up", "down", "none" };
+	static const char *const tests[] = { "harm", "safety", "exact", "limit", "budget",
+					     "split", "input", "exposure" };
+	json_t *arr = json_array();
+	__u32 i;
+
+	for (i = 0; i < ev->nr_tests && i < JUDGE_MAX_EVIDENCE; i++) {
+		const struct judge_test_ev *t = &ev->tests[i];
+
+		json_array_append_new(
+			arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, "
+				       "s:f, s:f, s:b}",
+				       "metric", t->metric, "dir", dirs[t->dir <= 2 ? t->dir : 2],
+				       "test", t->test < 8 ? tests[t->test] : "?",
+				       "x_c", (json_int_t)t->x_c, "x_s", (json_int_t)t->x_s,
+				       "n_c", (json_int_t)t->n_c, "n_s", (json_int_t)t->n_s,
+				       "rate_c", t->rate_c, "rate_s", t->rate_s,
+				       "ratio", isfinite(t->ratio) ? t->ratio : -1.0, "rho", t->rho,
+				       "stat", isfinite(t->stat) ? t->stat : 1e308,
+				       "threshold", t->threshold, "p", t->p, "decided", t->decided));
+	}
+	return arr;
+}
+
+static json_t *rollout_json(const struct iface *ifc)
+{
+	const struct rollout *r = &ifc->st.ro;
+	char id[64], ev[512];
+	json_t *shares = json_array();
+	__u32 i;
+	__u64 now = now_ms();
+
+	if (!ifc->has_rollout)
+		return json_null();
+	for (i = 0; i < r->plan.nr_steps; i++)
+		json_array_append_new(shares, json_real(r->plan.step[i].share_bp / 100.0));
+	if (snprintf(id, sizeof(id), "%s-%llu", ifc->cfg.name,
+		     (unsigned long long)ifc->st.rollout_id) >= (int)sizeof(id))
+		id[0] = '\0';
+	ev[0] = '\0';
+	if (r->last_ev.nr_tests || r->last_verdict != JUDGE_INCONCLUSIVE)
+		judge_evidence__format(&r->last_ev, ev, sizeof(ev));
+	return json_pack(
+		"{s:s, s:s, s:s, s:{s:s, s:s}, s:i, s:i, s:f, s:o, s:I, s:I, s:I, s:s, s:s, s:o, "
+		"s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+		"id", id, "phase", rollout_phase__name(r->phase), "reason", r->reason,
+		"candidate", "object", ifc->st.cand_obj, "program", ifc->st.cand_prog,
+		"step", (int)r->step + 1, "steps", (int)r->plan.nr_steps,
+		"share_pct", r->share_bp / 100.0, "shares_pct", shares,
+		"step_elapsed_ms", (json_int_t)(rollout__done(r) ? 0 : now - r->step_start_ms),
+		"step_min_ms", (json_int_t)r->plan.step[r->step].min_bake_ms,
+		"elapsed_ms", (json_int_t)((rollout__done(r) ? r->end_ms : now) - r->start_ms),
+		"verdict", judge_verdict__name(r->last_verdict), "evidence", ev,
+		"tests", tests_json(&r->last_ev),
+		"totals", "stable_packets", (json_int_t)r->totals.stable_packets,
+		"candidate_packets", (json_int_t)r->totals.cand_packets,
+		"candidate_aborted", (json_int_t)r->totals.cand_aborted,
+		"candidate_invalid", (json_int_t)r->totals.cand_invalid,
+		"candidate_drops", (json_int_t)r->totals.cand_drops,
+		"stable_drops", (json_int_t)r->totals.stable_drops);
+}
+
+static json_t *iface_json(const struct iface *ifc)
+{
+	json_t *o = json_pack("{s:s, s:s, s:b, s:o, s:{s:s, s:s}, s:o}", "iface", ifc->cfg.name,
+			      "mode", ifc->cfg.native ? "native" : "skb", "managed",
+			      iface_managed(ifc),
+			      "error", ifc->error[0] ? json_string(ifc->error) : json_null(),
+			      "stable", "object", ifc->cfg.stable_obj, "program", ifc->cfg.stable_prog,
+			      "rollout", rollout_json(ifc));
+
+	if (ifc->dp && ifc->have_last) {
+		json_object_set_new(o, "breaker",
+				    json_pack("{s:b, s:I, s:I}", "tripped", ifc->brk.tripped,
+					      "bad", (json_int_t)ifc->brk.bad,
+					      "trips", (json_int_t)ifc->brk.trips));
+		json_object_set_new(o, "versions",
+				    json_pack("{s:o, s:o}", "stable",
+					      version_json(ifc->last, 0, &ifc->d_stable, ifc->d_secs),
+					      "candidate",
+					      version_json(ifc->last, 1, &ifc->d_cand, ifc->d_secs)));
+	}
+	return o;
+}
+
+/* Load and check a candidate before any traffic can reach it. */
+static int load_candidate(const char *obj, const char *prog, struct bpf_object **objp,
+			  char *prog_name, size_t name_len, char *msg, size_t len)
+{
+	struct bpf_program *p;
+	int fd;
+
+	fd = canary_version__load(obj, prog[0] ? prog : NULL, objp);
+	if (fd < 0) {
+		snprintf(msg, len, "candidate %s%s%s refused: %s (canaryd's log has the verifier "
+			 "output)", obj, prog[0] ? ":" : "", prog, strerror(-fd));
+		return fd;
+	}
+	bpf_object__for_each_program(p, *objp) {
+		if (bpf_program__fd(p) != fd)
+			continue;
+		if (bpf_program__expected_attach_type(p) != BPF_XDP) {
+			snprintf(msg, len, "candidate %s program %s: attach type %d differs from the "
+				 "dispatcher's (plain XDP, SEC(\"xdp\"))", obj, bpf_program__name(p),
+				 bpf_program__expected_attach_type(p));
+			return -EINVAL;
+		}
+		if (bpf_program__flags(p) & BPF_F_XDP_HAS_FRAGS) {
+			snprintf(msg, len, "candidate %s program %s: built for multi-buffer frames "
+				 "(xdp.frags) but the dispatcher is not; rebuild it as SEC(\"xdp\")",
+				 obj, bpf_program__name(p));
+			return -EINVAL;
+		}
+		snprintf(prog_name, name_len, "%s", bpf_program__name(p));
+	}
+	return fd;
+}
+
+static json_t *cmd_start(struct iface *ifc, json_t *req)
+{
+	const char *spec = json_string_value(json_object_get(req, "candidate"));
+	const char *steps = json_string_value(json_object_get(req, "steps"));
+	json_t *st = json_object_get(req, "step_time_ms");
+	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
+	char obj[CANARY_OBJ_LEN], prog[CANARY_PROG_LEN], msg[1024];
+	struct bpf_object *bobj = NULL;
+	struct canaryd_persist next;
+	struct rollout_plan plan;
+	struct rollout_event ev;
+	__u64 step_ms = rc->step_time_ms;
+	int fd, err;
+
+	if (ifc->has_rollout && !rollout__done(&ifc->st.ro))
+		return err_reply(EBUSY, "iface %s: a rollout of %s is %s; abort or promote it first",
+				 ifc->cfg.name, ifc->st.cand_obj,
+				 rollout_phase__name(ifc->st.ro.phase));
+	if (!spec || canary_split_objprog(spec, obj, sizeof(obj), prog, sizeof(prog)))
+		return err_reply(EINVAL, "start: \"candidate\" must be OBJECT[:PROGRAM]");
+	if (st) {
+		if (!json_is_integer(st) || json_integer_value(st) <= 0)
+			return err_reply(EINVAL, "start: step_time_ms must be a positive integer");
+		step_ms = json_integer_value(st);
+	}
+	err = rollout_plan__parse(&plan, steps ? steps : rc->steps, step_ms,
+				  rc->max_step_time_ms > step_ms ? rc->max_step_time_ms : 0,
+				  rc->min_packets);
+	if (err)
+		return err_reply(EINVAL, "start: steps '%s' must be rising percentages ending at 100, "
+				 "e.g. 1,5,25,50,100", steps ? steps : rc->steps);
+	plan.on_timeout = rc->on_timeout;
+	plan.breaker_budget = rc->breaker_budget;
+
+	/* Everything is checked off to the side; the interface changes only if all pass. */
+	memset(&next, 0, sizeof(next));
+	fd = load_candidate(obj, prog, &bobj, next.cand_prog, sizeof(next.cand_prog), msg,
+			    sizeof(msg));
+	if (fd < 0) {
+		bpf_object__close(bobj);
+		pr_warn("iface %s: %s\n", ifc->cfg.name, msg);
+		return err_reply(fd, "%s", msg);
+	}
+	snprintf(next.cand_obj, sizeof(next.cand_obj), "%s", obj);
+	next.rollout_id = wall_ms();
+	err = rollout__init(&next.ro, &plan, &ifc->cfg.judge);
+	if (!err)
+		err = pin_prog(ifc, PIN_CANDIDATE, fd);
+	bpf_object__close(bobj);	/* the pin holds the program now */
+	if (err)
+		return err_reply(err, "iface %s: cannot prepare the rollout: %s", ifc->cfg.name,
+				 strerror(-err));
+	if (ifc->cand_fd >= 0)
+		close(ifc->cand_fd);
+	ifc->cand_fd = get_pinned_prog(ifc, PIN_CANDIDATE);
+	ifc->st = next;
+	ifc->has_rollout = true;
+	memcpy(ifc->at_start, ifc->last, sizeof(ifc->last));
+	ev = (struct rollout_event){ .type = ROLLOUT_EV_START, .now_ms = now_ms() };
+	err = feed(ifc, &ev);
+	if (err)
+		return err_reply(err, "iface %s: the datapath refused the candidate: %s; stable "
+				 "restored", ifc->cfg.name, strerror(-err));
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *handle_request(json_t *req)
+{
+	static const struct {
+		const char *name;
+		enum rollout_event_type ev;
+	} verbs[] = {
+		{ "pause", ROLLOUT_EV_PAUSE },	 { "resume", ROLLOUT_EV_RESUME },
+		{ "promote", ROLLOUT_EV_PROMOTE }, { "abort", ROLLOUT_EV_ABORT },
+		{ "revert", ROLLOUT_EV_REVERT },
+	};
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	const char *name = json_string_value(json_object_get(req, "iface"));
+	struct iface *ifc = find_iface(name);
+	size_t i;
+
+	if (!cmd)
+		return err_reply(EINVAL, "request has no \"cmd\"");
+	if (!strcmp(cmd, "status")) {
+		json_t *arr = json_array();
+		int k;
+
+		if (name && !ifc)
+			return err_reply(ENODEV, "iface %s is not managed by this canaryd", name);
+		for (k = 0; k < nr_ifaces; k++)
+			if (!ifc || ifc == &ifaces[k])
+				json_array_append_new(arr, iface_json(&ifaces[k]));
+		return json_pack("{s:b, s:o}", "ok", 1, "interfaces", arr);
+	}
+	if (!name)
+		return err_reply(EINVAL, "%s: \"iface\" is required", cmd);
+	if (!ifc)
+		return err_reply(ENODEV, "iface %s is not managed by this canaryd (see [interface] "
+				 "sections in %s)", name, config_path);
+	if (!iface_managed(ifc))
+		return err_reply(EIO, "iface %s is not managed: %s", name, ifc->error);
+	if (!strcmp(cmd, "start"))
+		return cmd_start(ifc, req);
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		struct rollout_event ev = { .type = verbs[i].ev, .now_ms = now_ms() };
+		int err;
+
+		if (strcmp(cmd, verbs[i].name))
+			continue;
+		if (!ifc->has_rollout)
+			return err_reply(ENOENT, "iface %s: no rollout to %s", name, cmd);
+		err = feed(ifc, &ev);
+		if (err == -EINVAL)
+			return err_reply(EINVAL, "iface %s: cannot %s a rollout that is %s", name, cmd,
+					 rollout_phase__name(ifc->st.ro.phase));
+		if (err)
+			return err_reply(err, "iface %s: %s failed in the datapath: %s; stable restored",
+					 name, cmd, strerror(-err));
+		return json_pack("{s:b}", "ok", 1);
+	}
+	return err_reply(EINVAL, "unknown command '%s' (status, start, pause, resume, promote, "
+			 "abort, revert)", cmd);
+}
+
+static void serve_client(int lfd)
+{
+	char *buf = NULL, *nl;
+	size_t len = 0, cap = 0;
+	struct timeval tv = { .tv_sec = 2 };
+	json_error_t jerr;
+	json_t *req, *reply;
+	int cfd;
+
+	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (cfd < 0)
+		return;
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	for (;;) {
+		ssize_t n;
+
+		if (len + 4096 > cap) {
+			char *nb;
+
+			if (cap >= CANARY_PROTO_MAX_LINE)
+				goto out;
+			nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+			if (!nb)
+				goto out;
+			buf = nb;
+		}
+		n = read(cfd, buf + len, cap - len - 1);
+		if (n <= 0)
+			goto out;
+		len += n;
+		buf[len] = '\0';
+		nl = strchr(buf, '\n');
+		if (nl) {
+			*nl = '\0';
+			break;
+		}
+	}
+	req = json_loads(buf, 0, &jerr);
+	if (!req || !json_is_object(req))
+		reply = err_reply(EINVAL, "request is not a JSON object: %s", jerr.text);
+	else
+		reply = handle_request(req);
+	json_decref(req);
+	if (reply) {
+		char *out = json_dumps(reply, JSON_COMPACT);
+
+		if (out) {
+			if (write(cfd, out, strlen(out)) >= 0 && write(cfd, "\n", 1) < 0)
+				pr_debug("control: client went away\n");
+			free(out);
+		}
+		json_decref(reply);
+	}
+out:
+	free(buf);
+	close(cfd);
+}
+
+static int listen_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		pr_warn("control socket %s: path too long\n", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);	/* our lock on every interface says no other canaryd uses it */
+	old = umask(0177);	/* mode 0600 from the start: no window for others */
+	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (err || listen(fd, 16)) {
+		err = -errno;
+		pr_warn("control socket %s: cannot listen: %s\n", path, strerror(-err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int reload_config(void)
+{
+	static struct canaryd_config fresh;
+	char err[4096] = "";
+	int i, j;
+
+	if (canaryd_config__load(&fresh, config_path, err, sizeof(err))) {
+		pr_warn("SIGHUP: config %s not reloaded, keeping the old one:\n%s\n", config_path, err);
+		return -EINVAL;
+	}
+	for (i = 0; i < nr_ifaces; i++) {
+		for (j = 0; j < fresh.nr_ifaces; j++)
+			if (!strcmp(fresh.iface[j].name, ifaces[i].cfg.name))
+				break;
+		if (j == fresh.nr_ifaces) {
+			pr_warn("SIGHUP: iface %s left the config; it stays as it is until restart\n",
+				ifaces[i].cfg.name);
+			continue;
+		}
+		/* Rollout and judge defaults apply from the next rollout on. */
+		ifaces[i].cfg.rollout = fresh.iface[j].rollout;
+		ifaces[i].cfg.judge = fresh.iface[j].judge;
+	}
+	for (j = 0; j < fresh.nr_ifaces; j++)
+		if (!find_iface(fresh.iface[j].name))
+			pr_warn("SIGHUP: new iface %s needs a restart of canaryd\n", fresh.iface[j].name);
+	canary_log_set_level(fresh.log_level);
+	pr_info("SIGHUP: config %s reloaded\n", config_path);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: canaryd [-c CONFIG] [-v]\n"
+		   "  -c CONFIG  INI configuration (default /etc/canaryd/canaryd.ini)\n"
+		   "  -v         debug logging (libbpf, libxdp and the verifier included)\n");
+}
+
+int main(int argc, char **argv)
+{
+	char err_text[8192] = "";
+	struct itimerspec its = {};
+	struct pollfd pfd[3];
+	sigset_t sigs;
+	int opt, i, lfd, sfd, tfd, err, managed = 0;
+	bool verbose = false;
+	__u64 last_tick;
+
+	while ((opt = getopt(argc, argv, "c:vh")) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'v': verbose = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	canary_log_init_libs();
+	err = canaryd_config__load(&config, config_path, err_text, sizeof(err_text));
+	if (err) {
+		fprintf(stderr, "%s", err_text);
+		if (err_text[0] && err_text[strlen(err_text) - 1] != '\n')
+			fputc('\n', stderr);
+		fprintf(stderr, "canaryd: config %s refused; nothing was changed\n", config_path);
+		return 1;
+	}
+	canary_log_set_level(verbose ? CANARY_LOG_DEBUG : (enum canary_log_level)config.log_level);
+	if (!access("/sys/fs/bpf", F_OK) && mkdir(config.pin_root, 0700) && errno != EEXIST) {
+		pr_warn("pin root %s: cannot create: %s (is bpffs mounted? mount -t bpf bpf "
+			"/sys/fs/bpf)\n", config.pin_root, strerror(errno));
+		return 1;
+	}
+	if (mkdir(config.state_dir, 0700) && errno != EEXIST) {
+		pr_warn("state dir %s: cannot create: %s\n", config.state_dir, strerror(errno));
+		return 1;
+	}
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	nr_ifaces = config.nr_ifaces;
+	for (i = 0; i < nr_ifaces; i++) {
+		ifaces[i].cfg = config.iface[i];
+		err = iface_setup(&ifaces[i]);
+		if (err == -EBUSY)
+			return 1;	/* another canaryd: touch nothing at all */
+		managed += !err;
+	}
+	lfd = listen_socket(config.socket);
+	if (lfd < 0)
+		return 1;
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	its.it_interval.tv_sec = config.interval_ms / 1000;
+	its.it_interval.tv_nsec = (config.interval_ms % 1000) * 1000000;
+	its.it_value = its.it_interval;
+	if (sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL)) {
+		pr_warn("canaryd: cannot set up signals or timer: %s\n", strerror(errno));
+		return 1;
+	}
+	pr_info("canaryd: managing %d of %d interfaces, control socket %s, interval %llu ms\n",
+		managed, nr_ifaces, config.socket, (unsigned long long)config.interval_ms);
+	printf("ready\n");
+	fflush(stdout);
+
+	last_tick = now_ms();
+	pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	pfd[2] = (struct pollfd){ .fd = tfd, .events = POLLIN };
+	for (;;) {
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					reload_config();
+				} else {
+					pr_info("canaryd: signal %u: exiting; the datapath keeps "
+						"running with its last weights\n", si.ssi_signo);
+					break;
+				}
+			}
+		}
+		if (pfd[2].revents & POLLIN) {
+			__u64 expirations, now = now_ms();
+
+			if (read(tfd, &expirations, sizeof(expirations)) > 0) {
+				for (i = 0; i < nr_ifaces; i++)
+					iface_tick(&ifaces[i], now, (now - last_tick) / 1000.0);
+				last_tick = now;
+			}
+		}
+		if (pfd[0].revents & POLLIN)
+			serve_client(lfd);
+	}
+	close(lfd);
+	unlink(config.socket);
+	for (i = 0; i < nr_ifaces; i++) {
+		if (ifaces[i].cand_fd >= 0)
+			close(ifaces[i].cand_fd);
+		canary_dp__close(ifaces[i].dp);	/* closes handles only: no detach */
+		if (ifaces[i].lock_fd >= 0)
+			close(ifaces[i].lock_fd);
+	}
+	return 0;
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "canary_abi.h"
+#include "log.h"
+#include "state.h"
+
+#define STATE_MAGIC "CNRYSTAT"
+#define STATE_LAYOUT 1
+
+struct state_header {
+	char magic[8];
+	__u32 layout;		/* STATE_LAYOUT */
+	__u32 abi;		/* CANARY_ABI_VERSION */
+	__u64 size;		/* sizeof(struct canaryd_persist) */
+	__u32 crc;		/* CRC32 of the payload */
+	__u32 pad;
+};
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int canaryd_state__save(const char *path, const struct canaryd_persist *st)
+{
+	struct state_header h = { .layout = STATE_LAYOUT, .abi = CANARY_ABI_VERSION,
+				  .size = sizeof(*st) };
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	int fd, dfd, err;
+
+	memcpy(h.magic, STATE_MAGIC, sizeof(h.magic));
+	h.crc = crc32(0, (const Bytef *)st, sizeof(*st));
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		pr_warn("state file %s: cannot create: %s\n", tmp, strerror(-err));
+		return err;
+	}
+	err = write_all(fd, &h, sizeof(h));
+	if (!err)
+		err = write_all(fd, st, sizeof(*st));
+	if (!err && fsync(fd))
+		err = -errno;
+	close(fd);
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err) {
+		pr_warn("state file %s: cannot write: %s\n", path, strerror(-err));
+		unlink(tmp);
+		return err;
+	}
+	/* Make the rename itself durable. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+int canaryd_state__load(const char *path, struct canaryd_persist *st, char *why, size_t len)
+{
+	struct state_header h;
+	ssize_t n;
+	char extra;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, &h, sizeof(h));
+	if (n != (ssize_t)sizeof(h) || memcmp(h.magic, STATE_MAGIC, sizeof(h.magic))) {
+		snprintf(why, len, "not a canaryd state file (bad header)");
+		err = -EBADMSG;
+	} else if (h.layout != STATE_LAYOUT || h.abi != CANARY_ABI_VERSION ||
+		   h.size != sizeof(*st)) {
+		snprintf(why, len, "written by another canaryd version (layout %u, ABI %u, %llu bytes)",
+			 h.layout, h.abi, (unsigned long long)h.size);
+		err = -EBADMSG;
+	} else if (read(fd, st, sizeof(*st)) != (ssize_t)sizeof(*st)) {
+		snprintf(why, len, "truncated");
+		err = -EBADMSG;
+	} else if (read(fd, &extra, 1) != 0) {
+		snprintf(why, len, "trailing bytes");
+		err = -EBADMSG;
+	} else if (crc32(0, (const Bytef *)st, sizeof(*st)) != h.crc) {
+		snprintf(why, len, "checksum mismatch (corrupt)");
+		err = -EBADMSG;
+	} else if (st->ro.phase > ROLLOUT_FAILED || st->ro.step >= ROLLOUT_MAX_STEPS ||
+		   st->ro.plan.nr_steps > ROLLOUT_MAX_STEPS ||
+		   !memchr(st->cand_obj, 0, sizeof(st->cand_obj)) ||
+		   !memchr(st->cand_prog, 0, sizeof(st->cand_prog)) ||
+		   !memchr(st->ro.reason, 0, sizeof(st->ro.reason))) {
+		snprintf(why, len, "fields out of range");
+		err = -EBADMSG;
+	}
+	close(fd);
+	return err;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Persisted rollout state of one interface: written atomically after every
+ * transition (temp file, fsync, rename, fsync of the directory), checked on
+ * load (magic, layout version, size, ABI version, CRC32) so a truncated or
+ * corrupt file is refused with a clear error instead of being half-used.
+ */
+#ifndef CANARYD_STATE_H
+#define CANARYD_STATE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "engine.h"
+
+struct canaryd_persist {
+	char cand_obj[CANARY_OBJ_LEN];
+	char cand_prog[CANARY_PROG_LEN];
+	__u64 rollout_id;		/* wall-clock ms at start: names the rollout */
+	struct rollout ro;
+};
+
+/* 0, or a negative errno after logging one line naming PATH. */
+int canaryd_state__save(const char *path, const struct canaryd_persist *st);
+
+/*
+ * 0; -ENOENT when there is no file (nothing to resume); -EBADMSG for a
+ * corrupt, truncated or foreign file (WHY says what is wrong).
+ */
+int canaryd_state__load(const char *path, struct canaryd_persist *st, char *why, size_t len);
+
+#endif

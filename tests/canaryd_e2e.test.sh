@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# canaryd end to end, live traffic on a veth pair in namespaces made here:
+# a good candidate is promoted (canaryctl --wait exits 0), a black-holing one
+# rolled back (exits 2), a verifier-rejected one refused with stable
+# untouched, an operator abort exits 3; then canaryd is killed and the
+# datapath keeps forwarding, and a restarted canaryd adopts it.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib/testbed.sh
+
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "$TMP/canaryd.log" ] && sed 's/^/  canaryd| /' "$TMP/canaryd.log" >&2
+	exit 1
+}
+
+TMP=$(mktemp -d /tmp/canaryd-e2e.XXXXXX)
+PIN=/sys/fs/bpf/canaryd-e2e-$$
+cleanup_all() {
+	tb_cleanup
+	rm -rf "$PIN" "$TMP"
+}
+tb_create || fail "cannot create the test bed"
+trap cleanup_all EXIT
+
+cat >"$TMP/canaryd.ini" <<INI
+[daemon]
+socket = $TMP/canaryd.sock
+pin_root = $PIN
+state_dir = $TMP/state
+interval = 200ms
+
+[rollout]
+steps = 5,25,50,100
+step_time = 2s
+max_step_time = 60s
+min_packets = 2000
+breaker_budget = 1000
+
+[interface $TB_DUT_IF]
+mode = native
+stable = build/versions/fw_v1.bpf.o
+INI
+
+CTL="build/canaryctl --socket $TMP/canaryd.sock"
+
+start_daemon() {
+	tb_bg "$TB_DUT" build/canaryd -c "$TMP/canaryd.ini" >>"$TMP/canaryd.log" 2>&1
+	DAEMON_PID=${TB_PIDS[-1]}
+	for _ in $(seq 100); do
+		[ -S "$TMP/canaryd.sock" ] && $CTL status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "canaryd did not come up"
+}
+
+# 100k packets/s from subnet A (every version allows it) plus 20 % attack traffic.
+tb_bg "$TB_GEN" build/trafficgen --dev "$TB_GEN_IF" --pps 100000 --flows 65536 \
+	--src 198.18.1.1 --dst 198.18.2.10 --attack-share 200 --attack-src 198.18.4.1
+start_daemon
+
+t0=$(date +%s.%N)
+$CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o --wait >"$TMP/good.out" 2>&1
+rc=$?
+t1=$(date +%s.%N)
+[ $rc -eq 0 ] || { cat "$TMP/good.out"; fail "good candidate: --wait exited $rc, want 0"; }
+echo "good candidate promoted in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s"
+$CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"promoted"' || fail "status does not say promoted"
+
+$CTL start "$TB_DUT_IF" build/versions/fw_blackhole.bpf.o --wait >"$TMP/bad.out" 2>&1
+rc=$?
+[ $rc -eq 2 ] || { cat "$TMP/bad.out"; fail "black-holing candidate: --wait exited $rc, want 2"; }
+status=$($CTL -j status "$TB_DUT_IF")
+echo "black-holing candidate rolled back: $(echo "$status" | grep -o '"elapsed_ms": *[0-9]*' | head -1), \
+$(echo "$status" | grep -o '"candidate_packets": *[0-9]*')"
+echo "$status" | grep -q '"phase": *"rolled_back"' || fail "status does not say rolled_back"
+
+# A candidate the verifier refuses: error, exit 1, stable untouched.
+before=$($CTL -j status "$TB_DUT_IF")
+$CTL start "$TB_DUT_IF" build/tests/rejected.bpf.o >"$TMP/rej.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] || fail "rejected candidate: exit $rc, want 1"
+grep -q "rejected.bpf.o" "$TMP/rej.out" || { cat "$TMP/rej.out"; fail "error does not name the object"; }
+after=$($CTL -j status "$TB_DUT_IF")
+echo "$after" | grep -q '"phase": *"rolled_back"' || fail "a refused start changed the rollout"
+sleep 0.5
+pps=$($CTL -j status "$TB_DUT_IF" | grep -o '"pps": *[0-9.]*' | head -1 | grep -o '[0-9.]*$')
+awk -v p="$pps" 'BEGIN{exit !(p > 50000)}' || fail "stable stopped forwarding after a refused start ($pps pps)"
+
+# Operator abort: exit 3.
+( sleep 1; $CTL abort "$TB_DUT_IF" >/dev/null ) &
+aborter=$!
+$CTL start "$TB_DUT_IF" build/versions/fw_v1.bpf.o --steps 5,100 --step-time 30s --wait \
+	>"$TMP/abort.out" 2>&1
+rc=$?
+wait "$aborter"
+[ $rc -eq 3 ] || { cat "$TMP/abort.out"; fail "operator abort: --wait exited $rc, want 3"; }
+
+# Fail static: kill -9 canaryd, traffic still flows through the dispatcher.
+kill -9 "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+prog_id=$(tb_dut ip -j link show "$TB_DUT_IF" | grep -o '"prog":{"id":[0-9]*' | grep -o '[0-9]*$')
+[ -n "$prog_id" ] || tb_dut ip link show "$TB_DUT_IF" | grep -q "prog/xdp" || \
+	fail "dispatcher detached when canaryd died"
+rx_packets() {
+	# /proc/net/dev follows the reader's network namespace (sysfs does not).
+	tb_dut awk -v d="$TB_DUT_IF:" '$1 == d { print $3 }' /proc/net/dev
+}
+rx0=$(rx_packets)
+sleep 0.5
+rx1=$(rx_packets)
+[ -n "$rx0" ] && [ "$rx1" -gt $((rx0 + 10000)) ] || fail "traffic stopped when canaryd died ($rx0 -> $rx1)"
+echo "canaryd killed: datapath kept forwarding ($((rx1 - rx0)) packets in 0.5 s)"
+start_daemon
+grep -q "adopted the pinned dispatcher" "$TMP/canaryd.log" || fail "restarted canaryd did not adopt"
+$CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"aborted"' || fail "state not resumed after restart"
+echo "restart: adopted without detaching, rollout state resumed"
+# A second canaryd on the same interface is refused; the first carries on.
+tb_dut build/canaryd -c "$TMP/canaryd.ini" >"$TMP/second.log" 2>&1 && fail "second canaryd started"
+grep -q "another canaryd manages it" "$TMP/second.log" || { cat "$TMP/second.log"; fail "no clear message"; }
+$CTL status >/dev/null || fail "first canaryd hurt by the second"
+echo "second canaryd refused: $(head -1 "$TMP/second.log")"
+exit 0
