@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# The demo: a live rollout on a veth test bed. Traffic from subnet A (which
-# every firewall version allows) plus 20 % attack traffic flows through the
-# dispatcher; fw_v2 is rolled out and promoted, then fw_aborts is rolled out
-# and stopped by the kernel circuit breaker and rolled back.
-set -eu
+# The demo: canaryd runs live rollouts on a veth test bed. Traffic from
+# subnet A (which every firewall version allows) plus 20 % attack traffic
+# flows through the dispatcher; fw_v2 is rolled out and promoted, then
+# fw_blackhole (drops subnet A) and fw_aborts (aborts 1 flow in 64) are
+# rolled out and rolled back by the judge. Progress shows as the steps go.
+set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
 
@@ -14,15 +15,77 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
-STEP_MS=${STEP_MS:-3000}
-tb_create
+TMP=$(mktemp -d /tmp/canary-demo.XXXXXX)
+PIN=/sys/fs/bpf/canary-demo-$$
+cleanup_all() {
+	tb_cleanup
+	rm -rf "$PIN" "$TMP"
+}
+tb_create || { echo "demo: cannot create the test bed" >&2; exit 1; }
+trap cleanup_all EXIT
 echo "test bed: namespaces $TB_GEN -> $TB_DUT, veth $TB_GEN_IF -> $TB_DUT_IF"
 
-# 200k packets/s over 4096 flows: subnet A to a web server, 20 % attack from D.
-tb_bg "$TB_GEN" build/trafficgen --dev "$TB_GEN_IF" --pps 200000 --flows 4096 \
-	--src 198.18.1.1 --dst 198.18.2.10 --attack-share 200 --attack-src 198.18.4.1
+cat >"$TMP/canaryd.ini" <<INI
+[daemon]
+socket = $TMP/canaryd.sock
+pin_root = $PIN
+state_dir = $TMP/state
+interval = 250ms
 
-tb_dut build/canary_demo --dev "$TB_DUT_IF" --step-ms "$STEP_MS" --budget 50 \
-	--stable build/versions/fw_v1.bpf.o \
-	--good build/versions/fw_v2.bpf.o \
-	--bad build/versions/fw_aborts.bpf.o
+[rollout]
+steps = 1,5,25,50,100
+step_time = 3s
+min_packets = 2000
+breaker_budget = 1000
+
+[interface $TB_DUT_IF]
+mode = native
+stable = build/versions/fw_v1.bpf.o
+INI
+CTL="build/canaryctl --socket $TMP/canaryd.sock"
+
+# 200k packets/s over 65536 flows: subnet A to a web server, 20 % attack from D.
+tb_bg "$TB_GEN" build/trafficgen --dev "$TB_GEN_IF" --pps 200000 --flows 65536 \
+	--src 198.18.1.1 --dst 198.18.2.10 --attack-share 200 --attack-src 198.18.4.1 \
+	>/dev/null
+tb_bg "$TB_DUT" build/canaryd -c "$TMP/canaryd.ini" >"$TMP/canaryd.log" 2>&1
+for _ in $(seq 100); do
+	$CTL status >/dev/null 2>&1 && break
+	sleep 0.1
+done
+echo "canaryd is up; stable fw_v1 on $TB_DUT_IF in native XDP mode"
+
+declare -A decision seconds packets harmed
+rollout() {
+	local obj=$1 name rc st
+	name=$(basename "$obj" .bpf.o)
+	echo
+	echo "== rollout of $name: shares 1% 5% 25% 50% then promotion, 3 s minimum per step"
+	$CTL start "$TB_DUT_IF" "$obj" --wait
+	rc=$?
+	st=$($CTL -j status "$TB_DUT_IF")
+	decision[$name]=$(jq -r '.interfaces[0].rollout.phase' <<<"$st")
+	seconds[$name]=$(jq -r '.interfaces[0].rollout.elapsed_ms / 1000' <<<"$st")
+	packets[$name]=$(jq -r '.interfaces[0].rollout.totals.candidate_packets' <<<"$st")
+	# Packets the candidate dropped or aborted beyond what stable would have.
+	harmed[$name]=$(jq -r '.interfaces[0].rollout.totals |
+		(.candidate_drops + .candidate_aborted -
+		 (if .stable_packets > 0 then .candidate_packets * .stable_drops / .stable_packets
+		  else 0 end)) | if . < 0 then 0 else floor end' <<<"$st")
+	$CTL status "$TB_DUT_IF" | sed 's/^/  /'
+	echo "== $name: ${decision[$name]} (canaryctl --wait exit code $rc)"
+}
+
+rollout build/versions/fw_v2.bpf.o
+rollout build/versions/fw_blackhole.bpf.o
+rollout build/versions/fw_aborts.bpf.o
+
+echo
+echo "== summary"
+printf '  %-14s %-12s %10s %16s %20s\n' candidate decision seconds "cand. packets" "excess drops+aborts"
+for n in fw_v2 fw_blackhole fw_aborts; do
+	printf '  %-14s %-12s %10.1f %16s %20s\n' "$n" "${decision[$n]}" "${seconds[$n]}" \
+		"${packets[$n]}" "${harmed[$n]}"
+done
+[ "${decision[fw_v2]}" = promoted ] && [ "${decision[fw_blackhole]}" = rolled_back ] &&
+	[ "${decision[fw_aborts]}" = rolled_back ]
