@@ -8,6 +8,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
+. tests/lib/canaryd_bed.sh
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -15,49 +16,13 @@ fail() {
 	exit 1
 }
 
-TMP=$(mktemp -d /tmp/canaryd-e2e.XXXXXX)
-PIN=/sys/fs/bpf/canaryd-e2e-$$
-cleanup_all() {
-	tb_cleanup
-	rm -rf "$PIN" "$TMP"
-}
-tb_create || fail "cannot create the test bed"
-trap cleanup_all EXIT
-
-cat >"$TMP/canaryd.ini" <<INI
-[daemon]
-socket = $TMP/canaryd.sock
-pin_root = $PIN
-state_dir = $TMP/state
-interval = 200ms
-
-[rollout]
-steps = 5,25,50,100
-step_time = 2s
-max_step_time = 60s
-min_packets = 2000
-breaker_budget = 1000
-
-[interface $TB_DUT_IF]
-mode = native
-stable = build/versions/fw_v1.bpf.o
-INI
-
-CTL="build/canaryctl --socket $TMP/canaryd.sock"
-
+cb_create 5,25,50,100 2s 200ms || fail "cannot create the test bed"
+TMP=$CB_TMP
+cb_traffic 100000
 start_daemon() {
-	tb_bg "$TB_DUT" build/canaryd -c "$TMP/canaryd.ini" >>"$TMP/canaryd.log" 2>&1
-	DAEMON_PID=${TB_PIDS[-1]}
-	for _ in $(seq 100); do
-		[ -S "$TMP/canaryd.sock" ] && $CTL status >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "canaryd did not come up"
+	cb_start_daemon || fail "canaryd did not come up"
+	DAEMON_PID=$CB_DAEMON_PID
 }
-
-# 100k packets/s from subnet A (every version allows it) plus 20 % attack traffic.
-tb_bg "$TB_GEN" build/trafficgen --dev "$TB_GEN_IF" --pps 100000 --flows 65536 \
-	--src 198.18.1.1 --dst 198.18.2.10 --attack-share 200 --attack-src 198.18.4.1
 start_daemon
 
 t0=$(date +%s.%N)

@@ -8,6 +8,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
+. tests/lib/canaryd_bed.sh
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "demo: run as root (XDP, network namespaces)" >&2
@@ -15,44 +16,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
-TMP=$(mktemp -d /tmp/canary-demo.XXXXXX)
-PIN=/sys/fs/bpf/canary-demo-$$
-cleanup_all() {
-	tb_cleanup
-	rm -rf "$PIN" "$TMP"
-}
-tb_create || { echo "demo: cannot create the test bed" >&2; exit 1; }
-trap cleanup_all EXIT
+cb_create 1,5,25,50,100 3s 250ms || { echo "demo: cannot create the test bed" >&2; exit 1; }
 echo "test bed: namespaces $TB_GEN -> $TB_DUT, veth $TB_GEN_IF -> $TB_DUT_IF"
-
-cat >"$TMP/canaryd.ini" <<INI
-[daemon]
-socket = $TMP/canaryd.sock
-pin_root = $PIN
-state_dir = $TMP/state
-interval = 250ms
-
-[rollout]
-steps = 1,5,25,50,100
-step_time = 3s
-min_packets = 2000
-breaker_budget = 1000
-
-[interface $TB_DUT_IF]
-mode = native
-stable = build/versions/fw_v1.bpf.o
-INI
-CTL="build/canaryctl --socket $TMP/canaryd.sock"
-
-# 200k packets/s over 65536 flows: subnet A to a web server, 20 % attack from D.
-tb_bg "$TB_GEN" build/trafficgen --dev "$TB_GEN_IF" --pps 200000 --flows 65536 \
-	--src 198.18.1.1 --dst 198.18.2.10 --attack-share 200 --attack-src 198.18.4.1 \
-	>/dev/null
-tb_bg "$TB_DUT" build/canaryd -c "$TMP/canaryd.ini" >"$TMP/canaryd.log" 2>&1
-for _ in $(seq 100); do
-	$CTL status >/dev/null 2>&1 && break
-	sleep 0.1
-done
+cb_traffic 200000
+cb_start_daemon || exit 1
 echo "canaryd is up; stable fw_v1 on $TB_DUT_IF in native XDP mode"
 
 declare -A decision seconds packets harmed

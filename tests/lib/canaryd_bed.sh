@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# canaryd on the test bed (source tests/lib/testbed.sh first):
+#
+#   cb_create STEPS STEP_TIME INTERVAL   test bed, temp dir, config; sets CB_TMP, CTL
+#   cb_traffic PPS                       firewall traffic: subnet A plus 20 % attack
+#   cb_start_daemon                      canaryd in the DUT namespace; sets CB_DAEMON_PID
+#
+# Everything (namespaces, pins, temp dir, processes) goes on exit.
+
+cb_cleanup() {
+	tb_cleanup
+	rm -rf "$CB_PIN" "$CB_TMP"
+}
+
+cb_create() {
+	CB_TMP=$(mktemp -d /tmp/canaryd-bed.XXXXXX)
+	CB_PIN=/sys/fs/bpf/canaryd-bed-$$
+	tb_create || return 1
+	trap cb_cleanup EXIT
+	cat >"$CB_TMP/canaryd.ini" <<INI
+[daemon]
+socket = $CB_TMP/canaryd.sock
+pin_root = $CB_PIN
+state_dir = $CB_TMP/state
+interval = $3
+
+[rollout]
+steps = $1
+step_time = $2
+max_step_time = 60s
+min_packets = 2000
+breaker_budget = 1000
+
+[interface $TB_DUT_IF]
+mode = native
+stable = build/versions/fw_v1.bpf.o
+INI
+	CTL="build/canaryctl --socket $CB_TMP/canaryd.sock"
+}
+
+# PPS packets/s over 65536 flows from subnet A (every version allows it) to a
+# web server, 20 % of them attack traffic from subnet D (every version drops it).
+cb_traffic() {
+	tb_bg "$TB_GEN" build/trafficgen --dev "$TB_GEN_IF" --pps "$1" --flows 65536 \
+		--src 198.18.1.1 --dst 198.18.2.10 --attack-share 200 --attack-src 198.18.4.1 \
+		>/dev/null
+}
+
+cb_start_daemon() {
+	tb_bg "$TB_DUT" build/canaryd -c "$CB_TMP/canaryd.ini" >>"$CB_TMP/canaryd.log" 2>&1
+	CB_DAEMON_PID=${TB_PIDS[-1]}
+	for _ in $(seq 100); do
+		[ -S "$CB_TMP/canaryd.sock" ] && $CTL status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "canaryd did not come up:" >&2
+	cat "$CB_TMP/canaryd.log" >&2
+	return 1
+}
