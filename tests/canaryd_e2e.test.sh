@@ -26,14 +26,14 @@ start_daemon() {
 start_daemon
 
 t0=$(date +%s.%N)
-$CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o --wait >"$TMP/good.out" 2>&1
+timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o --wait >"$TMP/good.out" 2>&1
 rc=$?
 t1=$(date +%s.%N)
 [ $rc -eq 0 ] || { cat "$TMP/good.out"; fail "good candidate: --wait exited $rc, want 0"; }
 echo "good candidate promoted in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s"
 $CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"promoted"' || fail "status does not say promoted"
 
-$CTL start "$TB_DUT_IF" build/versions/fw_blackhole.bpf.o --wait >"$TMP/bad.out" 2>&1
+timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_blackhole.bpf.o --wait >"$TMP/bad.out" 2>&1
 rc=$?
 [ $rc -eq 2 ] || { cat "$TMP/bad.out"; fail "black-holing candidate: --wait exited $rc, want 2"; }
 status=$($CTL -j status "$TB_DUT_IF")
@@ -56,7 +56,7 @@ awk -v p="$pps" 'BEGIN{exit !(p > 50000)}' || fail "stable stopped forwarding af
 # Operator abort: exit 3.
 ( sleep 1; $CTL abort "$TB_DUT_IF" >/dev/null ) &
 aborter=$!
-$CTL start "$TB_DUT_IF" build/versions/fw_v1.bpf.o --steps 5,100 --step-time 30s --wait \
+timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_v1.bpf.o --steps 5,100 --step-time 30s --wait \
 	>"$TMP/abort.out" 2>&1
 rc=$?
 wait "$aborter"

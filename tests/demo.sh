@@ -28,7 +28,7 @@ rollout() {
 	name=$(basename "$obj" .bpf.o)
 	echo
 	echo "== rollout of $name: shares 1% 5% 25% 50% then promotion, 3 s minimum per step"
-	$CTL start "$TB_DUT_IF" "$obj" --wait
+	timeout 120 $CTL start "$TB_DUT_IF" "$obj" --wait
 	rc=$?
 	st=$($CTL -j status "$TB_DUT_IF")
 	decision[$name]=$(jq -r '.interfaces[0].rollout.phase' <<<"$st")

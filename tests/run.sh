@@ -24,7 +24,8 @@ run_one() {
 	local name=$1; shift
 	local t0 t1
 	t0=$(date +%s.%N)
-	if "$@" >"$log" 2>&1; then
+	# A hung test fails on its own instead of eating CI's 90 minutes.
+	if timeout "${TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1; then
 		t1=$(date +%s.%N)
 		printf 'PASS  %-40s %6.1fs\n' "$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
 		passed=$((passed + 1))
