@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Two interfaces, two independent rollouts under one canaryd: rolling back a
+# black-holing candidate on one leaves the other's rollout (step, share,
+# candidate) and datapath untouched.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib/testbed.sh
+. tests/lib/canaryd_bed.sh
+
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "$CB_TMP/canaryd.log" ] && sed 's/^/  canaryd| /' "$CB_TMP/canaryd.log" >&2
+	exit 1
+}
+
+cb_create 5,25,50,100 2s 200ms || fail "cannot create the test bed"
+# A second veth pair between the same two namespaces.
+GEN2="${TB_ID}g1"
+DUT2="${TB_ID}d1"
+ip link add "$GEN2" netns "$TB_GEN" type veth peer name "$DUT2" netns "$TB_DUT" ||
+	fail "cannot create the second veth pair"
+ip -n "$TB_GEN" link set "$GEN2" up
+ip -n "$TB_DUT" link set "$DUT2" up
+cat >>"$CB_TMP/canaryd.ini" <<INI
+
+[interface $DUT2]
+mode = native
+stable = build/versions/fw_v1.bpf.o
+INI
+
+cb_traffic 50000
+tb_bg "$TB_GEN" build/trafficgen --dev "$GEN2" --pps 50000 --flows 65536 \
+	--src 198.18.1.1 --dst 198.18.2.10 --attack-share 200 --attack-src 198.18.4.1 >/dev/null
+cb_start_daemon || fail "canaryd did not come up"
+
+phase_of() {
+	$CTL -j status "$1" | jq -r '.interfaces[0].rollout.phase'
+}
+
+# Interface 1: a good candidate held at its first step by a long bake time.
+$CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o --step-time 60s >/dev/null ||
+	fail "cannot start the rollout on $TB_DUT_IF"
+before=$($CTL -j status "$TB_DUT_IF" | jq -c '.interfaces[0].rollout | {id, step, share_pct}')
+
+# Interface 2: a black-holing candidate, rolled back.
+timeout 120 $CTL start "$DUT2" build/versions/fw_blackhole.bpf.o --wait >/dev/null
+rc=$?
+[ $rc -eq 2 ] || fail "black-holing candidate on $DUT2: --wait exited $rc, want 2"
+
+after=$($CTL -j status "$TB_DUT_IF" | jq -c '.interfaces[0].rollout | {id, step, share_pct}')
+[ "$before" = "$after" ] || fail "rollout on $TB_DUT_IF changed: $before -> $after"
+[ "$(phase_of "$TB_DUT_IF")" = progressing ] || fail "rollout on $TB_DUT_IF is $(phase_of "$TB_DUT_IF")"
+cand_pps=$($CTL -j status "$TB_DUT_IF" | jq '.interfaces[0].versions.candidate.pps')
+awk -v p="$cand_pps" 'BEGIN { exit !(p > 1000) }' ||
+	fail "candidate on $TB_DUT_IF stopped receiving traffic ($cand_pps pps)"
+stable2=$($CTL -j status "$DUT2" | jq '.interfaces[0].versions.stable.pps')
+awk -v p="$stable2" 'BEGIN { exit !(p > 40000) }' ||
+	fail "stable on $DUT2 is not carrying the traffic after the rollback ($stable2 pps)"
+echo "rollback on $DUT2 left $TB_DUT_IF at $after, candidate still at $cand_pps pps"
+
+$CTL abort "$TB_DUT_IF" >/dev/null || fail "cannot abort the rollout on $TB_DUT_IF"
+[ "$(phase_of "$TB_DUT_IF")" = aborted ] || fail "abort on $TB_DUT_IF did not take"
+exit 0
