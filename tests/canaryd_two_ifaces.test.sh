@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Two interfaces, two independent rollouts under one canaryd: rolling back a
+# Two interfaces, two independent rollouts under one canaryd (and SIGHUP): rolling back a
 # black-holing candidate on one leaves the other's rollout (step, share,
 # candidate) and datapath untouched.
 set -u
@@ -61,4 +61,26 @@ echo "rollback on $DUT2 left $TB_DUT_IF at $after, candidate still at $cand_pps 
 
 $CTL abort "$TB_DUT_IF" >/dev/null || fail "cannot abort the rollout on $TB_DUT_IF"
 [ "$(phase_of "$TB_DUT_IF")" = aborted ] || fail "abort on $TB_DUT_IF did not take"
+
+# SIGHUP: new rollout defaults apply to the next rollout; a broken file is refused.
+sed -i 's/^steps = .*/steps = 10,100/' "$CB_TMP/canaryd.ini"
+kill -HUP "$CB_DAEMON_PID"
+for _ in $(seq 50); do
+	grep -q "reloaded" "$CB_TMP/canaryd.log" && break
+	sleep 0.1
+done
+grep -q "config .* reloaded" "$CB_TMP/canaryd.log" || fail "SIGHUP did not reload"
+$CTL start "$DUT2" build/versions/fw_v2.bpf.o >/dev/null || fail "cannot start after reload"
+shares=$($CTL -j status "$DUT2" | jq -c '.interfaces[0].rollout.shares_pct')
+[ "$shares" = "[10,100]" ] || fail "reloaded steps not used: $shares"
+$CTL abort "$DUT2" >/dev/null
+echo "bogus = 1" >>"$CB_TMP/canaryd.ini"
+kill -HUP "$CB_DAEMON_PID"
+for _ in $(seq 50); do
+	grep -q "not reloaded" "$CB_TMP/canaryd.log" && break
+	sleep 0.1
+done
+grep -q "not reloaded, keeping the old one" "$CB_TMP/canaryd.log" || fail "bad config on SIGHUP not refused"
+$CTL status >/dev/null || fail "canaryd died on a bad config reload"
+echo "SIGHUP: new steps used by the next rollout; a broken file refused, daemon kept running"
 exit 0
