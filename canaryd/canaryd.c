@@ -52,6 +52,7 @@ struct iface {
 	int ifindex;
 	char pin_dir[PATH_MAX - 32];
 	char state_path[PATH_MAX];
+	char share_dir[PATH_MAX];	/* state maps shared between versions */
 	int lock_fd;
 	struct canary_dp *dp;
 	char error[256];		/* why it is not managed; empty when it is */
@@ -133,8 +134,9 @@ static int iface_create_datapath(struct iface *ifc)
 	struct canary_config dcfg;
 	int fd, err;
 
-	fd = canary_version__load(ifc->cfg.stable_obj,
-				  ifc->cfg.stable_prog[0] ? ifc->cfg.stable_prog : NULL, &obj);
+	fd = canary_version__load_shared(ifc->cfg.stable_obj,
+					 ifc->cfg.stable_prog[0] ? ifc->cfg.stable_prog : NULL,
+					 ifc->share_dir, ifc->cfg.private_maps, &obj);
 	if (fd < 0) {
 		snprintf(ifc->error, sizeof(ifc->error), "stable %s cannot be loaded: %s",
 			 ifc->cfg.stable_obj, strerror(-fd));
@@ -223,6 +225,7 @@ static int iface_setup(struct iface *ifc)
 		snprintf(ifc->error, sizeof(ifc->error), "pin_root or state_dir path too long");
 		return -ENAMETOOLONG;
 	}
+	snprintf(ifc->share_dir, sizeof(ifc->share_dir), "%s/maps", ifc->pin_dir);
 	ifc->ifindex = if_nametoindex(ifc->cfg.name);
 	if (!ifc->ifindex) {
 		snprintf(ifc->error, sizeof(ifc->error),
@@ -574,13 +577,14 @@ static json_t *iface_json(const struct iface *ifc)
 }
 
 /* Load and check a candidate before any traffic can reach it. */
-static int load_candidate(const char *obj, const char *prog, struct bpf_object **objp,
-			  char *prog_name, size_t name_len, char *msg, size_t len)
+static int load_candidate(const char *obj, const char *prog, const char *share_dir,
+			  const char *private, struct bpf_object **objp, char *prog_name,
+			  size_t name_len, char *msg, size_t len)
 {
 	struct bpf_program *p;
 	int fd;
 
-	fd = canary_version__load(obj, prog[0] ? prog : NULL, objp);
+	fd = canary_version__load_shared(obj, prog[0] ? prog : NULL, share_dir, private, objp);
 	if (fd < 0) {
 		snprintf(msg, len, "candidate %s%s%s refused: %s (canaryd's log has the verifier "
 			 "output)", obj, prog[0] ? ":" : "", prog, strerror(-fd));
@@ -642,8 +646,8 @@ static json_t *cmd_start(struct iface *ifc, json_t *req)
 
 	/* Everything is checked off to the side; the interface changes only if all pass. */
 	memset(&next, 0, sizeof(next));
-	fd = load_candidate(obj, prog, &bobj, next.cand_prog, sizeof(next.cand_prog), msg,
-			    sizeof(msg));
+	fd = load_candidate(obj, prog, ifc->share_dir, ifc->cfg.private_maps, &bobj, next.cand_prog,
+			    sizeof(next.cand_prog), msg, sizeof(msg));
 	if (fd < 0) {
 		bpf_object__close(bobj);
 		pr_warn("iface %s: %s\n", ifc->cfg.name, msg);

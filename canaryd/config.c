@@ -561,6 +561,8 @@ static const struct key keys[] = {
 	  .parse = parse_stable, .allowed = "OBJECT or OBJECT:PROGRAM" },
 	{ .name = "fail", IFACE(fail_closed), .parse = parse_choice, .choices = fails,
 	  .allowed = "open, closed" },
+	{ .name = "private_maps", IFACE(private_maps), .parse = parse_path,
+	  .allowed = "map names separated by commas" },
 
 	{ .name = "steps", ROLLOUT(steps), .parse = parse_steps,
 	  .allowed = "rising percentages ending at 100, at most 16, e.g. 1,5,25,50,100" },

@@ -44,6 +44,7 @@ struct canary_iface_cfg {
 	char stable_obj[CANARY_OBJ_LEN];	/* stable = OBJECT[:PROGRAM] (required) */
 	char stable_prog[CANARY_PROG_LEN];	/* empty: the object's one XDP program */
 	bool fail_closed;		/* fail = open|closed (default open) */
+	char private_maps[256];		/* private_maps = a,b: state maps never shared */
 	struct canary_rollout_cfg rollout;
 	struct judge_config judge;
 };

@@ -669,7 +669,96 @@ int canary_dp__set_breaker_budget(struct canary_dp *dp, __u32 slot, __u64 budget
 	return canary_dp__set_config(dp, &cfg);
 }
 
+/*
+ * State maps: a map of the version that is not internal (.data, .rodata,
+ * .bss, .kconfig stay private) and whose name is pinned in SHARE_DIR with
+ * the same type, key and value sizes, entries and flags is reused, so a
+ * connection table survives a switch of versions. A map of that name but
+ * another definition stays private (and is logged). Maps named in PRIVATE
+ * (comma-separated) are never shared.
+ */
+static bool name_listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	while (p && *p) {
+		if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
+			return true;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+static int share_maps(struct bpf_object *obj, const char *path, const char *share_dir,
+		      const char *private)
+{
+	char pin[PATH_MAX];
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd, err;
+
+		if (bpf_map__is_internal(m) || name_listed(private, bpf_map__name(m)))
+			continue;
+		if (snprintf(pin, sizeof(pin), "%s/%s", share_dir, bpf_map__name(m)) >=
+		    (int)sizeof(pin))
+			return -ENAMETOOLONG;
+		fd = bpf_obj_get(pin);
+		if (fd < 0)
+			continue;	/* first user: pinned after load */
+		err = bpf_obj_get_info_by_fd(fd, &info, &len);
+		if (!err && info.type == bpf_map__type(m) && info.key_size == bpf_map__key_size(m) &&
+		    info.value_size == bpf_map__value_size(m) &&
+		    info.max_entries == bpf_map__max_entries(m) &&
+		    info.map_flags == bpf_map__map_flags(m)) {
+			err = bpf_map__reuse_fd(m, fd);
+			if (err) {
+				close(fd);
+				return err;
+			}
+			pr_debug("object %s: map %s shared with the running version\n", path,
+				 bpf_map__name(m));
+		} else {
+			pr_info("object %s: map %s differs from the running version's; it stays "
+				"private\n", path, bpf_map__name(m));
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* Pin the state maps no earlier version pinned, for the versions to come. */
+static int pin_new_maps(struct bpf_object *obj, const char *share_dir, const char *private)
+{
+	char pin[PATH_MAX];
+	struct bpf_map *m;
+
+	if (mkdir(share_dir, 0700) && errno != EEXIST)
+		return -errno;
+	bpf_object__for_each_map(m, obj) {
+		if (bpf_map__is_internal(m) || name_listed(private, bpf_map__name(m)))
+			continue;
+		snprintf(pin, sizeof(pin), "%s/%s", share_dir, bpf_map__name(m));
+		if (!access(pin, F_OK))
+			continue;
+		if (bpf_obj_pin(bpf_map__fd(m), pin))
+			return -errno;
+	}
+	return 0;
+}
+
 int canary_version__load(const char *path, const char *prog, struct bpf_object **objp)
+{
+	return canary_version__load_shared(path, prog, NULL, NULL, objp);
+}
+
+int canary_version__load_shared(const char *path, const char *prog, const char *share_dir,
+				const char *private, struct bpf_object **objp)
 {
 	struct bpf_program *p, *found = NULL;
 	struct bpf_object *obj;
@@ -706,11 +795,27 @@ int canary_version__load(const char *path, const char *prog, struct bpf_object *
 		err = -EINVAL;
 		goto err_close;
 	}
+	if (share_dir) {
+		err = share_maps(obj, path, share_dir, private);
+		if (err) {
+			pr_warn("object %s: cannot share state maps from %s: %s\n", path, share_dir,
+				strerror(-err));
+			goto err_close;
+		}
+	}
 	err = bpf_object__load(obj);
 	if (err) {
 		pr_warn("object %s program %s: verifier or loader refused it: %s\n", path,
 			bpf_program__name(found), strerror(-err));
 		goto err_close;
+	}
+	if (share_dir) {
+		err = pin_new_maps(obj, share_dir, private);
+		if (err) {
+			pr_warn("object %s: cannot pin state maps in %s: %s\n", path, share_dir,
+				strerror(-err));
+			goto err_close;
+		}
 	}
 	*objp = obj;
 	return bpf_program__fd(found);

@@ -103,6 +103,16 @@ int canary_dp__set_breaker_budget(struct canary_dp *dp, __u32 slot, __u64 budget
  */
 int canary_version__load(const char *path, const char *prog, struct bpf_object **obj);
 
+/*
+ * The same, sharing state maps through SHARE_DIR: a map (not .data/.rodata/
+ * .bss) whose name is pinned there with the same definition is reused, so
+ * sessions in, say, a connection table survive a switch of versions; maps
+ * pinned by no earlier version are pinned after the load. Maps named in
+ * PRIVATE ("a,b"; may be NULL) are never shared.
+ */
+int canary_version__load_shared(const char *path, const char *prog, const char *share_dir,
+				const char *private, struct bpf_object **obj);
+
 static inline struct canary_counters *canary_counters__at(struct canary_counters *all,
 							   __u32 row, __u32 cls)
 {

@@ -640,6 +640,25 @@ static void test_duration(void **state)
 	assert_int_equal(canary_parse_duration_ms(NULL, NULL), -EINVAL);
 }
 
+/* private_maps: the list of state maps an interface never shares. */
+static void test_private_maps(void **state)
+{
+	struct loaded *l = loaded_new();
+	char text[512];
+
+	(void)state;
+	load_text(l, "[interface eth0]\nstable = /v1.o\nprivate_maps = conn_table,nat\n");
+	assert_int_equal(l->rc, 0);
+	assert_string_equal(iface(l->cfg, "eth0")->private_maps, "conn_table,nat");
+	memset(text, 'a', sizeof(text));
+	memcpy(text, "[interface eth0]\nstable = /v1.o\nprivate_maps = ", 47);
+	strcpy(text + 400, "\n");	/* a 353-byte value: too long */
+	load_text(l, text);
+	assert_int_equal(l->rc, -EINVAL);
+	assert_true(has_error(l->err, l->path, 3, "private_maps"));
+	loaded_free(l);
+}
+
 static void test_split_objprog(void **state)
 {
 	static const struct {
@@ -692,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_split_objprog),
+		cmocka_unit_test(test_private_maps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -749,6 +749,64 @@ static void test_pin_dir(void **state)
 	assert_int_equal(access(dir, F_OK), -1);
 }
 
+static __u64 table_count(struct bpf_object *obj)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, "conn_table");
+	__u32 zero = 0;
+	__u64 n = 0;
+
+	assert_non_null(m);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(m), &zero, &n), 0);
+	return n;
+}
+
+static void run_n(int fd, int n)
+{
+	struct pkt_spec s = { .sport = 1, .dport = 2 };
+	__u8 buf[PKT_MAX];
+	size_t len = pkt_build(&s, buf, sizeof(buf));
+
+	while (n--)
+		assert_int_equal(pkt_run(fd, buf, len, NULL), 0);
+}
+
+/* State maps of the same name and definition are shared between versions. */
+static void test_shared_state_maps(void **state)
+{
+	struct bpf_object *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+	char dir[64], path[128];
+	int fa, fb, fc, fd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/canary-share-%d", getpid());
+	fa = canary_version__load_shared(fixture_path("tests/stateful.bpf.o"), NULL, dir, NULL, &a);
+	fb = canary_version__load_shared(fixture_path("tests/stateful.bpf.o"), NULL, dir, NULL, &b);
+	fc = canary_version__load_shared(fixture_path("tests/stateful_other.bpf.o"), NULL, dir,
+					 NULL, &c);
+	fd = canary_version__load_shared(fixture_path("tests/stateful.bpf.o"), NULL, dir,
+					 "other,conn_table", &d);
+	assert_true(fa >= 0 && fb >= 0 && fc >= 0 && fd >= 0);
+	run_n(fa, 5);
+	run_n(fb, 3);
+	run_n(fc, 2);
+	run_n(fd, 4);
+	/* a and b share one table: 8 packets; c (other definition) and d (opted out) not. */
+	assert_int_equal(table_count(a), 8);
+	assert_int_equal(table_count(b), 8);
+	assert_int_equal(table_count(c), 2);
+	assert_int_equal(table_count(d), 4);
+	/* Internal maps (.rodata, .bss) are never pinned for sharing. */
+	snprintf(path, sizeof(path), "%s/conn_table", dir);
+	assert_int_equal(access(path, F_OK), 0);
+	bpf_object__close(a);
+	bpf_object__close(b);
+	bpf_object__close(c);
+	bpf_object__close(d);
+	unlink(path);
+	rmdir(dir);
+	assert_int_equal(access(dir, F_OK), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -765,6 +823,7 @@ int main(void)
 		cmocka_unit_test(test_config_validation),
 		cmocka_unit_test(test_abn_split),
 		cmocka_unit_test(test_pin_dir),
+		cmocka_unit_test(test_shared_state_maps),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
