@@ -74,6 +74,9 @@ $(O)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS) | $(O)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# Built from stateful.bpf.c with another table size.
+$(O)/tests/stateful_other.bpf.o: tests/bpf/stateful.bpf.c
+
 $(O)/tools/%.bpf.o: tools/%.bpf.c $(BPF_HDRS) | $(O)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c $< -o $@

@@ -286,10 +286,8 @@ static bool iface_managed(const struct iface *ifc)
 static void split_sample(const struct canary_counters *now, const struct canary_counters *then,
 			 __u32 row, __u32 slow_bucket, struct judge_sample *s)
 {
-	const struct canary_counters *a = canary_counters__at((struct canary_counters *)now, row,
-							       CANARY_CLASS_SPLIT);
-	const struct canary_counters *b = canary_counters__at((struct canary_counters *)then, row,
-							       CANARY_CLASS_SPLIT);
+	const struct canary_counters *a = canary_counters__at(now, row, CANARY_CLASS_SPLIT);
+	const struct canary_counters *b = canary_counters__at(then, row, CANARY_CLASS_SPLIT);
 	__u32 i;
 
 	memset(s, 0, sizeof(*s));
@@ -316,10 +314,8 @@ static void split_sample(const struct canary_counters *now, const struct canary_
  */
 static __u32 slow_bucket(const struct iface *ifc, const struct canary_counters *now)
 {
-	const struct canary_counters *a = canary_counters__at((struct canary_counters *)now, 0,
-							       CANARY_CLASS_SPLIT);
-	const struct canary_counters *b = canary_counters__at(
-		(struct canary_counters *)ifc->at_start, 0, CANARY_CLASS_SPLIT);
+	const struct canary_counters *a = canary_counters__at(now, 0, CANARY_CLASS_SPLIT);
+	const struct canary_counters *b = canary_counters__at(ifc->at_start, 0, CANARY_CLASS_SPLIT);
 	__u64 total = a->cost_samples - b->cost_samples, seen = 0;
 	__u32 i;
 
@@ -472,7 +468,7 @@ static json_t *version_json(const struct canary_counters *all, __u32 row,
 			    const struct judge_sample *d, double secs)
 {
 	const struct canary_counters *c =
-		canary_counters__at((struct canary_counters *)all, row, CANARY_CLASS_SPLIT);
+		canary_counters__at(all, row, CANARY_CLASS_SPLIT);
 	double n = d->packets ? (double)d->packets : 1;
 
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}",

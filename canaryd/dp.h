@@ -113,8 +113,8 @@ int canary_version__load(const char *path, const char *prog, struct bpf_object *
 int canary_version__load_shared(const char *path, const char *prog, const char *share_dir,
 				const char *private, struct bpf_object **obj);
 
-static inline struct canary_counters *canary_counters__at(struct canary_counters *all,
-							   __u32 row, __u32 cls)
+static inline const struct canary_counters *
+canary_counters__at(const struct canary_counters *all, __u32 row, __u32 cls)
 {
 	return &all[row * CANARY_CLASS_MAX + cls];
 }

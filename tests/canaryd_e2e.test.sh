@@ -10,14 +10,7 @@ cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
 . tests/lib/canaryd_bed.sh
 
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$TMP/canaryd.log" ] && sed 's/^/  canaryd| /' "$TMP/canaryd.log" >&2
-	exit 1
-}
-
 cb_create 5,25,50,100 2s 200ms || fail "cannot create the test bed"
-TMP=$CB_TMP
 cb_traffic 100000
 start_daemon() {
 	cb_start_daemon || fail "canaryd did not come up"
@@ -26,16 +19,16 @@ start_daemon() {
 start_daemon
 
 t0=$(date +%s.%N)
-timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o --wait >"$TMP/good.out" 2>&1
+timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o --wait >"$CB_TMP/good.out" 2>&1
 rc=$?
 t1=$(date +%s.%N)
-[ $rc -eq 0 ] || { cat "$TMP/good.out"; fail "good candidate: --wait exited $rc, want 0"; }
+[ $rc -eq 0 ] || { cat "$CB_TMP/good.out"; fail "good candidate: --wait exited $rc, want 0"; }
 echo "good candidate promoted in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s"
 $CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"promoted"' || fail "status does not say promoted"
 
-timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_blackhole.bpf.o --wait >"$TMP/bad.out" 2>&1
+timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_blackhole.bpf.o --wait >"$CB_TMP/bad.out" 2>&1
 rc=$?
-[ $rc -eq 2 ] || { cat "$TMP/bad.out"; fail "black-holing candidate: --wait exited $rc, want 2"; }
+[ $rc -eq 2 ] || { cat "$CB_TMP/bad.out"; fail "black-holing candidate: --wait exited $rc, want 2"; }
 status=$($CTL -j status "$TB_DUT_IF")
 echo "black-holing candidate rolled back: $(echo "$status" | grep -o '"elapsed_ms": *[0-9]*' | head -1), \
 $(echo "$status" | grep -o '"candidate_packets": *[0-9]*')"
@@ -43,10 +36,10 @@ echo "$status" | grep -q '"phase": *"rolled_back"' || fail "status does not say 
 
 # A candidate the verifier refuses: error, exit 1, stable untouched.
 before=$($CTL -j status "$TB_DUT_IF")
-$CTL start "$TB_DUT_IF" build/tests/rejected.bpf.o >"$TMP/rej.out" 2>&1
+$CTL start "$TB_DUT_IF" build/tests/rejected.bpf.o >"$CB_TMP/rej.out" 2>&1
 rc=$?
 [ $rc -eq 1 ] || fail "rejected candidate: exit $rc, want 1"
-grep -q "rejected.bpf.o" "$TMP/rej.out" || { cat "$TMP/rej.out"; fail "error does not name the object"; }
+grep -q "rejected.bpf.o" "$CB_TMP/rej.out" || { cat "$CB_TMP/rej.out"; fail "error does not name the object"; }
 after=$($CTL -j status "$TB_DUT_IF")
 echo "$after" | grep -q '"phase": *"rolled_back"' || fail "a refused start changed the rollout"
 sleep 0.5
@@ -57,10 +50,10 @@ awk -v p="$pps" 'BEGIN{exit !(p > 50000)}' || fail "stable stopped forwarding af
 ( sleep 1; $CTL abort "$TB_DUT_IF" >/dev/null ) &
 aborter=$!
 timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_v1.bpf.o --steps 5,100 --step-time 30s --wait \
-	>"$TMP/abort.out" 2>&1
+	>"$CB_TMP/abort.out" 2>&1
 rc=$?
 wait "$aborter"
-[ $rc -eq 3 ] || { cat "$TMP/abort.out"; fail "operator abort: --wait exited $rc, want 3"; }
+[ $rc -eq 3 ] || { cat "$CB_TMP/abort.out"; fail "operator abort: --wait exited $rc, want 3"; }
 
 # Fail static: kill -9 canaryd, traffic still flows through the dispatcher.
 kill -9 "$DAEMON_PID"
@@ -78,12 +71,12 @@ rx1=$(rx_packets)
 [ -n "$rx0" ] && [ "$rx1" -gt $((rx0 + 10000)) ] || fail "traffic stopped when canaryd died ($rx0 -> $rx1)"
 echo "canaryd killed: datapath kept forwarding ($((rx1 - rx0)) packets in 0.5 s)"
 start_daemon
-grep -q "adopted the pinned dispatcher" "$TMP/canaryd.log" || fail "restarted canaryd did not adopt"
+grep -q "adopted the pinned dispatcher" "$CB_TMP/canaryd.log" || fail "restarted canaryd did not adopt"
 $CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"aborted"' || fail "state not resumed after restart"
 echo "restart: adopted without detaching, rollout state resumed"
 # A second canaryd on the same interface is refused; the first carries on.
-tb_dut build/canaryd -c "$TMP/canaryd.ini" >"$TMP/second.log" 2>&1 && fail "second canaryd started"
-grep -q "another canaryd manages it" "$TMP/second.log" || { cat "$TMP/second.log"; fail "no clear message"; }
+tb_dut build/canaryd -c "$CB_TMP/canaryd.ini" >"$CB_TMP/second.log" 2>&1 && fail "second canaryd started"
+grep -q "another canaryd manages it" "$CB_TMP/second.log" || { cat "$CB_TMP/second.log"; fail "no clear message"; }
 $CTL status >/dev/null || fail "first canaryd hurt by the second"
-echo "second canaryd refused: $(head -1 "$TMP/second.log")"
+echo "second canaryd refused: $(head -1 "$CB_TMP/second.log")"
 exit 0

@@ -8,12 +8,6 @@ cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
 . tests/lib/canaryd_bed.sh
 
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$CB_TMP/canaryd.log" ] && sed 's/^/  canaryd| /' "$CB_TMP/canaryd.log" >&2
-	exit 1
-}
-
 cb_create 5,25,50,100 2s 200ms || fail "cannot create the test bed"
 # A second veth pair between the same two namespaces.
 GEN2="${TB_ID}g1"

@@ -458,7 +458,8 @@ static void test_verdict_capture(void **state)
 	int v;
 
 	for (v = 0; v < CANARY_V_MAX; v++) {
-		struct canary_counters before, *c;
+		struct canary_counters before;
+		const struct canary_counters *c;
 		__u32 ret, want = v == CANARY_V_INVALID ? 42 : (__u32)v;
 		int k;
 
@@ -579,7 +580,8 @@ static void test_cost_sampling(void **state)
 {
 	struct fixture *f = *state;
 	struct pkt_spec s = { .sport = 7, .dport = 8 };
-	struct canary_counters c0, *c;
+	struct canary_counters c0;
+	const struct canary_counters *c;
 	__u8 buf[PKT_MAX];
 	size_t n = pkt_build(&s, buf, sizeof(buf));
 	__u64 hist = 0;

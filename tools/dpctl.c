@@ -44,16 +44,6 @@ struct opts {
 	bool bare, json;
 };
 
-static const char *const row_names[CANARY_ROWS] = {
-	"stable", "candidate1", "candidate2", "candidate3", "none",
-};
-static const char *const class_names[CANARY_CLASS_MAX] = { "split", "pinned", "unparsed" };
-static const char *const verdict_names[CANARY_V_MAX] = {
-	"aborted", "drop", "pass", "tx", "redirect", "invalid",
-};
-
-_Static_assert(CANARY_ROWS == 5, "row_names needs updating");
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -179,7 +169,7 @@ static json_t *counters_json(const struct canary_counters *c)
 	json_object_set_new(o, "packets", json_integer(c->packets));
 	json_object_set_new(o, "bytes", json_integer(c->bytes));
 	for (i = 0; i < CANARY_V_MAX; i++)
-		json_object_set_new(v, verdict_names[i], json_integer(c->verdict[i]));
+		json_object_set_new(v, canary_verdict_name(i), json_integer(c->verdict[i]));
 	json_object_set_new(o, "verdict", v);
 	json_object_set_new(o, "fallback", json_integer(c->fallback));
 	json_object_set_new(o, "diverted", json_integer(c->diverted));
@@ -202,9 +192,9 @@ static void print_counters(const struct opts *o, struct canary_counters *all, do
 			json_t *r = json_object();
 
 			for (cls = 0; cls < CANARY_CLASS_MAX; cls++)
-				json_object_set_new(r, class_names[cls],
+				json_object_set_new(r, canary_class_name(cls),
 						    counters_json(canary_counters__at(all, row, cls)));
-			json_object_set_new(rows, row_names[row], r);
+			json_object_set_new(rows, canary_row_name(row), r);
 		}
 		json_object_set_new(root, "rows", rows);
 		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -214,13 +204,13 @@ static void print_counters(const struct opts *o, struct canary_counters *all, do
 	}
 	printf("attached %.3f s\n%-10s %-8s %12s %14s", secs, "row", "class", "packets", "bytes");
 	for (i = 0; i < CANARY_V_MAX; i++)
-		printf(" %10s", verdict_names[i]);
+		printf(" %10s", canary_verdict_name(i));
 	printf(" %10s %10s\n", "fallback", "diverted");
 	for (row = 0; row < CANARY_ROWS; row++) {
 		for (cls = 0; cls < CANARY_CLASS_MAX; cls++) {
 			const struct canary_counters *c = canary_counters__at(all, row, cls);
 
-			printf("%-10s %-8s %12llu %14llu", row_names[row], class_names[cls],
+			printf("%-10s %-8s %12llu %14llu", canary_row_name(row), canary_class_name(cls),
 			       (unsigned long long)c->packets, (unsigned long long)c->bytes);
 			for (i = 0; i < CANARY_V_MAX; i++)
 				printf(" %10llu", (unsigned long long)c->verdict[i]);

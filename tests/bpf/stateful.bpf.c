@@ -5,9 +5,14 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* stateful_other.bpf.c builds this file with another table size. */
+#ifndef CONN_TABLE_ENTRIES
+#define CONN_TABLE_ENTRIES 4
+#endif
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 4);
+	__uint(max_entries, CONN_TABLE_ENTRIES);
 	__type(key, __u32);
 	__type(value, __u64);
 } conn_table SEC(".maps");

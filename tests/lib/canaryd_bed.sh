@@ -4,8 +4,15 @@
 #   cb_create STEPS STEP_TIME INTERVAL   test bed, temp dir, config; sets CB_TMP, CTL
 #   cb_traffic PPS                       firewall traffic: subnet A plus 20 % attack
 #   cb_start_daemon                      canaryd in the DUT namespace; sets CB_DAEMON_PID
+#   fail MESSAGE                         print it and canaryd's log, exit 1
 #
 # Everything (namespaces, pins, temp dir, processes) goes on exit.
+
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "${CB_TMP:-}/canaryd.log" ] && sed 's/^/  canaryd| /' "$CB_TMP/canaryd.log" >&2
+	exit 1
+}
 
 cb_cleanup() {
 	tb_cleanup

@@ -60,7 +60,7 @@ void fixture_close(struct fixture *f)
 	memset(f, 0, sizeof(*f));
 }
 
-struct canary_counters *fixture_counters(struct fixture *f, __u32 row, __u32 cls)
+const struct canary_counters *fixture_counters(struct fixture *f, __u32 row, __u32 cls)
 {
 	if (canary_dp__read_counters(f->dp, f->c))
 		return NULL;

@@ -21,6 +21,6 @@ const char *fixture_path(const char *rel);
 int fixture_open(struct fixture *f);
 void fixture_close(struct fixture *f);
 /* Read all counters into f->c and return the (row, class) record. */
-struct canary_counters *fixture_counters(struct fixture *f, __u32 row, __u32 cls);
+const struct canary_counters *fixture_counters(struct fixture *f, __u32 row, __u32 cls);
 
 #endif
