@@ -243,7 +243,7 @@ static void test_example(void **state)
 	/* Its two overrides, and everything else as eth0. */
 	assert_int_equal(eth1->rollout.step_time_ms, 5 * 60 * 1000);
 	assert_int_equal(eth1->judge.min_bake_ms, 5 * 60 * 1000);
-	assert_true(eth1->judge.metric[JUDGE_METRIC_DROP].rho0 == 1.05);
+	assert_true(eth1->judge.metric[JUDGE_METRIC_DROP].rho0 == 1.02);
 	{
 		struct canary_rollout_cfg r = eth1->rollout;
 
@@ -523,7 +523,7 @@ static void test_overrides(void **state)
 	assert_true(b->judge.alpha == 0.05);
 	assert_true(b->judge.metric[JUDGE_METRIC_SLOW].budget == 7);
 	/* Untouched keys keep their defaults. */
-	assert_true(b->judge.metric[JUDGE_METRIC_DROP].rho0 == 1.1);
+	assert_true(b->judge.metric[JUDGE_METRIC_DROP].rho0 == 1.05);
 	assert_string_equal(b->rollout.steps, "1,5,25,50,100");
 	assert_int_equal(b->rollout.max_step_time_ms, 3600 * 1000);
 

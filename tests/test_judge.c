@@ -981,28 +981,31 @@ static void test_power_2x(void **state)
 	enum { RUNS = 400 };
 	static uint64_t jv[RUNS], ov[RUNS];
 	int within, owithin, within200;
+	struct judge_config cfg;
 
 	(void)state;
+	judge_config__defaults(&cfg);
 	power(2.0, RUNS, 1000, JUDGE_HARMFUL, jv, ov);
 	within200 = count_within(jv, 200, 50000);
 	sort_u64(jv, RUNS);
 	sort_u64(ov, RUNS);
 	within = count_within(jv, RUNS, 50000);
 	owithin = count_within(ov, RUNS, 50000);
-	print_message("  2x drops (0.1 %% -> 0.2 %%) at 5 %% of 20 kpps, alpha 1 %%, tolerance 1.1: "
+	print_message("  2x drops (0.1 %% -> 0.2 %%) at 5 %% of 20 kpps, alpha 1 %%, tolerance %.3g: "
 		      "harmful within 50k candidate packets in %d of %d runs (%.1f %%; first 200 "
-		      "runs %.1f %%)\n", within, RUNS, 100.0 * within / RUNS, within200 / 2.0);
+		      "runs %.1f %%)\n", cfg.metric[JUDGE_METRIC_DROP].rho0, within, RUNS,
+		      100.0 * within / RUNS, within200 / 2.0);
 	print_message("  oracle SPRT (knows rho = 2) on the same counts: %d of %d (%.1f %%)\n",
 		      owithin, RUNS, 100.0 * owithin / RUNS);
 	print_dist("2x, candidate packets to harmful", jv, RUNS);
 	print_dist("2x, oracle", ov, RUNS);
 	/*
-	 * The brief asks for 95 %; the oracle itself gets about 94 % at this
-	 * tolerance and alpha split, so hold the judge to the oracle instead,
-	 * less what the mixture and the estimated design effect may cost.
+	 * The target: rolled back within 50k candidate packets in at least
+	 * 95 % of runs, and no more than 2 points behind the oracle (what the
+	 * mixture and the estimated design effect may cost).
 	 */
 	assert_true(within >= owithin - RUNS / 50);
-	assert_true(within >= RUNS * 92 / 100);
+	assert_true(within >= RUNS * 95 / 100);
 	assert_true(jv[RUNS / 2] <= 30000);
 }
 
