@@ -535,6 +535,16 @@ static void test_errors(void **state)
 	assert_one_line_error(&r, "multi-buffer");
 	run_free(&r);
 
+	snprintf(frags, sizeof(frags), "%s:devmap_pass", build_path("tests/preflight.bpf.o"));
+	RUN(&r, "preflight", "--pcap", cap_path, v1, frags);
+	assert_one_line_error(&r, "attach type");
+	run_free(&r);
+
+	snprintf(frags, sizeof(frags), "%s:not_xdp", build_path("tests/preflight.bpf.o"));
+	RUN(&r, "preflight", "--pcap", cap_path, frags, v1);
+	assert_one_line_error(&r, "not an XDP program");
+	run_free(&r);
+
 	RUN(&r, "preflight", "--pcap", cap_path, v1, multi);
 	assert_one_line_error(&r, "OBJECT:PROGRAM");
 	run_free(&r);

@@ -30,3 +30,17 @@ int frags_pass(struct xdp_md *ctx)
 {
 	return XDP_PASS;
 }
+
+/* Not XDP at all. */
+SEC("tc")
+int not_xdp(struct __sk_buff *skb)
+{
+	return 0;
+}
+
+/* XDP, but for a devmap entry: another attach type than the dispatcher's. */
+SEC("xdp/devmap")
+int devmap_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
