@@ -29,6 +29,7 @@ BPF_LIBS := $(shell $(PKG_CONFIG) --libs libxdp libbpf 2>/dev/null || echo -lxdp
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 TOOL_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 INI_LIBS := $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
+PCAP_LIBS := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
 
 BPF_HDRS := $(wildcard bpf/include/*.h)
 
@@ -116,14 +117,20 @@ $(O)/canaryd: canaryd/canaryd.c $(LIB) $(wildcard canaryd/*.h) $(wildcard rollou
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(BPF_LIBS) $(INI_LIBS) $(TOOL_LIBS) -lz -lm -o $@
 
-# The client: jansson only, no libbpf (it runs where canaryd's socket is).
-$(O)/canaryctl: canaryd/canaryctl.c canaryd/proto.h | $(O)
+# The client: jansson for the daemon's protocol; libbpf (through the datapath
+# library's loaders) and libpcap for "preflight", which runs without a daemon.
+CTL_SRCS := canaryd/canaryctl.c canaryd/preflight.c
+$(O)/canaryctl: $(CTL_SRCS) canaryd/preflight.h canaryd/proto.h $(LIB) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(TOOL_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(CTL_SRCS) $(LIB) $(BPF_LIBS) $(INI_LIBS) $(PCAP_LIBS) $(TOOL_LIBS) \
+		-lz -lm -o $@
 
 # Its test runs build/canaryctl against a fake daemon and parses JSON.
 $(O)/tests/test_canaryctl: $(O)/canaryctl
 $(O)/tests/test_canaryctl: TEST_LIBS += $(TOOL_LIBS)
+# Its test writes captures (libpcap) and runs build/canaryctl preflight.
+$(O)/tests/test_preflight: $(O)/canaryctl $(TEST_BPF_OBJS) $(VERSION_OBJS)
+$(O)/tests/test_preflight: TEST_LIBS += $(PCAP_LIBS) $(TOOL_LIBS)
 
 $(O):
 	$(Q)mkdir -p $(O)

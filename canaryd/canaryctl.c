@@ -6,6 +6,8 @@
  *   canaryctl [--socket PATH] [-j] start IFACE OBJECT[:PROGRAM]
  *             [--steps LIST] [--step-time DURATION] [--wait]
  *   canaryctl [--socket PATH] [-j] pause|resume|promote|abort|revert IFACE [--wait]
+ *   canaryctl [-j] preflight --pcap FILE STABLE[:PROGRAM] CANDIDATE[:PROGRAM]
+ *             [--max-diff RATE] [--verbose]
  *
  * One request per connection, one JSON line each way (canaryd/proto.h). The
  * verbs follow Argo Rollouts, the shape follows bpftool: a table of commands
@@ -17,6 +19,11 @@
  * --wait and "status IFACE --watch" end with an exit code a pipeline can gate
  * on (enum canaryctl_exit): 0 promoted, 2 rolled back, 3 aborted or reverted,
  * 1 failed or any error.
+ *
+ * preflight needs no daemon: it runs a capture through two versions with
+ * BPF_PROG_TEST_RUN (preflight.c) and exits 0 within --max-diff, 2 beyond
+ * it, 1 on any error; for that, and only that, canaryctl links libbpf and
+ * libpcap.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -36,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+#include "preflight.h"
 #include "proto.h"
 
 #define WATCH_INTERVAL_MS 500
@@ -382,6 +391,9 @@ static bool steps_valid(const char *s)
 	"canaryctl " GLOBAL_OPTS " start IFACE OBJECT[:PROGRAM]\n"                                 \
 	"                 [--steps LIST] [--step-time DURATION] [--wait]\n"
 #define SYN_OP "canaryctl " GLOBAL_OPTS " pause|resume|promote|abort|revert IFACE [--wait]\n"
+#define SYN_PREFLIGHT                                                                              \
+	"canaryctl [-j] preflight --pcap FILE STABLE_OBJECT[:PROG] CANDIDATE_OBJECT[:PROG]\n"      \
+	"                 [--max-diff RATE] [--verbose]\n"
 
 #define DESC_STATUS                                                                                \
 	"  status: phase, step, candidate share and step progress, per-version rates,\n"           \
@@ -395,15 +407,35 @@ static bool steps_valid(const char *s)
 #define DESC_OP                                                                                    \
 	"  pause/resume the current step; promote the candidate now; abort: back to\n"             \
 	"  stable now; revert a promotion to the previous stable. --wait as for start.\n"
+#define DESC_PREFLIGHT                                                                             \
+	"  preflight: no daemon, no interface. Every packet of the capture FILE (libpcap\n"       \
+	"  or pcapng, Ethernet) runs through both versions with BPF_PROG_TEST_RUN, in\n"          \
+	"  order; prints the verdict matrix (stable rows x candidate columns) and a few\n"       \
+	"  example packets (#N: N-th packet of the capture, from 1) per disagreement.\n"         \
+	"  Differing packets: other verdict, or same pass/tx/redirect verdict with\n"            \
+	"  different bytes out (\"rewritten\"); frames under 14 bytes are not runnable\n"        \
+	"  and not counted. Exit 0 when differing/run <= RATE, 2 beyond, 1 on error.\n"          \
+	"    --max-diff RATE   allowed fraction of differing packets: 0.01 or 1%\n"              \
+	"                      (default 0: any difference fails)\n"                               \
+	"    --verbose         libbpf's log (verifier output) on stderr\n"                         \
+	"    -j: {\"ok\":true, \"capture\":{\"file\",\"linktype\",\"packets\",\"run\",\"snapped\",\n"  \
+	"        \"cut_short\"}, \"stable\"/\"candidate\":{\"object\",\"program\"},\n"               \
+	"        \"verdicts\":[\"aborted\",\"drop\",\"pass\",\"tx\",\"redirect\",\"invalid\"],\n"     \
+	"        \"matrix\":[[N x6] x6] (row: stable verdict), \"disagreements\":[{\"stable\",\n"    \
+	"        \"candidate\",\"packets\",\"examples\":[{\"index\",\"summary\"}]}],\n"             \
+	"        \"rewritten\"/\"not_runnable\":{\"packets\",\"examples\"}, \"differing\",\n"        \
+	"        \"rate\", \"max_diff\", \"within\"}\n"
 
 static const char usage_status[] = "Usage: " SYN_STATUS DESC_STATUS;
 static const char usage_start[] = "Usage: " SYN_START DESC_START;
 static const char usage_op[] = "Usage: " SYN_OP DESC_OP;
+static const char usage_preflight[] = "Usage: " SYN_PREFLIGHT DESC_PREFLIGHT;
 /* clang-format off */
 static const char usage_short[] =
 	"Usage: " SYN_STATUS
 	"       " SYN_START
 	"       " SYN_OP
+	"       " SYN_PREFLIGHT
 	"       canaryctl help | COMMAND -h\n";
 /* clang-format on */
 static const char usage_tail[] =
@@ -418,7 +450,8 @@ static const char usage_tail[] =
 
 static void usage_all(FILE *f)
 {
-	fprintf(f, "%s\n%s%s%s%s", usage_short, DESC_STATUS, DESC_START, DESC_OP, usage_tail);
+	fprintf(f, "%s\n%s%s%s%s%s", usage_short, DESC_STATUS, DESC_START, DESC_OP, DESC_PREFLIGHT,
+		usage_tail);
 }
 
 /* A usage error: what's wrong (JSON with -j), then the command's usage on stderr. */
@@ -1067,6 +1100,115 @@ static int do_revert(int argc, char **argv)
 	return do_op(argc, argv, "revert");
 }
 
+enum { OPT_PCAP = 512, OPT_MAX_DIFF, OPT_VERBOSE };
+
+static int do_preflight(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "pcap", required_argument, NULL, OPT_PCAP },
+		{ "max-diff", required_argument, NULL, OPT_MAX_DIFF },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ 0 },
+	};
+	const char *pos[2], *pcap = NULL, *max_arg = NULL;
+	struct canary_preflight *pf;
+	bool verbose = false;
+	double max_diff = 0;
+	char err[1024];
+	int c, npos = 0, ret;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "-:jhv", opts, NULL)) != -1) {
+		switch (c) {
+		case 1:
+			if (npos >= 2)
+				return usage_err(usage_preflight,
+						 "preflight: unexpected argument '%s'", optarg);
+			pos[npos++] = optarg;
+			break;
+		case OPT_SOCKET:
+			break; /* accepted everywhere; preflight needs no daemon */
+		case 'j':
+			json_output = true;
+			break;
+		case 'h':
+			fputs(usage_preflight, stdout);
+			return 0;
+		case 'v':
+		case OPT_VERBOSE:
+			verbose = true;
+			break;
+		case OPT_PCAP:
+			pcap = optarg;
+			break;
+		case OPT_MAX_DIFF:
+			max_arg = optarg;
+			break;
+		case ':':
+			return usage_err(usage_preflight, "preflight: option %s needs an argument",
+					 argv[optind - 1]);
+		default:
+			if (optopt)
+				return usage_err(usage_preflight,
+						 "preflight: unknown option '-%c'", optopt);
+			return usage_err(usage_preflight, "preflight: unknown option '%s'",
+					 argv[optind - 1]);
+		}
+	}
+	for (; optind < argc; optind++) {
+		if (npos >= 2)
+			return usage_err(usage_preflight, "preflight: unexpected argument '%s'",
+					 argv[optind]);
+		pos[npos++] = argv[optind];
+	}
+	if (!pcap)
+		return usage_err(usage_preflight, "preflight: missing --pcap FILE");
+	if (npos < 2)
+		return usage_err(usage_preflight,
+				 "preflight: missing the %s OBJECT[:PROGRAM]",
+				 npos ? "candidate" : "stable and candidate");
+	if (max_arg && canary_preflight__parse_rate(max_arg, &max_diff))
+		return usage_err(usage_preflight,
+				 "preflight: bad --max-diff '%s' (a fraction in [0,1] like 0.01, "
+				 "or a percentage like 1%%)",
+				 max_arg);
+
+	canary_log_init_libs();
+	canary_log_set_level(verbose ? CANARY_LOG_DEBUG : CANARY_LOG_WARN);
+	pf = calloc(1, sizeof(*pf));
+	if (!pf) {
+		p_err(ENOMEM, "out of memory");
+		return CANARYCTL_EXIT_ERROR;
+	}
+	ret = canary_preflight__run(pf, pcap, pos[0], pos[1], err, sizeof(err));
+	if (ret) {
+		p_err(-ret, "preflight: %s", err);
+		ret = CANARYCTL_EXIT_ERROR;
+		goto out;
+	}
+	if (json_output) {
+		json_t *o = canary_preflight__json(pf, max_diff);
+
+		if (!o) {
+			p_err(ENOMEM, "out of memory");
+			ret = CANARYCTL_EXIT_ERROR;
+			goto out;
+		}
+		print_json(o);
+		json_decref(o);
+	} else {
+		canary_preflight__print(pf, max_diff, stdout);
+	}
+	ret = canary_preflight__within(pf, max_diff) ? 0 : CANARY_PREFLIGHT_EXIT_BEYOND;
+out:
+	free(pf);
+	return ret;
+}
+
 static int do_help(int argc, char **argv)
 {
 	(void)argc;
@@ -1089,6 +1231,7 @@ static const struct cmd cmds[] = {
 	{ "promote", do_promote },
 	{ "abort", do_abort },
 	{ "revert", do_revert },
+	{ "preflight", do_preflight },
 	{ "help", do_help },
 	{ 0 },
 };

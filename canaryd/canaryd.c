@@ -578,7 +578,8 @@ static int load_candidate(const char *obj, const char *prog, const char *share_d
 			  size_t name_len, char *msg, size_t len)
 {
 	struct bpf_program *p;
-	int fd;
+	char why[256];
+	int fd, err;
 
 	fd = canary_version__load_shared(obj, prog[0] ? prog : NULL, share_dir, private, objp);
 	if (fd < 0) {
@@ -586,23 +587,14 @@ static int load_candidate(const char *obj, const char *prog, const char *share_d
 			 "output)", obj, prog[0] ? ":" : "", prog, strerror(-fd));
 		return fd;
 	}
-	bpf_object__for_each_program(p, *objp) {
-		if (bpf_program__fd(p) != fd)
-			continue;
-		if (bpf_program__expected_attach_type(p) != BPF_XDP) {
-			snprintf(msg, len, "candidate %s program %s: attach type %d differs from the "
-				 "dispatcher's (plain XDP, SEC(\"xdp\"))", obj, bpf_program__name(p),
-				 bpf_program__expected_attach_type(p));
-			return -EINVAL;
-		}
-		if (bpf_program__flags(p) & BPF_F_XDP_HAS_FRAGS) {
-			snprintf(msg, len, "candidate %s program %s: built for multi-buffer frames "
-				 "(xdp.frags) but the dispatcher is not; rebuild it as SEC(\"xdp\")",
-				 obj, bpf_program__name(p));
-			return -EINVAL;
-		}
-		snprintf(prog_name, name_len, "%s", bpf_program__name(p));
+	err = canary_version__check(*objp, fd, why, sizeof(why));
+	if (err) {
+		snprintf(msg, len, "candidate %s %s", obj, why);
+		return err;
 	}
+	bpf_object__for_each_program(p, *objp)
+		if (bpf_program__fd(p) == fd)
+			snprintf(prog_name, name_len, "%s", bpf_program__name(p));
 	return fd;
 }
 

@@ -825,6 +825,37 @@ err_close:
 	return err;
 }
 
+int canary_version__check(const struct bpf_object *obj, int prog_fd, char *why, size_t len)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj) {
+		if (bpf_program__fd(p) != prog_fd)
+			continue;
+		if (bpf_program__expected_attach_type(p) != BPF_XDP) {
+			snprintf(why, len, "program %s: attach type %d differs from the "
+				 "dispatcher's (plain XDP, SEC(\"xdp\"))", bpf_program__name(p),
+				 bpf_program__expected_attach_type(p));
+			return -EINVAL;
+		}
+		/*
+		 * libbpf turns SEC("xdp.frags") into BPF_F_XDP_HAS_FRAGS in the
+		 * load attributes only, not in bpf_program__flags(): look at
+		 * the section name too.
+		 */
+		if ((bpf_program__flags(p) & BPF_F_XDP_HAS_FRAGS) ||
+		    !strncmp(bpf_program__section_name(p), "xdp.frags", 9)) {
+			snprintf(why, len, "program %s: built for multi-buffer frames (xdp.frags) "
+				 "but the dispatcher is not; rebuild it as SEC(\"xdp\")",
+				 bpf_program__name(p));
+			return -EINVAL;
+		}
+		return 0;
+	}
+	snprintf(why, len, "program fd %d is not in this object", prog_fd);
+	return -ENOENT;
+}
+
 const char *canary_row_name(__u32 row)
 {
 	static const char *const names[CANARY_ROWS] = {

@@ -113,6 +113,15 @@ int canary_version__load(const char *path, const char *prog, struct bpf_object *
 int canary_version__load_shared(const char *path, const char *prog, const char *share_dir,
 				const char *private, struct bpf_object **obj);
 
+/*
+ * Can the loaded program PROG_FD of OBJ share the dispatcher's ProgMap? The
+ * checks canaryd applies to every version before traffic can reach it (the
+ * kernel's own check at slot insertion would only say EINVAL): the plain XDP
+ * attach type and no multi-buffer (frags) flag. 0, or -EINVAL with the reason
+ * in WHY ("program NAME: ...").
+ */
+int canary_version__check(const struct bpf_object *obj, int prog_fd, char *why, size_t len);
+
 static inline const struct canary_counters *
 canary_counters__at(const struct canary_counters *all, __u32 row, __u32 cls)
 {

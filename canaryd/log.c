@@ -8,6 +8,12 @@
 #include "log.h"
 
 static enum canary_log_level log_level = CANARY_LOG_INFO;
+static canary_log_sink_fn log_sink;
+
+void canary_log_set_sink(canary_log_sink_fn fn)
+{
+	log_sink = fn;
+}
 
 void canary_log_set_level(enum canary_log_level level)
 {
@@ -21,9 +27,16 @@ enum canary_log_level canary_log_get_level(void)
 
 static void canary_vlog(enum canary_log_level level, const char *fmt, va_list ap)
 {
+	char msg[1024];
+
 	if (level > log_level)
 		return;
-	vfprintf(stderr, fmt, ap);
+	if (!log_sink) {
+		vfprintf(stderr, fmt, ap);
+		return;
+	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_sink(level, msg);
 }
 
 void canary_log(enum canary_log_level level, const char *fmt, ...)

@@ -16,6 +16,13 @@ void canary_log_init_libs(void);
 void canary_log(enum canary_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Hand every message that passes the level to FN instead of writing it to
+ * stderr (NULL: stderr again). For tools that report errors their own way.
+ */
+typedef void (*canary_log_sink_fn)(enum canary_log_level level, const char *msg);
+void canary_log_set_sink(canary_log_sink_fn fn);
+
 #define pr_warn(...) canary_log(CANARY_LOG_WARN, __VA_ARGS__)
 #define pr_info(...) canary_log(CANARY_LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) canary_log(CANARY_LOG_DEBUG, __VA_ARGS__)

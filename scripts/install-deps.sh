@@ -9,7 +9,7 @@ PKGS=(
 	libbpf-dev libxdp-dev bpftool xdp-tools libelf-dev zlib1g-dev
 	libinih-dev libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libssl-dev
 	libpcap-dev libcmocka-dev libsystemd-dev
-	iproute2 ethtool util-linux procps jq
+	iproute2 ethtool util-linux procps jq python3 python3-yaml
 )
 
 if [ "$(id -u)" -ne 0 ]; then
