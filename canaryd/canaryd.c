@@ -382,6 +382,9 @@ static int apply_one(struct iface *ifc, const struct rollout_action *a)
 		return 0;
 	case ROLLOUT_ACT_PERSIST:
 		return persist(ifc);
+	case ROLLOUT_ACT_ASK_GATE:
+		/* Plans get gates from the interface's webhook (next commit). */
+		return -EOPNOTSUPP;
 	}
 	return -EINVAL;
 }
