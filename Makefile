@@ -30,6 +30,9 @@ TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 TOOL_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 INI_LIBS := $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
 PCAP_LIBS := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
+CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
+MHD_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 BPF_HDRS := $(wildcard bpf/include/*.h)
 
@@ -112,10 +115,15 @@ $(O)/%: tools/%.c $(LIB) $(TOOL_SKELS) $(TEST_COMMON) | $(O)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests -Itests/lib $< $(TEST_COMMON) $(LIB) $(BPF_LIBS) $(INI_LIBS) $(TOOL_LIBS) -lm -o $@
 
+# The webhook receiver for tests and trying gates by hand.
+$(O)/webhook_receiver: TOOL_LIBS += $(MHD_LIBS) $(CRYPTO_LIBS)
+
 # The daemon.
-$(O)/canaryd: canaryd/canaryd.c $(LIB) $(wildcard canaryd/*.h) $(wildcard rollout/*.h) | $(O)
+$(O)/canaryd: canaryd/canaryd.c canaryd/webhook.c $(LIB) $(wildcard canaryd/*.h) \
+		$(wildcard rollout/*.h) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(BPF_LIBS) $(INI_LIBS) $(TOOL_LIBS) -lz -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $< canaryd/webhook.c $(LIB) $(BPF_LIBS) $(INI_LIBS) $(TOOL_LIBS) \
+		$(CURL_LIBS) $(CRYPTO_LIBS) -lz -lm -o $@
 
 # The client: jansson for the daemon's protocol; libbpf (through the datapath
 # library's loaders) and libpcap for "preflight", which runs without a daemon.

@@ -607,6 +607,20 @@ static const char *jstr(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* "waiting for gate step (4.2 s, not yet (HTTP 403))" when a gate holds the rollout. */
+static void print_gate(json_t *ro)
+{
+	json_t *g = json_object_get(ro, "gate");
+	const char *last = jstr(g, "last_answer");
+
+	if (!json_is_object(g))
+		return;
+	printf("  %-10s waiting for gate %s (%.1f s%s%s%s)\n", "gate",
+	       jstr(g, "name") ? jstr(g, "name") : "?", jnum(g, "waiting_ms") / 1000.0,
+	       json_is_true(json_object_get(g, "passed")) ? ", passed: resume to go on" : "",
+	       last && *last ? ", last answer: " : "", last ? last : "");
+}
+
 /* "obj:prog", or "obj" when the program isn't named. */
 static void fmt_version_name(json_t *v, char *buf, size_t len)
 {
@@ -694,6 +708,7 @@ static void print_iface(json_t *ifc)
 		/* an ended rollout has no step in progress */
 		if (phase_exit_code(jstr(ro, "phase")) < 0)
 			print_progress(ro);
+		print_gate(ro);
 		fmt_duration(jnum(ro, "elapsed_ms"), buf, sizeof(buf));
 		printf("  %-10s %s, %s elapsed\n", "rollout", (v = jstr(ro, "id")) ? v : "?", buf);
 	} else {
@@ -830,7 +845,7 @@ static int wait_rollout(const char *iface)
 	for (;;) {
 		struct reply rep;
 		json_t *ro;
-		const char *phase;
+		const char *phase, *gate;
 		char cur[128];
 		int code;
 
@@ -851,16 +866,18 @@ static int wait_rollout(const char *iface)
 			seen = true;
 			phase = jstr(ro, "phase");
 			code = phase_exit_code(phase);
-			snprintf(cur, sizeof(cur), "%s %lld", phase ? phase : "?",
-				 json_integer_value(json_object_get(ro, "step")));
+			gate = jstr(json_object_get(ro, "gate"), "name");
+			snprintf(cur, sizeof(cur), "%s %lld %s", phase ? phase : "?",
+				 json_integer_value(json_object_get(ro, "step")), gate ? gate : "");
 			if (!json_output && strcmp(cur, last)) {
 				const char *reason = jstr(ro, "reason");
 
-				printf("%s: %s, step %lld/%lld, candidate %.1f%%%s%s\n", iface,
+				printf("%s: %s, step %lld/%lld, candidate %.1f%%%s%s%s%s\n", iface,
 				       phase ? phase : "?",
 				       json_integer_value(json_object_get(ro, "step")),
 				       json_integer_value(json_object_get(ro, "steps")),
-				       jnum(ro, "share_pct"), reason && *reason ? ": " : "",
+				       jnum(ro, "share_pct"), gate ? ", waiting for gate " : "",
+				       gate ? gate : "", reason && *reason ? ": " : "",
 				       reason ? reason : "");
 				fflush(stdout);
 				snprintf(last, sizeof(last), "%s", cur);

@@ -42,6 +42,7 @@
 #include "log.h"
 #include "proto.h"
 #include "state.h"
+#include "webhook.h"
 
 #define PIN_STABLE "stable"
 #define PIN_CANDIDATE "candidate"
@@ -65,6 +66,8 @@ struct iface {
 	struct judge_sample d_stable, d_cand;	/* last interval, for status */
 	double d_secs;
 	struct canary_breaker brk;
+	char stable_sha256[65];		/* of cfg.stable_obj, at setup; empty if unreadable */
+	char gate_detail[160];		/* the gate's last answer, for status */
 };
 
 static struct canaryd_config config;
@@ -121,6 +124,8 @@ static enum xdp_attach_mode iface_mode(const struct iface *ifc)
 {
 	return ifc->cfg.native ? XDP_MODE_NATIVE : XDP_MODE_SKB;
 }
+
+static void ask_gate(struct iface *ifc, enum rollout_gate g);
 
 static int persist(struct iface *ifc)
 {
@@ -273,7 +278,15 @@ static int iface_setup(struct iface *ifc)
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		return err;
 	}
+	if (canary_sha256_file(ifc->cfg.stable_obj, ifc->stable_sha256))
+		ifc->stable_sha256[0] = '\0';
 	iface_resume(ifc);
+	/* A gate waited on before the restart is asked again (a new event). */
+	if (ifc->has_rollout && ifc->st.ro.gate && !ifc->st.ro.gate_passed &&
+	    ifc->st.ro.phase == ROLLOUT_PROGRESSING && !ifc->error[0]) {
+		ask_gate(ifc, ifc->st.ro.gate);
+		persist(ifc);
+	}
 	return 0;
 }
 
@@ -335,6 +348,108 @@ static void log_notice(struct iface *ifc, enum rollout_notice n)
 		ifc->st.ro.reason);
 }
 
+static json_t *rollout_json(const struct iface *ifc);
+static json_t *version_json(const struct canary_counters *all, __u32 row,
+			    const struct judge_sample *d, double secs);
+
+#define WEBHOOK_SCHEMA_VERSION 1
+
+/* A new event id: the rollout's id and a sequence number kept in its state. */
+static void next_event_id(struct iface *ifc, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s-%llu-%u", ifc->cfg.name, (unsigned long long)ifc->st.rollout_id,
+		 ++ifc->st.event_seq);
+}
+
+/*
+ * A webhook body: the rollout as the status shows it (phase, reason, step,
+ * shares, verdict, evidence, tests, totals), plus what a receiver needs to
+ * act on it without asking back (README.md, "Webhooks").
+ */
+static char *hook_body(struct iface *ifc, const struct canary_webhook_cfg *h, const char *type,
+		       const char *event, const char *event_id)
+{
+	json_t *b = rollout_json(ifc), *meta = json_object();
+	char *out;
+	__u32 i;
+
+	if (!json_is_object(b)) {
+		json_decref(b);
+		b = json_object();
+	}
+	json_object_set(b, "rollout_id", json_object_get(b, "id"));
+	json_object_del(b, "id");
+	json_object_set_new(b, "schema_version", json_integer(WEBHOOK_SCHEMA_VERSION));
+	json_object_set_new(b, "type", json_string(type));
+	json_object_set_new(b, "event", json_string(event));
+	json_object_set_new(b, "event_id", json_string(event_id));
+	json_object_set_new(b, "webhook", json_string(h->name));
+	json_object_set_new(b, "interface", json_string(ifc->cfg.name));
+	json_object_set_new(b, "time_ms", json_integer((json_int_t)wall_ms()));
+	json_object_set_new(b, "stable", json_pack("{s:s, s:s, s:s}", "object", ifc->cfg.stable_obj,
+						   "program", ifc->cfg.stable_prog,
+						   "sha256", ifc->stable_sha256));
+	json_object_set_new(b, "candidate", json_pack("{s:s, s:s, s:s}", "object",
+						      ifc->st.cand_obj, "program",
+						      ifc->st.cand_prog, "sha256",
+						      ifc->st.cand_sha256));
+	if (ifc->have_last)
+		json_object_set_new(b, "counters",
+				    json_pack("{s:o, s:o}", "stable",
+					      version_json(ifc->last, 0, &ifc->d_stable, ifc->d_secs),
+					      "candidate",
+					      version_json(ifc->last, 1, &ifc->d_cand, ifc->d_secs)));
+	for (i = 0; i < h->nr_meta; i++)
+		json_object_set_new(meta, h->meta[i].key, json_string(h->meta[i].value));
+	json_object_set_new(b, "metadata", meta);
+	out = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(b);
+	return out;
+}
+
+/* Notifications never hold the rollout: queued, sent from the poll loop. */
+static void send_notice(struct iface *ifc, enum rollout_notice n)
+{
+	char id[128];
+	int i;
+
+	if (!ifc->cfg.nr_hooks)
+		return;
+	next_event_id(ifc, id, sizeof(id));
+	for (i = 0; i < ifc->cfg.nr_hooks; i++) {
+		const struct canary_webhook_cfg *h = &config.webhook[ifc->cfg.hook[i]];
+		const char *name = rollout_notice__name(n);
+
+		if (!(h->events & (1U << n)))
+			continue;
+		if (canary_webhook__notify(h, id, name, hook_body(ifc, h, "notification", name, id)))
+			pr_warn("iface %s: webhook %s: cannot queue %s\n", ifc->cfg.name, h->name,
+				name);
+	}
+}
+
+static void ask_gate(struct iface *ifc, enum rollout_gate g)
+{
+	const struct canary_webhook_cfg *h;
+	char id[128];
+
+	if (ifc->cfg.gate_hook < 0) {
+		pr_warn("iface %s: waiting for gate %s but no webhook has that gate any more "
+			"(config reloaded?); promote, abort or resume after fixing the config\n",
+			ifc->cfg.name, rollout_gate__name(g));
+		return;
+	}
+	h = &config.webhook[ifc->cfg.gate_hook];
+	next_event_id(ifc, id, sizeof(id));
+	ifc->gate_detail[0] = '\0';
+	pr_info("iface %s: waiting for gate %s (webhook %s, event %s)\n", ifc->cfg.name,
+		rollout_gate__name(g), h->name, id);
+	if (canary_webhook__gate(h, ifc, g, id, hook_body(ifc, h, "gate", rollout_gate__name(g), id),
+				 config.interval_ms))
+		pr_warn("iface %s: webhook %s: cannot queue gate %s\n", ifc->cfg.name, h->name,
+			rollout_gate__name(g));
+}
+
 /* Back to the last good state after a failed action: stable only. */
 static void restore_stable(struct iface *ifc)
 {
@@ -379,9 +494,13 @@ static int apply_one(struct iface *ifc, const struct rollout_action *a)
 		return err;
 	case ROLLOUT_ACT_NOTIFY:
 		log_notice(ifc, (enum rollout_notice)a->arg);
+		send_notice(ifc, (enum rollout_notice)a->arg);
 		return 0;
 	case ROLLOUT_ACT_PERSIST:
 		return persist(ifc);
+	case ROLLOUT_ACT_ASK_GATE:
+		ask_gate(ifc, (enum rollout_gate)a->arg);
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -405,10 +524,30 @@ static int feed(struct iface *ifc, const struct rollout_event *ev)
 			restore_stable(ifc);
 			if (!rollout__handle(&ifc->st.ro, &fail, &acts))
 				persist(ifc);
-			return err;
+			break;
 		}
 	}
-	return 0;
+	/* No gate waited on any more (passed, or decided over): stop asking. */
+	if (!ifc->st.ro.gate)
+		canary_webhook__cancel_gate(ifc);
+	return err;
+}
+
+/* A gate's answer from the webhook transport. */
+static void on_gate(void *owner, enum rollout_gate gate, enum rollout_gate_result res,
+		    const char *detail)
+{
+	static const char *const what[] = { "passed", "not yet", "failed" };
+	struct iface *ifc = owner;
+	struct rollout_event ev = { .type = ROLLOUT_EV_GATE_RESULT, .now_ms = now_ms(),
+				    .gate = gate, .result = res, .detail = detail };
+
+	snprintf(ifc->gate_detail, sizeof(ifc->gate_detail), "%s (%s)", what[res], detail);
+	if (res != ROLLOUT_GATE_NOT_YET)
+		pr_info("iface %s: gate %s %s (%s)\n", ifc->cfg.name, rollout_gate__name(gate),
+			what[res], detail);
+	if (feed(ifc, &ev) == -EINVAL)
+		canary_webhook__cancel_gate(ifc);	/* nobody waits for it any more */
 }
 
 static void iface_tick(struct iface *ifc, __u64 now, double secs)
@@ -515,12 +654,13 @@ static json_t *rollout_json(const struct iface *ifc)
 {
 	const struct rollout *r = &ifc->st.ro;
 	char id[64], ev[512];
-	json_t *shares = json_array();
+	json_t *shares, *o, *gate = json_null();
 	__u32 i;
 	__u64 now = now_ms();
 
 	if (!ifc->has_rollout)
 		return json_null();
+	shares = json_array();
 	for (i = 0; i < r->plan.nr_steps; i++)
 		json_array_append_new(shares, json_real(r->plan.step[i].share_bp / 100.0));
 	if (snprintf(id, sizeof(id), "%s-%llu", ifc->cfg.name,
@@ -529,7 +669,13 @@ static json_t *rollout_json(const struct iface *ifc)
 	ev[0] = '\0';
 	if (r->last_ev.nr_tests || r->last_verdict != JUDGE_INCONCLUSIVE)
 		judge_evidence__format(&r->last_ev, ev, sizeof(ev));
-	return json_pack(
+	if (r->gate)
+		gate = json_pack("{s:s, s:I, s:b, s:b, s:s}", "name", rollout_gate__name(r->gate),
+				 "waiting_ms", (json_int_t)(now - r->gate_since_ms),
+				 "passed", r->gate_passed,
+				 "asking", canary_webhook__gate_pending((void *)ifc),
+				 "last_answer", ifc->gate_detail);
+	o = json_pack(
 		"{s:s, s:s, s:s, s:{s:s, s:s}, s:i, s:i, s:f, s:o, s:I, s:I, s:I, s:s, s:s, s:o, "
 		"s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"id", id, "phase", rollout_phase__name(r->phase), "reason", r->reason,
@@ -547,6 +693,8 @@ static json_t *rollout_json(const struct iface *ifc)
 		"candidate_invalid", (json_int_t)r->totals.cand_invalid,
 		"candidate_drops", (json_int_t)r->totals.cand_drops,
 		"stable_drops", (json_int_t)r->totals.stable_drops);
+	json_object_set_new(o, "gate", gate);
+	return o;
 }
 
 static json_t *iface_json(const struct iface *ifc)
@@ -559,6 +707,7 @@ static json_t *iface_json(const struct iface *ifc)
 			      "rollout", rollout_json(ifc));
 
 	if (ifc->dp && ifc->have_last) {
+		json_object_set_new(o, "read_interval_ms", json_integer((json_int_t)llround(ifc->d_secs * 1000)));
 		json_object_set_new(o, "breaker",
 				    json_pack("{s:b, s:I, s:I}", "tripped", ifc->brk.tripped,
 					      "bad", (json_int_t)ifc->brk.bad,
@@ -631,6 +780,10 @@ static json_t *cmd_start(struct iface *ifc, json_t *req)
 				 "e.g. 1,5,25,50,100", steps ? steps : rc->steps);
 	plan.on_timeout = rc->on_timeout;
 	plan.breaker_budget = rc->breaker_budget;
+	if (ifc->cfg.gate_hook >= 0) {
+		plan.gates = config.webhook[ifc->cfg.gate_hook].gates;
+		plan.on_gate_failure = config.webhook[ifc->cfg.gate_hook].on_failure;
+	}
 
 	/* Everything is checked off to the side; the interface changes only if all pass. */
 	memset(&next, 0, sizeof(next));
@@ -643,6 +796,9 @@ static json_t *cmd_start(struct iface *ifc, json_t *req)
 	}
 	snprintf(next.cand_obj, sizeof(next.cand_obj), "%s", obj);
 	next.rollout_id = wall_ms();
+	/* Once, here: webhooks name exactly the bytes that were loaded. */
+	if (canary_sha256_file(obj, next.cand_sha256))
+		next.cand_sha256[0] = '\0';
 	err = rollout__init(&next.ro, &plan, &ifc->cfg.judge);
 	if (!err)
 		err = pin_prog(ifc, PIN_CANDIDATE, fd);
@@ -830,7 +986,14 @@ static int reload_config(void)
 		/* Rollout and judge defaults apply from the next rollout on. */
 		ifaces[i].cfg.rollout = fresh.iface[j].rollout;
 		ifaces[i].cfg.judge = fresh.iface[j].judge;
+		/* Webhooks too: requests already queued keep what they were made with. */
+		memcpy(ifaces[i].cfg.webhooks, fresh.iface[j].webhooks, sizeof(fresh.iface[j].webhooks));
+		ifaces[i].cfg.nr_hooks = fresh.iface[j].nr_hooks;
+		memcpy(ifaces[i].cfg.hook, fresh.iface[j].hook, sizeof(fresh.iface[j].hook));
+		ifaces[i].cfg.gate_hook = fresh.iface[j].gate_hook;
 	}
+	config.nr_webhooks = fresh.nr_webhooks;
+	memcpy(config.webhook, fresh.webhook, sizeof(fresh.webhook));
 	for (j = 0; j < fresh.nr_ifaces; j++)
 		if (!find_iface(fresh.iface[j].name))
 			pr_warn("SIGHUP: new iface %s needs a restart of canaryd\n", fresh.iface[j].name);
@@ -850,7 +1013,7 @@ int main(int argc, char **argv)
 {
 	char err_text[8192] = "";
 	struct itimerspec its = {};
-	struct pollfd pfd[3];
+	struct pollfd pfd[3 + 61];	/* ours, then libcurl's */
 	sigset_t sigs;
 	int opt, i, lfd, sfd, tfd, err, managed = 0;
 	bool verbose = false;
@@ -865,6 +1028,10 @@ int main(int argc, char **argv)
 		}
 	}
 	canary_log_init_libs();
+	if (canary_webhooks__init(on_gate)) {
+		fprintf(stderr, "canaryd: libcurl cannot be initialised\n");
+		return 1;
+	}
 	err = canaryd_config__load(&config, config_path, err_text, sizeof(err_text));
 	if (err) {
 		fprintf(stderr, "%s", err_text);
@@ -921,7 +1088,11 @@ int main(int argc, char **argv)
 	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	pfd[2] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 	for (;;) {
-		if (poll(pfd, 3, -1) < 0) {
+		int timeout = -1, n;
+
+		/* libcurl's sockets and timers too: webhooks progress without blocking us. */
+		n = canary_webhooks__pollfds(pfd + 3, sizeof(pfd) / sizeof(pfd[0]) - 3, &timeout);
+		if (poll(pfd, 3 + n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -950,6 +1121,7 @@ int main(int argc, char **argv)
 		}
 		if (pfd[0].revents & POLLIN)
 			serve_client(lfd);
+		canary_webhooks__run();
 	}
 	close(lfd);
 	unlink(config.socket);
@@ -960,5 +1132,6 @@ int main(int argc, char **argv)
 		if (ifaces[i].lock_fd >= 0)
 			close(ifaces[i].lock_fd);
 	}
+	canary_webhooks__fini();
 	return 0;
 }

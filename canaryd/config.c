@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <ini.h>
 
@@ -37,13 +38,14 @@
 /* Room in the per-section "which line set this key" records. */
 #define MAX_KEYS 64
 #define WHY_LEN 256
-#define SECTIONS "[daemon], [rollout], [judge], [interface NAME]"
+#define SECTIONS "[daemon], [rollout], [judge], [interface NAME], [webhook NAME]"
 
 enum scope {
 	SCOPE_DAEMON,	/* struct canaryd_config */
 	SCOPE_IFACE,	/* struct canary_iface_cfg */
 	SCOPE_ROLLOUT,	/* struct canary_rollout_cfg: global or one interface's */
 	SCOPE_JUDGE,	/* struct judge_config: global or one interface's */
+	SCOPE_WEBHOOK,	/* struct canary_webhook_cfg */
 };
 
 enum section {
@@ -52,6 +54,7 @@ enum section {
 	SEC_ROLLOUT,
 	SEC_JUDGE,
 	SEC_IFACE,
+	SEC_WEBHOOK,
 	SEC_SKIP,	/* a header already reported as wrong: its keys are ignored */
 };
 
@@ -101,12 +104,15 @@ struct parser {
 	char title[64];			/* "[interface eth0]" */
 	struct canary_iface_cfg *iface;	/* SEC_IFACE */
 	struct iface_state *ist;
+	struct canary_webhook_cfg *hook;	/* SEC_WEBHOOK */
+	struct iface_state *hst;
 
 	/* [rollout] and [judge] as given outside any interface. */
 	struct canary_rollout_cfg rollout;
 	struct judge_config judge;
 	int key_line[MAX_KEYS];		/* where the global sections set each key */
 	struct iface_state ifs[CANARY_MAX_IFACES];
+	struct iface_state hooks[CANARY_MAX_WEBHOOKS];
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -500,6 +506,132 @@ static int parse_stable(struct parser *p, const struct key *k, const char *v, vo
 	return 0;
 }
 
+/* "a,b,c" of NAMES (index = bit) into a bit mask; "none" is 0, "all" every name. */
+static int parse_names(struct parser *p, const char *v, const char *const *names, size_t nr,
+		       __u32 *mask)
+{
+	char buf[256], *tok, *save;
+	size_t i;
+
+	if (strlen(v) >= sizeof(buf))
+		return why_not(p, v, 0, "a short list");
+	if (!strcasecmp(v, "none")) {
+		*mask = 0;
+		return 0;
+	}
+	*mask = 0;
+	if (!strcasecmp(v, "all")) {
+		for (i = 0; i < nr; i++)
+			if (names[i])
+				*mask |= 1U << i;
+		return 0;
+	}
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		tok = trim(tok);
+		for (i = 0; i < nr; i++)
+			if (names[i] && !strcmp(tok, names[i]))
+				break;
+		if (i == nr) {
+			snprintf(p->why, sizeof(p->why), "unknown name '%.60s'", tok);
+			return -EINVAL;
+		}
+		*mask |= 1U << i;
+	}
+	return 0;
+}
+
+static int parse_events(struct parser *p, const struct key *k, const char *v, void *field)
+{
+	const char *names[ROLLOUT_N_FAILED + 1];
+	size_t i;
+
+	(void)k;
+	for (i = 0; i <= ROLLOUT_N_FAILED; i++)
+		names[i] = rollout_notice__name(i);
+	return parse_names(p, v, names, ROLLOUT_N_FAILED + 1, field);
+}
+
+static int parse_gates(struct parser *p, const struct key *k, const char *v, void *field)
+{
+	const char *names[ROLLOUT_GATE_PROMOTE + 1];
+	size_t i;
+
+	(void)k;
+	for (i = 0; i <= ROLLOUT_GATE_PROMOTE; i++)
+		names[i] = rollout_gate__name(i);
+	return parse_names(p, v, names, ROLLOUT_GATE_PROMOTE + 1, field);
+}
+
+static int parse_url(struct parser *p, const struct key *k, const char *v, void *field)
+{
+	if (strncasecmp(v, "http://", 7) && strncasecmp(v, "https://", 8))
+		return why_not(p, v, 0, "an http:// or https:// URL");
+	if (strlen(v) >= k->size) {
+		snprintf(p->why, sizeof(p->why), "longer than %zu bytes", k->size - 1);
+		return -EINVAL;
+	}
+	strcpy(field, v);
+	return 0;
+}
+
+static int parse_secret(struct parser *p, const struct key *k, const char *v, void *field)
+{
+	(void)k;
+	if (strlen(v) >= CANARY_HOOK_SECRET_LEN) {
+		snprintf(p->why, sizeof(p->why), "longer than %d bytes", CANARY_HOOK_SECRET_LEN - 1);
+		return -EINVAL;
+	}
+	strcpy(field, v);
+	return 0;
+}
+
+/*
+ * The secret's first line, read now (and again on SIGHUP). A secret others
+ * can read is no secret: such a file is refused.
+ */
+static int parse_secret_file(struct parser *p, const struct key *k, const char *v, void *field)
+{
+	struct canary_webhook_cfg *h = field;
+	char *line = NULL;
+	size_t cap = 0;
+	struct stat st;
+	ssize_t n;
+	FILE *f;
+
+	(void)k;
+	if (strlen(v) >= sizeof(h->secret_file)) {
+		snprintf(p->why, sizeof(p->why), "longer than %zu bytes", sizeof(h->secret_file) - 1);
+		return -EINVAL;
+	}
+	f = fopen(v, "re");
+	if (!f) {
+		snprintf(p->why, sizeof(p->why), "cannot open '%.80s': %s", v, strerror(errno));
+		return -EINVAL;
+	}
+	if (fstat(fileno(f), &st) || (st.st_mode & S_IRWXO)) {
+		snprintf(p->why, sizeof(p->why), "'%.80s' is accessible to others (mode %04o); "
+			 "chmod o= it", v, (unsigned)(st.st_mode & 07777));
+		fclose(f);
+		return -EINVAL;
+	}
+	n = getline(&line, &cap, f);
+	fclose(f);
+	while (n > 0 && isspace((unsigned char)line[n - 1]))
+		line[--n] = '\0';
+	if (n <= 0 || n >= CANARY_HOOK_SECRET_LEN) {
+		snprintf(p->why, sizeof(p->why), "'%.80s' %s", v,
+			 n <= 0 ? "has no secret on its first line" : "has a secret longer than 255 bytes");
+		free(line);
+		return -EINVAL;
+	}
+	strcpy(h->secret_file, v);
+	strcpy(h->secret, line);
+	memset(line, 0, cap);
+	free(line);
+	return 0;
+}
+
 static const struct choice bools[] = {
 	{ "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 },
 	{ "1", 1 }, { "0", 0 }, { "on", 1 }, { "off", 0 }, { NULL, 0 },
@@ -513,6 +645,9 @@ static const struct choice timeouts[] = {
 };
 static const struct choice modes[] = { { "native", 1 }, { "skb", 0 }, { NULL, 0 } };
 static const struct choice fails[] = { { "open", 0 }, { "closed", 1 }, { NULL, 0 } };
+static const struct choice gate_policies[] = {
+	{ "hold", ROLLOUT_GATE_HOLD }, { "rollback", ROLLOUT_GATE_ROLLBACK }, { NULL, 0 },
+};
 static const struct choice dirs[] = {
 	{ "both", DIR_UP | DIR_DOWN }, { "up", DIR_UP }, { "down", DIR_DOWN }, { "off", 0 },
 	{ NULL, 0 },
@@ -525,6 +660,7 @@ _Static_assert(sizeof(enum rollout_on_timeout) == sizeof(int), "choices write an
 #define IFACE(f) .scope = SCOPE_IFACE, FIELD(struct canary_iface_cfg, f)
 #define ROLLOUT(f) .scope = SCOPE_ROLLOUT, FIELD(struct canary_rollout_cfg, f)
 #define JUDGE(f) .scope = SCOPE_JUDGE, FIELD(struct judge_config, f)
+#define HOOK(f) .scope = SCOPE_WEBHOOK, FIELD(struct canary_webhook_cfg, f)
 #define BOOL .parse = parse_choice, .choices = bools, \
 	     .allowed = "yes, no, true, false, 1, 0, on, off"
 #define PROB .parse = parse_prob, .allowed = "a probability in (0, 0.5]"
@@ -563,6 +699,28 @@ static const struct key keys[] = {
 	  .allowed = "open, closed" },
 	{ .name = "private_maps", IFACE(private_maps), .parse = parse_path,
 	  .allowed = "map names separated by commas" },
+	{ .name = "webhook", IFACE(webhooks), .parse = parse_path,
+	  .allowed = "names of [webhook NAME] sections separated by commas" },
+
+	{ .name = "url", HOOK(url), .parse = parse_url, .allowed = "an http:// or https:// URL" },
+	{ .name = "events", HOOK(events), .parse = parse_events,
+	  .allowed = "all, none, or started, advanced, paused, resumed, promoted, rolled_back, "
+		     "aborted, reverted, failed separated by commas" },
+	{ .name = "gates", HOOK(gates), .parse = parse_gates,
+	  .allowed = "none, all, or start, step, promote separated by commas" },
+	{ .name = "secret", HOOK(secret), .parse = parse_secret,
+	  .allowed = "a string of at most 255 bytes; better secret_file" },
+	{ .name = "secret_file", .scope = SCOPE_WEBHOOK, .off = 0,
+	  .size = sizeof(struct canary_webhook_cfg), .parse = parse_secret_file,
+	  .allowed = "a file others cannot read, the secret on its first line" },
+	{ .name = "timeout", HOOK(timeout_ms), .parse = parse_duration, .lo = 100, .hi = 60000,
+	  .allowed = "a duration from 100ms to 60s" },
+	{ .name = "retries", HOOK(retries), .parse = parse_count, .hi = 20,
+	  .allowed = "a whole number from 0 to 20" },
+	{ .name = "backoff", HOOK(backoff_ms), .parse = parse_duration, .lo = 10, .hi = 600000,
+	  .allowed = "a duration from 10ms to 10m" },
+	{ .name = "on_failure", HOOK(on_failure), .parse = parse_choice, .choices = gate_policies,
+	  .allowed = "hold, rollback" },
 
 	{ .name = "steps", ROLLOUT(steps), .parse = parse_steps,
 	  .allowed = "rising percentages ending at 100, at most 16, e.g. 1,5,25,50,100" },
@@ -609,6 +767,8 @@ static bool key_in(const struct key *k, enum section sec)
 		return sec == SEC_ROLLOUT || sec == SEC_IFACE;
 	case SCOPE_JUDGE:
 		return sec == SEC_JUDGE || sec == SEC_IFACE;
+	case SCOPE_WEBHOOK:
+		return sec == SEC_WEBHOOK;
 	}
 	return false;
 }
@@ -651,6 +811,8 @@ static void list_keys(enum section sec, char *buf, size_t len)
 			 ", drop, pass, abort, cost, each also with _tolerance, _safety, _budget");
 	else if (sec == SEC_IFACE && used < len)
 		snprintf(buf + used, len - used, ", any [rollout] or [judge] key");
+	else if (sec == SEC_WEBHOOK && used < len)
+		snprintf(buf + used, len - used, ", metadata.KEY");
 }
 
 static void rollout_defaults(struct canary_rollout_cfg *r)
@@ -725,6 +887,86 @@ static void interface_start(struct parser *p, const char *name)
 	p->sec = SEC_IFACE;
 }
 
+static bool hook_name_ok(const char *s)
+{
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+static void webhook_start(struct parser *p, const char *name)
+{
+	struct canaryd_config *cfg = p->cfg;
+	struct canary_webhook_cfg *h;
+	int i;
+
+	if (!*name || strlen(name) >= CANARY_HOOK_NAME_LEN || !hook_name_ok(name)) {
+		add_error(p, p->lineno, "%s: bad webhook name (allowed: [webhook NAME], NAME of 1 to %d "
+			  "letters, digits, '_' or '-')", p->title, CANARY_HOOK_NAME_LEN - 1);
+		return;
+	}
+	for (i = 0; i < cfg->nr_webhooks; i++) {
+		if (strcmp(cfg->webhook[i].name, name))
+			continue;
+		add_error(p, p->lineno, "%s: webhook configured twice, first on line %d (allowed: one "
+			  "section per webhook)", p->title, p->hooks[i].line);
+		return;
+	}
+	if (cfg->nr_webhooks == CANARY_MAX_WEBHOOKS) {
+		add_error(p, p->lineno, "%s: too many webhooks (allowed: at most %d)", p->title,
+			  CANARY_MAX_WEBHOOKS);
+		return;
+	}
+	i = cfg->nr_webhooks++;
+	h = &cfg->webhook[i];
+	memset(h, 0, sizeof(*h));
+	strcpy(h->name, name);
+	h->events = (1U << (ROLLOUT_N_FAILED + 1)) - 1;	/* every notice */
+	h->gates = 0;
+	h->timeout_ms = 2000;
+	h->retries = 3;
+	h->backoff_ms = 1000;
+	h->on_failure = ROLLOUT_GATE_HOLD;
+	p->hooks[i].line = p->lineno;
+	p->hook = h;
+	p->hst = &p->hooks[i];
+	p->sec = SEC_WEBHOOK;
+}
+
+/* metadata.KEY = VALUE: free strings sent with every request of the webhook. */
+static int on_metadata(struct parser *p, const char *name, const char *value)
+{
+	struct canary_webhook_cfg *h = p->hook;
+	const char *key = name + strlen("metadata.");
+	const char *allowed = "metadata.KEY = VALUE, KEY of 1 to 31 letters, digits, '_' or '-', "
+			      "VALUE of at most 127 bytes, at most 16 keys";
+	__u32 i;
+
+	if (!*key || strlen(key) >= sizeof(h->meta[0].key) || !hook_name_ok(key)) {
+		bad_key(p, name, "bad metadata key", allowed);
+		return 0;
+	}
+	for (i = 0; i < h->nr_meta; i++) {
+		if (!strcmp(h->meta[i].key, key)) {
+			bad_key(p, name, "set again", allowed);
+			return 0;
+		}
+	}
+	if (h->nr_meta == CANARY_MAX_HOOK_META) {
+		bad_key(p, name, "too many metadata keys", allowed);
+		return 0;
+	}
+	if (strlen(value) >= sizeof(h->meta[0].value)) {
+		bad_key(p, name, "value too long", allowed);
+		return 0;
+	}
+	strcpy(h->meta[h->nr_meta].key, key);
+	strcpy(h->meta[h->nr_meta].value, value);
+	h->nr_meta++;
+	return 1;
+}
+
 /* S is a trimmed line starting with '['. */
 static void section_start(struct parser *p, char *s)
 {
@@ -751,6 +993,10 @@ static void section_start(struct parser *p, char *s)
 	}
 	if (!strcmp(kind, "interface")) {
 		interface_start(p, name);
+		return;
+	}
+	if (!strcmp(kind, "webhook")) {
+		webhook_start(p, name);
 		return;
 	}
 	if (!strcmp(kind, "daemon"))
@@ -840,6 +1086,8 @@ static void *key_base(struct parser *p, const struct key *k)
 		return in_iface ? (void *)&p->iface->rollout : (void *)&p->rollout;
 	case SCOPE_JUDGE:
 		return in_iface ? (void *)&p->iface->judge : (void *)&p->judge;
+	case SCOPE_WEBHOOK:
+		return p->hook;
 	}
 	return NULL;
 }
@@ -862,6 +1110,8 @@ static int on_pair(void *user, const char *section, const char *name, const char
 		add_error(p, p->lineno, "key '%s': outside any section (allowed: %s)", name, SECTIONS);
 		return 0;
 	}
+	if (p->sec == SEC_WEBHOOK && !strncmp(name, "metadata.", 9))
+		return on_metadata(p, name, value);
 	k = find_key(p->sec, name);
 	if (!k) {
 		list_keys(p->sec, allowed, sizeof(allowed));
@@ -869,7 +1119,8 @@ static int on_pair(void *user, const char *section, const char *name, const char
 		return 0;
 	}
 	idx = k - keys;
-	set_on = p->sec == SEC_IFACE ? p->ist->key_line : p->key_line;
+	set_on = p->sec == SEC_IFACE ? p->ist->key_line :
+		 p->sec == SEC_WEBHOOK ? p->hst->key_line : p->key_line;
 	if (set_on[idx]) {
 		/* Two values for one key is a mistake whichever one was meant. */
 		snprintf(p->why, sizeof(p->why), "set again, first on line %d", set_on[idx]);
@@ -908,6 +1159,77 @@ static void check_times(struct parser *p, const struct canary_rollout_cfg *r, co
 		add_error(p, set_on[min_i],
 			  "%s key 'step_time': %s is longer than max_step_time %s (allowed: at most max_step_time)",
 			  title, min, max);
+}
+
+static int find_webhook(const struct canaryd_config *cfg, const char *name)
+{
+	int i;
+
+	for (i = 0; i < cfg->nr_webhooks; i++)
+		if (!strcmp(cfg->webhook[i].name, name))
+			return i;
+	return -1;
+}
+
+/* Required keys of the webhooks, then each interface's webhook = list. */
+static void finish_webhooks(struct parser *p)
+{
+	int url_i = key_index("url"), sec_i = key_index("secret"), file_i = key_index("secret_file");
+	int hook_i = key_index("webhook");
+	struct canaryd_config *cfg = p->cfg;
+	int i;
+
+	for (i = 0; i < cfg->nr_webhooks; i++) {
+		const struct iface_state *st = &p->hooks[i];
+
+		if (!st->key_line[url_i])
+			add_error(p, st->line, "[webhook %s] key 'url': missing (allowed: an http:// or "
+				  "https:// URL, required)", cfg->webhook[i].name);
+		if (st->key_line[sec_i] && st->key_line[file_i])
+			add_error(p, st->key_line[file_i], "[webhook %s] key 'secret_file': secret "
+				  "already set on line %d (allowed: one of secret, secret_file)",
+				  cfg->webhook[i].name, st->key_line[sec_i]);
+	}
+	for (i = 0; i < cfg->nr_ifaces; i++) {
+		struct canary_iface_cfg *ifc = &cfg->iface[i];
+		int line = p->ifs[i].key_line[hook_i];
+		char buf[sizeof(ifc->webhooks)], *tok, *save;
+
+		ifc->nr_hooks = 0;
+		ifc->gate_hook = -1;
+		if (!line)
+			continue;
+		strcpy(buf, ifc->webhooks);
+		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			int h, k;
+
+			tok = trim(tok);
+			h = find_webhook(cfg, tok);
+			if (h < 0) {
+				add_error(p, line, "[interface %s] key 'webhook': no [webhook %.40s] section "
+					  "(allowed: names of [webhook NAME] sections)", ifc->name, tok);
+				continue;
+			}
+			for (k = 0; k < ifc->nr_hooks && ifc->hook[k] != h; k++)
+				;
+			if (k < ifc->nr_hooks)
+				continue;	/* named twice: one is enough */
+			if (ifc->nr_hooks == CANARY_MAX_IFACE_HOOKS) {
+				add_error(p, line, "[interface %s] key 'webhook': too many webhooks "
+					  "(allowed: at most %d)", ifc->name, CANARY_MAX_IFACE_HOOKS);
+				break;
+			}
+			if (cfg->webhook[h].gates && ifc->gate_hook >= 0) {
+				add_error(p, line, "[interface %s] key 'webhook': webhooks %s and %s both "
+					  "have gates (allowed: one webhook with gates per interface)",
+					  ifc->name, cfg->webhook[ifc->gate_hook].name, tok);
+				continue;
+			}
+			if (cfg->webhook[h].gates)
+				ifc->gate_hook = h;
+			ifc->hook[ifc->nr_hooks++] = h;
+		}
+	}
 }
 
 static void finish(struct parser *p)
@@ -950,6 +1272,7 @@ static void finish(struct parser *p)
 		ifc->judge.max_step_ms = ifc->rollout.max_step_time_ms;
 		ifc->judge.min_cand_packets = ifc->rollout.min_packets;
 	}
+	finish_webhooks(p);
 }
 
 static void defaults(struct canaryd_config *cfg, struct parser *p)

@@ -6,7 +6,9 @@
  *   [rollout]             defaults for every interface's rollouts
  *   [judge]               defaults for every interface's judge
  *   [interface NAME]      one per managed interface; may repeat any [rollout]
- *                         or [judge] key to override it for that interface
+ *                         or [judge] key to override it for that interface;
+ *                         webhook = NAME[,NAME...] sends it to [webhook NAME]s
+ *   [webhook NAME]        an HTTP endpoint for notifications and approval gates
  *
  * Unknown sections and keys, bad values and missing required keys are errors
  * that name the file, the line and the key.
@@ -38,6 +40,31 @@ struct canary_rollout_cfg {
 	__u32 cost_sample;		/* cost_sample = 128: 1 packet in N timed; 0 off */
 };
 
+#define CANARY_MAX_WEBHOOKS 8
+#define CANARY_MAX_IFACE_HOOKS 4
+#define CANARY_MAX_HOOK_META 16
+#define CANARY_HOOK_NAME_LEN 32
+#define CANARY_HOOK_SECRET_LEN 256
+
+/* One [webhook NAME] section. */
+struct canary_webhook_cfg {
+	char name[CANARY_HOOK_NAME_LEN];
+	char url[512];			/* url = http(s)://... (required) */
+	__u32 events;			/* events = started,advanced,...: bits of enum rollout_notice */
+	__u32 gates;			/* gates = start,step,promote: ROLLOUT_GATE_BIT()s */
+	char secret[CANARY_HOOK_SECRET_LEN];	/* secret = or secret_file =; empty: unsigned */
+	char secret_file[256];
+	__u64 timeout_ms;		/* timeout = 2s: whole request, connect included */
+	__u32 retries;			/* retries = 3: after 5xx, timeout or no connection */
+	__u64 backoff_ms;		/* backoff = 1s: first retry delay, doubled each time */
+	enum rollout_gate_policy on_failure;	/* on_failure = hold|rollback (gates) */
+	__u32 nr_meta;			/* metadata.KEY = VALUE, sent in every body */
+	struct {
+		char key[32];
+		char value[128];
+	} meta[CANARY_MAX_HOOK_META];
+};
+
 struct canary_iface_cfg {
 	char name[IF_NAMESIZE];		/* from the section name */
 	bool native;			/* mode = native|skb (default native) */
@@ -45,6 +72,10 @@ struct canary_iface_cfg {
 	char stable_prog[CANARY_PROG_LEN];	/* empty: the object's one XDP program */
 	bool fail_closed;		/* fail = open|closed (default open) */
 	char private_maps[256];		/* private_maps = a,b: state maps never shared */
+	char webhooks[128];		/* webhook = a,b: names of [webhook] sections */
+	int nr_hooks;			/* resolved: indices into canaryd_config.webhook */
+	int hook[CANARY_MAX_IFACE_HOOKS];
+	int gate_hook;			/* the one webhook with gates, or -1 */
 	struct canary_rollout_cfg rollout;
 	struct judge_config judge;
 };
@@ -57,6 +88,8 @@ struct canaryd_config {
 	int log_level;			/* log_level = warn|info|debug */
 	int nr_ifaces;
 	struct canary_iface_cfg iface[CANARY_MAX_IFACES];
+	int nr_webhooks;
+	struct canary_webhook_cfg webhook[CANARY_MAX_WEBHOOKS];
 };
 
 /*

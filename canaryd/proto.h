@@ -28,7 +28,10 @@
  *      "tests":[{"metric":"drop","dir":"up","test":"harm","x_c":1,"x_s":2,"n_c":3,"n_s":4,
  *                "rate_c":0.1,"rate_s":0.1,"ratio":1.0,"rho":1.1,"stat":0.2,"threshold":5.3,
  *                "p":1.0,"decided":false}, ...],
- *      "totals":{"stable_packets":N,"candidate_packets":N,"candidate_aborted":N,...}},
+ *      "totals":{"stable_packets":N,"candidate_packets":N,"candidate_aborted":N,...},
+ *      "gate":null | {"name":"step","waiting_ms":N,"passed":false,"asking":true,
+ *                     "last_answer":"not yet (HTTP 403)"}},
+ *    "read_interval_ms":200,
  *    "breaker":{"tripped":false,"bad":0,"trips":0},
  *    "versions":{"stable":VERSION,"candidate":VERSION}}
  *
@@ -52,8 +55,15 @@
  *   each step's minimum bake (status "step_min_ms"). "candidate" should be an
  *   absolute path (canaryd has its own working directory; canaryctl makes a
  *   relative one absolute).
- * - "verdict"/"evidence" may be empty before the first judgement; "breaker"
- *   and "versions" are absent until the first counter read.
+ * - "verdict"/"evidence" may be empty before the first judgement; "breaker",
+ *   "versions" and "read_interval_ms" (time between the last two counter
+ *   reads) are absent until the first counter read.
+ * - "gate" names the approval gate the rollout waits on ("start", "step",
+ *   "promote"; null when none): "passed" once it passed while paused (resume
+ *   goes on), "asking" while canaryd is asking its webhook (false after the
+ *   gate failed with on_failure = hold: resume asks again), "last_answer" is
+ *   "not yet (HTTP 403)", "failed (HTTP 503 after 3 retries)" etc. or empty.
+ *   canaryctl shows "waiting for gate NAME".
  * - A command's reply is sent after canaryd has applied it: a status request
  *   on the next connection sees its effect (after "start", the new rollout).
  *   canaryctl --wait relies on this, polling {"cmd":"status","iface":...}.

@@ -17,6 +17,8 @@ struct canaryd_persist {
 	char cand_obj[CANARY_OBJ_LEN];
 	char cand_prog[CANARY_PROG_LEN];
 	__u64 rollout_id;		/* wall-clock ms at start: names the rollout */
+	char cand_sha256[65];		/* of the candidate's object file, at start */
+	__u32 event_seq;		/* webhook events so far: event ids never repeat */
 	struct rollout ro;
 };
 

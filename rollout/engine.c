@@ -95,9 +95,33 @@ static void enter_step(struct rollout *r, __u32 k, __u64 now, struct rollout_act
 }
 
 /* Roll back in the DESIGN.md order: share 0 first, then empty the slot. */
+static void clear_gate(struct rollout *r)
+{
+	r->gate = ROLLOUT_GATE_NONE;
+	r->gate_passed = false;
+	r->gate_since_ms = 0;
+}
+
+static bool gated(const struct rollout *r, enum rollout_gate g)
+{
+	return r->plan.gates & ROLLOUT_GATE_BIT(g);
+}
+
+/* Hold where we are and ask the shell for gate G until it answers. */
+static void wait_gate(struct rollout *r, enum rollout_gate g, __u64 now,
+		      struct rollout_actions *acts)
+{
+	r->gate = g;
+	r->gate_passed = false;
+	r->gate_since_ms = now;
+	act(acts, ROLLOUT_ACT_ASK_GATE, g);
+	act(acts, ROLLOUT_ACT_PERSIST, 0);
+}
+
 static void roll_back(struct rollout *r, enum rollout_phase phase, enum rollout_notice n,
 		      __u64 now, struct rollout_actions *acts)
 {
+	clear_gate(r);
 	r->phase = phase;
 	r->share_bp = 0;
 	r->end_ms = now;
@@ -110,6 +134,7 @@ static void roll_back(struct rollout *r, enum rollout_phase phase, enum rollout_
 /* Promote: candidate into slot 0 (one atomic update), share 0, empty slot 1. */
 static void promote(struct rollout *r, __u64 now, struct rollout_actions *acts)
 {
+	clear_gate(r);
 	r->phase = ROLLOUT_PROMOTED;
 	r->share_bp = 0;
 	r->end_ms = now;
@@ -119,6 +144,48 @@ static void promote(struct rollout *r, __u64 now, struct rollout_actions *acts)
 	act(acts, ROLLOUT_ACT_CLEAR_SLOT, 0);
 	act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_PROMOTED);
 	act(acts, ROLLOUT_ACT_PERSIST, 0);
+}
+
+/* Start order: candidate into slot 1, breaker armed, then the share. */
+static void begin(struct rollout *r, __u64 now, struct rollout_actions *acts)
+{
+	act(acts, ROLLOUT_ACT_FILL_SLOT, 0);
+	act(acts, ROLLOUT_ACT_ARM_BREAKER, r->plan.breaker_budget);
+	enter_step(r, 0, now, acts);
+	act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_STARTED);
+	act(acts, ROLLOUT_ACT_PERSIST, 0);
+}
+
+static void advance(struct rollout *r, __u64 now, struct rollout_actions *acts)
+{
+	enter_step(r, r->step + 1, now, acts);
+	act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_ADVANCED);
+	act(acts, ROLLOUT_ACT_PERSIST, 0);
+}
+
+/* The gate waited on passed: take the transition it held. */
+static void open_gate(struct rollout *r, __u64 now, struct rollout_actions *acts)
+{
+	enum rollout_gate g = r->gate;
+
+	clear_gate(r);
+	switch (g) {
+	case ROLLOUT_GATE_START:
+		snprintf(r->reason, sizeof(r->reason), "started: gate start passed");
+		begin(r, now, acts);
+		break;
+	case ROLLOUT_GATE_STEP:
+		snprintf(r->reason, sizeof(r->reason), "advanced to %.2f%%: gate step passed",
+			 r->plan.step[r->step + 1].share_bp / 100.0);
+		advance(r, now, acts);
+		break;
+	case ROLLOUT_GATE_PROMOTE:
+		snprintf(r->reason, sizeof(r->reason), "promoted: gate promote passed");
+		promote(r, now, acts);
+		break;
+	case ROLLOUT_GATE_NONE:
+		break;
+	}
 }
 
 static void set_reason_ev(struct rollout *r, const char *what)
@@ -147,6 +214,10 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 
 	if (r->phase != ROLLOUT_PROGRESSING && r->phase != ROLLOUT_PAUSED)
 		return 0;	/* nothing to judge; not an error */
+	if (r->gate == ROLLOUT_GATE_START) {
+		r->last_ms = ev->now_ms;
+		return 0;	/* no traffic reaches the candidate before the start gate */
+	}
 	add_totals(r, ev);
 	r->last_ms = ev->now_ms;
 	v = judge__update(&r->judge, &ev->stable, &ev->cand, r->share_bp,
@@ -179,7 +250,8 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 		}
 		break;
 	case JUDGE_TIMEOUT:
-		if (r->phase != ROLLOUT_PROGRESSING)
+		/* A step proven healthy and held by a gate waits for the gate. */
+		if (r->phase != ROLLOUT_PROGRESSING || r->gate)
 			break;
 		if (r->plan.on_timeout == ROLLOUT_TIMEOUT_ROLLBACK) {
 			set_reason_ev(r, "step timed out undecided, rolled back");
@@ -192,7 +264,7 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 		}
 		break;
 	case JUDGE_HEALTHY:
-		if (r->phase != ROLLOUT_PROGRESSING)
+		if (r->phase != ROLLOUT_PROGRESSING || r->gate)
 			break;
 		/*
 		 * At 100 % nothing is left to compare against: the last step of
@@ -200,19 +272,71 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 		 * is proven.
 		 */
 		if (r->step + 2 >= r->plan.nr_steps) {
-			set_reason_ev(r, "promoted");
-			promote(r, ev->now_ms, acts);
+			if (gated(r, ROLLOUT_GATE_PROMOTE)) {
+				set_reason_ev(r, "healthy, waiting for gate promote");
+				wait_gate(r, ROLLOUT_GATE_PROMOTE, ev->now_ms, acts);
+			} else {
+				set_reason_ev(r, "promoted");
+				promote(r, ev->now_ms, acts);
+			}
+		} else if (gated(r, ROLLOUT_GATE_STEP)) {
+			set_reason_ev(r, "healthy, waiting for gate step");
+			wait_gate(r, ROLLOUT_GATE_STEP, ev->now_ms, acts);
 		} else {
 			set_reason_ev(r, "advanced");
-			enter_step(r, r->step + 1, ev->now_ms, acts);
-			act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_ADVANCED);
-			act(acts, ROLLOUT_ACT_PERSIST, 0);
+			advance(r, ev->now_ms, acts);
 		}
 		break;
 	default:
 		break;
 	}
 	return 0;
+}
+
+static int handle_gate_result(struct rollout *r, const struct rollout_event *ev,
+			      struct rollout_actions *acts)
+{
+	const char *name = rollout_gate__name(ev->gate);
+	const char *detail = ev->detail && ev->detail[0] ? ev->detail : "no detail";
+
+	/* A late answer for a gate no longer waited on changes nothing. */
+	if ((r->phase != ROLLOUT_PROGRESSING && r->phase != ROLLOUT_PAUSED) ||
+	    r->gate == ROLLOUT_GATE_NONE || ev->gate != r->gate || r->gate_passed)
+		return -EINVAL;
+	switch (ev->result) {
+	case ROLLOUT_GATE_PASS:
+		if (r->phase == ROLLOUT_PAUSED) {
+			/* Paused by an operator or the judge: the pass waits for resume. */
+			r->gate_passed = true;
+			snprintf(r->reason, sizeof(r->reason),
+				 "gate %s passed while paused; resume to go on", name);
+			act(acts, ROLLOUT_ACT_PERSIST, 0);
+			return 0;
+		}
+		open_gate(r, ev->now_ms, acts);
+		return 0;
+	case ROLLOUT_GATE_NOT_YET:
+		snprintf(r->reason, sizeof(r->reason), "waiting for gate %s: not yet (%s)", name,
+			 detail);
+		return 0;
+	case ROLLOUT_GATE_FAILED:
+		if (r->plan.on_gate_failure == ROLLOUT_GATE_ROLLBACK) {
+			snprintf(r->reason, sizeof(r->reason), "gate %s failed (%s); rolled back",
+				 name, detail);
+			roll_back(r, ROLLOUT_ROLLED_BACK, ROLLOUT_N_ROLLED_BACK, ev->now_ms, acts);
+			return 0;
+		}
+		snprintf(r->reason, sizeof(r->reason),
+			 "gate %s failed (%s); held: resume asks again, promote or abort decide",
+			 name, detail);
+		if (r->phase == ROLLOUT_PROGRESSING) {
+			r->phase = ROLLOUT_PAUSED;
+			act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_PAUSED);
+		}
+		act(acts, ROLLOUT_ACT_PERSIST, 0);
+		return 0;
+	}
+	return -EINVAL;
 }
 
 int rollout__handle(struct rollout *r, const struct rollout_event *ev,
@@ -226,14 +350,15 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 		if (r->phase != ROLLOUT_IDLE)
 			return -EINVAL;
 		r->phase = ROLLOUT_PROGRESSING;
-		r->start_ms = r->last_ms = ev->now_ms;
+		r->start_ms = r->last_ms = r->step_start_ms = ev->now_ms;
+		if (gated(r, ROLLOUT_GATE_START)) {
+			/* Loaded and checked, but no traffic until the gate passes. */
+			snprintf(r->reason, sizeof(r->reason), "waiting for gate start");
+			wait_gate(r, ROLLOUT_GATE_START, ev->now_ms, acts);
+			return 0;
+		}
 		snprintf(r->reason, sizeof(r->reason), "started");
-		/* Start order: candidate into slot 1, breaker armed, then the share. */
-		act(acts, ROLLOUT_ACT_FILL_SLOT, 0);
-		act(acts, ROLLOUT_ACT_ARM_BREAKER, r->plan.breaker_budget);
-		enter_step(r, 0, ev->now_ms, acts);
-		act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_STARTED);
-		act(acts, ROLLOUT_ACT_PERSIST, 0);
+		begin(r, ev->now_ms, acts);
 		return 0;
 	case ROLLOUT_EV_TICK:
 		return handle_tick(r, ev, acts);
@@ -256,7 +381,16 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 			judge__new_step(&r->judge);
 		}
 		act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_RESUMED);
-		act(acts, ROLLOUT_ACT_PERSIST, 0);
+		if (r->gate && r->gate_passed) {
+			open_gate(r, ev->now_ms, acts);
+		} else if (r->gate) {
+			/* Held at a gate (failed, or paused while waiting): ask again. */
+			snprintf(r->reason, sizeof(r->reason),
+				 "resumed by operator, waiting for gate %s", rollout_gate__name(r->gate));
+			wait_gate(r, r->gate, ev->now_ms, acts);
+		} else {
+			act(acts, ROLLOUT_ACT_PERSIST, 0);
+		}
 		return 0;
 	case ROLLOUT_EV_PROMOTE:
 		if (!live)
@@ -286,6 +420,7 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 	case ROLLOUT_EV_FAILED:
 		if (!live)
 			return -EINVAL;
+		clear_gate(r);
 		r->phase = ROLLOUT_FAILED;
 		r->share_bp = 0;
 		r->end_ms = ev->now_ms;
@@ -293,6 +428,8 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 		act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_FAILED);
 		act(acts, ROLLOUT_ACT_PERSIST, 0);
 		return 0;
+	case ROLLOUT_EV_GATE_RESULT:
+		return handle_gate_result(r, ev, acts);
 	}
 	return -EINVAL;
 }
@@ -314,4 +451,11 @@ const char *rollout_notice__name(enum rollout_notice n)
 	};
 
 	return (unsigned)n < sizeof(names) / sizeof(names[0]) ? names[n] : "?";
+}
+
+const char *rollout_gate__name(enum rollout_gate g)
+{
+	static const char *const names[] = { NULL, "start", "step", "promote" };
+
+	return (unsigned)g < sizeof(names) / sizeof(names[0]) ? names[g] : NULL;
 }

@@ -7,6 +7,13 @@
  * daemon that persists struct rollout (plain data) resumes it exactly.
  *
  *   idle -> progressing(step k) <-> paused -> promoted | rolled_back | aborted | failed
+ *
+ * Approval gates hold progress, never safety: where the plan has a gate (before
+ * the start, before each share increase, before the promotion), the engine
+ * stays where it is with r->gate set, asks the shell for the gate
+ * (ROLLOUT_ACT_ASK_GATE) and moves on only on a ROLLOUT_EV_GATE_RESULT that
+ * passes it. Meanwhile the judge keeps watching (harm still rolls back) and
+ * operator commands keep working (promote and abort decide over the gate).
  */
 #ifndef CANARY_ROLLOUT_ENGINE_H
 #define CANARY_ROLLOUT_ENGINE_H
@@ -42,11 +49,35 @@ struct rollout_step {
 	__u64 min_packets;	/* candidate packets, hash-split class */
 };
 
+/* Points where an approval gate may hold the rollout. */
+enum rollout_gate {
+	ROLLOUT_GATE_NONE,
+	ROLLOUT_GATE_START,	/* before any traffic reaches the candidate */
+	ROLLOUT_GATE_STEP,	/* before each share increase */
+	ROLLOUT_GATE_PROMOTE,	/* before the promotion */
+};
+
+#define ROLLOUT_GATE_BIT(g) (1U << (g))
+
+/* What a gate that failed (errors beyond its retries) does. */
+enum rollout_gate_policy {
+	ROLLOUT_GATE_HOLD,	/* pause at the gate: an operator resumes (asks again), promotes or aborts */
+	ROLLOUT_GATE_ROLLBACK,	/* no approval, no candidate: roll back */
+};
+
+enum rollout_gate_result {
+	ROLLOUT_GATE_PASS,	/* approved (HTTP 2xx) */
+	ROLLOUT_GATE_NOT_YET,	/* not yet (HTTP 4xx): still waiting, asked again */
+	ROLLOUT_GATE_FAILED,	/* errors beyond the retries (5xx, timeout, no connection) */
+};
+
 struct rollout_plan {
 	__u32 nr_steps;
 	struct rollout_step step[ROLLOUT_MAX_STEPS];
 	enum rollout_on_timeout on_timeout;
 	__u64 breaker_budget;	/* aborted + invalid verdicts before the kernel stops the slot */
+	__u32 gates;		/* ROLLOUT_GATE_BIT()s of the gates configured */
+	enum rollout_gate_policy on_gate_failure;
 };
 
 enum rollout_event_type {
@@ -58,6 +89,7 @@ enum rollout_event_type {
 	ROLLOUT_EV_ABORT,	/* operator: roll back now */
 	ROLLOUT_EV_REVERT,	/* operator: after a promotion, back to the previous stable */
 	ROLLOUT_EV_FAILED,	/* the datapath refused an action; shell restored last good state */
+	ROLLOUT_EV_GATE_RESULT,	/* the answer to ROLLOUT_ACT_ASK_GATE */
 };
 
 struct rollout_event {
@@ -66,6 +98,11 @@ struct rollout_event {
 	/* ROLLOUT_EV_TICK: hash-split deltas since the previous tick. */
 	struct judge_sample stable, cand;
 	bool breaker_tripped;		/* the kernel stopped the candidate slot */
+	/* ROLLOUT_EV_GATE_RESULT: which gate answered, how, and a few words why
+	 * ("HTTP 403", "timeout after 3 retries") for the reason line. */
+	enum rollout_gate gate;
+	enum rollout_gate_result result;
+	const char *detail;
 };
 
 enum rollout_action_type {
@@ -77,6 +114,7 @@ enum rollout_action_type {
 	ROLLOUT_ACT_REVERT,		/* previous stable back into slot 0 */
 	ROLLOUT_ACT_NOTIFY,		/* arg = enum rollout_notice */
 	ROLLOUT_ACT_PERSIST,		/* write struct rollout to disk */
+	ROLLOUT_ACT_ASK_GATE,		/* arg = enum rollout_gate: ask until it answers */
 };
 
 enum rollout_notice {
@@ -117,6 +155,9 @@ struct rollout {
 	enum judge_verdict last_verdict;
 	struct judge_evidence last_ev;	/* evidence of the latest judgement */
 	char reason[ROLLOUT_REASON_LEN];	/* why the phase is what it is, one line */
+	enum rollout_gate gate;		/* the gate waited on; NONE when none */
+	bool gate_passed;		/* it passed while paused: resume goes through */
+	__u64 gate_since_ms;		/* when the wait began */
 	struct {
 		__u64 stable_packets, cand_packets;	/* hash-split, whole rollout */
 		__u64 cand_aborted, cand_invalid, cand_drops, stable_drops;
@@ -148,5 +189,7 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 bool rollout__done(const struct rollout *r);
 const char *rollout_phase__name(enum rollout_phase p);
 const char *rollout_notice__name(enum rollout_notice n);
+/* "start", "step", "promote" (config keys and status); NULL for NONE. */
+const char *rollout_gate__name(enum rollout_gate g);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -200,7 +201,8 @@ static const char *const all_keys[] = {
 	"pass", "pass_tolerance", "pass_safety", "pass_budget",
 	"abort", "abort_tolerance", "abort_safety", "abort_budget",
 	"cost", "cost_tolerance", "cost_safety", "cost_budget",
-	"mode", "stable", "fail",
+	"mode", "stable", "fail", "webhook",
+	"url", "events", "gates", "timeout", "retries", "backoff", "on_failure",
 };
 
 static void test_example(void **state)
@@ -240,6 +242,14 @@ static void test_example(void **state)
 	assert_true(eth1->fail_closed);
 	assert_string_equal(eth1->stable_obj, "/etc/canaryd/versions/fw_v1.bpf.o");
 	assert_string_equal(eth1->stable_prog, "fw_v1");
+	/* eth0 notifies the example webhook; it holds no gates by default. */
+	assert_int_equal(cfg->nr_webhooks, 1);
+	assert_int_equal(eth0->nr_hooks, 1);
+	assert_int_equal(eth0->gate_hook, -1);
+	assert_int_equal(eth1->nr_hooks, 0);
+	assert_int_equal(cfg->webhook[0].events, (1U << (ROLLOUT_N_FAILED + 1)) - 1);
+	assert_int_equal(cfg->webhook[0].retries, 3);
+	assert_string_equal(cfg->webhook[0].secret, "");
 	/* Its two overrides, and everything else as eth0. */
 	assert_int_equal(eth1->rollout.step_time_ms, 5 * 60 * 1000);
 	assert_int_equal(eth1->judge.min_bake_ms, 5 * 60 * 1000);
@@ -356,6 +366,37 @@ static const struct bad_case bad_cases[] = {
 	  "[daemon] cannot parse 'this is not a pair'" },
 	{ "section without ]", "[daemon\ninterval = 1s\n", 1, "cannot parse '[daemon': no ']'" },
 	{ "text after a section", "[daemon] x\n", 1, "[daemon]: text after ']'" },
+	{ "webhook without url", "[webhook ops]\nretries = 2\n", 1, "[webhook ops] key 'url': missing" },
+	{ "webhook url not http", "[webhook ops]\nurl = ftp://x/\n", 2,
+	  "[webhook ops] key 'url': 'ftp://x/' is not an http:// or https:// URL" },
+	{ "webhook unknown event", "[webhook ops]\nurl = http://x/\nevents = started,exploded\n", 3,
+	  "[webhook ops] key 'events': unknown name 'exploded'" },
+	{ "webhook unknown gate", "[webhook ops]\nurl = http://x/\ngates = step,later\n", 3,
+	  "[webhook ops] key 'gates': unknown name 'later'" },
+	{ "webhook timeout too long", "[webhook ops]\nurl = http://x/\ntimeout = 5m\n", 3,
+	  "[webhook ops] key 'timeout': '5m' is out of range" },
+	{ "webhook retries too many", "[webhook ops]\nurl = http://x/\nretries = 99\n", 3,
+	  "[webhook ops] key 'retries'" },
+	{ "webhook bad policy", "[webhook ops]\nurl = http://x/\non_failure = shrug\n", 3,
+	  "[webhook ops] key 'on_failure': unknown value 'shrug'" },
+	{ "webhook unknown key", "[webhook ops]\nurl = http://x/\nsecrets = x\n", 3,
+	  "[webhook ops] key 'secrets': unknown key" },
+	{ "webhook bad metadata key", "[webhook ops]\nurl = http://x/\nmetadata.a b = 1\n", 3,
+	  "[webhook ops] key 'metadata.a b': bad metadata key" },
+	{ "webhook metadata twice", "[webhook ops]\nurl = http://x/\nmetadata.a = 1\nmetadata.a = 2\n",
+	  4, "[webhook ops] key 'metadata.a': set again" },
+	{ "webhook secret file missing", "[webhook ops]\nurl = http://x/\nsecret_file = /nonexistent/s\n",
+	  3, "[webhook ops] key 'secret_file': cannot open '/nonexistent/s'" },
+	{ "webhook twice", "[webhook ops]\nurl = http://x/\n[webhook ops]\nurl = http://y/\n", 3,
+	  "[webhook ops]: webhook configured twice, first on line 1" },
+	{ "webhook bad name", "[webhook a/b]\nurl = http://x/\n", 1, "[webhook a/b]: bad webhook name" },
+	{ "interface names an unknown webhook", IF0 "webhook = ops\n", 3,
+	  "[interface eth0] key 'webhook': no [webhook ops] section" },
+	{ "two gating webhooks", "[webhook a]\nurl = http://x/\ngates = step\n[webhook b]\n"
+	  "url = http://y/\ngates = promote\n" IF0 "webhook = a, b\n", 9,
+	  "[interface eth0] key 'webhook': webhooks a and b both have gates" },
+	{ "webhook key in an interface", IF0 "url = http://x/\n", 3,
+	  "[interface eth0] key 'url': unknown key" },
 };
 
 static void test_errors(void **state)
@@ -659,6 +700,77 @@ static void test_private_maps(void **state)
 	loaded_free(l);
 }
 
+/* [webhook NAME] sections, referenced from interfaces in any order. */
+static void test_webhooks(void **state)
+{
+	struct loaded *l = loaded_new();
+	const struct canary_webhook_cfg *h;
+	char secret[] = "/tmp/canary_secret_XXXXXX", text[2048];
+	int fd;
+
+	(void)state;
+	fd = mkstemp(secret);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "s3cr3t\n", 7), 7);
+	fchmod(fd, 0600);
+	snprintf(text, sizeof(text),
+		 "[interface eth0]\nstable = /a.o\nwebhook = audit, gate\n"
+		 "[interface eth1]\nstable = /a.o\n"
+		 "[webhook gate]\nurl = https://ci.example/approve\nevents = none\n"
+		 "gates = start, promote\nsecret_file = %s\ntimeout = 500ms\nretries = 0\n"
+		 "backoff = 50ms\non_failure = rollback\nmetadata.team = netops\n"
+		 "metadata.ticket = CHG-1\n"
+		 "[webhook audit]\nurl = http://127.0.0.1:9/x\nevents = promoted,rolled_back\n"
+		 "secret = inline\n", secret);
+	load_text(l, text);
+	if (l->rc)
+		fail_msg("%s", l->err);
+	assert_int_equal(l->cfg->nr_webhooks, 2);
+	h = &l->cfg->webhook[0];
+	assert_string_equal(h->name, "gate");
+	assert_string_equal(h->url, "https://ci.example/approve");
+	assert_int_equal(h->events, 0);
+	assert_int_equal(h->gates, ROLLOUT_GATE_BIT(ROLLOUT_GATE_START) |
+					   ROLLOUT_GATE_BIT(ROLLOUT_GATE_PROMOTE));
+	assert_string_equal(h->secret, "s3cr3t");
+	assert_int_equal(h->timeout_ms, 500);
+	assert_int_equal(h->retries, 0);
+	assert_int_equal(h->backoff_ms, 50);
+	assert_int_equal(h->on_failure, ROLLOUT_GATE_ROLLBACK);
+	assert_int_equal(h->nr_meta, 2);
+	assert_string_equal(h->meta[1].key, "ticket");
+	assert_string_equal(h->meta[1].value, "CHG-1");
+	h = &l->cfg->webhook[1];
+	assert_int_equal(h->events, (1U << ROLLOUT_N_PROMOTED) | (1U << ROLLOUT_N_ROLLED_BACK));
+	assert_int_equal(h->gates, 0);
+	assert_string_equal(h->secret, "inline");
+	/* Defaults. */
+	assert_int_equal(h->timeout_ms, 2000);
+	assert_int_equal(h->retries, 3);
+	assert_int_equal(h->backoff_ms, 1000);
+	assert_int_equal(h->on_failure, ROLLOUT_GATE_HOLD);
+	/* eth0 sends to both, gates through "gate"; eth1 to none. */
+	assert_int_equal(iface(l->cfg, "eth0")->nr_hooks, 2);
+	assert_int_equal(iface(l->cfg, "eth0")->hook[0], 1);
+	assert_int_equal(iface(l->cfg, "eth0")->hook[1], 0);
+	assert_int_equal(iface(l->cfg, "eth0")->gate_hook, 0);
+	assert_int_equal(iface(l->cfg, "eth1")->nr_hooks, 0);
+	assert_int_equal(iface(l->cfg, "eth1")->gate_hook, -1);
+
+	/* A secret file others can read is refused, naming the line and the key. */
+	fchmod(fd, 0644);
+	load_text(l, text);
+	assert_int_equal(l->rc, -EINVAL);
+	assert_true(has_error(l->err, l->path, 10, "[webhook gate] key 'secret_file'"));
+	assert_non_null(strstr(l->err, "accessible to others (mode 0644)"));
+	close(fd);
+	unlink(secret);
+	/* secret and secret_file together: one of them. */
+	load_text(l, "[webhook a]\nurl = http://x/\nsecret = x\nsecret_file = /etc/hostname\n");
+	assert_int_equal(l->rc, -EINVAL);
+	loaded_free(l);
+}
+
 static void test_split_objprog(void **state)
 {
 	static const struct {
@@ -712,6 +824,7 @@ int main(void)
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_split_objprog),
 		cmocka_unit_test(test_private_maps),
+		cmocka_unit_test(test_webhooks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

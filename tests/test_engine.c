@@ -406,6 +406,287 @@ static void test_harm_while_paused(void **state)
 	free(r);
 }
 
+/* ---- approval gates ---------------------------------------------------- */
+
+static struct rollout_event gate_ev(enum rollout_gate g, enum rollout_gate_result res, __u64 now)
+{
+	return (struct rollout_event){ .type = ROLLOUT_EV_GATE_RESULT, .now_ms = now, .gate = g,
+				       .result = res, .detail = "HTTP 418" };
+}
+
+/* Tick the simulation until the engine asks for a gate; returns the time. */
+static __u64 run_until_gate(struct rollout *r, struct sim *m, __u64 t0, __u64 max_s)
+{
+	struct rollout_event ev;
+	struct rollout_actions a;
+	__u64 t;
+
+	for (t = t0; t < t0 + max_s * 1000 && !rollout__done(r); t += 1000) {
+		sim_tick(m, r, &ev, t);
+		assert_int_equal(rollout__handle(r, &ev, &a), 0);
+		if (r->gate)
+			return t;
+	}
+	fail_msg("no gate asked for within %llu s (phase %s)", (unsigned long long)max_s,
+		 rollout_phase__name(r->phase));
+	return 0;
+}
+
+static void start_gated(struct rollout *r, __u32 gates, enum rollout_gate_policy pol,
+			struct rollout_actions *a)
+{
+	struct rollout_plan plan;
+
+	plan_default(&plan);
+	plan.gates = gates;
+	plan.on_gate_failure = pol;
+	start(r, &plan, a);
+}
+
+/* The start gate: nothing reaches the candidate until it passes. */
+static void test_gate_start(void **state)
+{
+	static const enum rollout_action_type ask[] = { ROLLOUT_ACT_ASK_GATE, ROLLOUT_ACT_PERSIST };
+	static const enum rollout_action_type begin[] = {
+		ROLLOUT_ACT_FILL_SLOT, ROLLOUT_ACT_ARM_BREAKER, ROLLOUT_ACT_SET_SHARE,
+		ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct sim m = { .rng = 21, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .share_skew = 1 };
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_actions a;
+	struct rollout_event ev;
+	__u64 t;
+
+	(void)state;
+	start_gated(r, ROLLOUT_GATE_BIT(ROLLOUT_GATE_START), ROLLOUT_GATE_HOLD, &a);
+	assert_actions(&a, ask, 2);
+	assert_int_equal(a.a[0].arg, ROLLOUT_GATE_START);
+	assert_int_equal(r->gate, ROLLOUT_GATE_START);
+	assert_int_equal(r->phase, ROLLOUT_PROGRESSING);
+	assert_int_equal(r->share_bp, 0);
+	for (t = 2000; t < 120000; t += 1000) {
+		sim_tick(&m, r, &ev, t);
+		assert_int_equal(rollout__handle(r, &ev, &a), 0);
+		assert_int_equal(a.nr, 0);
+	}
+	ev = gate_ev(ROLLOUT_GATE_START, ROLLOUT_GATE_NOT_YET, t);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_int_equal(a.nr, 0);
+	assert_non_null(strstr(r->reason, "not yet (HTTP 418)"));
+	assert_int_equal(r->gate, ROLLOUT_GATE_START);
+	/* An answer for another gate is stale: refused, nothing changes. */
+	ev = gate_ev(ROLLOUT_GATE_STEP, ROLLOUT_GATE_PASS, t);
+	assert_int_equal(rollout__handle(r, &ev, &a), -EINVAL);
+	assert_int_equal(r->gate, ROLLOUT_GATE_START);
+	ev = gate_ev(ROLLOUT_GATE_START, ROLLOUT_GATE_PASS, t);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_actions(&a, begin, 5);
+	assert_int_equal(a.a[2].arg, 100);
+	assert_int_equal(a.a[3].arg, ROLLOUT_N_STARTED);
+	assert_int_equal(r->gate, ROLLOUT_GATE_NONE);
+	assert_int_equal(r->share_bp, 100);
+	/* Answered: a second pass is stale. */
+	assert_int_equal(rollout__handle(r, &ev, &a), -EINVAL);
+	free(r);
+}
+
+/* A healthy step holds at its share while the step gate says not yet. */
+static void test_gate_step_holds(void **state)
+{
+	static const enum rollout_action_type adv[] = {
+		ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct sim m = { .rng = 22, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .share_skew = 1 };
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_actions a;
+	struct rollout_event ev;
+	__u64 t, t_gate;
+
+	(void)state;
+	start_gated(r, ROLLOUT_GATE_BIT(ROLLOUT_GATE_STEP), ROLLOUT_GATE_HOLD, &a);
+	assert_int_equal(r->gate, ROLLOUT_GATE_NONE);
+	t_gate = run_until_gate(r, &m, 2000, 600);
+	assert_int_equal(r->gate, ROLLOUT_GATE_STEP);
+	assert_int_equal(r->step, 0);
+	assert_int_equal(r->share_bp, 100);
+	assert_int_equal(r->gate_since_ms, t_gate);
+	assert_non_null(strstr(r->reason, "waiting for gate step"));
+	/* Ten minutes of healthy traffic and not-yets, past max_step_time: still held. */
+	for (t = t_gate + 1000; t < t_gate + 700000; t += 1000) {
+		sim_tick(&m, r, &ev, t);
+		assert_int_equal(rollout__handle(r, &ev, &a), 0);
+		assert_int_equal(a.nr, 0);
+		if (t % 10000 == 0) {
+			ev = gate_ev(ROLLOUT_GATE_STEP, ROLLOUT_GATE_NOT_YET, t);
+			assert_int_equal(rollout__handle(r, &ev, &a), 0);
+			assert_int_equal(a.nr, 0);
+		}
+	}
+	assert_int_equal(r->phase, ROLLOUT_PROGRESSING);
+	assert_int_equal(r->share_bp, 100);
+	ev = gate_ev(ROLLOUT_GATE_STEP, ROLLOUT_GATE_PASS, t);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_actions(&a, adv, 3);
+	assert_int_equal(a.a[0].arg, 500);
+	assert_int_equal(a.a[1].arg, ROLLOUT_N_ADVANCED);
+	assert_int_equal(r->step, 1);
+	assert_int_equal(r->gate, ROLLOUT_GATE_NONE);
+	/* The next step asks again. */
+	run_until_gate(r, &m, t + 1000, 600);
+	assert_int_equal(r->step, 1);
+	assert_int_equal(r->gate, ROLLOUT_GATE_STEP);
+	free(r);
+}
+
+/* The promotion gate is asked at the last compared step; step gates are not asked. */
+static void test_gate_promote(void **state)
+{
+	static const enum rollout_action_type prom[] = {
+		ROLLOUT_ACT_PROMOTE, ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_SLOT,
+		ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct sim m = { .rng = 23, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .share_skew = 1 };
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_actions a;
+	struct rollout_event ev;
+	__u64 t;
+
+	(void)state;
+	start_gated(r, ROLLOUT_GATE_BIT(ROLLOUT_GATE_PROMOTE), ROLLOUT_GATE_HOLD, &a);
+	t = run_until_gate(r, &m, 2000, 3000);
+	assert_int_equal(r->gate, ROLLOUT_GATE_PROMOTE);
+	assert_int_equal(r->step, r->plan.nr_steps - 2);
+	assert_int_equal(r->phase, ROLLOUT_PROGRESSING);
+	ev = gate_ev(ROLLOUT_GATE_PROMOTE, ROLLOUT_GATE_PASS, t + 500);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_actions(&a, prom, 5);
+	assert_int_equal(r->phase, ROLLOUT_PROMOTED);
+	assert_int_equal(r->gate, ROLLOUT_GATE_NONE);
+	free(r);
+}
+
+/* A failed gate: hold pauses (resume asks again), rollback rolls back. */
+static void test_gate_failure_policy(void **state)
+{
+	static const enum rollout_action_type hold[] = { ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST };
+	static const enum rollout_action_type reask[] = {
+		ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_ASK_GATE, ROLLOUT_ACT_PERSIST,
+	};
+	static const enum rollout_action_type back[] = {
+		ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_SLOT, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct sim m = { .rng = 24, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .share_skew = 1 };
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_actions a;
+	struct rollout_event ev;
+	__u64 t;
+
+	(void)state;
+	start_gated(r, ROLLOUT_GATE_BIT(ROLLOUT_GATE_STEP), ROLLOUT_GATE_HOLD, &a);
+	t = run_until_gate(r, &m, 2000, 600);
+	ev = gate_ev(ROLLOUT_GATE_STEP, ROLLOUT_GATE_FAILED, t);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_actions(&a, hold, 2);
+	assert_int_equal(a.a[0].arg, ROLLOUT_N_PAUSED);
+	assert_int_equal(r->phase, ROLLOUT_PAUSED);
+	assert_int_equal(r->gate, ROLLOUT_GATE_STEP);
+	assert_int_equal(r->share_bp, 100);
+	assert_non_null(strstr(r->reason, "gate step failed (HTTP 418)"));
+	ev = (struct rollout_event){ .type = ROLLOUT_EV_RESUME, .now_ms = t + 1000 };
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_actions(&a, reask, 3);
+	assert_int_equal(a.a[1].arg, ROLLOUT_GATE_STEP);
+	assert_int_equal(r->phase, ROLLOUT_PROGRESSING);
+	assert_int_equal(r->gate_since_ms, t + 1000);
+
+	/* The same with the rollback policy, at the start gate. */
+	start_gated(r, ROLLOUT_GATE_BIT(ROLLOUT_GATE_START), ROLLOUT_GATE_ROLLBACK, &a);
+	ev = gate_ev(ROLLOUT_GATE_START, ROLLOUT_GATE_FAILED, 3000);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_actions(&a, back, 4);
+	assert_int_equal(a.a[2].arg, ROLLOUT_N_ROLLED_BACK);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_int_equal(r->gate, ROLLOUT_GATE_NONE);
+	free(r);
+}
+
+/* A gate holds progress, never safety: harm rolls back while it waits. */
+static void test_gate_harm_while_waiting(void **state)
+{
+	struct sim m = { .rng = 25, .pps = 200000, .stable_drop = 0.001, .cand_drop = 0.001,
+			 .share_skew = 1 };
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_actions a;
+	__u64 t;
+
+	(void)state;
+	start_gated(r, ROLLOUT_GATE_BIT(ROLLOUT_GATE_STEP), ROLLOUT_GATE_HOLD, &a);
+	t = run_until_gate(r, &m, 2000, 600);
+	(void)t;
+	m.cand_drop = 0.01;	/* the candidate turns bad while the gate holds */
+	run_sim(r, &m, 600, NULL);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_int_equal(r->gate, ROLLOUT_GATE_NONE);
+	assert_non_null(strstr(r->reason, "harmful"));
+	free(r);
+}
+
+/* Operator commands while a gate is pending. */
+static void test_gate_operator(void **state)
+{
+	struct sim m = { .rng = 26, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .share_skew = 1 };
+	struct rollout *r = calloc(1, sizeof(*r)), *saved = calloc(1, sizeof(*r));
+	struct rollout_actions a;
+	struct rollout_event ev;
+	__u64 t;
+
+	(void)state;
+	start_gated(r, ROLLOUT_GATE_BIT(ROLLOUT_GATE_STEP), ROLLOUT_GATE_HOLD, &a);
+	t = run_until_gate(r, &m, 2000, 600);
+	*saved = *r;
+
+	/* Pause, the gate passes while paused: nothing moves until resume. */
+	ev = (struct rollout_event){ .type = ROLLOUT_EV_PAUSE, .now_ms = t + 100 };
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	ev = gate_ev(ROLLOUT_GATE_STEP, ROLLOUT_GATE_PASS, t + 200);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_int_equal(a.nr, 1);
+	assert_int_equal(a.a[0].type, ROLLOUT_ACT_PERSIST);
+	assert_int_equal(r->phase, ROLLOUT_PAUSED);
+	assert_int_equal(r->step, 0);
+	assert_true(r->gate_passed);
+	ev = (struct rollout_event){ .type = ROLLOUT_EV_RESUME, .now_ms = t + 300 };
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_int_equal(r->phase, ROLLOUT_PROGRESSING);
+	assert_int_equal(r->step, 1);
+	assert_int_equal(r->share_bp, 500);
+	assert_int_equal(r->gate, ROLLOUT_GATE_NONE);
+
+	/* Promote over a pending gate. */
+	*r = *saved;
+	ev = (struct rollout_event){ .type = ROLLOUT_EV_PROMOTE, .now_ms = t + 100 };
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_int_equal(r->phase, ROLLOUT_PROMOTED);
+	assert_int_equal(r->gate, ROLLOUT_GATE_NONE);
+
+	/* Abort over a pending gate; a late answer is then refused. */
+	*r = *saved;
+	ev = (struct rollout_event){ .type = ROLLOUT_EV_ABORT, .now_ms = t + 100 };
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_int_equal(r->phase, ROLLOUT_ABORTED);
+	assert_int_equal(r->gate, ROLLOUT_GATE_NONE);
+	ev = gate_ev(ROLLOUT_GATE_STEP, ROLLOUT_GATE_PASS, t + 200);
+	assert_int_equal(rollout__handle(r, &ev, &a), -EINVAL);
+	assert_int_equal(r->phase, ROLLOUT_ABORTED);
+	free(r);
+	free(saved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +701,12 @@ int main(void)
 		cmocka_unit_test(test_operator_commands),
 		cmocka_unit_test(test_restart_reproduces),
 		cmocka_unit_test(test_harm_while_paused),
+		cmocka_unit_test(test_gate_start),
+		cmocka_unit_test(test_gate_step_holds),
+		cmocka_unit_test(test_gate_promote),
+		cmocka_unit_test(test_gate_failure_policy),
+		cmocka_unit_test(test_gate_harm_while_waiting),
+		cmocka_unit_test(test_gate_operator),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

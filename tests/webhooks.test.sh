@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Webhooks end to end, live traffic on a veth pair in namespaces made here,
+# with build/webhook_receiver as the endpoint (in the DUT namespace, on lo):
+#  - signed bodies: the signature checks with the secret, not with another;
+#    schema_version, ids, shares, SHA-256 of both objects, metadata present;
+#    event ids unique per event, the same on every retry of one event;
+#  - a step gate answering 403 holds the rollout at its share (status and
+#    canaryctl show the gate) until it answers 200; the promote gate then passes;
+#  - a gate answering 5xx beyond its retries rolls back (on_failure =
+#    rollback) or holds, paused at the gate (on_failure = hold);
+#  - dead endpoints (no listener; a listener that never answers) never stall
+#    the counter reads: status keeps changing at the interval, traffic flows.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib/testbed.sh
+. tests/lib/canaryd_bed.sh
+
+SECRET=webhook-test-secret
+cb_create 5,50,100 1s 200ms || fail "cannot create the test bed"
+cp "$CB_TMP/canaryd.ini" "$CB_TMP/base.ini"
+printf '%s\n' "$SECRET" >"$CB_TMP/secret"
+chmod 600 "$CB_TMP/secret"
+LOG=$CB_TMP/hooks.jsonl
+CONTROL=$CB_TMP/control
+: >"$CONTROL"
+
+# The interface's webhook list, then [webhook] sections from stdin.
+configure() {
+	{ cat "$CB_TMP/base.ini"; echo "webhook = $1"; cat; } >"$CB_TMP/canaryd.ini"
+}
+reload() {
+	kill -HUP "$CB_DAEMON_PID"
+	for _ in $(seq 50); do
+		[ "$(grep -c 'reloaded' "$CB_TMP/canaryd.log")" -gt "${reloads:-0}" ] && break
+		sleep 0.1
+	done
+	reloads=$(grep -c 'reloaded' "$CB_TMP/canaryd.log")
+}
+status() { $CTL -j status "$TB_DUT_IF"; }
+# Wait up to $1 s for the jq expression $2 on the status to be true.
+wait_for() {
+	local i
+	for i in $(seq $(($1 * 10))); do
+		status | jq -e ".interfaces[0] | $2" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+hooks() { jq -c "select($1)" "$LOG"; }
+
+configure gate <<INI
+[webhook gate]
+url = http://127.0.0.1:8080/canary
+gates = step,promote
+secret_file = $CB_TMP/secret
+timeout = 1s
+retries = 2
+backoff = 100ms
+on_failure = hold
+metadata.team = netops
+metadata.ticket = CHG-42
+INI
+cb_traffic 100000
+tb_bg "$TB_DUT" build/webhook_receiver --port 8080 --log "$LOG" --secret-file "$CB_TMP/secret" \
+	--control "$CONTROL" --answer started=500x2,200 >/dev/null
+cb_start_daemon || fail "canaryd did not come up"
+
+# ---- a step gate that says "not yet", then yes; the promote gate says yes.
+echo "gate.step=403" >"$CONTROL"
+$CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o >/dev/null || fail "start refused"
+wait_for 30 '.rollout.gate.name == "step"' || { status; fail "no wait on gate step"; }
+sleep 2
+s=$(status)
+echo "$s" | jq -e '.interfaces[0].rollout | .step == 1 and .share_pct == 5 and .phase == "progressing"' \
+	>/dev/null || { echo "$s"; fail "a 403 gate did not hold the rollout at step 1 (5 %)"; }
+$CTL status "$TB_DUT_IF" | grep -q "waiting for gate step" ||
+	{ $CTL status "$TB_DUT_IF"; fail "canaryctl status does not show the gate"; }
+asks=$(hooks '.event == "gate.step"' | wc -l)
+ids=$(hooks '.event == "gate.step"' | jq -r '.headers["Idempotency-Key"]' | sort -u | wc -l)
+[ "$asks" -ge 5 ] && [ "$ids" -eq 1 ] ||
+	fail "gate step asked $asks times with $ids event ids; want >= 5 asks (every 200 ms), one id"
+echo "gate step held at 5 % for 2 s: asked $asks times (403), one event id"
+echo "gate.step=200" >"$CONTROL"
+timeout 60 $CTL -j status "$TB_DUT_IF" --watch >"$CB_TMP/wait1.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] || { cat "$CB_TMP/wait1.out"; status; fail "released gate: wait exited $rc, want 0 (promoted)"; }
+hooks '.event == "gate.promote" and .status == 200' | grep -q . || fail "gate promote never asked"
+
+# Signatures: valid with the secret, and a wrong secret is detected.
+[ "$(hooks '.signature_ok != true' | wc -l)" -eq 0 ] || fail "a request with a bad signature"
+line=$(hooks '.event == "promoted"' | head -1)
+[ -n "$line" ] || fail "no promoted notification"
+raw=$(echo "$line" | jq -j .raw)
+sig=$(echo "$line" | jq -r '.headers["X-Canary-Signature"]')
+good=$(printf '%s' "$raw" | openssl dgst -sha256 -hmac "$SECRET" | awk '{print $NF}')
+bad=$(printf '%s' "$raw" | openssl dgst -sha256 -hmac "not-$SECRET" | awk '{print $NF}')
+[ "$sig" = "sha256=$good" ] || fail "signature $sig is not HMAC-SHA256(secret, body) $good"
+[ "$sig" != "sha256=$bad" ] || fail "a wrong secret gives the same signature"
+echo "signatures: HMAC-SHA256 of the body checks with the secret (openssl), not with another"
+
+# Body contents.
+echo "$line" | jq -e --arg c "$(sha256sum build/versions/fw_v2.bpf.o | cut -d' ' -f1)" \
+	--arg s "$(sha256sum build/versions/fw_v1.bpf.o | cut -d' ' -f1)" --arg i "$TB_DUT_IF" '.body |
+	.schema_version == 1 and .type == "notification" and .event == "promoted" and
+	.interface == $i and .phase == "promoted" and (.rollout_id | startswith($i)) and
+	.candidate.sha256 == $c and .stable.sha256 == $s and .shares_pct == [5, 50, 100] and
+	.metadata == {"team": "netops", "ticket": "CHG-42"} and (.totals.candidate_packets > 0) and
+	(.counters.candidate.packets > 0) and (.tests | type == "array")' >/dev/null ||
+	{ echo "$line" | jq .body; fail "promoted body lacks a field"; }
+echo "$line" | jq -e '.body | .event_id == .rollout_id + "-" + (.event_id | split("-") | last) and
+	(.candidate.sha256 | length) == 64 and (.verdict | length) > 0' >/dev/null ||
+	{ echo "$line" | jq .body; fail "event id or evidence malformed"; }
+
+# Event ids: one per event, repeated on retries. "started" got 500, 500, 200.
+started=$(hooks '.event == "started"')
+[ "$(echo "$started" | wc -l)" -eq 3 ] || { echo "$started"; fail "started: want 3 tries (500, 500, 200)"; }
+[ "$(echo "$started" | jq -r '.headers["Idempotency-Key"]' | sort -u | wc -l)" -eq 1 ] ||
+	fail "a retried event changed its id"
+[ "$(echo "$started" | jq -r '.headers["X-Canary-Attempt"]' | tr '\n' ' ')" = "1 2 3 " ] ||
+	fail "attempt numbers not 1 2 3"
+[ "$(echo "$started" | jq -r .raw | sort -u | wc -l)" -eq 1 ] || fail "a retry changed the body"
+distinct=$(jq -r 'select(.status < 300) | .headers["Idempotency-Key"]' "$LOG" | sort | uniq -d | wc -l)
+[ "$distinct" -eq 0 ] || fail "two answered events share an id"
+echo "event ids: $(jq -r '.headers["Idempotency-Key"]' "$LOG" | sort -u | wc -l) events in \
+$(wc -l <"$LOG") requests; 'started' retried twice with one id and one body"
+
+# ---- 5xx beyond the retries: on_failure = rollback rolls back.
+configure gate <<INI
+[webhook gate]
+url = http://127.0.0.1:8080/canary
+gates = step
+secret_file = $CB_TMP/secret
+timeout = 1s
+retries = 2
+backoff = 100ms
+on_failure = rollback
+INI
+reload
+echo "gate.step=503" >"$CONTROL"
+timeout 60 $CTL start "$TB_DUT_IF" build/versions/fw_v1.bpf.o --wait >"$CB_TMP/rb.out" 2>&1
+rc=$?
+[ $rc -eq 2 ] || { cat "$CB_TMP/rb.out"; fail "503 gate with on_failure=rollback: exit $rc, want 2"; }
+status | jq -e '.interfaces[0].rollout.reason | test("gate step failed \\(HTTP 503 after 2 retries\\); rolled back")' \
+	>/dev/null || { status; fail "rollback reason does not name the gate"; }
+id=$(hooks '.event == "gate.step" and .status == 503' | tail -1 | jq -r '.headers["Idempotency-Key"]')
+[ "$(hooks ".headers[\"Idempotency-Key\"] == \"$id\"" | wc -l)" -eq 3 ] ||
+	fail "gate with retries = 2 was not asked exactly 3 times"
+echo "503 gate, on_failure = rollback: rolled back after 1 + 2 tries"
+
+# ---- the same with on_failure = hold: paused at the gate, then aborted.
+sed -i 's/on_failure = rollback/on_failure = hold/' "$CB_TMP/canaryd.ini"
+reload
+$CTL start "$TB_DUT_IF" build/versions/fw_v1.bpf.o >/dev/null || fail "start refused"
+wait_for 30 '.rollout.phase == "paused" and .rollout.gate.name == "step"' ||
+	{ status; fail "503 gate with on_failure=hold did not pause at the gate"; }
+sleep 1
+status | jq -e '.interfaces[0].rollout | .phase == "paused" and .step == 1 and .gate.asking == false' \
+	>/dev/null || { status; fail "held gate moved on or kept asking"; }
+$CTL abort "$TB_DUT_IF" >/dev/null || fail "abort refused while held at a gate"
+wait_for 5 '.rollout.phase == "aborted" and .rollout.gate == null' || fail "abort at a gate"
+echo "503 gate, on_failure = hold: paused at gate step; abort still works"
+
+# ---- dead endpoints: no listener, and a listener that never answers.
+tb_bg "$TB_DUT" build/webhook_receiver --port 8081 --blackhole >/dev/null
+configure "refused, silent" <<INI
+[webhook refused]
+url = http://127.0.0.1:8089/nobody
+retries = 20
+backoff = 10ms
+[webhook silent]
+url = http://127.0.0.1:8081/never
+gates = step
+timeout = 2s
+retries = 20
+backoff = 100ms
+INI
+reload
+$CTL start "$TB_DUT_IF" build/versions/fw_v1.bpf.o >/dev/null || fail "start refused"
+wait_for 30 '.rollout.gate.name == "step"' || { status; fail "no wait on the silent gate"; }
+prev="" changes=0 slow=0 worst=0
+for _ in $(seq 30); do
+	t0=$(date +%s%N)
+	cur=$(status | jq -c '.interfaces[0] | [.versions.stable.packets, .read_interval_ms]')
+	t1=$(date +%s%N)
+	[ $(((t1 - t0) / 1000000)) -gt 1000 ] && slow=$((slow + 1))
+	[ "${cur%,*}" != "${prev%,*}" ] && changes=$((changes + 1))
+	gap=$(echo "$cur" | jq '.[1]')
+	[ "$gap" -gt "$worst" ] && worst=$gap
+	prev=$cur
+	sleep 0.2
+done
+pps=$(status | jq '.interfaces[0].versions.stable.pps | floor')
+# 30 reads 200 ms apart against an interval of 200 ms: nearly all see new
+# counters, and no two counter reads lie much more than the interval apart
+# (a request blocking the loop would show its 2 s timeout here).
+[ "$changes" -ge 20 ] && [ "$slow" -eq 0 ] && [ "$worst" -le 400 ] ||
+	fail "dead webhooks stalled the daemon: counters changed $changes of 30 reads, \
+$slow replies slower than 1 s, longest gap between counter reads $worst ms"
+awk -v p="$pps" 'BEGIN{exit !(p > 50000)}' || fail "traffic stalled ($pps pps)"
+grep -q "webhook refused: .*Couldn't connect\|webhook refused: .*Connection refused\|webhook refused: .*Failed to connect" \
+	"$CB_TMP/canaryd.log" || fail "no log line for the refused endpoint"
+status | jq -e '.interfaces[0].rollout.phase == "progressing"' >/dev/null || fail "rollout left its gate"
+echo "dead endpoints: counters changed on $changes of 30 status reads 200 ms apart, \
+longest gap between counter reads $worst ms (interval 200 ms), stable at $pps pps"
+$CTL abort "$TB_DUT_IF" >/dev/null || fail "abort refused"
+exit 0
