@@ -29,6 +29,8 @@ BPF_LIBS := $(shell $(PKG_CONFIG) --libs libxdp libbpf 2>/dev/null || echo -lxdp
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 TOOL_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 INI_LIBS := $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
+HTTP_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+SYSTEMD_LIBS := $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 BPF_HDRS := $(wildcard bpf/include/*.h)
 
@@ -42,7 +44,8 @@ TOOL_BPF_OBJS := $(patsubst tools/%.bpf.c,$(O)/tools/%.bpf.o,$(TOOL_BPF_SRCS))
 TOOL_SKELS := $(patsubst tools/%.bpf.c,$(O)/%.skel.h,$(TOOL_BPF_SRCS))
 
 # The datapath library used by the daemon, tools and tests.
-LIB_SRCS := canaryd/dp.c canaryd/log.c canaryd/config.c canaryd/state.c
+LIB_SRCS := canaryd/dp.c canaryd/log.c canaryd/config.c canaryd/state.c canaryd/metrics.c \
+	canaryd/metrics_http.c
 LIB_OBJS := $(patsubst canaryd/%.c,$(O)/obj/%.o,$(LIB_SRCS))
 LIB_OBJS += $(patsubst rollout/%.c,$(O)/obj/rollout/%.o,$(wildcard rollout/*.c))
 LIB := $(O)/libcanary.a
@@ -114,7 +117,8 @@ $(O)/%: tools/%.c $(LIB) $(TOOL_SKELS) $(TEST_COMMON) | $(O)
 # The daemon.
 $(O)/canaryd: canaryd/canaryd.c $(LIB) $(wildcard canaryd/*.h) $(wildcard rollout/*.h) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(BPF_LIBS) $(INI_LIBS) $(TOOL_LIBS) -lz -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(BPF_LIBS) $(INI_LIBS) $(TOOL_LIBS) $(HTTP_LIBS) \
+		$(SYSTEMD_LIBS) -lz -lm -o $@
 
 # The client: jansson only, no libbpf (it runs where canaryd's socket is).
 $(O)/canaryctl: canaryd/canaryctl.c canaryd/proto.h | $(O)
