@@ -3,6 +3,8 @@
 # make test       run every test (as root)
 # make bench      side-by-side performance ratios
 # make demo       the live demo on a veth test bed
+# make install    canaryd, canaryctl, example versions and config, systemd unit
+#                 (PREFIX=/usr/local, DESTDIR for staging)
 # V=1 shows the commands; CC, CLANG, BPFTOOL, PREFIX, DESTDIR can be overridden.
 
 CC ?= gcc
@@ -11,6 +13,13 @@ BPFTOOL ?= bpftool
 PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+DOCDIR ?= $(PREFIX)/share/doc/canaryd
+UNITDIR ?= $(LIBDIR)/systemd/system
+# canaryd.service reads /etc/canaryd/canaryd.ini whatever the PREFIX.
+SYSCONFDIR ?= /etc
 
 ifeq ($(V),1)
 Q :=
@@ -141,10 +150,28 @@ bench: all
 demo: all
 	$(Q)tests/demo.sh
 
+# What canaryd needs at run time: the dispatcher is built into it (skeleton);
+# the example versions go to $(LIBDIR)/canaryd/versions, and the example
+# config (pointing at them) next to where canaryd.service looks for
+# canaryd.ini. The example is not installed as canaryd.ini itself: its
+# [interface eth0] would attach to a real NIC at the first start.
+install: $(O)/canaryd $(O)/canaryctl $(VERSION_OBJS)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/canaryd/versions \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/canaryd $(DESTDIR)$(DOCDIR)
+	$(Q)install -m 0755 $(O)/canaryd $(DESTDIR)$(SBINDIR)/canaryd
+	$(Q)install -m 0755 $(O)/canaryctl $(DESTDIR)$(BINDIR)/canaryctl
+	$(Q)install -m 0644 $(VERSION_OBJS) $(DESTDIR)$(LIBDIR)/canaryd/versions/
+	$(Q)sed 's|@PREFIX@|$(PREFIX)|g' examples/systemd/canaryd.service \
+		>$(DESTDIR)$(UNITDIR)/canaryd.service && chmod 0644 $(DESTDIR)$(UNITDIR)/canaryd.service
+	$(Q)sed 's|/etc/canaryd/versions/|$(LIBDIR)/canaryd/versions/|g' examples/canaryd.ini \
+		>$(DESTDIR)$(SYSCONFDIR)/canaryd/canaryd.ini.example
+	$(Q)install -m 0644 README.md examples/kubernetes.md $(DESTDIR)$(DOCDIR)/
+
 clean:
 	$(call msg,CLEAN,$(O))
 	$(Q)rm -rf $(O)
 
-.PHONY: all test bench demo clean
+.PHONY: all test bench demo install clean
 .DELETE_ON_ERROR:
 .SECONDARY:
