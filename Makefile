@@ -3,6 +3,8 @@
 # make test       run every test (as root)
 # make bench      side-by-side performance ratios
 # make demo       the live demo on a veth test bed
+# make install    canaryd, canaryctl, example versions and config, systemd unit
+#                 (PREFIX=/usr/local, DESTDIR for staging)
 # V=1 shows the commands; CC, CLANG, BPFTOOL, PREFIX, DESTDIR can be overridden.
 
 CC ?= gcc
@@ -11,6 +13,13 @@ BPFTOOL ?= bpftool
 PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+DOCDIR ?= $(PREFIX)/share/doc/canaryd
+UNITDIR ?= $(LIBDIR)/systemd/system
+# canaryd.service reads /etc/canaryd/canaryd.ini whatever the PREFIX.
+SYSCONFDIR ?= /etc
 
 ifeq ($(V),1)
 Q :=
@@ -33,6 +42,7 @@ PCAP_LIBS := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
 CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 MHD_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+SYSTEMD_LIBS := $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 BPF_HDRS := $(wildcard bpf/include/*.h)
 
@@ -46,7 +56,8 @@ TOOL_BPF_OBJS := $(patsubst tools/%.bpf.c,$(O)/tools/%.bpf.o,$(TOOL_BPF_SRCS))
 TOOL_SKELS := $(patsubst tools/%.bpf.c,$(O)/%.skel.h,$(TOOL_BPF_SRCS))
 
 # The datapath library used by the daemon, tools and tests.
-LIB_SRCS := canaryd/dp.c canaryd/log.c canaryd/config.c canaryd/state.c
+LIB_SRCS := canaryd/dp.c canaryd/log.c canaryd/config.c canaryd/state.c canaryd/metrics.c \
+	canaryd/metrics_http.c
 LIB_OBJS := $(patsubst canaryd/%.c,$(O)/obj/%.o,$(LIB_SRCS))
 LIB_OBJS += $(patsubst rollout/%.c,$(O)/obj/rollout/%.o,$(wildcard rollout/*.c))
 LIB := $(O)/libcanary.a
@@ -123,7 +134,7 @@ $(O)/canaryd: canaryd/canaryd.c canaryd/webhook.c $(LIB) $(wildcard canaryd/*.h)
 		$(wildcard rollout/*.h) | $(O)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) $< canaryd/webhook.c $(LIB) $(BPF_LIBS) $(INI_LIBS) $(TOOL_LIBS) \
-		$(CURL_LIBS) $(CRYPTO_LIBS) -lz -lm -o $@
+		$(CURL_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) $(SYSTEMD_LIBS) -lz -lm -o $@
 
 # The client: jansson for the daemon's protocol; libbpf (through the datapath
 # library's loaders) and libpcap for "preflight", which runs without a daemon.
@@ -152,10 +163,28 @@ bench: all
 demo: all
 	$(Q)tests/demo.sh
 
+# What canaryd needs at run time: the dispatcher is built into it (skeleton);
+# the example versions go to $(LIBDIR)/canaryd/versions, and the example
+# config (pointing at them) next to where canaryd.service looks for
+# canaryd.ini. The example is not installed as canaryd.ini itself: its
+# [interface eth0] would attach to a real NIC at the first start.
+install: $(O)/canaryd $(O)/canaryctl $(VERSION_OBJS)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/canaryd/versions \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/canaryd $(DESTDIR)$(DOCDIR)
+	$(Q)install -m 0755 $(O)/canaryd $(DESTDIR)$(SBINDIR)/canaryd
+	$(Q)install -m 0755 $(O)/canaryctl $(DESTDIR)$(BINDIR)/canaryctl
+	$(Q)install -m 0644 $(VERSION_OBJS) $(DESTDIR)$(LIBDIR)/canaryd/versions/
+	$(Q)sed 's|@PREFIX@|$(PREFIX)|g' examples/systemd/canaryd.service \
+		>$(DESTDIR)$(UNITDIR)/canaryd.service && chmod 0644 $(DESTDIR)$(UNITDIR)/canaryd.service
+	$(Q)sed 's|/etc/canaryd/versions/|$(LIBDIR)/canaryd/versions/|g' examples/canaryd.ini \
+		>$(DESTDIR)$(SYSCONFDIR)/canaryd/canaryd.ini.example
+	$(Q)install -m 0644 README.md examples/kubernetes.md $(DESTDIR)$(DOCDIR)/
+
 clean:
 	$(call msg,CLEAN,$(O))
 	$(Q)rm -rf $(O)
 
-.PHONY: all test bench demo clean
+.PHONY: all test bench demo install clean
 .DELETE_ON_ERROR:
 .SECONDARY:

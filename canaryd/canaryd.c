@@ -35,11 +35,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <jansson.h>
+#include <systemd/sd-daemon.h>
 
 #include "config.h"
 #include "dp.h"
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "state.h"
 #include "webhook.h"
@@ -68,6 +70,7 @@ struct iface {
 	struct canary_breaker brk;
 	char stable_sha256[65];		/* of cfg.stable_obj, at setup; empty if unreadable */
 	char gate_detail[160];		/* the gate's last answer, for status */
+	__u64 decisions[ROLLOUT_FAILED + 1];	/* rollouts ended per phase, for metrics */
 };
 
 static struct canaryd_config config;
@@ -505,7 +508,7 @@ static int apply_one(struct iface *ifc, const struct rollout_action *a)
 	return -EINVAL;
 }
 
-static int feed(struct iface *ifc, const struct rollout_event *ev)
+static int feed_actions(struct iface *ifc, const struct rollout_event *ev)
 {
 	struct rollout_actions acts;
 	__u32 i;
@@ -530,6 +533,17 @@ static int feed(struct iface *ifc, const struct rollout_event *ev)
 	/* No gate waited on any more (passed, or decided over): stop asking. */
 	if (!ifc->st.ro.gate)
 		canary_webhook__cancel_gate(ifc);
+	return err;
+}
+
+/* Every phase change goes through here: count the rollouts that end. */
+static int feed(struct iface *ifc, const struct rollout_event *ev)
+{
+	enum rollout_phase before = ifc->st.ro.phase;
+	int err = feed_actions(ifc, ev);
+
+	if (ifc->st.ro.phase != before && rollout__done(&ifc->st.ro))
+		ifc->decisions[ifc->st.ro.phase]++;
 	return err;
 }
 
@@ -1002,6 +1016,62 @@ static int reload_config(void)
 	return 0;
 }
 
+/* ---- metrics and systemd --------------------------------------------- */
+
+/* The metrics page, from the same state "status" reads (metrics.h). */
+static int render_metrics(void *ctx, char **out, size_t *len)
+{
+	static char ids[CANARY_MAX_IFACES][64];
+	struct canary_metrics_iface m[CANARY_MAX_IFACES];
+	int i;
+
+	(void)ctx;
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < nr_ifaces; i++) {
+		const struct iface *ifc = &ifaces[i];
+
+		m[i].name = ifc->cfg.name;
+		m[i].managed = iface_managed(ifc);
+		if (ifc->dp && ifc->have_last) {
+			m[i].counters = ifc->last;
+			m[i].breaker = &ifc->brk;
+		}
+		if (ifc->has_rollout) {
+			snprintf(ids[i], sizeof(ids[i]), "%s-%llu", ifc->cfg.name,
+				 (unsigned long long)ifc->st.rollout_id);
+			m[i].rollout = &ifc->st.ro;
+			m[i].rollout_id = ids[i];
+			m[i].candidate = ifc->st.cand_obj;
+		}
+		memcpy(m[i].decisions, ifc->decisions, sizeof(m[i].decisions));
+	}
+	return canary_metrics__render(m, nr_ifaces, out, len);
+}
+
+/* systemd's STATUS=: one line, sent when it changes. */
+static void notify_status(bool ready)
+{
+	static char last[512];
+	char line[512];
+	int i, n, managed = 0;
+
+	for (i = 0; i < nr_ifaces; i++)
+		managed += iface_managed(&ifaces[i]);
+	n = snprintf(line, sizeof(line), "managing %d of %d interfaces", managed, nr_ifaces);
+	for (i = 0; i < nr_ifaces && n < (int)sizeof(line); i++) {
+		const struct rollout *r = &ifaces[i].st.ro;
+
+		if (ifaces[i].has_rollout && !rollout__done(r))
+			n += snprintf(line + n, sizeof(line) - n, "; %s: %s step %u/%u at %.2f%%",
+				      ifaces[i].cfg.name, rollout_phase__name(r->phase), r->step + 1,
+				      r->plan.nr_steps, r->share_bp / 100.0);
+	}
+	if (!ready && !strcmp(line, last))
+		return;
+	snprintf(last, sizeof(last), "%s", line);
+	sd_notifyf(0, "%sSTATUS=%s", ready ? "READY=1\n" : "", line);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: canaryd [-c CONFIG] [-v]\n"
@@ -1013,7 +1083,8 @@ int main(int argc, char **argv)
 {
 	char err_text[8192] = "";
 	struct itimerspec its = {};
-	struct pollfd pfd[3 + 61];	/* ours, then libcurl's */
+	struct canary_metrics_server *msrv = NULL;
+	struct pollfd pfd[4 + 60];	/* ours, the metrics server's, then libcurl's */
 	sigset_t sigs;
 	int opt, i, lfd, sfd, tfd, err, managed = 0;
 	bool verbose = false;
@@ -1069,6 +1140,11 @@ int main(int argc, char **argv)
 	lfd = listen_socket(config.socket);
 	if (lfd < 0)
 		return 1;
+	if (strcmp(config.metrics, "off")) {
+		msrv = canary_metrics__listen(config.metrics, render_metrics, NULL);
+		if (!msrv)
+			return 1;
+	}
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	its.it_interval.tv_sec = config.interval_ms / 1000;
@@ -1078,8 +1154,10 @@ int main(int argc, char **argv)
 		pr_warn("canaryd: cannot set up signals or timer: %s\n", strerror(errno));
 		return 1;
 	}
-	pr_info("canaryd: managing %d of %d interfaces, control socket %s, interval %llu ms\n",
-		managed, nr_ifaces, config.socket, (unsigned long long)config.interval_ms);
+	pr_info("canaryd: managing %d of %d interfaces, control socket %s, metrics %s, "
+		"interval %llu ms\n", managed, nr_ifaces, config.socket,
+		msrv ? config.metrics : "off", (unsigned long long)config.interval_ms);
+	notify_status(true);	/* every interface is set up and the socket answers */
 	printf("ready\n");
 	fflush(stdout);
 
@@ -1087,12 +1165,13 @@ int main(int argc, char **argv)
 	pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	pfd[2] = (struct pollfd){ .fd = tfd, .events = POLLIN };
+	pfd[3] = (struct pollfd){ .fd = canary_metrics__fd(msrv), .events = POLLIN };
 	for (;;) {
-		int timeout = -1, n;
+		int timeout = canary_metrics__timeout_ms(msrv), n;
 
 		/* libcurl's sockets and timers too: webhooks progress without blocking us. */
-		n = canary_webhooks__pollfds(pfd + 3, sizeof(pfd) / sizeof(pfd[0]) - 3, &timeout);
-		if (poll(pfd, 3 + n, timeout) < 0) {
+		n = canary_webhooks__pollfds(pfd + 4, sizeof(pfd) / sizeof(pfd[0]) - 4, &timeout);
+		if (poll(pfd, 4 + n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -1102,7 +1181,9 @@ int main(int argc, char **argv)
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
+					sd_notify(0, "RELOADING=1");
 					reload_config();
+					notify_status(true);
 				} else {
 					pr_info("canaryd: signal %u: exiting; the datapath keeps "
 						"running with its last weights\n", si.ssi_signo);
@@ -1117,12 +1198,16 @@ int main(int argc, char **argv)
 				for (i = 0; i < nr_ifaces; i++)
 					iface_tick(&ifaces[i], now, (now - last_tick) / 1000.0);
 				last_tick = now;
+				notify_status(false);
 			}
 		}
 		if (pfd[0].revents & POLLIN)
 			serve_client(lfd);
 		canary_webhooks__run();
+		canary_metrics__run(msrv);	/* never blocks; also expires idle scrapers */
 	}
+	sd_notify(0, "STOPPING=1");
+	canary_metrics__close(msrv);
 	close(lfd);
 	unlink(config.socket);
 	for (i = 0; i < nr_ifaces; i++) {

@@ -33,6 +33,7 @@
 #include "config.h"
 #include "dp.h"
 #include "log.h"
+#include "metrics.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 /* Room in the per-section "which line set this key" records. */
@@ -79,6 +80,7 @@ struct key {
 	const struct choice *choices;
 	const char *allowed;		/* for the error messages */
 	bool hidden;			/* summarised, not listed, after an unknown key */
+	bool empty_ok;			/* "key =" is a value */
 };
 
 struct iface_state {
@@ -318,6 +320,21 @@ static int parse_path(struct parser *p, const struct key *k, const char *v, void
 		return -EINVAL;
 	}
 	strcpy(field, v);
+	return 0;
+}
+
+static int parse_metrics(struct parser *p, const struct key *k, const char *v, void *field)
+{
+	struct sockaddr_storage sa;
+	bool off;
+
+	if (strlen(v) >= k->size) {
+		snprintf(p->why, sizeof(p->why), "longer than %zu bytes", k->size - 1);
+		return -EINVAL;
+	}
+	if (canary_metrics__parse_addr(v, &sa, &off))
+		return why_not(p, v, 0, "a numeric HOST:PORT");
+	strcpy(field, off ? "off" : v);
 	return 0;
 }
 
@@ -688,6 +705,8 @@ static const struct key keys[] = {
 	{ .name = "state_dir", DAEMON(state_dir), .parse = parse_path, .allowed = "a path" },
 	{ .name = "interval", DAEMON(interval_ms), .parse = parse_duration, .lo = 100, .hi = 60000,
 	  .allowed = "a duration from 100ms to 60s" },
+	{ .name = "metrics", DAEMON(metrics), .parse = parse_metrics, .empty_ok = true,
+	  .allowed = "IPv4:PORT or [IPv6]:PORT (numeric, port 1-65535), or off or empty for none" },
 	{ .name = "log_level", DAEMON(log_level), .parse = parse_choice, .choices = log_levels,
 	  .allowed = "warn, info, debug" },
 
@@ -1128,7 +1147,7 @@ static int on_pair(void *user, const char *section, const char *name, const char
 		return 0;
 	}
 	set_on[idx] = p->lineno;
-	if (!*value) {
+	if (!*value && !k->empty_ok) {
 		bad_key(p, name, "no value", k->allowed);
 		return 0;
 	}
@@ -1282,6 +1301,7 @@ static void defaults(struct canaryd_config *cfg, struct parser *p)
 	strcpy(cfg->pin_root, "/sys/fs/bpf/canaryd");
 	strcpy(cfg->state_dir, "/var/lib/canaryd");
 	cfg->interval_ms = 1000;
+	strcpy(cfg->metrics, CANARY_METRICS_DEFAULT);
 	cfg->log_level = CANARY_LOG_INFO;
 	rollout_defaults(&p->rollout);
 	judge_config__defaults(&p->judge);

@@ -2,7 +2,7 @@
 /*
  * canaryd configuration: an INI file read with inih.
  *
- *   [daemon]              socket, pin_root, state_dir, interval, log_level
+ *   [daemon]              socket, pin_root, state_dir, interval, metrics, log_level
  *   [rollout]             defaults for every interface's rollouts
  *   [judge]               defaults for every interface's judge
  *   [interface NAME]      one per managed interface; may repeat any [rollout]
@@ -85,6 +85,7 @@ struct canaryd_config {
 	char pin_root[PATH_MAX];	/* default /sys/fs/bpf/canaryd */
 	char state_dir[PATH_MAX];	/* default /var/lib/canaryd */
 	__u64 interval_ms;		/* interval = 1s; 100ms .. 60s */
+	char metrics[64];		/* metrics = 127.0.0.1:9464; "off": no endpoint */
 	int log_level;			/* log_level = warn|info|debug */
 	int nr_ifaces;
 	struct canary_iface_cfg iface[CANARY_MAX_IFACES];

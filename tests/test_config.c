@@ -193,7 +193,7 @@ static void test_defaults(void **state)
 
 /* Every key the loader knows; the example must show each one. */
 static const char *const all_keys[] = {
-	"socket", "pin_root", "state_dir", "interval", "log_level",
+	"socket", "pin_root", "state_dir", "interval", "metrics", "log_level",
 	"steps", "step_time", "max_step_time", "min_packets", "on_timeout", "breaker_budget",
 	"symmetric", "cost_sample",
 	"alpha", "srm_alpha", "abort_alpha", "min_events", "deff", "invalid_limit",
@@ -397,6 +397,15 @@ static const struct bad_case bad_cases[] = {
 	  "[interface eth0] key 'webhook': webhooks a and b both have gates" },
 	{ "webhook key in an interface", IF0 "url = http://x/\n", 3,
 	  "[interface eth0] key 'url': unknown key" },
+	{ "metrics host name", "[daemon]\nmetrics = localhost:9464\n", 2,
+	  "[daemon] key 'metrics': 'localhost:9464' is not a numeric HOST:PORT (allowed: IPv4:PORT" },
+	{ "metrics without port", "[daemon]\nmetrics = 127.0.0.1\n", 2, "key 'metrics'" },
+	{ "metrics port 0", "[daemon]\nmetrics = 127.0.0.1:0\n", 2, "key 'metrics'" },
+	{ "metrics port too large", "[daemon]\nmetrics = 127.0.0.1:65536\n", 2, "key 'metrics'" },
+	{ "metrics IPv6 without brackets", "[daemon]\nmetrics = ::1:9464\n", 2, "key 'metrics'" },
+	{ "metrics bad IPv6", "[daemon]\nmetrics = [::g]:9464\n", 2, "key 'metrics'" },
+	{ "metrics in an interface", IF0 "metrics = 127.0.0.1:1\n", 3,
+	  "[interface eth0] key 'metrics': unknown key" },
 };
 
 static void test_errors(void **state)
@@ -771,6 +780,30 @@ static void test_webhooks(void **state)
 	loaded_free(l);
 }
 
+/* [daemon] metrics: loopback by default; IPv4, [IPv6], off or empty. */
+static void test_metrics_key(void **state)
+{
+	struct loaded *l = loaded_new();
+
+	(void)state;
+	load_text(l, "# nothing\n");
+	assert_int_equal(l->rc, 0);
+	assert_string_equal(l->cfg->metrics, "127.0.0.1:9464");
+	load_text(l, "[daemon]\nmetrics = 0.0.0.0:19464\n");
+	assert_int_equal(l->rc, 0);
+	assert_string_equal(l->cfg->metrics, "0.0.0.0:19464");
+	load_text(l, "[daemon]\nmetrics = [::1]:9464\n");
+	assert_int_equal(l->rc, 0);
+	assert_string_equal(l->cfg->metrics, "[::1]:9464");
+	load_text(l, "[daemon]\nmetrics = off\n");
+	assert_int_equal(l->rc, 0);
+	assert_string_equal(l->cfg->metrics, "off");
+	load_text(l, "[daemon]\nmetrics =\n");
+	assert_int_equal(l->rc, 0);
+	assert_string_equal(l->cfg->metrics, "off");
+	loaded_free(l);
+}
+
 static void test_split_objprog(void **state)
 {
 	static const struct {
@@ -814,6 +847,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_metrics_key),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_too_many_interfaces),
