@@ -168,12 +168,13 @@ demo: all
 # config (pointing at them) next to where canaryd.service looks for
 # canaryd.ini. The example is not installed as canaryd.ini itself: its
 # [interface eth0] would attach to a real NIC at the first start.
-install: $(O)/canaryd $(O)/canaryctl $(VERSION_OBJS)
+install: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/canaryd/versions \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/canaryd $(DESTDIR)$(DOCDIR)
 	$(Q)install -m 0755 $(O)/canaryd $(DESTDIR)$(SBINDIR)/canaryd
 	$(Q)install -m 0755 $(O)/canaryctl $(DESTDIR)$(BINDIR)/canaryctl
+	$(Q)install -m 0755 $(O)/webhook_receiver $(DESTDIR)$(BINDIR)/canary-webhook-receiver
 	$(Q)install -m 0644 $(VERSION_OBJS) $(DESTDIR)$(LIBDIR)/canaryd/versions/
 	$(Q)sed 's|@PREFIX@|$(PREFIX)|g' examples/systemd/canaryd.service \
 		>$(DESTDIR)$(UNITDIR)/canaryd.service && chmod 0644 $(DESTDIR)$(UNITDIR)/canaryd.service

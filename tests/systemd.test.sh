@@ -75,6 +75,7 @@ DEST=$CB_TMP/dest
 make -s install DESTDIR="$DEST" PREFIX=/usr >/dev/null || fail "make install failed"
 want="etc/canaryd/canaryd.ini.example
 usr/bin/canaryctl
+usr/bin/canary-webhook-receiver
 $(for v in build/versions/*.bpf.o; do echo "usr/lib/canaryd/versions/$(basename "$v")"; done)
 usr/lib/systemd/system/canaryd.service
 usr/sbin/canaryd
