@@ -62,3 +62,89 @@ tb_bg() {
 	nsenter --net="/run/netns/$ns" "$@" &
 	TB_PIDS+=("$!")
 }
+
+# --- Counting helpers for the loss scenarios -------------------------------
+
+# Keep the kernel's own packets (IPv6 router/neighbour solicitations, MLD)
+# off the test veths, so their counters hold only generated frames. The
+# generator's IPv6 frames are XDP frames: they need no IPv6 on the devices.
+tb_quiet() {
+	local ns dev
+	for ns in "$TB_GEN:$TB_GEN_IF" "$TB_DUT:$TB_DUT_IF"; do
+		dev=${ns#*:}
+		nsenter --net="/run/netns/${ns%%:*}" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf."$dev".disable_ipv6=1 ||
+			return 1
+	done
+}
+
+# ethtool -S counter NAME of DEV in namespace NS: tb_veth_stat NS DEV NAME.
+tb_veth_stat() {
+	nsenter --net="/run/netns/$1" ethtool -S "$2" |
+		awk -v k="$3:" '$1 == k { print $2; f = 1 } END { if (!f) print "missing" }'
+}
+
+# Wait up to 10 s for a line equal to LINE in FILE while PID lives.
+tb_wait_line() {
+	local file=$1 line=$2 pid=$3
+	for _ in $(seq 100); do
+		grep -qx "$line" "$file" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# build/flowcount at TC ingress of the DUT veth (after XDP: it counts what
+# XDP passed). Per-flow counts go to FILE and its summary to FILE.json when
+# tb_flowcount_stop is called. Sets TB_FC_PID.
+tb_flowcount_start() {
+	TB_FC_OUT=$1
+	tb_bg "$TB_DUT" build/flowcount --dev "$TB_DUT_IF" --out "$1" -j >"$1.json" 2>"$1.err"
+	TB_FC_PID=${TB_PIDS[-1]}
+	tb_wait_line "$1.json" ready "$TB_FC_PID" || { cat "$1.err" >&2; return 1; }
+}
+
+tb_flowcount_stop() {
+	kill -INT "$TB_FC_PID" && wait "$TB_FC_PID" || { cat "$TB_FC_OUT.err" >&2; return 1; }
+	tail -n +2 "$TB_FC_OUT.json" >"$TB_FC_OUT.sum"
+}
+
+# Compare frames sent per flow (trafficgen --flow-log files: key, frames,
+# legit|attack) with frames received per flow (flowcount --out: key,
+# packets): tb_flow_compare RX TX... prints key=value pairs:
+#   legit_flows legit_sent legit_rcvd lost lost_flows gained_flows
+#   attack_sent attack_rcvd stray_rcvd (received on keys no generator sent)
+tb_flow_compare() {
+	awk 'FILENAME == ARGV[1] { r[$1 " " $2 " " $3 " " $4 " " $5] += $6; next }
+	     { k = $1 " " $2 " " $3 " " $4 " " $5; s[k] += $6; kind[k] = $7 }
+	     END {
+		for (k in s) {
+			got = (k in r) ? r[k] : 0
+			if (kind[k] == "legit") {
+				lf++; ls += s[k]; lr += got
+				if (got < s[k]) { lost += s[k] - got; lostf++ }
+				if (got > s[k]) gainf++
+			} else {
+				as += s[k]; ar += got
+			}
+		}
+		for (k in r)
+			if (!(k in s))
+				stray += r[k]
+		printf "legit_flows=%d legit_sent=%.0f legit_rcvd=%.0f lost=%.0f lost_flows=%d ", lf, ls, lr, lost, lostf
+		printf "gained_flows=%d attack_sent=%.0f attack_rcvd=%.0f stray_rcvd=%.0f\n", gainf, as, ar, stray
+	     }' "$@"
+}
+
+# Dispatcher counters (dpctl -j JSON in FILE, summed over rows and classes)
+# as key=value pairs: packets pass drop aborted invalid tx redirect none
+# (packets no version handled) fallback unparsed.
+tb_dp_summary() {
+	jq -r '[.rows[][]] as $c | def s(f): [$c[] | f] | add;
+		"packets=\(s(.packets)) pass=\(s(.verdict.pass)) drop=\(s(.verdict.drop)) " +
+		"aborted=\(s(.verdict.aborted)) invalid=\(s(.verdict.invalid)) " +
+		"tx=\(s(.verdict.tx)) redirect=\(s(.verdict.redirect)) " +
+		"none=\([.rows.none[].packets] | add) fallback=\(s(.fallback)) " +
+		"unparsed=\([.rows[].unparsed.packets] | add)"' "$1"
+}
