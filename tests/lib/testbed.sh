@@ -148,3 +148,66 @@ tb_dp_summary() {
 		"none=\([.rows.none[].packets] | add) fallback=\(s(.fallback)) " +
 		"unparsed=\([.rows[].unparsed.packets] | add)"' "$1"
 }
+
+# The loss accounting of one run, all exact, printed as it goes:
+#   tb_loss_check SENT XDP XERR DP_AFTER DP_BEFORE RX TX...
+# SENT frames the generators sent, XDP frames the DUT veth ran through XDP,
+# XERR the generator veth's xmit errors (ring full: dropped before any XDP
+# program, not by a swap), DP_* dpctl -j counters (DP_BEFORE may be "" for
+# zero), RX flowcount --out, TX trafficgen --flow-log files. Checks:
+#   SENT == XDP + XERR; dispatcher packets == XDP; none handled by no
+#   version, no fallback, no aborted/invalid verdict; PASS verdicts ==
+#   packets flowcount received; every legit flow received what it was sent
+#   (or, if XERR > 0, the deficit is within XERR); no attack packet passed.
+# Sets TB_PACKETS (dispatcher packets in the run). Returns 1 on a failure,
+# with the reason on stderr.
+tb_loss_check() {
+	local sent=$1 xdp=$2 xerr=$3 after=$4 before=$5 rx=$6 k v rcvd
+	shift 6
+	local -A d=()
+	while IFS='=' read -r k v; do d[$k]=$v; done < <(tb_dp_summary "$after" | tr ' ' '\n')
+	if [ -n "$before" ]; then
+		while IFS='=' read -r k v; do
+			d[$k]=$((d[$k] - v))
+		done < <(tb_dp_summary "$before" | tr ' ' '\n')
+	fi
+	local legit_flows legit_sent legit_rcvd lost lost_flows gained_flows attack_sent
+	local attack_rcvd stray_rcvd
+	eval "$(tb_flow_compare "$rx" "$@")"
+	rcvd=$(awk '{ n += $6 } END { printf "%.0f", n }' "$rx")
+	TB_PACKETS=${d[packets]}
+	echo "veth: generators sent $sent, DUT XDP saw $xdp, xmit errors (ring full, before XDP) $xerr"
+	echo "dispatcher: packets ${d[packets]}, pass ${d[pass]}, drop ${d[drop]}," \
+		"aborted ${d[aborted]}, invalid ${d[invalid]}, none ${d[none]}, fallback ${d[fallback]}"
+	echo "per flow: $legit_flows legit flows, sent $legit_sent, received $legit_rcvd," \
+		"lost $lost in $lost_flows flows; attack sent $attack_sent, received $attack_rcvd;" \
+		"flowcount total $rcvd"
+	_tb_bad() { echo "$*" >&2; return 1; }
+	[ "$sent" -eq $((xdp + xerr)) ] ||
+		_tb_bad "sent $sent != XDP saw $xdp + xmit errors $xerr: frames vanished on the veth" ||
+		return 1
+	[ "${d[packets]}" -eq "$xdp" ] ||
+		_tb_bad "dispatcher counted ${d[packets]} packets, XDP saw $xdp" || return 1
+	[ "${d[none]}" -eq 0 ] || _tb_bad "${d[none]} packets handled by no version" || return 1
+	[ "${d[fallback]}" -eq 0 ] ||
+		_tb_bad "${d[fallback]} packets fell back to stable (slot empty under a share)" ||
+		return 1
+	[ "${d[aborted]}" -eq 0 ] && [ "${d[invalid]}" -eq 0 ] ||
+		_tb_bad "aborted ${d[aborted]}, invalid ${d[invalid]} verdicts" || return 1
+	[ $((d[pass] + d[drop])) -eq "${d[packets]}" ] ||
+		_tb_bad "pass ${d[pass]} + drop ${d[drop]} != packets ${d[packets]}" || return 1
+	[ "${d[pass]}" -eq "$rcvd" ] ||
+		_tb_bad "dispatcher passed ${d[pass]} packets, flowcount received $rcvd" || return 1
+	[ "$stray_rcvd" -eq 0 ] ||
+		_tb_bad "$stray_rcvd packets received on flows no generator sent" || return 1
+	[ "$attack_rcvd" -eq 0 ] || _tb_bad "$attack_rcvd attack packets passed" || return 1
+	[ "$gained_flows" -eq 0 ] ||
+		_tb_bad "$gained_flows flows received more than they were sent" || return 1
+	if [ "$xerr" -eq 0 ]; then
+		[ "$lost" -eq 0 ] || _tb_bad "$lost legit packets lost in $lost_flows flows" || return 1
+	else
+		[ "$lost" -le "$xerr" ] ||
+			_tb_bad "$lost legit packets lost, only $xerr dropped by the veth" || return 1
+	fi
+	[ "$legit_sent" -gt 0 ] || _tb_bad "no legit packet was sent" || return 1
+}
