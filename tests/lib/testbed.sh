@@ -84,10 +84,11 @@ tb_veth_stat() {
 		awk -v k="$3:" '$1 == k { print $2; f = 1 } END { if (!f) print "missing" }'
 }
 
-# Wait up to 10 s for a line equal to LINE in FILE while PID lives.
+# Wait up to SECONDS (default 10) for a line equal to LINE in FILE while PID
+# lives: tb_wait_line FILE LINE PID [SECONDS].
 tb_wait_line() {
 	local file=$1 line=$2 pid=$3
-	for _ in $(seq 100); do
+	for _ in $(seq $((${4:-10} * 10))); do
 		grep -qx "$line" "$file" 2>/dev/null && return 0
 		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.1
@@ -137,6 +138,14 @@ tb_flow_compare() {
 	     }' "$@"
 }
 
+# The first CPU this shell may run on. Generators started with
+# taskset -c "$(tb_gen_cpu)" take turns on one CPU, so the DUT's NAPI poll,
+# which runs on that CPU after each batch, drains the veth ring between them;
+# on two CPUs at once they overflow its 256 slots.
+tb_gen_cpu() {
+	taskset -pc $$ | sed 's/.*: *//; s/[,-].*//'
+}
+
 # Dispatcher counters (dpctl -j JSON in FILE, summed over rows and classes)
 # as key=value pairs: packets pass drop aborted invalid tx redirect none
 # (packets no version handled) fallback unparsed.
@@ -157,8 +166,13 @@ tb_dp_summary() {
 # zero), RX flowcount --out, TX trafficgen --flow-log files. Checks:
 #   SENT == XDP + XERR; dispatcher packets == XDP; none handled by no
 #   version, no fallback, no aborted/invalid verdict; PASS verdicts ==
-#   packets flowcount received; every legit flow received what it was sent
-#   (or, if XERR > 0, the deficit is within XERR); no attack packet passed.
+#   packets flowcount received; every legit flow received what it was sent;
+#   no attack packet passed; and XERR == 0. Frames the ring drops are lost
+#   before XDP, whatever the versions do, and they hit legit and attack
+#   frames alike: with any, a legit frame missing at flowcount could be the
+#   ring's or a wrong DROP, and no counter tells which. So a run with ring
+#   drops proves nothing per flow and fails (they are still reported apart);
+#   generators pinned to one CPU (tb_gen_cpu) leave the ring none.
 # Sets TB_PACKETS (dispatcher packets in the run). Returns 1 on a failure,
 # with the reason on stderr.
 tb_loss_check() {
@@ -203,11 +217,9 @@ tb_loss_check() {
 	[ "$attack_rcvd" -eq 0 ] || _tb_bad "$attack_rcvd attack packets passed" || return 1
 	[ "$gained_flows" -eq 0 ] ||
 		_tb_bad "$gained_flows flows received more than they were sent" || return 1
-	if [ "$xerr" -eq 0 ]; then
-		[ "$lost" -eq 0 ] || _tb_bad "$lost legit packets lost in $lost_flows flows" || return 1
-	else
-		[ "$lost" -le "$xerr" ] ||
-			_tb_bad "$lost legit packets lost, only $xerr dropped by the veth" || return 1
-	fi
+	[ "$xerr" -eq 0 ] ||
+		_tb_bad "the veth ring dropped $xerr frames before XDP (generators on several" \
+			"CPUs at once?): per-flow loss cannot be told from them" || return 1
+	[ "$lost" -eq 0 ] || _tb_bad "$lost legit packets lost in $lost_flows flows" || return 1
 	[ "$legit_sent" -gt 0 ] || _tb_bad "no legit packet was sent" || return 1
 }
