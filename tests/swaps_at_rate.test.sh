@@ -21,7 +21,8 @@
 #   PASS verdicts == packets flowcount received;
 #   every legit flow: received == sent;
 #   every attack flow: received 0.
-# Rate: dispatcher packets / generator seconds, from the counters. The
+# Rate: packets the dispatcher counted while the swaps ran / their duration
+# (the run's average is printed too). The
 # library's config swap returns only after an RCU grace period (the kernel
 # waits in every map-in-map update), so no packet can still see a share once
 # slot 1 is cleared: fallbacks must be 0 too.
@@ -30,15 +31,17 @@
 # varies by 3x with the load; a run below MIN_PPS whose every loss check
 # passed is retried (up to ATTEMPTS runs): load slows the generator, it never
 # excuses a lost packet, which fails at once. Under `make test` MIN_PPS is a
-# floor a busy machine still reaches (200 kpps); the 1 Mpps claim is checked
-# by tests/swaps_1mpps.long.sh under `make test-long`.
+# floor a busy machine still reaches (100 kpps: with two fuzzers and three
+# test beds running we measured 175 kpps); the 1 Mpps claim is checked by
+# tests/swaps_1mpps.long.sh under `make test-long`.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
 SWAPS=${SWAPS:-200}
 LEAD=${LEAD:-1}
-MIN_PPS=${MIN_PPS:-200000}
+MIN_PPS=${MIN_PPS:-100000}
 ATTEMPTS=${ATTEMPTS:-3}
+GEN_NICE=${GEN_NICE:-0}		# e.g. -10: the generator ahead of other builds
 
 fail() {
 	echo "swaps_at_rate: FAIL: $*" >&2
@@ -63,7 +66,7 @@ attempt() {
 	xerr0=$(tb_veth_stat "$TB_GEN" "$TB_GEN_IF" tx_queue_0_xdp_xmit_errors)
 	xdp0=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
 
-	tb_bg "$TB_GEN" build/trafficgen --dev "$TB_GEN_IF" --flows 65536 --src 198.18.1.1 \
+	tb_bg "$TB_GEN" nice -n "$GEN_NICE" build/trafficgen --dev "$TB_GEN_IF" --flows 65536 --src 198.18.1.1 \
 		--dst 198.18.2.10 --attack-share 200 --attack-src 198.18.4.1 \
 		--flow-log "$tmp/tx" -j >"$tmp/gen.json" 2>"$tmp/gen.err"
 	gen_pid=${TB_PIDS[-1]}
@@ -99,7 +102,12 @@ attempt() {
 	[ "$(sw cycles)" -eq "$SWAPS" ] || fail "$(sw cycles) of $SWAPS swap cycles ran"
 	[ "$(sw packets_during)" -gt 0 ] || fail "no packet went through the dispatcher during the swaps"
 	pps=$(awk -v n="$TB_PACKETS" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
-	echo "rate: $pps pps (dispatcher packets / generator seconds)"
+	swap_pps=$(awk -v n="$(sw packets_during)" -v s="$(sw seconds)" \
+		'BEGIN { printf "%.0f", n / s }')
+	echo "rate: $pps pps over the run, $swap_pps pps during the swaps" \
+		"(dispatcher packets / seconds)"
+	# The claim is about the swaps: the rate while they ran.
+	pps=$swap_pps
 	awk -v p="$pps" -v m="$MIN_PPS" 'BEGIN { exit !(p >= m) }'
 }
 
