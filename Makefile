@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # make            build everything into build/
 # make test       run every test (as root)
+# make test-long  the slow scenarios (tests/*.long.sh), e.g. swaps at >= 1 Mpps
 # make bench      side-by-side performance ratios
 # make demo       the live demo on a veth test bed
 # make install    canaryd, canaryctl, example versions and config, systemd unit
@@ -157,6 +158,9 @@ $(O):
 test: all
 	$(Q)tests/run.sh
 
+test-long: all
+	$(Q)tests/run.sh --long
+
 bench: all
 	$(Q)tests/bench.sh
 
@@ -186,6 +190,6 @@ clean:
 	$(call msg,CLEAN,$(O))
 	$(Q)rm -rf $(O)
 
-.PHONY: all test bench demo install clean
+.PHONY: all test test-long bench demo install clean
 .DELETE_ON_ERROR:
 .SECONDARY:

@@ -3,6 +3,7 @@
 # Test runner: every build/tests/test_* binary (cmocka) and every
 # tests/*.test.sh scenario. Prints PASS/FAIL per test, the captured output
 # only on failure, and a closing "N passed, N failed" line.
+# tests/run.sh --long runs the slow scenarios, tests/*.long.sh, instead.
 set -u
 cd "$(dirname "$0")/.."
 export CANARY_BUILD=${CANARY_BUILD:-$PWD/build}
@@ -15,6 +16,11 @@ if ! mountpoint -q /sys/fs/bpf; then
 	mount -t bpf bpf /sys/fs/bpf || { echo "cannot mount bpffs on /sys/fs/bpf" >&2; exit 1; }
 fi
 
+long=
+if [ "${1:-}" = --long ]; then
+	long=1
+	shift
+fi
 filter=${1:-}
 passed=0 failed=0
 log=$(mktemp)
@@ -37,14 +43,19 @@ run_one() {
 }
 
 for t in build/tests/test_*; do
+	[ -n "$long" ] && break
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	[ -n "$filter" ] && [[ $name != *$filter* ]] && continue
 	run_one "$name" "$t"
 done
-for t in tests/*.test.sh; do
+for t in tests/*.test.sh tests/*.long.sh; do
 	[ -f "$t" ] || continue
+	is_long=
+	[[ $t == *.long.sh ]] && is_long=1
+	[ "$is_long" = "$long" ] || continue
 	name=$(basename "$t" .test.sh)
+	name=${name%.sh}
 	[ -n "$filter" ] && [[ $name != *$filter* ]] && continue
 	run_one "$name" bash "$t"
 done

@@ -4,7 +4,8 @@
  * developers and live tests.
  *
  *   dpctl --dev DEV [--mode native|skb] --stable OBJ[:PROG]
- *         [--candidate OBJ[:PROG] --share BP] [--bare] [-j] [-v]
+ *         [--candidate OBJ[:PROG] --share BP [--swaps N]] [--bare] [-j] [-v]
+ *   dpctl --adopt DIR [-j]
  *
  * Loads a fresh dispatcher, puts the stable version in slot 0 (and a
  * candidate in slot 1 with a share in basis points), attaches, prints "ready"
@@ -15,6 +16,18 @@
  * --bare attaches the stable program alone through libxdp, no dispatcher, as
  * a baseline for benchmarks; it counts nothing and prints only how long it was
  * attached.
+ *
+ * --swaps N leaves slot 1 empty and, on each SIGUSR1, runs N rollout cycles
+ * back to back, as fast as the datapath library goes, in the DESIGN.md
+ * section 5 order: the version not in slot 0 goes into slot 1, gets the
+ * share, then even cycles promote it (slot 0, share 0, clear slot 1) and odd
+ * cycles roll it back (share 0, clear slot 1). The counters then carry a
+ * "swaps" summary: cycles, ProgMap and config updates, how long they took and
+ * how many packets the dispatcher handled meanwhile. "swapped CYCLES" on
+ * stdout marks the end of each burst.
+ *
+ * --adopt DIR prints the counters of the dispatcher pinned under DIR (by
+ * canaryd: pin_root/IFACE) and exits, touching nothing.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -41,14 +54,23 @@ struct opts {
 	char *stable, *candidate;	/* OBJ[:PROG], split in place */
 	const char *stable_prog, *candidate_prog;
 	long share;			/* -1: not given */
+	long swaps;			/* cycles per SIGUSR1; 0: none */
+	const char *adopt;
 	bool bare, json;
+};
+
+struct swap_stats {
+	__u64 cycles, promotions, rollbacks, progmap_updates, config_updates, packets;
+	double seconds;
+	int stable;			/* 0: --stable in slot 0 at the end, 1: --candidate */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dpctl --dev DEV [--mode native|skb] --stable OBJ[:PROG]\n"
-		"             [--candidate OBJ[:PROG] --share BP] [--bare] [-j] [-v]\n"
+		"             [--candidate OBJ[:PROG] --share BP [--swaps N]] [--bare] [-j] [-v]\n"
+		"       dpctl --adopt DIR [-j]\n"
 		"  --dev DEV          interface to attach to (in the current network namespace)\n"
 		"  --mode MODE        native (default) or skb\n"
 		"  --stable OBJ:PROG  stable version, slot 0 (PROG may be left out when OBJ has\n"
@@ -56,6 +78,9 @@ static void usage(FILE *f)
 		"  --candidate OBJ:PROG --share BP\n"
 		"                     candidate in slot 1 with BP basis points of the flows\n"
 		"  --bare             attach the stable program alone, without the dispatcher\n"
+		"  --swaps N          slot 1 starts empty; each SIGUSR1 runs N cycles of\n"
+		"                     fill slot 1, share, promote (even) or roll back (odd)\n"
+		"  --adopt DIR        print the counters of the dispatcher pinned under DIR\n"
 		"  -j                 JSON output\n"
 		"Prints \"ready\" once attached; SIGINT or SIGTERM detaches and prints the\n"
 		"counters.\n");
@@ -74,7 +99,7 @@ static const char *split_spec(char *spec)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_DEV = 256, O_MODE, O_STABLE, O_CAND, O_SHARE, O_BARE };
+	enum { O_DEV = 256, O_MODE, O_STABLE, O_CAND, O_SHARE, O_BARE, O_SWAPS, O_ADOPT };
 	static const struct option lopts[] = {
 		{ "dev", required_argument, NULL, O_DEV },
 		{ "mode", required_argument, NULL, O_MODE },
@@ -82,6 +107,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "candidate", required_argument, NULL, O_CAND },
 		{ "share", required_argument, NULL, O_SHARE },
 		{ "bare", no_argument, NULL, O_BARE },
+		{ "swaps", required_argument, NULL, O_SWAPS },
+		{ "adopt", required_argument, NULL, O_ADOPT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -115,6 +142,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case O_BARE: o->bare = true; break;
+		case O_SWAPS:
+			errno = 0;
+			o->swaps = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || o->swaps < 1 || o->swaps > 1000000) {
+				pr_warn("dpctl: --swaps '%s': expected cycles, 1 to 1000000\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_ADOPT: o->adopt = optarg; break;
 		case 'j': o->json = true; break;
 		case 'v': canary_log_set_level(CANARY_LOG_DEBUG); break;
 		case 'h': usage(stdout); exit(0);
@@ -125,12 +161,24 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		pr_warn("dpctl: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return -EINVAL;
 	}
+	if (o->adopt) {
+		if (o->dev || o->stable || o->candidate || o->bare || o->swaps) {
+			pr_warn("dpctl: --adopt DIR only reads counters; it takes no other option "
+				"but -j\n");
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (!o->dev || !o->stable) {
 		pr_warn("dpctl: --dev DEV and --stable OBJ[:PROG] are required (see --help)\n");
 		return -EINVAL;
 	}
 	if (!o->candidate != (o->share < 0)) {
 		pr_warn("dpctl: --candidate and --share go together\n");
+		return -EINVAL;
+	}
+	if (o->swaps && !o->candidate) {
+		pr_warn("dpctl: --swaps needs --candidate OBJ[:PROG] --share BP\n");
 		return -EINVAL;
 	}
 	if (o->bare && o->candidate) {
@@ -151,14 +199,20 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void ready_and_wait(const sigset_t *sigs)
+static int wait_signal(const sigset_t *sigs)
 {
 	int sig;
 
-	printf("ready\n");
-	fflush(stdout);
 	while (sigwait(sigs, &sig))
 		;
+	return sig;
+}
+
+static int ready_and_wait(const sigset_t *sigs)
+{
+	printf("ready\n");
+	fflush(stdout);
+	return wait_signal(sigs);
 }
 
 static json_t *counters_json(const struct canary_counters *c)
@@ -176,7 +230,23 @@ static json_t *counters_json(const struct canary_counters *c)
 	return o;
 }
 
-static void print_counters(const struct opts *o, struct canary_counters *all, double secs)
+static json_t *swaps_json(const struct opts *o, const struct swap_stats *sw)
+{
+	json_t *j = json_object();
+
+	json_object_set_new(j, "cycles", json_integer(sw->cycles));
+	json_object_set_new(j, "promotions", json_integer(sw->promotions));
+	json_object_set_new(j, "rollbacks", json_integer(sw->rollbacks));
+	json_object_set_new(j, "progmap_updates", json_integer(sw->progmap_updates));
+	json_object_set_new(j, "config_updates", json_integer(sw->config_updates));
+	json_object_set_new(j, "seconds", json_real(sw->seconds));
+	json_object_set_new(j, "packets_during", json_integer(sw->packets));
+	json_object_set_new(j, "stable_at_end", json_string(sw->stable ? o->candidate : o->stable));
+	return j;
+}
+
+static void print_counters(const struct opts *o, struct canary_counters *all, double secs,
+			   const struct swap_stats *sw)
 {
 	__u32 row, cls;
 	int i;
@@ -184,10 +254,16 @@ static void print_counters(const struct opts *o, struct canary_counters *all, do
 	if (o->json) {
 		json_t *root = json_object(), *rows = json_object();
 
-		json_object_set_new(root, "dev", json_string(o->dev));
-		json_object_set_new(root, "mode",
-				    json_string(o->mode == XDP_MODE_SKB ? "skb" : "native"));
-		json_object_set_new(root, "seconds", json_real(secs));
+		if (o->adopt) {
+			json_object_set_new(root, "pin_dir", json_string(o->adopt));
+		} else {
+			json_object_set_new(root, "dev", json_string(o->dev));
+			json_object_set_new(root, "mode",
+					    json_string(o->mode == XDP_MODE_SKB ? "skb" : "native"));
+			json_object_set_new(root, "seconds", json_real(secs));
+		}
+		if (sw)
+			json_object_set_new(root, "swaps", swaps_json(o, sw));
 		for (row = 0; row < CANARY_ROWS; row++) {
 			json_t *r = json_object();
 
@@ -202,7 +278,16 @@ static void print_counters(const struct opts *o, struct canary_counters *all, do
 		json_decref(root);
 		return;
 	}
-	printf("attached %.3f s\n%-10s %-8s %12s %14s", secs, "row", "class", "packets", "bytes");
+	if (sw)
+		printf("swaps: %llu cycles (%llu promotions, %llu rollbacks), %llu ProgMap and %llu "
+		       "config updates in %.3f s, %llu packets meanwhile\n",
+		       (unsigned long long)sw->cycles, (unsigned long long)sw->promotions,
+		       (unsigned long long)sw->rollbacks, (unsigned long long)sw->progmap_updates,
+		       (unsigned long long)sw->config_updates, sw->seconds,
+		       (unsigned long long)sw->packets);
+	if (!o->adopt)
+		printf("attached %.3f s\n", secs);
+	printf("%-10s %-8s %12s %14s", "row", "class", "packets", "bytes");
 	for (i = 0; i < CANARY_V_MAX; i++)
 		printf(" %10s", canary_verdict_name(i));
 	printf(" %10s %10s\n", "fallback", "diverted");
@@ -258,10 +343,81 @@ static int run_bare(const struct opts *o, int ifindex, int prog_fd, const sigset
 	return err;
 }
 
+static __u64 total_packets(const struct canary_counters *all)
+{
+	__u64 n = 0;
+	int i;
+
+	for (i = 0; i < CANARY_COUNTERS_ENTRIES; i++)
+		n += all[i].packets;
+	return n;
+}
+
+/*
+ * N rollout cycles back to back, each in the DESIGN.md section 5 order. FD
+ * holds the two versions; sw->stable says which one is in slot 0. Slot 0 is
+ * never empty, so no packet can be left to no version; a packet that read
+ * the old share just before slot 1 was cleared falls back to stable, counted.
+ */
+static int run_swaps(const struct opts *o, struct canary_dp *dp, const int fd[2],
+		     struct swap_stats *sw)
+{
+	struct canary_counters all[CANARY_COUNTERS_ENTRIES];
+	__u64 before;
+	double t0;
+	long i;
+	int err, cand;
+
+	err = canary_dp__read_counters(dp, all);
+	if (err)
+		return err;
+	before = total_packets(all);
+	t0 = now_s();
+	for (i = 0; i < o->swaps; i++) {
+		cand = !sw->stable;
+		/* Start: candidate into slot 1, then the share. */
+		err = canary_dp__set_slot(dp, 1, fd[cand]);
+		if (!err)
+			err = canary_dp__set_share(dp, 1, o->share);
+		if (err)
+			return err;
+		sw->progmap_updates++;
+		sw->config_updates++;
+		if (!(i & 1)) {
+			/* Promote: slot 0 first, then share 0, then clear slot 1. */
+			err = canary_dp__set_slot(dp, CANARY_SLOT_STABLE, fd[cand]);
+			if (err)
+				return err;
+			sw->progmap_updates++;
+			sw->stable = cand;
+			sw->promotions++;
+		} else {
+			sw->rollbacks++;
+		}
+		/* Both end the same way: share 0 first, then clear slot 1. */
+		err = canary_dp__set_share(dp, 1, 0);
+		if (!err)
+			err = canary_dp__clear_slot(dp, 1);
+		if (err)
+			return err;
+		sw->config_updates++;
+		sw->progmap_updates++;
+		sw->cycles++;
+	}
+	sw->seconds += now_s() - t0;
+	err = canary_dp__read_counters(dp, all);
+	if (err)
+		return err;
+	sw->packets += total_packets(all) - before;
+	return 0;
+}
+
 static int run_dispatcher(const struct opts *o, int ifindex, int stable_fd, int cand_fd,
 			  const sigset_t *sigs)
 {
 	struct canary_counters all[CANARY_COUNTERS_ENTRIES];
+	struct swap_stats sw = {};
+	const int fd[2] = { stable_fd, cand_fd };
 	struct canary_dp *dp;
 	double t0, secs;
 	int err, derr;
@@ -270,9 +426,9 @@ static int run_dispatcher(const struct opts *o, int ifindex, int stable_fd, int 
 	if (!dp)
 		return -errno;
 	err = canary_dp__set_slot(dp, CANARY_SLOT_STABLE, stable_fd);
-	if (!err && cand_fd >= 0)
+	if (!err && cand_fd >= 0 && !o->swaps)
 		err = canary_dp__set_slot(dp, 1, cand_fd);
-	if (!err && cand_fd >= 0)
+	if (!err && cand_fd >= 0 && !o->swaps)
 		err = canary_dp__set_share(dp, 1, o->share);
 	if (!err)
 		err = canary_dp__attach(dp, ifindex, o->mode);
@@ -280,16 +436,48 @@ static int run_dispatcher(const struct opts *o, int ifindex, int stable_fd, int 
 		goto out;
 
 	t0 = now_s();
-	ready_and_wait(sigs);
+	/* With --swaps, "swapped CYCLES" after each burst tells a script it is done. */
+	for (int sig = ready_and_wait(sigs); sig == SIGUSR1; sig = wait_signal(sigs)) {
+		err = run_swaps(o, dp, fd, &sw);
+		if (err) {
+			pr_warn("dpctl: device %s: swap cycle %llu failed: %s\n", o->dev,
+				(unsigned long long)sw.cycles + 1, strerror(-err));
+			break;
+		}
+		printf("swapped %llu\n", (unsigned long long)sw.cycles);
+		fflush(stdout);
+	}
 	secs = now_s() - t0;
 
 	derr = canary_dp__detach(dp);
-	err = canary_dp__read_counters(dp, all);
 	if (!err)
-		print_counters(o, all, secs);
+		err = canary_dp__read_counters(dp, all);
+	if (!err)
+		print_counters(o, all, secs, o->swaps ? &sw : NULL);
 	if (derr)
 		err = derr;
 out:
+	canary_dp__close(dp);
+	return err;
+}
+
+/* Counters of a pinned dispatcher (canaryd's), read without changing anything. */
+static int run_adopt(const struct opts *o)
+{
+	struct canary_counters all[CANARY_COUNTERS_ENTRIES];
+	struct canary_dp *dp;
+	int err;
+
+	dp = canary_dp__adopt(o->adopt);
+	if (!dp) {
+		err = -errno;
+		pr_warn("dpctl: pin dir %s: no dispatcher to read: %s (is canaryd running with "
+			"this pin_root?)\n", o->adopt, strerror(-err));
+		return err;
+	}
+	err = canary_dp__read_counters(dp, all);
+	if (!err)
+		print_counters(o, all, 0, NULL);
 	canary_dp__close(dp);
 	return err;
 }
@@ -306,6 +494,8 @@ int main(int argc, char **argv)
 	canary_log_init_libs();
 	if (parse_opts(argc, argv, &o))
 		return 1;
+	if (o.adopt)
+		return run_adopt(&o) ? 1 : 0;
 	ifindex = if_nametoindex(o.dev);
 	if (!ifindex) {
 		pr_warn("dpctl: device %s: not found in this network namespace "
@@ -325,6 +515,8 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	if (o.swaps)
+		sigaddset(&sigs, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 
 	stable_fd = canary_version__load(o.stable, o.stable_prog, &stable_obj);

@@ -15,6 +15,10 @@
  * number n has (n * 7919) mod 1000 < attack_permille uses the attack source
  * instead: exactly attack_permille of every 1000 consecutive frames, spread
  * out rather than in a burst.
+ *
+ * tg_seq is per CPU (the run stays on one CPU, but the process may move
+ * between runs), so user space recovers exactly which frames went to which
+ * flow from the per-CPU sequence numbers at the end.
  */
 #include <linux/bpf.h>
 #include <linux/in.h>
@@ -36,6 +40,7 @@ const volatile struct {
 	__u32 proto;		/* IPPROTO_UDP or IPPROTO_TCP */
 	__u32 sport_base;	/* source port of flow 0 */
 	__u32 attack_permille;	/* 0..1000 */
+	__u32 raw;		/* 1: send the template as it is (--malformed) */
 	__u32 src[4];		/* network byte order; IPv4 in [0] */
 	__u32 attack[4];
 } tg = {};
@@ -83,6 +88,9 @@ int tg_xmit(struct xdp_md *ctx)
 	if (!seq)
 		return XDP_ABORTED;
 	n = (*seq)++;
+	/* Malformed templates are sent as they are: nothing here may parse them. */
+	if (tg.raw)
+		return bpf_redirect(tg.ifindex, 0);
 	flow = n % tg.flows;
 	addr_add = flow >> 16;
 	new_sport = bpf_htons((__u16)(tg.sport_base + flow));

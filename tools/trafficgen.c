@@ -10,6 +10,13 @@
  *
  * Each call costs a fixed set-up (tens of ms), so frames go out in big
  * batches; --pps paces between calls, so traffic comes in bursts of --batch.
+ *
+ * --flow-log FILE writes how many frames each flow got, from the program's
+ * per-CPU sequence numbers (which say exactly which frame went to which flow),
+ * in the key format of build/flowcount, so loss is counted per flow.
+ * --malformed cycles through broken frames (truncated, bad IHL, lying
+ * lengths, bogus IPv6 extension chains, fragments, stacked VLANs, non-IP
+ * ethertypes, runts), one template per call, sent unmodified.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,6 +54,9 @@ struct opts {
 	const char *src, *dst, *attack_src;
 	__u32 size;		/* 0: default */
 	__u32 attack_permille;
+	double duration;	/* 0: no time limit */
+	const char *flow_log;
+	bool malformed;
 	bool json;
 };
 
@@ -66,6 +76,10 @@ static void usage(FILE *f)
 		"  --size BYTES           frame size without FCS (default 64 or the header size)\n"
 		"  --attack-share PERMILLE --attack-src ADDR\n"
 		"                         that share of frames comes from ADDR instead\n"
+		"  --duration SECONDS     stop after this long (checked between calls)\n"
+		"  --flow-log FILE        write FAMILY PROTO SRC SPORT DPORT FRAMES legit|attack\n"
+		"                         per flow (the key format of flowcount --out)\n"
+		"  --malformed            cycle through malformed frames, one kind per call\n"
 		"  -j                     JSON summary\n"
 		"  -v                     verbose (libbpf messages)\n",
 		MAX_FLOWS);
@@ -90,7 +104,7 @@ static int parse_u64(const char *opt, const char *s, __u64 max, __u64 *out)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_DEV = 256, O_FLOWS, O_COUNT, O_BATCH, O_PPS, O_FAMILY, O_PROTO, O_SRC, O_DST,
-	       O_SIZE, O_ASHARE, O_ASRC };
+	       O_SIZE, O_ASHARE, O_ASRC, O_DURATION, O_FLOWLOG, O_MALFORMED };
 	static const struct option lopts[] = {
 		{ "dev", required_argument, NULL, O_DEV },
 		{ "flows", required_argument, NULL, O_FLOWS },
@@ -104,9 +118,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "size", required_argument, NULL, O_SIZE },
 		{ "attack-share", required_argument, NULL, O_ASHARE },
 		{ "attack-src", required_argument, NULL, O_ASRC },
+		{ "duration", required_argument, NULL, O_DURATION },
+		{ "flow-log", required_argument, NULL, O_FLOWLOG },
+		{ "malformed", no_argument, NULL, O_MALFORMED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char *end;
 	__u64 v;
 	int c, err = 0;
 
@@ -163,6 +181,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->attack_permille = v;
 			break;
 		case O_ASRC: o->attack_src = optarg; break;
+		case O_DURATION:
+			errno = 0;
+			o->duration = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o->duration > 0) ||
+			    o->duration > 1e6) {
+				pr_warn("trafficgen: --duration '%s': expected seconds > 0\n", optarg);
+				err = -EINVAL;
+			}
+			break;
+		case O_FLOWLOG: o->flow_log = optarg; break;
+		case O_MALFORMED: o->malformed = true; break;
 		case 'j': o->json = true; break;
 		case 'v': canary_log_set_level(CANARY_LOG_DEBUG); break;
 		case 'h': usage(stdout); exit(0);
@@ -189,6 +218,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (o->attack_src && !o->attack_permille) {
 		pr_warn("trafficgen: --attack-src needs --attack-share PERMILLE (1..1000)\n");
+		return -EINVAL;
+	}
+	if (o->malformed && (o->flow_log || o->attack_permille)) {
+		pr_warn("trafficgen: --malformed frames belong to no flow; drop --flow-log and "
+			"--attack-share\n");
 		return -EINVAL;
 	}
 	if (!o->batch) {
@@ -290,6 +324,157 @@ static int build_frame(const struct opts *o, __u8 *buf, size_t cap)
 	return size;
 }
 
+/*
+ * Malformed frames for --malformed. Each starts as a well-formed frame from
+ * pkt_build (subnet A to subnet B, so a parser that gets it wrong would pass
+ * it) and is then broken in one way; len is the frame length actually sent.
+ */
+#define MALFORMED_KINDS 24
+
+static const char *const malformed_names[MALFORMED_KINDS] = {
+	"runt-eth-only", "ipv4-trunc-l3", "ipv4-ihl-0", "ipv4-ihl-4", "ipv4-ihl-beyond",
+	"ipv4-totlen-long", "ipv4-totlen-short", "ipv4-udp-trunc", "ipv4-tcp-trunc",
+	"ipv4-tcp-doff-0", "ipv4-frag-first", "ipv4-frag-later", "ipv4-version-6",
+	"ipv6-trunc-l3", "ipv6-ext-chain-8", "ipv6-ext-len-beyond", "ipv6-frag-later",
+	"ipv6-no-next-header", "ipv6-paylen-lies", "vlan-in-vlan", "vlan-3-tags",
+	"vlan-trunc", "arp", "mpls",
+};
+
+static int build_malformed(int kind, __u8 *buf, size_t cap)
+{
+	struct pkt_spec s = {
+		.family = AF_INET, .src = "198.18.1.1", .dst = "198.18.2.10",
+		.proto = IPPROTO_UDP, .sport = SPORT_BASE, .dport = 443, .payload = 22,
+	};
+	__u8 *l3 = buf + 14;
+	size_t len;
+
+	switch (kind) {
+	case 8: case 9: s.proto = IPPROTO_TCP; s.payload = 10; break;
+	case 10: s.more_frags = true; break;
+	case 11: s.frag_offset = 100; break;
+	case 13: case 17: case 18:
+		s.family = AF_INET6; s.src = "2001:db8:1::1"; s.dst = "2001:db8:2::10";
+		break;
+	case 14:
+		s.family = AF_INET6; s.src = "2001:db8:1::1"; s.dst = "2001:db8:2::10";
+		/* More than the parser walks, hop-by-hop out of place. */
+		s.n_ext = 8;
+		memcpy(s.ext, (const __u8[8]){ 0, 60, 43, 60, 0, 43, 60, 60 }, 8);
+		break;
+	case 15:
+		s.family = AF_INET6; s.src = "2001:db8:1::1"; s.dst = "2001:db8:2::10";
+		s.n_ext = 1; s.ext[0] = 0;
+		break;
+	case 16:
+		s.family = AF_INET6; s.src = "2001:db8:1::1"; s.dst = "2001:db8:2::10";
+		s.n_ext = 1; s.ext[0] = 44; s.frag_offset = 100;
+		break;
+	case 19: s.vlans = 2; break;
+	case 20: case 21: s.vlans = 2; break;
+	case 22: s.ethertype = 0x0806; break;
+	case 23: s.ethertype = 0x8847; break;
+	}
+	len = pkt_build(&s, buf, cap);
+	if (!len)
+		return -EINVAL;
+	if (len < 64)
+		len = 64;	/* pkt_build zeroed the padding */
+	if (s.vlans)
+		l3 += 8;
+	switch (kind) {
+	case 0: len = 14; break;				/* Ethernet header only */
+	case 1: len = 14 + 12; break;				/* IPv4 header cut short */
+	case 2: l3[0] = 0x40; break;				/* IHL 0 */
+	case 3: l3[0] = 0x44; break;				/* IHL 4 < 5 */
+	case 4: l3[0] = 0x4f; len = 14 + 28; break;		/* IHL 15: 60 B in 28 */
+	case 5: put16(l3 + 2, 1500); break;			/* total length > frame */
+	case 6: put16(l3 + 2, 8); break;			/* total length < header */
+	case 7: len = 14 + 20 + 4; break;			/* half a UDP header */
+	case 8: len = 14 + 20 + 12; break;			/* TCP header cut short */
+	case 9: l3[20 + 12] = 0; break;				/* TCP data offset 0 */
+	case 12: l3[0] = 0x65; break;				/* version 6 in an IPv4 frame */
+	case 13: len = 14 + 30; break;				/* IPv6 header cut short */
+	case 15: l3[40 + 1] = 255; break;			/* hop-by-hop of 2048 B */
+	case 17: l3[6] = 59; break;				/* no next header */
+	case 18: put16(l3 + 4, 0xffff); break;			/* payload length > frame */
+	case 20:						/* a third tag */
+		memmove(buf + 20, buf + 16, len - 16);
+		put16(buf + 16, 0x8100);
+		put16(buf + 18, 300);
+		len += 4;
+		break;
+	case 21: len = 14 + 2; break;				/* VLAN tag cut short */
+	}
+	return len;
+}
+
+/*
+ * Frames per flow, legit and attack, recovered from the per-CPU sequence
+ * numbers: on each CPU, frame n went to flow n mod flows and was an attack
+ * frame when (n * 7919) mod 1000 < attack_permille (trafficgen.bpf.c).
+ */
+static int write_flow_log(const struct opts *o, const struct trafficgen_bpf *skel, __u64 *total)
+{
+	int ncpus = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.tg_seq), err = 0;
+	__u64 *seq = NULL, *count = NULL, n;
+	__u32 key = 0, f, kind;
+	char addr[INET6_ADDRSTRLEN];
+	FILE *out = NULL;
+
+	*total = 0;
+	if (ncpus < 1)
+		return ncpus;
+	seq = calloc(ncpus, sizeof(*seq));
+	count = calloc((size_t)o->flows * 2, sizeof(*count));
+	if (!seq || !count) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_elem(fd, &key, seq)) {
+		err = -errno;
+		pr_warn("trafficgen: cannot read the sequence numbers: %s\n", strerror(-err));
+		goto out;
+	}
+	for (int c = 0; c < ncpus; c++) {
+		for (n = 0; n < seq[c]; n++) {
+			kind = o->attack_permille && (n * 7919) % 1000 < o->attack_permille;
+			count[(n % o->flows) * 2 + kind]++;
+		}
+		*total += seq[c];
+	}
+	out = fopen(o->flow_log, "w");
+	if (!out) {
+		err = -errno;
+		pr_warn("trafficgen: cannot write %s: %s\n", o->flow_log, strerror(-err));
+		goto out;
+	}
+	for (f = 0; f < o->flows; f++) {
+		for (kind = 0; kind < 2; kind++) {
+			__u32 a[4];
+			int w = o->family == AF_INET6 ? 3 : 0;
+
+			if (!count[f * 2 + kind])
+				continue;
+			parse_addr("--src", kind ? o->attack_src : o->src, o->family, a);
+			a[w] = htonl(ntohl(a[w]) + (f >> 16));
+			inet_ntop(o->family, a, addr, sizeof(addr));
+			fprintf(out, "%d %s %s %u %u %llu %s\n", o->family == AF_INET6 ? 6 : 4,
+				o->proto == IPPROTO_TCP ? "tcp" : "udp", addr,
+				(SPORT_BASE + f) & 0xffff, DPORT,
+				(unsigned long long)count[f * 2 + kind], kind ? "attack" : "legit");
+		}
+	}
+	if (fclose(out)) {
+		err = -errno;
+		pr_warn("trafficgen: cannot write %s: %s\n", o->flow_log, strerror(-err));
+	}
+out:
+	free(count);
+	free(seq);
+	return err;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -320,7 +505,9 @@ static bool stop_requested(const sigset_t *set, double seconds)
 int main(int argc, char **argv)
 {
 	struct trafficgen_bpf *skel = NULL;
-	__u8 frame[FRAME_MAX];
+	__u8 frame[FRAME_MAX], bad[MALFORMED_KINDS][FRAME_MAX];
+	int bad_len[MALFORMED_KINDS];
+	__u64 bad_sent[MALFORMED_KINDS] = {};
 	struct xdp_md ctx_in = {};
 	struct opts o;
 	sigset_t sigs;
@@ -344,6 +531,13 @@ int main(int argc, char **argv)
 	len = build_frame(&o, frame, sizeof(frame));
 	if (len < 0)
 		return 1;
+	for (int k = 0; o.malformed && k < MALFORMED_KINDS; k++) {
+		bad_len[k] = build_malformed(k, bad[k], sizeof(bad[k]));
+		if (bad_len[k] < 0) {
+			pr_warn("trafficgen: cannot build malformed frame %s\n", malformed_names[k]);
+			return 1;
+		}
+	}
 
 	skel = trafficgen_bpf__open();
 	if (!skel) {
@@ -356,6 +550,7 @@ int main(int argc, char **argv)
 	skel->rodata->tg.proto = o.proto;
 	skel->rodata->tg.sport_base = SPORT_BASE;
 	skel->rodata->tg.attack_permille = o.attack_permille;
+	skel->rodata->tg.raw = o.malformed;
 	err = parse_addr("--src", o.src, o.family, (__u32 *)skel->rodata->tg.src);
 	if (!err && o.attack_src)
 		err = parse_addr("--attack-src", o.attack_src, o.family,
@@ -388,6 +583,7 @@ int main(int argc, char **argv)
 	t0 = now_s();
 	while (!o.count || sent < o.count) {
 		__u64 n = o.count ? o.count - sent : o.batch;
+		int kind = o.malformed ? calls % MALFORMED_KINDS : 0;
 		LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = frame, .data_size_in = len,
 			    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
 			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
@@ -395,6 +591,11 @@ int main(int argc, char **argv)
 		if (n > o.batch)
 			n = o.batch;
 		topts.repeat = n;
+		if (o.malformed) {
+			topts.data_in = bad[kind];
+			topts.data_size_in = bad_len[kind];
+			ctx_in.data_end = bad_len[kind];
+		}
 		if (bpf_prog_test_run_opts(prog_fd, &topts)) {
 			err = -errno;
 			if (err == -EINTR)
@@ -405,9 +606,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		sent += n;
+		bad_sent[kind] += n;
 		calls++;
 		run_ns += (__u64)topts.duration * n;
 		if (o.count && sent >= o.count)
+			break;
+		if (o.duration && now_s() - t0 >= o.duration)
 			break;
 		/* Pace: the next call starts when the frames sent so far are due. */
 		if (stop_requested(&sigs, o.pps ? t0 + (double)sent / o.pps - now_s() : 0)) {
@@ -418,14 +622,31 @@ int main(int argc, char **argv)
 	t1 = now_s();
 	secs = t1 - t0;
 	err = 0;
+	if (o.flow_log) {
+		__u64 logged;
+
+		err = write_flow_log(&o, skel, &logged);
+		if (err)
+			goto out;
+		if (logged != sent) {
+			pr_warn("trafficgen: the program ran %llu times for %llu frames sent\n",
+				(unsigned long long)logged, (unsigned long long)sent);
+			err = -EPROTO;
+			goto out;
+		}
+	}
 
 	if (o.json) {
 		printf("{\"dev\": \"%s\", \"packets\": %llu, \"seconds\": %.6f, \"pps\": %.0f, "
 		       "\"flows\": %u, \"frame_bytes\": %d, \"calls\": %llu, "
-		       "\"run_seconds\": %.6f, \"interrupted\": %s}\n",
+		       "\"run_seconds\": %.6f, \"interrupted\": %s",
 		       o.dev, (unsigned long long)sent, secs, secs > 0 ? sent / secs : 0.0,
 		       o.flows, len, (unsigned long long)calls, run_ns / 1e9,
 		       stopped ? "true" : "false");
+		for (int k = 0; o.malformed && k < MALFORMED_KINDS; k++)
+			printf("%s\"%s\": %llu", k ? ", " : ", \"malformed\": {",
+			       malformed_names[k], (unsigned long long)bad_sent[k]);
+		printf("%s}\n", o.malformed ? "}" : "");
 	} else {
 		printf("sent %llu frames of %d bytes over %u flows in %.3f s: %.3f Mpps "
 		       "(%llu calls)%s\n",
