@@ -172,6 +172,11 @@ static void open_gate(struct rollout *r, __u64 now, struct rollout_actions *acts
 	switch (g) {
 	case ROLLOUT_GATE_START:
 		snprintf(r->reason, sizeof(r->reason), "started: gate start passed");
+		/*
+		 * The judge's clock runs from the rollout's start: restart it
+		 * here, or the wait would count as step 0's bake and time.
+		 */
+		r->start_ms = now;
 		begin(r, now, acts);
 		break;
 	case ROLLOUT_GATE_STEP:

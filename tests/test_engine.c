@@ -456,7 +456,7 @@ static void test_gate_start(void **state)
 	struct rollout *r = calloc(1, sizeof(*r));
 	struct rollout_actions a;
 	struct rollout_event ev;
-	__u64 t;
+	__u64 t, t_pass;
 
 	(void)state;
 	start_gated(r, ROLLOUT_GATE_BIT(ROLLOUT_GATE_START), ROLLOUT_GATE_HOLD, &a);
@@ -465,7 +465,8 @@ static void test_gate_start(void **state)
 	assert_int_equal(r->gate, ROLLOUT_GATE_START);
 	assert_int_equal(r->phase, ROLLOUT_PROGRESSING);
 	assert_int_equal(r->share_bp, 0);
-	for (t = 2000; t < 120000; t += 1000) {
+	/* Longer than a step may last: the wait must not count as step time. */
+	for (t = 2000; t < 700000; t += 1000) {
 		sim_tick(&m, r, &ev, t);
 		assert_int_equal(rollout__handle(r, &ev, &a), 0);
 		assert_int_equal(a.nr, 0);
@@ -488,6 +489,16 @@ static void test_gate_start(void **state)
 	assert_int_equal(r->share_bp, 100);
 	/* Answered: a second pass is stale. */
 	assert_int_equal(rollout__handle(r, &ev, &a), -EINVAL);
+	/* Step 0 bakes its full minimum from the pass on, and does not time out. */
+	t_pass = t;
+	while (r->step == 0 && !rollout__done(r) && t < t_pass + 600000) {
+		t += 1000;
+		sim_tick(&m, r, &ev, t);
+		assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	}
+	assert_int_equal(r->phase, ROLLOUT_PROGRESSING);
+	assert_int_equal(r->step, 1);
+	assert_true(t - t_pass >= r->plan.step[0].min_bake_ms);
 	free(r);
 }
 
