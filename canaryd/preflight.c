@@ -324,11 +324,22 @@ int canary_preflight__run(struct canary_preflight *pf, const char *capture, cons
 			tally(&pf->rewritten, idx, pkt, h->caplen, h->len, canary_verdict_name(vs));
 	}
 	if (rc == PCAP_ERROR) {
+		const char *why = pcap_geterr(pc);
+
 		/*
 		 * libpcap reports a record cut short by the end of the file (a
-		 * writer killed mid-record) as an error: what came before is
-		 * sound, so say so instead of failing the whole check.
+		 * writer killed mid-record) as "truncated dump file": what came
+		 * before is sound, so say so instead of failing the whole check.
+		 * Anything else (a corrupt record length, say) is a broken
+		 * capture: a check that skipped the rest would pass wrongly.
 		 */
+		if (!strstr(why, "truncated")) {
+			fail(err, errlen, "capture %s: record %llu is corrupt (%s); nothing after "
+			     "it can be read, fix or re-take the capture", capture,
+			     (unsigned long long)pf->packets + 1, why);
+			ret = -EBADMSG;
+			goto out_close;
+		}
 		pf->cut_short = true;
 	}
 	if (!pf->run) {

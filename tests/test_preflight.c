@@ -450,6 +450,29 @@ static void test_short_and_cut(void **state)
 						 "cut_short")));
 	run_free(&r);
 
+	/* A corrupt record length mid-file is an error, not a shorter pass. */
+	write_mix(cap_path);
+	{
+		FILE *f = fopen(cap_path, "r+b");
+		__u32 caplen, bogus = 0x7fffffff;
+		long off = 24;	/* the global header */
+		int i;
+
+		assert_non_null(f);
+		for (i = 0; i < 2; i++) {	/* skip records 1 and 2 */
+			assert_int_equal(fseek(f, off + 8, SEEK_SET), 0);
+			assert_int_equal(fread(&caplen, sizeof(caplen), 1, f), 1);
+			off += 16 + caplen;
+		}
+		assert_int_equal(fseek(f, off + 8, SEEK_SET), 0);
+		assert_int_equal(fwrite(&bogus, sizeof(bogus), 1, f), 1);
+		fclose(f);
+	}
+	RUN(&r, "preflight", "--pcap", cap_path, v1, v1);
+	assert_int_equal(r.code, 1);
+	assert_non_null(strstr(r.err, "record 3 is corrupt"));
+	run_free(&r);
+
 	/* Nothing runnable is an error, not a pass. */
 	write_pcap(cap_path, DLT_EN10MB, &recs[1], 2);
 	RUN(&r, "preflight", "--pcap", cap_path, v1, v1);
