@@ -436,7 +436,8 @@ static void ask_gate(struct iface *ifc, enum rollout_gate g)
 	const struct canary_webhook_cfg *h;
 	char id[128];
 
-	if (ifc->cfg.gate_hook < 0) {
+	if (ifc->cfg.gate_hook < 0 ||
+	    !(config.webhook[ifc->cfg.gate_hook].gates & ROLLOUT_GATE_BIT(g))) {
 		pr_warn("iface %s: waiting for gate %s but no webhook has that gate any more "
 			"(config reloaded?); promote, abort or resume after fixing the config\n",
 			ifc->cfg.name, rollout_gate__name(g));
@@ -995,6 +996,9 @@ static int reload_config(void)
 		if (j == fresh.nr_ifaces) {
 			pr_warn("SIGHUP: iface %s left the config; it stays as it is until restart\n",
 				ifaces[i].cfg.name);
+			/* Its webhook indices point into the old table: send nothing. */
+			ifaces[i].cfg.nr_hooks = 0;
+			ifaces[i].cfg.gate_hook = -1;
 			continue;
 		}
 		/* Rollout and judge defaults apply from the next rollout on. */
@@ -1008,6 +1012,13 @@ static int reload_config(void)
 	}
 	config.nr_webhooks = fresh.nr_webhooks;
 	memcpy(config.webhook, fresh.webhook, sizeof(fresh.webhook));
+	/* A gate being asked is asked again with the new URL and secret. */
+	for (i = 0; i < nr_ifaces; i++)
+		if (ifaces[i].has_rollout && ifaces[i].st.ro.gate &&
+		    canary_webhook__gate_pending(&ifaces[i])) {
+			canary_webhook__cancel_gate(&ifaces[i]);
+			ask_gate(&ifaces[i], ifaces[i].st.ro.gate);
+		}
 	for (j = 0; j < fresh.nr_ifaces; j++)
 		if (!find_iface(fresh.iface[j].name))
 			pr_warn("SIGHUP: new iface %s needs a restart of canaryd\n", fresh.iface[j].name);

@@ -10,7 +10,8 @@
 #  - a gate answering 5xx beyond its retries rolls back (on_failure =
 #    rollback) or holds, paused at the gate (on_failure = hold);
 #  - dead endpoints (no listener; a listener that never answers) never stall
-#    the counter reads: status keeps changing at the interval, traffic flows.
+#    the counter reads: status keeps changing at the interval, traffic flows;
+#  - a config reload while a gate waits asks it again at the new URL.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
@@ -203,5 +204,20 @@ grep -q "webhook refused: .*Couldn't connect\|webhook refused: .*Connection refu
 status | jq -e '.interfaces[0].rollout.phase == "progressing"' >/dev/null || fail "rollout left its gate"
 echo "dead endpoints: counters changed on $changes of 30 status reads 200 ms apart, \
 longest gap between counter reads $worst ms (interval 200 ms), stable at $pps pps"
-$CTL abort "$TB_DUT_IF" >/dev/null || fail "abort refused"
+
+# ---- SIGHUP while a gate is being asked: asked again at the new URL.
+LOG2=$CB_TMP/hooks2.jsonl
+tb_bg "$TB_DUT" build/webhook_receiver --port 8082 --log "$LOG2" >/dev/null
+configure "silent" <<INI
+[webhook silent]
+url = http://127.0.0.1:8082/fixed
+gates = step
+timeout = 2s
+INI
+reload
+wait_for 30 '.rollout.phase == "promoted"' ||
+	{ status; fail "a gate fixed by SIGHUP was not asked again at its new URL"; }
+grep '"event":"gate.step"' "$LOG2" | grep -q '"status":200' ||
+	{ cat "$LOG2"; fail "the new endpoint never saw the step gate"; }
+echo "SIGHUP while a gate waited on a silent endpoint: asked again at the new URL, promoted"
 exit 0
