@@ -27,6 +27,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
@@ -35,6 +36,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <jansson.h>
+#include <linux/magic.h>
 
 #include "config.h"
 #include "dp.h"
@@ -127,6 +129,13 @@ static int persist(struct iface *ifc)
 	return canaryd_state__save(ifc->state_path, &ifc->st);
 }
 
+/* Back to the last good state after a failed action: stable only. */
+static void restore_stable(struct iface *ifc)
+{
+	canary_dp__set_share(ifc->dp, 1, 0);
+	canary_dp__clear_slot(ifc->dp, 1);
+}
+
 /* A fresh dispatcher: stable in slot 0, configured, pinned, attached. */
 static int iface_create_datapath(struct iface *ifc)
 {
@@ -191,11 +200,26 @@ static void iface_resume(struct iface *ifc)
 	if (err == -ENOENT)
 		return;
 	if (err) {
-		/* Leave the datapath exactly as it is; a person must look. */
-		snprintf(ifc->error, sizeof(ifc->error),
-			 "state file %s is %s; traffic untouched; move the file away to manage "
-			 "this interface again", ifc->state_path, err == -EBADMSG ? why : strerror(-err));
-		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+		char moved[PATH_MAX + 16];
+
+		/*
+		 * Nothing says where the rollout was: the safe state is stable
+		 * alone (the pinned slot 0 is kept). The file is kept for a
+		 * person to look at, and the interface is managed again.
+		 */
+		restore_stable(ifc);
+		snprintf(moved, sizeof(moved), "%s.corrupt", ifc->state_path);
+		if (rename(ifc->state_path, moved)) {
+			snprintf(ifc->error, sizeof(ifc->error),
+				 "state file %s is %s and cannot be moved away (%s); stable only; "
+				 "remove it to manage this interface again", ifc->state_path,
+				 err == -EBADMSG ? why : strerror(-err), strerror(errno));
+			pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+			return;
+		}
+		pr_warn("iface %s: state file %s refused (%s); moved to %s; candidate share "
+			"cleared, stable only; start a new rollout when ready\n", ifc->cfg.name,
+			ifc->state_path, err == -EBADMSG ? why : strerror(-err), moved);
 		return;
 	}
 	ifc->has_rollout = true;
@@ -211,9 +235,131 @@ static void iface_resume(struct iface *ifc)
 		ifc->st.ro.step + 1, ifc->st.ro.plan.nr_steps, ifc->st.ro.share_bp / 100.0);
 }
 
+static int feed(struct iface *ifc, const struct rollout_event *ev);
+
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+static __u32 pinned_prog_id(struct iface *ifc, const char *name)
+{
+	int fd = get_pinned_prog(ifc, name);
+	__u32 id = prog_id(fd);
+
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
+/* End a live rollout in PHASE with REASON, persisted, without more kernel writes. */
+static void end_rollout(struct iface *ifc, enum rollout_phase phase, const char *reason)
+{
+	struct rollout_event ev = { .type = ROLLOUT_EV_FAILED, .now_ms = now_ms() };
+	struct rollout_actions acts;
+
+	if (rollout__handle(&ifc->st.ro, &ev, &acts))
+		return;
+	/* The engine has no event for these; only the phase and reason differ. */
+	ifc->st.ro.phase = phase;
+	snprintf(ifc->st.ro.reason, sizeof(ifc->st.ro.reason), "%s", reason);
+	persist(ifc);
+}
+
+/*
+ * After an adoption, bring the datapath in line with the persisted state.
+ * canaryd writes the kernel first and persists after, so one killed in
+ * between leaves the datapath one transition ahead of its state file:
+ *  - a start not persisted (slot 1 filled, share raised, no live rollout in
+ *    the file): stable only again, as if the start had not happened;
+ *  - an advance not persisted (share above the persisted step's): back to
+ *    the persisted step's share; flows only move back to stable;
+ *  - a promotion not persisted (slot 0 or the stable pin is the candidate):
+ *    the promotion is completed, as the judge or operator had decided;
+ *  - a rollback not persisted (share below the step's, or slot 1 emptied):
+ *    the rollback is completed (rolled_back), never re-exposing flows;
+ *  - a revert not persisted (slot 0 is not the stable pin): slot 0 is put
+ *    back to the stable pin.
+ */
+static void iface_reconcile(struct iface *ifc)
+{
+	bool live = ifc->has_rollout && !rollout__done(&ifc->st.ro);
+	__u32 slot0, slot1, share, stable_id, cand_id, want;
+	struct canary_config dcfg;
+	struct rollout_event ev;
+	int fd, err;
+
+	canary_dp__get_config(ifc->dp, &dcfg);
+	share = dcfg.range[1].hi - dcfg.range[1].lo;
+	if (canary_dp__slot_prog_id(ifc->dp, CANARY_SLOT_STABLE, &slot0) ||
+	    canary_dp__slot_prog_id(ifc->dp, 1, &slot1))
+		return;
+	stable_id = pinned_prog_id(ifc, PIN_STABLE);
+	cand_id = live ? prog_id(ifc->cand_fd) : 0;
+
+	if (live && cand_id && (slot0 == cand_id || stable_id == cand_id)) {
+		if (stable_id == cand_id) {
+			/* The promotion pinned the old stable as previous first. */
+			fd = get_pinned_prog(ifc, PIN_PREVIOUS);
+			err = fd < 0 ? -ENOENT : pin_prog(ifc, PIN_STABLE, fd);
+			if (fd >= 0)
+				close(fd);
+			if (err)
+				return;
+		}
+		ev = (struct rollout_event){ .type = ROLLOUT_EV_PROMOTE, .now_ms = now_ms() };
+		if (!feed(ifc, &ev)) {
+			snprintf(ifc->st.ro.reason, sizeof(ifc->st.ro.reason),
+				 "promoted: promotion completed after a restart (canaryd stopped "
+				 "inside it)");
+			persist(ifc);
+		}
+		pr_warn("iface %s: canaryd had stopped inside a promotion; promotion completed\n",
+			ifc->cfg.name);
+		return;
+	}
+	if (stable_id && slot0 != stable_id) {
+		fd = get_pinned_prog(ifc, PIN_STABLE);
+		if (fd >= 0 && !canary_dp__set_slot(ifc->dp, CANARY_SLOT_STABLE, fd))
+			pr_warn("iface %s: slot 0 held program %u, not the pinned stable %u; "
+				"stable put back\n", ifc->cfg.name, slot0, stable_id);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!live) {
+		if (share || slot1) {
+			restore_stable(ifc);
+			pr_warn("iface %s: candidate at %.2f%% (slot 1 program %u) with no live "
+				"rollout in %s (a start that was not persisted); stable only again\n",
+				ifc->cfg.name, share / 100.0, slot1, ifc->state_path);
+		}
+		return;
+	}
+	want = ifc->st.ro.share_bp;
+	if (slot1 != cand_id || share < want) {
+		restore_stable(ifc);
+		end_rollout(ifc, ROLLOUT_ROLLED_BACK,
+			    "rolled back: canaryd stopped while withdrawing the candidate; "
+			    "withdrawal completed after a restart");
+		pr_warn("iface %s: canaryd had stopped inside a rollback (share %.2f%% of "
+			"%.2f%%, slot 1 program %u); rollback completed\n", ifc->cfg.name,
+			share / 100.0, want / 100.0, slot1);
+		return;
+	}
+	if (share > want && !canary_dp__set_share(ifc->dp, 1, want))
+		pr_warn("iface %s: share %.2f%% was ahead of the persisted step's %.2f%%; "
+			"back to the persisted step\n", ifc->cfg.name, share / 100.0, want / 100.0);
+}
+
 /* Lock, adopt or create, resume. Failures are per interface. */
 static int iface_setup(struct iface *ifc)
 {
+	bool adopted = false;
 	int err;
 
 	ifc->lock_fd = -1;
@@ -258,6 +404,7 @@ static int iface_setup(struct iface *ifc)
 		}
 		pr_info("iface %s: adopted the pinned dispatcher without detaching it\n",
 			ifc->cfg.name);
+		adopted = true;
 	} else if (errno == ENOENT) {
 		err = iface_create_datapath(ifc);
 		if (err) {
@@ -274,6 +421,8 @@ static int iface_setup(struct iface *ifc)
 		return err;
 	}
 	iface_resume(ifc);
+	if (adopted && !ifc->error[0])
+		iface_reconcile(ifc);
 	return 0;
 }
 
@@ -333,13 +482,6 @@ static void log_notice(struct iface *ifc, enum rollout_notice n)
 {
 	pr_info("iface %s: rollout %s: %s\n", ifc->cfg.name, rollout_notice__name(n),
 		ifc->st.ro.reason);
-}
-
-/* Back to the last good state after a failed action: stable only. */
-static void restore_stable(struct iface *ifc)
-{
-	canary_dp__set_share(ifc->dp, 1, 0);
-	canary_dp__clear_slot(ifc->dp, 1);
 }
 
 static int apply_one(struct iface *ifc, const struct rollout_action *a)
@@ -411,13 +553,44 @@ static int feed(struct iface *ifc, const struct rollout_event *ev)
 	return 0;
 }
 
+static bool iface_present(const struct iface *ifc)
+{
+	char name[IF_NAMESIZE];
+
+	return if_indextoname(ifc->ifindex, name) && !strcmp(name, ifc->cfg.name);
+}
+
+/*
+ * The interface went away (deleted, or renamed) under a running canaryd.
+ * The kernel detached the dispatcher with it; the pins stay, consistent with
+ * stable only, so a canaryd restarted once the interface is back adopts them.
+ * The rollout ends as failed; the interface is reported and left alone.
+ */
+static void iface_lost(struct iface *ifc)
+{
+	restore_stable(ifc);
+	if (ifc->has_rollout && !rollout__done(&ifc->st.ro))
+		end_rollout(ifc, ROLLOUT_FAILED,
+			    "failed: the interface was removed during the rollout");
+	snprintf(ifc->error, sizeof(ifc->error),
+		 "interface %.*s (ifindex %d) was removed; not managed any more; restart canaryd "
+		 "once it is back", IF_NAMESIZE, ifc->cfg.name, ifc->ifindex);
+	pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+}
+
 static void iface_tick(struct iface *ifc, __u64 now, double secs)
 {
 	static struct canary_counters c[CANARY_COUNTERS_ENTRIES];
 	struct rollout_event ev = { .type = ROLLOUT_EV_TICK, .now_ms = now };
 	__u32 thr;
 
-	if (!iface_managed(ifc) || canary_dp__read_counters(ifc->dp, c))
+	if (!iface_managed(ifc))
+		return;
+	if (!iface_present(ifc)) {
+		iface_lost(ifc);
+		return;
+	}
+	if (canary_dp__read_counters(ifc->dp, c))
 		return;
 	canary_dp__read_breaker(ifc->dp, 1, &ifc->brk);
 	if (!ifc->have_last) {
@@ -847,6 +1020,32 @@ static int reload_config(void)
 	return 0;
 }
 
+/*
+ * Everything canaryd owns is pinned under pin_root so the datapath outlives
+ * it: that must be a bpffs. 0, or -errno after one line that says what to do.
+ */
+static int pin_root_check(const char *dir)
+{
+	bool made = !mkdir(dir, 0700);
+	struct statfs sfs;
+
+	if (!made && errno != EEXIST) {
+		pr_warn("pin_root %s: cannot create: %s; is bpffs mounted? mount -t bpf bpf "
+			"/sys/fs/bpf (or set pin_root under a mounted bpffs)\n", dir,
+			strerror(errno));
+		return -errno;
+	}
+	if (statfs(dir, &sfs) || sfs.f_type != BPF_FS_MAGIC) {
+		pr_warn("pin_root %s is not on a bpffs, so nothing can be pinned there; mount "
+			"one (mount -t bpf bpf /sys/fs/bpf) or set pin_root under a mounted bpffs; "
+			"nothing was changed\n", dir);
+		if (made)
+			rmdir(dir);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: canaryd [-c CONFIG] [-v]\n"
@@ -882,11 +1081,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	canary_log_set_level(verbose ? CANARY_LOG_DEBUG : (enum canary_log_level)config.log_level);
-	if (!access("/sys/fs/bpf", F_OK) && mkdir(config.pin_root, 0700) && errno != EEXIST) {
-		pr_warn("pin root %s: cannot create: %s (is bpffs mounted? mount -t bpf bpf "
-			"/sys/fs/bpf)\n", config.pin_root, strerror(errno));
+	if (pin_root_check(config.pin_root))
 		return 1;
-	}
 	if (mkdir(config.state_dir, 0700) && errno != EEXIST) {
 		pr_warn("state dir %s: cannot create: %s\n", config.state_dir, strerror(errno));
 		return 1;
