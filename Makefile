@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # make            build everything into build/
 # make test       run every test (as root)
+# make test-long  the long variants too (tests/*.long.sh)
 # make bench      side-by-side performance ratios
 # make demo       the live demo on a veth test bed
 # V=1 shows the commands; CC, CLANG, BPFTOOL, PREFIX, DESTDIR can be overridden.
@@ -131,6 +132,9 @@ $(O):
 test: all
 	$(Q)tests/run.sh
 
+test-long: test
+	$(Q)for t in tests/*.long.sh; do echo "== $$t"; bash $$t || exit 1; done
+
 bench: all
 	$(Q)tests/bench.sh
 
@@ -141,6 +145,6 @@ clean:
 	$(call msg,CLEAN,$(O))
 	$(Q)rm -rf $(O)
 
-.PHONY: all test bench demo clean
+.PHONY: all test test-long bench demo clean
 .DELETE_ON_ERROR:
 .SECONDARY:
