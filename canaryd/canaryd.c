@@ -332,6 +332,18 @@ static void iface_reconcile(struct iface *ifc)
 			close(fd);
 	}
 	if (!live) {
+		/*
+		 * A start that was not persisted may have pinned its candidate over
+		 * the promoted one this state names: that one is the stable now.
+		 */
+		if (ifc->has_rollout && ifc->st.ro.phase == ROLLOUT_PROMOTED && stable_id &&
+		    pinned_prog_id(ifc, PIN_CANDIDATE) != stable_id) {
+			fd = get_pinned_prog(ifc, PIN_STABLE);
+			if (fd >= 0) {
+				pin_prog(ifc, PIN_CANDIDATE, fd);
+				close(fd);
+			}
+		}
 		if (share || slot1) {
 			restore_stable(ifc);
 			pr_warn("iface %s: candidate at %.2f%% (slot 1 program %u) with no live "
