@@ -27,6 +27,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
@@ -36,6 +37,7 @@
 #include <bpf/libbpf.h>
 #include <jansson.h>
 #include <systemd/sd-daemon.h>
+#include <linux/magic.h>
 
 #include "config.h"
 #include "dp.h"
@@ -135,6 +137,13 @@ static int persist(struct iface *ifc)
 	return canaryd_state__save(ifc->state_path, &ifc->st);
 }
 
+/* Back to the last good state after a failed action: stable only. */
+static void restore_stable(struct iface *ifc)
+{
+	canary_dp__set_share(ifc->dp, 1, 0);
+	canary_dp__clear_slot(ifc->dp, 1);
+}
+
 /* A fresh dispatcher: stable in slot 0, configured, pinned, attached. */
 static int iface_create_datapath(struct iface *ifc)
 {
@@ -199,11 +208,26 @@ static void iface_resume(struct iface *ifc)
 	if (err == -ENOENT)
 		return;
 	if (err) {
-		/* Leave the datapath exactly as it is; a person must look. */
-		snprintf(ifc->error, sizeof(ifc->error),
-			 "state file %s is %s; traffic untouched; move the file away to manage "
-			 "this interface again", ifc->state_path, err == -EBADMSG ? why : strerror(-err));
-		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+		char moved[PATH_MAX + 16];
+
+		/*
+		 * Nothing says where the rollout was: the safe state is stable
+		 * alone (the pinned slot 0 is kept). The file is kept for a
+		 * person to look at, and the interface is managed again.
+		 */
+		restore_stable(ifc);
+		snprintf(moved, sizeof(moved), "%s.corrupt", ifc->state_path);
+		if (rename(ifc->state_path, moved)) {
+			snprintf(ifc->error, sizeof(ifc->error),
+				 "state file %s is %s and cannot be moved away (%s); stable only; "
+				 "remove it to manage this interface again", ifc->state_path,
+				 err == -EBADMSG ? why : strerror(-err), strerror(errno));
+			pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+			return;
+		}
+		pr_warn("iface %s: state file %s refused (%s); moved to %s; candidate share "
+			"cleared, stable only; start a new rollout when ready\n", ifc->cfg.name,
+			ifc->state_path, err == -EBADMSG ? why : strerror(-err), moved);
 		return;
 	}
 	ifc->has_rollout = true;
@@ -219,9 +243,143 @@ static void iface_resume(struct iface *ifc)
 		ifc->st.ro.step + 1, ifc->st.ro.plan.nr_steps, ifc->st.ro.share_bp / 100.0);
 }
 
+static int feed(struct iface *ifc, const struct rollout_event *ev);
+
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+static __u32 pinned_prog_id(struct iface *ifc, const char *name)
+{
+	int fd = get_pinned_prog(ifc, name);
+	__u32 id = prog_id(fd);
+
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
+/* End a live rollout in PHASE with REASON, persisted, without more kernel writes. */
+static void end_rollout(struct iface *ifc, enum rollout_phase phase, const char *reason)
+{
+	struct rollout_event ev = { .type = ROLLOUT_EV_FAILED, .now_ms = now_ms() };
+	struct rollout_actions acts;
+
+	if (rollout__handle(&ifc->st.ro, &ev, &acts))
+		return;
+	/* The engine has no event for these; only the phase and reason differ. */
+	ifc->st.ro.phase = phase;
+	snprintf(ifc->st.ro.reason, sizeof(ifc->st.ro.reason), "%s", reason);
+	persist(ifc);
+}
+
+/*
+ * After an adoption, bring the datapath in line with the persisted state.
+ * canaryd writes the kernel first and persists after, so one killed in
+ * between leaves the datapath one transition ahead of its state file:
+ *  - a start not persisted (slot 1 filled, share raised, no live rollout in
+ *    the file): stable only again, as if the start had not happened;
+ *  - an advance not persisted (share above the persisted step's): back to
+ *    the persisted step's share; flows only move back to stable;
+ *  - a promotion not persisted (slot 0 or the stable pin is the candidate):
+ *    the promotion is completed, as the judge or operator had decided;
+ *  - a rollback not persisted (share below the step's, or slot 1 emptied):
+ *    the rollback is completed (rolled_back), never re-exposing flows;
+ *  - a revert not persisted (slot 0 is not the stable pin): slot 0 is put
+ *    back to the stable pin.
+ */
+static void iface_reconcile(struct iface *ifc)
+{
+	bool live = ifc->has_rollout && !rollout__done(&ifc->st.ro);
+	__u32 slot0, slot1, share, stable_id, cand_id, want;
+	struct canary_config dcfg;
+	struct rollout_event ev;
+	int fd, err;
+
+	canary_dp__get_config(ifc->dp, &dcfg);
+	share = dcfg.range[1].hi - dcfg.range[1].lo;
+	if (canary_dp__slot_prog_id(ifc->dp, CANARY_SLOT_STABLE, &slot0) ||
+	    canary_dp__slot_prog_id(ifc->dp, 1, &slot1))
+		return;
+	stable_id = pinned_prog_id(ifc, PIN_STABLE);
+	cand_id = live ? prog_id(ifc->cand_fd) : 0;
+
+	if (live && cand_id && (slot0 == cand_id || stable_id == cand_id)) {
+		if (stable_id == cand_id) {
+			/* The promotion pinned the old stable as previous first. */
+			fd = get_pinned_prog(ifc, PIN_PREVIOUS);
+			err = fd < 0 ? -ENOENT : pin_prog(ifc, PIN_STABLE, fd);
+			if (fd >= 0)
+				close(fd);
+			if (err)
+				return;
+		}
+		ev = (struct rollout_event){ .type = ROLLOUT_EV_PROMOTE, .now_ms = now_ms() };
+		if (!feed(ifc, &ev)) {
+			snprintf(ifc->st.ro.reason, sizeof(ifc->st.ro.reason),
+				 "promoted: promotion completed after a restart (canaryd stopped "
+				 "inside it)");
+			persist(ifc);
+		}
+		pr_warn("iface %s: canaryd had stopped inside a promotion; promotion completed\n",
+			ifc->cfg.name);
+		return;
+	}
+	if (stable_id && slot0 != stable_id) {
+		fd = get_pinned_prog(ifc, PIN_STABLE);
+		if (fd >= 0 && !canary_dp__set_slot(ifc->dp, CANARY_SLOT_STABLE, fd))
+			pr_warn("iface %s: slot 0 held program %u, not the pinned stable %u; "
+				"stable put back\n", ifc->cfg.name, slot0, stable_id);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!live) {
+		/*
+		 * A start that was not persisted may have pinned its candidate over
+		 * the promoted one this state names: that one is the stable now.
+		 */
+		if (ifc->has_rollout && ifc->st.ro.phase == ROLLOUT_PROMOTED && stable_id &&
+		    pinned_prog_id(ifc, PIN_CANDIDATE) != stable_id) {
+			fd = get_pinned_prog(ifc, PIN_STABLE);
+			if (fd >= 0) {
+				pin_prog(ifc, PIN_CANDIDATE, fd);
+				close(fd);
+			}
+		}
+		if (share || slot1) {
+			restore_stable(ifc);
+			pr_warn("iface %s: candidate at %.2f%% (slot 1 program %u) with no live "
+				"rollout in %s (a start that was not persisted); stable only again\n",
+				ifc->cfg.name, share / 100.0, slot1, ifc->state_path);
+		}
+		return;
+	}
+	want = ifc->st.ro.share_bp;
+	if (slot1 != cand_id || share < want) {
+		restore_stable(ifc);
+		end_rollout(ifc, ROLLOUT_ROLLED_BACK,
+			    "rolled back: canaryd stopped while withdrawing the candidate; "
+			    "withdrawal completed after a restart");
+		pr_warn("iface %s: canaryd had stopped inside a rollback (share %.2f%% of "
+			"%.2f%%, slot 1 program %u); rollback completed\n", ifc->cfg.name,
+			share / 100.0, want / 100.0, slot1);
+		return;
+	}
+	if (share > want && !canary_dp__set_share(ifc->dp, 1, want))
+		pr_warn("iface %s: share %.2f%% was ahead of the persisted step's %.2f%%; "
+			"back to the persisted step\n", ifc->cfg.name, share / 100.0, want / 100.0);
+}
+
 /* Lock, adopt or create, resume. Failures are per interface. */
 static int iface_setup(struct iface *ifc)
 {
+	bool adopted = false;
 	int err;
 
 	ifc->lock_fd = -1;
@@ -266,6 +424,7 @@ static int iface_setup(struct iface *ifc)
 		}
 		pr_info("iface %s: adopted the pinned dispatcher without detaching it\n",
 			ifc->cfg.name);
+		adopted = true;
 	} else if (errno == ENOENT) {
 		err = iface_create_datapath(ifc);
 		if (err) {
@@ -284,6 +443,8 @@ static int iface_setup(struct iface *ifc)
 	if (canary_sha256_file(ifc->cfg.stable_obj, ifc->stable_sha256))
 		ifc->stable_sha256[0] = '\0';
 	iface_resume(ifc);
+	if (adopted && !ifc->error[0])
+		iface_reconcile(ifc);
 	/* A gate waited on before the restart is asked again (a new event). */
 	if (ifc->has_rollout && ifc->st.ro.gate && !ifc->st.ro.gate_passed &&
 	    ifc->st.ro.phase == ROLLOUT_PROGRESSING && !ifc->error[0]) {
@@ -454,13 +615,6 @@ static void ask_gate(struct iface *ifc, enum rollout_gate g)
 			rollout_gate__name(g));
 }
 
-/* Back to the last good state after a failed action: stable only. */
-static void restore_stable(struct iface *ifc)
-{
-	canary_dp__set_share(ifc->dp, 1, 0);
-	canary_dp__clear_slot(ifc->dp, 1);
-}
-
 static int apply_one(struct iface *ifc, const struct rollout_action *a)
 {
 	struct canary_dp *dp = ifc->dp;
@@ -565,13 +719,44 @@ static void on_gate(void *owner, enum rollout_gate gate, enum rollout_gate_resul
 		canary_webhook__cancel_gate(ifc);	/* nobody waits for it any more */
 }
 
+static bool iface_present(const struct iface *ifc)
+{
+	char name[IF_NAMESIZE];
+
+	return if_indextoname(ifc->ifindex, name) && !strcmp(name, ifc->cfg.name);
+}
+
+/*
+ * The interface went away (deleted, or renamed) under a running canaryd.
+ * The kernel detached the dispatcher with it; the pins stay, consistent with
+ * stable only, so a canaryd restarted once the interface is back adopts them.
+ * The rollout ends as failed; the interface is reported and left alone.
+ */
+static void iface_lost(struct iface *ifc)
+{
+	restore_stable(ifc);
+	if (ifc->has_rollout && !rollout__done(&ifc->st.ro))
+		end_rollout(ifc, ROLLOUT_FAILED,
+			    "failed: the interface was removed during the rollout");
+	snprintf(ifc->error, sizeof(ifc->error),
+		 "interface %.*s (ifindex %d) was removed; not managed any more; restart canaryd "
+		 "once it is back", IF_NAMESIZE, ifc->cfg.name, ifc->ifindex);
+	pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+}
+
 static void iface_tick(struct iface *ifc, __u64 now, double secs)
 {
 	static struct canary_counters c[CANARY_COUNTERS_ENTRIES];
 	struct rollout_event ev = { .type = ROLLOUT_EV_TICK, .now_ms = now };
 	__u32 thr;
 
-	if (!iface_managed(ifc) || canary_dp__read_counters(ifc->dp, c))
+	if (!iface_managed(ifc))
+		return;
+	if (!iface_present(ifc)) {
+		iface_lost(ifc);
+		return;
+	}
+	if (canary_dp__read_counters(ifc->dp, c))
 		return;
 	canary_dp__read_breaker(ifc->dp, 1, &ifc->brk);
 	if (!ifc->have_last) {
@@ -736,6 +921,101 @@ static json_t *iface_json(const struct iface *ifc)
 	return o;
 }
 
+/*
+ * Look at a candidate object before loading it, so each kind of bad input
+ * gets its own one-line answer: missing, not a regular readable file, not
+ * ELF, no such program, not XDP, multi-buffer (frags), another attach type.
+ * Root reads files whatever their mode, so "unreadable" is seen here as a
+ * directory or a file that is not a BPF object. 0 or -errno with MSG set.
+ */
+static int check_candidate_file(const char *obj, const char *prog, char *msg, size_t len)
+{
+	struct bpf_program *p, *found = NULL;
+	struct bpf_object *bobj;
+	unsigned char magic[4] = {};
+	char what[256] = "";
+	struct stat sb;
+	int fd, n = 0, err = 0;
+
+	if (stat(obj, &sb)) {
+		err = -errno;
+		snprintf(msg, len, "candidate %s: %s; give the path of a compiled BPF object "
+			 "(clang -target bpf)", obj, strerror(-err));
+		return err;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(msg, len, "candidate %s is not a regular file (%s); give the path of a "
+			 "compiled BPF object (.bpf.o)", obj, S_ISDIR(sb.st_mode) ? "a directory" :
+			 "a special file");
+		return -EISDIR;
+	}
+	fd = open(obj, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, magic, sizeof(magic)) != sizeof(magic) ||
+	    memcmp(magic, "\177ELF", 4)) {
+		err = fd < 0 ? -errno : -ENOEXEC;
+		if (fd >= 0)
+			close(fd);
+		snprintf(msg, len, "candidate %s %s; build it with clang -target bpf -O2 -g", obj,
+			 err == -ENOEXEC ? "is not an ELF BPF object" : "cannot be read");
+		return err;
+	}
+	close(fd);
+	bobj = bpf_object__open_file(obj, NULL);
+	if (!bobj) {
+		char lerr[128];
+
+		err = -errno;
+		libbpf_strerror(err, lerr, sizeof(lerr));
+		snprintf(msg, len, "candidate %s: libbpf cannot open it: %s; build it with clang "
+			 "-target bpf -O2 -g", obj, lerr);
+		return err;
+	}
+	bpf_object__for_each_program(p, bobj) {
+		bool xdp = bpf_program__type(p) == BPF_PROG_TYPE_XDP;
+
+		if (prog[0] ? !strcmp(bpf_program__name(p), prog) : xdp) {
+			found = p;
+			n++;
+		}
+		if (!xdp && !what[0])
+			snprintf(what, sizeof(what), "%s is %s, SEC(\"%s\")", bpf_program__name(p),
+				 libbpf_bpf_prog_type_str(bpf_program__type(p)) ?: "?",
+				 bpf_program__section_name(p));
+	}
+	if (!found) {
+		err = -ENOENT;
+		if (prog[0])
+			snprintf(msg, len, "candidate %s has no program named %s", obj, prog);
+		else
+			snprintf(msg, len, "candidate %s holds no XDP program%s%s%s; the dispatcher "
+				 "runs XDP versions only, SEC(\"xdp\")", obj, what[0] ? " (" : "",
+				 what, what[0] ? ")" : "");
+	} else if (n > 1) {
+		err = -EINVAL;
+		snprintf(msg, len, "candidate %s holds %d XDP programs; name one as OBJECT:PROGRAM",
+			 obj, n);
+	} else if (bpf_program__type(found) != BPF_PROG_TYPE_XDP) {
+		err = -EINVAL;
+		snprintf(msg, len, "candidate %s program %s is %s, SEC(\"%s\"), not XDP; the "
+			 "dispatcher runs XDP versions only, SEC(\"xdp\")", obj, prog,
+			 libbpf_bpf_prog_type_str(bpf_program__type(found)) ?: "?",
+			 bpf_program__section_name(found));
+	} else if (!strncmp(bpf_program__section_name(found), "xdp.frags", 9) ||
+		   !strncmp(bpf_program__section_name(found), "xdp/frags", 9)) {
+		err = -EINVAL;
+		snprintf(msg, len, "candidate %s program %s: built for multi-buffer frames "
+			 "(SEC(\"%s\")) but the dispatcher is not; rebuild it as SEC(\"xdp\")", obj,
+			 bpf_program__name(found), bpf_program__section_name(found));
+	} else if (bpf_program__expected_attach_type(found) != BPF_XDP) {
+		err = -EINVAL;
+		snprintf(msg, len, "candidate %s program %s: SEC(\"%s\") gives another attach type "
+			 "than the dispatcher's; rebuild it as SEC(\"xdp\")", obj,
+			 bpf_program__name(found), bpf_program__section_name(found));
+	}
+	bpf_object__close(bobj);
+	return err;
+}
+
 /* Load and check a candidate before any traffic can reach it. */
 static int load_candidate(const char *obj, const char *prog, const char *share_dir,
 			  const char *private, struct bpf_object **objp, char *prog_name,
@@ -745,10 +1025,14 @@ static int load_candidate(const char *obj, const char *prog, const char *share_d
 	char why[256];
 	int fd, err;
 
+	fd = check_candidate_file(obj, prog, msg, len);
+	if (fd < 0)
+		return fd;
 	fd = canary_version__load_shared(obj, prog[0] ? prog : NULL, share_dir, private, objp);
 	if (fd < 0) {
-		snprintf(msg, len, "candidate %s%s%s refused: %s (canaryd's log has the verifier "
-			 "output)", obj, prog[0] ? ":" : "", prog, strerror(-fd));
+		snprintf(msg, len, "candidate %s%s%s refused by the kernel: %s; canaryd's log has "
+			 "the verifier output (canaryd -v for all of it)", obj, prog[0] ? ":" : "",
+			 prog, strerror(-fd));
 		return fd;
 	}
 	err = canary_version__check(*objp, fd, why, sizeof(why));
@@ -1083,6 +1367,32 @@ static void notify_status(bool ready)
 	sd_notifyf(0, "%sSTATUS=%s", ready ? "READY=1\n" : "", line);
 }
 
+/*
+ * Everything canaryd owns is pinned under pin_root so the datapath outlives
+ * it: that must be a bpffs. 0, or -errno after one line that says what to do.
+ */
+static int pin_root_check(const char *dir)
+{
+	bool made = !mkdir(dir, 0700);
+	struct statfs sfs;
+
+	if (!made && errno != EEXIST) {
+		pr_warn("pin_root %s: cannot create: %s; is bpffs mounted? mount -t bpf bpf "
+			"/sys/fs/bpf (or set pin_root under a mounted bpffs)\n", dir,
+			strerror(errno));
+		return -errno;
+	}
+	if (statfs(dir, &sfs) || sfs.f_type != BPF_FS_MAGIC) {
+		pr_warn("pin_root %s is not on a bpffs, so nothing can be pinned there; mount "
+			"one (mount -t bpf bpf /sys/fs/bpf) or set pin_root under a mounted bpffs; "
+			"nothing was changed\n", dir);
+		if (made)
+			rmdir(dir);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: canaryd [-c CONFIG] [-v]\n"
@@ -1123,11 +1433,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	canary_log_set_level(verbose ? CANARY_LOG_DEBUG : (enum canary_log_level)config.log_level);
-	if (!access("/sys/fs/bpf", F_OK) && mkdir(config.pin_root, 0700) && errno != EEXIST) {
-		pr_warn("pin root %s: cannot create: %s (is bpffs mounted? mount -t bpf bpf "
-			"/sys/fs/bpf)\n", config.pin_root, strerror(errno));
+	if (pin_root_check(config.pin_root))
 		return 1;
-	}
 	if (mkdir(config.state_dir, 0700) && errno != EEXIST) {
 		pr_warn("state dir %s: cannot create: %s\n", config.state_dir, strerror(errno));
 		return 1;

@@ -385,6 +385,19 @@ int canary_dp__clear_slot(struct canary_dp *dp, __u32 slot)
 	return 0;
 }
 
+int canary_dp__slot_prog_id(const struct canary_dp *dp, __u32 slot, __u32 *id)
+{
+	*id = 0;
+	if (slot >= CANARY_MAX_SLOTS)
+		return -EINVAL;
+	/* A ProgMap lookup from user space gives the program's id. */
+	if (bpf_map_lookup_elem(dp->fd[DP_PROGS], &slot, id)) {
+		*id = 0;
+		return errno == ENOENT ? 0 : -errno;
+	}
+	return 0;
+}
+
 int canary_dp__get_config(const struct canary_dp *dp, struct canary_config *cfg)
 {
 	*cfg = dp->cfg;

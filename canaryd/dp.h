@@ -48,6 +48,8 @@ int canary_dp__detach(struct canary_dp *dp);
 /* Put a program version into a slot (one atomic ProgMap update), or empty it. */
 int canary_dp__set_slot(struct canary_dp *dp, __u32 slot, int prog_fd);
 int canary_dp__clear_slot(struct canary_dp *dp, __u32 slot);
+/* The id of the program in SLOT, 0 when it is empty. */
+int canary_dp__slot_prog_id(const struct canary_dp *dp, __u32 slot, __u32 *id);
 
 /*
  * The whole configuration, swapped as one value: a new inner map replaces the

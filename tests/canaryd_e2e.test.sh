@@ -74,9 +74,27 @@ start_daemon
 grep -q "adopted the pinned dispatcher" "$CB_TMP/canaryd.log" || fail "restarted canaryd did not adopt"
 $CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"aborted"' || fail "state not resumed after restart"
 echo "restart: adopted without detaching, rollout state resumed"
-# A second canaryd on the same interface is refused; the first carries on.
+# A second canaryd on the same interface is refused; the first carries on
+# with its rollout (same rollout, still progressing, candidate still served).
+$CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o --step-time 600s >/dev/null ||
+	fail "cannot start a rollout for the second-canaryd check"
+sleep 0.5
+ro_of() { $CTL -j status "$TB_DUT_IF" | jq -c '.interfaces[0].rollout | {id, phase, step, share_pct}'; }
+ro0=$(ro_of)
+xdp_of() { tb_dut ip -j link show "$TB_DUT_IF" | jq '.[0].xdp.prog.id'; }
+xdp0=$(xdp_of)
+cand0=$($CTL -j status "$TB_DUT_IF" | jq '.interfaces[0].versions.candidate.packets')
 tb_dut build/canaryd -c "$CB_TMP/canaryd.ini" >"$CB_TMP/second.log" 2>&1 && fail "second canaryd started"
 grep -q "another canaryd manages it" "$CB_TMP/second.log" || { cat "$CB_TMP/second.log"; fail "no clear message"; }
-$CTL status >/dev/null || fail "first canaryd hurt by the second"
-echo "second canaryd refused: $(head -1 "$CB_TMP/second.log")"
+[ "$(wc -l <"$CB_TMP/second.log")" = 1 ] || { cat "$CB_TMP/second.log"; fail "second canaryd: want one line"; }
+kill -0 "$DAEMON_PID" || fail "first canaryd died"
+sleep 0.5
+[ "$(ro_of)" = "$ro0" ] || fail "first canaryd's rollout changed: $ro0 -> $(ro_of)"
+[[ $ro0 == *'"phase":"progressing"'* ]] || fail "rollout not progressing: $ro0"
+cand1=$($CTL -j status "$TB_DUT_IF" | jq '.interfaces[0].versions.candidate.packets')
+[ "$cand1" -gt $((cand0 + 1000)) ] || fail "candidate traffic no longer counted ($cand0 -> $cand1)"
+[ "$(xdp_of)" = "$xdp0" ] ||
+	fail "the second canaryd changed the attached program"
+echo "second canaryd refused: $(head -1 "$CB_TMP/second.log"); first still at $ro0, \
+candidate counted $((cand1 - cand0)) more packets"
 exit 0

@@ -64,3 +64,48 @@ cb_start_daemon() {
 	cat "$CB_TMP/canaryd.log" >&2
 	return 1
 }
+
+# The datapath as the kernel has it, read with bpftool from canaryd's pins
+# (IFACE defaults to TB_DUT_IF):
+#   cb_slot_id SLOT [IFACE]     program id in that ProgMap slot, 0 when empty
+#   cb_pin_id NAME [IFACE]      id of the program pinned as NAME (stable,
+#                               candidate, previous), 0 when none
+#   cb_kernel_share [IFACE]     slot 1's share in basis points, from the
+#                               installed struct canary_config
+#   cb_xdp_id [IFACE]           id of the XDP program attached to the interface
+# (grep rather than jq: these run in loops, and jq is slow to start.)
+cb_slot_id() {
+	local id
+	id=$(bpftool -j map dump pinned "$CB_PIN/${2:-$TB_DUT_IF}/canary_progs" 2>/dev/null |
+		grep -o "\"formatted\":{\"key\":$1,\"value\":[0-9]*" | grep -o '[0-9]*$')
+	echo "${id:-0}"
+}
+
+cb_pin_id() {
+	local id
+	id=$(bpftool -j prog show pinned "$CB_PIN/${2:-$TB_DUT_IF}/$1" 2>/dev/null |
+		grep -o '^{"id":[0-9]*' | grep -o '[0-9]*$')
+	echo "${id:-0}"
+}
+
+# jq: a bpftool -j hex byte array -> the little-endian u32 at byte OFF.
+CB_JQ_LE32='def le32($o): .[$o:$o + 4] | map(ltrimstr("0x") | explode |
+	map(if . >= 97 then . - 87 else . - 48 end) | .[0] * 16 + .[1]) |
+	.[0] + .[1] * 256 + .[2] * 65536 + .[3] * 16777216;'
+
+cb_kernel_share() {
+	local inner share i
+	# The inner map may be swapped (and freed) between the two reads: again.
+	for i in 1 2 3 4 5; do
+		inner=$(bpftool -j map dump pinned "$CB_PIN/${1:-$TB_DUT_IF}/canary_cfg" |
+			jq "$CB_JQ_LE32 .[0].value | le32(0)")
+		# struct canary_config: 4 x u32, u64 generation, then range[slot] {lo, hi}.
+		share=$(bpftool -j map dump id "$inner" 2>/dev/null |
+			jq "$CB_JQ_LE32 .[0].value | le32(36) - le32(32)" 2>/dev/null) && break
+	done
+	echo "$share"
+}
+
+cb_xdp_id() {
+	tb_dut ip -j link show "${1:-$TB_DUT_IF}" | jq '.[0].xdp.prog.id // 0'
+}
