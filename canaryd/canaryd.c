@@ -70,7 +70,6 @@ struct iface {
 	struct judge_sample d_stable, d_cand;	/* last interval, for status */
 	double d_secs;
 	struct canary_breaker brk;
-	char stable_sha256[65];		/* of cfg.stable_obj, at setup; empty if unreadable */
 	char gate_detail[160];		/* the gate's last answer, for status */
 	__u64 decisions[ROLLOUT_FAILED + 1];	/* rollouts ended per phase, for metrics */
 };
@@ -440,9 +439,16 @@ static int iface_setup(struct iface *ifc)
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		return err;
 	}
-	if (canary_sha256_file(ifc->cfg.stable_obj, ifc->stable_sha256))
-		ifc->stable_sha256[0] = '\0';
 	iface_resume(ifc);
+	/* Without a state naming it, the stable is the configured one. */
+	if (!ifc->st.stable.obj[0]) {
+		struct canaryd_version_id *v = &ifc->st.stable;
+
+		snprintf(v->obj, sizeof(v->obj), "%s", ifc->cfg.stable_obj);
+		snprintf(v->prog, sizeof(v->prog), "%s", ifc->cfg.stable_prog);
+		if (canary_sha256_file(v->obj, v->sha256))
+			v->sha256[0] = '\0';
+	}
 	if (adopted && !ifc->error[0])
 		iface_reconcile(ifc);
 	/* A gate waited on before the restart is asked again (a new event). */
@@ -550,9 +556,14 @@ static char *hook_body(struct iface *ifc, const struct canary_webhook_cfg *h, co
 	json_object_set_new(b, "webhook", json_string(h->name));
 	json_object_set_new(b, "interface", json_string(ifc->cfg.name));
 	json_object_set_new(b, "time_ms", json_integer((json_int_t)wall_ms()));
-	json_object_set_new(b, "stable", json_pack("{s:s, s:s, s:s}", "object", ifc->cfg.stable_obj,
-						   "program", ifc->cfg.stable_prog,
-						   "sha256", ifc->stable_sha256));
+	json_object_set_new(b, "stable", json_pack("{s:s, s:s, s:s}", "object", ifc->st.stable.obj,
+						   "program", ifc->st.stable.prog,
+						   "sha256", ifc->st.stable.sha256));
+	if (ifc->st.previous.obj[0])
+		json_object_set_new(b, "previous",
+				    json_pack("{s:s, s:s, s:s}", "object", ifc->st.previous.obj,
+					      "program", ifc->st.previous.prog, "sha256",
+					      ifc->st.previous.sha256));
 	json_object_set_new(b, "candidate", json_pack("{s:s, s:s, s:s}", "object",
 						      ifc->st.cand_obj, "program",
 						      ifc->st.cand_prog, "sha256",
@@ -640,7 +651,17 @@ static int apply_one(struct iface *ifc, const struct rollout_action *a)
 				return err;
 		}
 		err = canary_dp__set_slot(dp, CANARY_SLOT_STABLE, ifc->cand_fd);
-		return err ? err : pin_prog(ifc, PIN_STABLE, ifc->cand_fd);
+		if (!err)
+			err = pin_prog(ifc, PIN_STABLE, ifc->cand_fd);
+		if (!err) {
+			struct canaryd_version_id *v = &ifc->st.stable;
+
+			ifc->st.previous = *v;
+			snprintf(v->obj, sizeof(v->obj), "%s", ifc->st.cand_obj);
+			snprintf(v->prog, sizeof(v->prog), "%s", ifc->st.cand_prog);
+			snprintf(v->sha256, sizeof(v->sha256), "%s", ifc->st.cand_sha256);
+		}
+		return err;
 	case ROLLOUT_ACT_REVERT:
 		prev = get_pinned_prog(ifc, PIN_PREVIOUS);
 		if (prev < 0)
@@ -649,6 +670,8 @@ static int apply_one(struct iface *ifc, const struct rollout_action *a)
 		if (!err)
 			err = pin_prog(ifc, PIN_STABLE, prev);
 		close(prev);
+		if (!err && ifc->st.previous.obj[0])
+			ifc->st.stable = ifc->st.previous;
 		return err;
 	case ROLLOUT_ACT_NOTIFY:
 		log_notice(ifc, (enum rollout_notice)a->arg);
@@ -903,7 +926,7 @@ static json_t *iface_json(const struct iface *ifc)
 			      "mode", ifc->cfg.native ? "native" : "skb", "managed",
 			      iface_managed(ifc),
 			      "error", ifc->error[0] ? json_string(ifc->error) : json_null(),
-			      "stable", "object", ifc->cfg.stable_obj, "program", ifc->cfg.stable_prog,
+			      "stable", "object", ifc->st.stable.obj, "program", ifc->st.stable.prog,
 			      "rollout", rollout_json(ifc));
 
 	if (ifc->dp && ifc->have_last) {
@@ -1086,6 +1109,8 @@ static json_t *cmd_start(struct iface *ifc, json_t *req)
 
 	/* Everything is checked off to the side; the interface changes only if all pass. */
 	memset(&next, 0, sizeof(next));
+	next.stable = ifc->st.stable;
+	next.previous = ifc->st.previous;
 	fd = load_candidate(obj, prog, ifc->share_dir, ifc->cfg.private_maps, &bobj, next.cand_prog,
 			    sizeof(next.cand_prog), msg, sizeof(msg));
 	if (fd < 0) {

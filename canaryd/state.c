@@ -13,7 +13,7 @@
 #include "state.h"
 
 #define STATE_MAGIC "CNRYSTAT"
-#define STATE_LAYOUT 2	/* 2: approval gates in struct rollout */
+#define STATE_LAYOUT 3	/* 2: approval gates in struct rollout; 3: version ids */
 
 struct state_header {
 	char magic[8];

@@ -13,7 +13,16 @@
 #include "config.h"
 #include "engine.h"
 
+/* A version as operators name it: object file, program, SHA-256 of the file. */
+struct canaryd_version_id {
+	char obj[CANARY_OBJ_LEN];
+	char prog[CANARY_PROG_LEN];
+	char sha256[65];
+};
+
 struct canaryd_persist {
+	struct canaryd_version_id stable;	/* in slot 0 now (promotions move it) */
+	struct canaryd_version_id previous;	/* pinned as "previous", for a revert */
 	char cand_obj[CANARY_OBJ_LEN];
 	char cand_prog[CANARY_PROG_LEN];
 	__u64 rollout_id;		/* wall-clock ms at start: names the rollout */

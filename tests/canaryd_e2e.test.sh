@@ -25,6 +25,8 @@ t1=$(date +%s.%N)
 [ $rc -eq 0 ] || { cat "$CB_TMP/good.out"; fail "good candidate: --wait exited $rc, want 0"; }
 echo "good candidate promoted in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s"
 $CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"promoted"' || fail "status does not say promoted"
+stable_now() { $CTL -j status "$TB_DUT_IF" | jq -r '.interfaces[0].stable.object'; }
+[[ $(stable_now) == */fw_v2.bpf.o ]] || fail "after the promotion status names $(stable_now) as stable"
 
 timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_blackhole.bpf.o --wait >"$CB_TMP/bad.out" 2>&1
 rc=$?
@@ -73,7 +75,8 @@ echo "canaryd killed: datapath kept forwarding ($((rx1 - rx0)) packets in 0.5 s)
 start_daemon
 grep -q "adopted the pinned dispatcher" "$CB_TMP/canaryd.log" || fail "restarted canaryd did not adopt"
 $CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"aborted"' || fail "state not resumed after restart"
-echo "restart: adopted without detaching, rollout state resumed"
+[[ $(stable_now) == */fw_v2.bpf.o ]] || fail "after a restart status names $(stable_now) as stable"
+echo "restart: adopted without detaching, rollout state resumed, stable still fw_v2"
 # A second canaryd on the same interface is refused; the first carries on
 # with its rollout (same rollout, still progressing, candidate still served).
 $CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o --step-time 600s >/dev/null ||

@@ -105,7 +105,8 @@ echo "$line" | jq -e --arg c "$(sha256sum build/versions/fw_v2.bpf.o | cut -d' '
 	--arg s "$(sha256sum build/versions/fw_v1.bpf.o | cut -d' ' -f1)" --arg i "$TB_DUT_IF" '.body |
 	.schema_version == 1 and .type == "notification" and .event == "promoted" and
 	.interface == $i and .phase == "promoted" and (.rollout_id | startswith($i)) and
-	.candidate.sha256 == $c and .stable.sha256 == $s and .shares_pct == [5, 50, 100] and
+	.candidate.sha256 == $c and .stable.sha256 == $c and .previous.sha256 == $s and
+	.shares_pct == [5, 50, 100] and
 	.metadata == {"team": "netops", "ticket": "CHG-42"} and (.totals.candidate_packets > 0) and
 	(.counters.candidate.packets > 0) and (.tests | type == "array")' >/dev/null ||
 	{ echo "$line" | jq .body; fail "promoted body lacks a field"; }
