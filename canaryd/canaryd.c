@@ -731,13 +731,18 @@ static void on_gate(void *owner, enum rollout_gate gate, enum rollout_gate_resul
 {
 	static const char *const what[] = { "passed", "not yet", "failed" };
 	struct iface *ifc = owner;
+	char now[sizeof(ifc->gate_detail)];
 	struct rollout_event ev = { .type = ROLLOUT_EV_GATE_RESULT, .now_ms = now_ms(),
 				    .gate = gate, .result = res, .detail = detail };
 
-	snprintf(ifc->gate_detail, sizeof(ifc->gate_detail), "%s (%s)", what[res], detail);
-	if (res != ROLLOUT_GATE_NOT_YET)
-		pr_info("iface %s: gate %s %s (%s)\n", ifc->cfg.name, rollout_gate__name(gate),
-			what[res], detail);
+	snprintf(now, sizeof(now), "%s (%s)", what[res], detail);
+	/* "Not yet" is logged when it starts or its answer changes, not every interval. */
+	if (res != ROLLOUT_GATE_NOT_YET || strcmp(now, ifc->gate_detail))
+		pr_info("iface %s: gate %s %s (%s)%s\n", ifc->cfg.name, rollout_gate__name(gate),
+			what[res], detail,
+			res == ROLLOUT_GATE_NOT_YET && (strstr(detail, "401") || strstr(detail, "404"))
+				? "; a 401 or 404 usually means a wrong secret or URL" : "");
+	snprintf(ifc->gate_detail, sizeof(ifc->gate_detail), "%s", now);
 	if (feed(ifc, &ev) == -EINVAL)
 		canary_webhook__cancel_gate(ifc);	/* nobody waits for it any more */
 }
@@ -1430,7 +1435,7 @@ int main(int argc, char **argv)
 	char err_text[8192] = "";
 	struct itimerspec its = {};
 	struct canary_metrics_server *msrv = NULL;
-	struct pollfd pfd[4 + 60];	/* ours, the metrics server's, then libcurl's */
+	struct pollfd pfd[4 + 2 * 64];	/* ours, the metrics server's, then libcurl's (2 per request) */
 	sigset_t sigs;
 	int opt, i, lfd, sfd, tfd, err, managed = 0;
 	bool verbose = false;
