@@ -82,6 +82,44 @@ int canaryd_state__save(const char *path, const struct canaryd_persist *st)
 	return 0;
 }
 
+static bool evidence_ok(const struct judge_evidence *ev)
+{
+	__u32 i;
+
+	if ((unsigned int)ev->verdict > JUDGE_TIMEOUT || ev->nr_tests > JUDGE_MAX_EVIDENCE ||
+	    !memchr(ev->decision.metric, 0, sizeof(ev->decision.metric)))
+		return false;
+	for (i = 0; i < ev->nr_tests; i++)
+		if (!memchr(ev->tests[i].metric, 0, sizeof(ev->tests[i].metric)))
+			return false;
+	return true;
+}
+
+/*
+ * The CRC catches corruption, not a file from a buggy writer: check every
+ * field that the engine and judge use as an index, a count or an enum, and
+ * the plan and judge configuration as rollout__init() would, so a loaded
+ * rollout can be driven and shown without reading out of bounds.
+ */
+static bool rollout_ok(const struct rollout *r)
+{
+	static struct rollout scratch;
+	const struct judge_state *j = &r->judge;
+	int m;
+
+	if ((unsigned int)r->phase > ROLLOUT_FAILED || r->step >= r->plan.nr_steps ||
+	    r->share_bp > CANARY_BP_MAX || (unsigned int)r->last_verdict > JUDGE_TIMEOUT ||
+	    !memchr(r->reason, 0, sizeof(r->reason)) || !evidence_ok(&r->last_ev) ||
+	    (unsigned int)j->latched > JUDGE_TIMEOUT || !evidence_ok(&j->latched_ev) ||
+	    j->srm_nr > JUDGE_BINS)
+		return false;
+	for (m = 0; m < JUDGE_NR_METRICS; m++)
+		if (j->m[m].bins.nr > JUDGE_BINS)
+			return false;
+	/* Rising shares ending at 100 %, a judge configuration in range. */
+	return !rollout__init(&scratch, &r->plan, &j->cfg);
+}
+
 int canaryd_state__load(const char *path, struct canaryd_persist *st, char *why, size_t len)
 {
 	struct state_header h;
@@ -110,11 +148,8 @@ int canaryd_state__load(const char *path, struct canaryd_persist *st, char *why,
 	} else if (crc32(0, (const Bytef *)st, sizeof(*st)) != h.crc) {
 		snprintf(why, len, "checksum mismatch (corrupt)");
 		err = -EBADMSG;
-	} else if (st->ro.phase > ROLLOUT_FAILED || st->ro.step >= ROLLOUT_MAX_STEPS ||
-		   st->ro.plan.nr_steps > ROLLOUT_MAX_STEPS ||
-		   !memchr(st->cand_obj, 0, sizeof(st->cand_obj)) ||
-		   !memchr(st->cand_prog, 0, sizeof(st->cand_prog)) ||
-		   !memchr(st->ro.reason, 0, sizeof(st->ro.reason))) {
+	} else if (!memchr(st->cand_obj, 0, sizeof(st->cand_obj)) ||
+		   !memchr(st->cand_prog, 0, sizeof(st->cand_prog)) || !rollout_ok(&st->ro)) {
 		snprintf(why, len, "fields out of range");
 		err = -EBADMSG;
 	}
