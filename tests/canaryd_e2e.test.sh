@@ -19,14 +19,14 @@ start_daemon() {
 start_daemon
 
 t0=$(date +%s.%N)
-timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o --wait >"$CB_TMP/good.out" 2>&1
+timeout 120 $CTL start "$TB_DUT_IF" $B/versions/fw_v2.bpf.o --wait >"$CB_TMP/good.out" 2>&1
 rc=$?
 t1=$(date +%s.%N)
 [ $rc -eq 0 ] || { cat "$CB_TMP/good.out"; fail "good candidate: --wait exited $rc, want 0"; }
 echo "good candidate promoted in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s"
 $CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"promoted"' || fail "status does not say promoted"
 
-timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_blackhole.bpf.o --wait >"$CB_TMP/bad.out" 2>&1
+timeout 120 $CTL start "$TB_DUT_IF" $B/versions/fw_blackhole.bpf.o --wait >"$CB_TMP/bad.out" 2>&1
 rc=$?
 [ $rc -eq 2 ] || { cat "$CB_TMP/bad.out"; fail "black-holing candidate: --wait exited $rc, want 2"; }
 status=$($CTL -j status "$TB_DUT_IF")
@@ -36,7 +36,7 @@ echo "$status" | grep -q '"phase": *"rolled_back"' || fail "status does not say 
 
 # A candidate the verifier refuses: error, exit 1, stable untouched.
 before=$($CTL -j status "$TB_DUT_IF")
-$CTL start "$TB_DUT_IF" build/tests/rejected.bpf.o >"$CB_TMP/rej.out" 2>&1
+$CTL start "$TB_DUT_IF" $B/tests/rejected.bpf.o >"$CB_TMP/rej.out" 2>&1
 rc=$?
 [ $rc -eq 1 ] || fail "rejected candidate: exit $rc, want 1"
 grep -q "rejected.bpf.o" "$CB_TMP/rej.out" || { cat "$CB_TMP/rej.out"; fail "error does not name the object"; }
@@ -49,7 +49,7 @@ awk -v p="$pps" 'BEGIN{exit !(p > 50000)}' || fail "stable stopped forwarding af
 # Operator abort: exit 3.
 ( sleep 1; $CTL abort "$TB_DUT_IF" >/dev/null ) &
 aborter=$!
-timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_v1.bpf.o --steps 5,100 --step-time 30s --wait \
+timeout 120 $CTL start "$TB_DUT_IF" $B/versions/fw_v1.bpf.o --steps 5,100 --step-time 30s --wait \
 	>"$CB_TMP/abort.out" 2>&1
 rc=$?
 wait "$aborter"
@@ -75,7 +75,7 @@ grep -q "adopted the pinned dispatcher" "$CB_TMP/canaryd.log" || fail "restarted
 $CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"aborted"' || fail "state not resumed after restart"
 echo "restart: adopted without detaching, rollout state resumed"
 # A second canaryd on the same interface is refused; the first carries on.
-tb_dut build/canaryd -c "$CB_TMP/canaryd.ini" >"$CB_TMP/second.log" 2>&1 && fail "second canaryd started"
+tb_dut $B/canaryd -c "$CB_TMP/canaryd.ini" >"$CB_TMP/second.log" 2>&1 && fail "second canaryd started"
 grep -q "another canaryd manages it" "$CB_TMP/second.log" || { cat "$CB_TMP/second.log"; fail "no clear message"; }
 $CTL status >/dev/null || fail "first canaryd hurt by the second"
 echo "second canaryd refused: $(head -1 "$CB_TMP/second.log")"
