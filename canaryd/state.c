@@ -12,17 +12,6 @@
 #include "log.h"
 #include "state.h"
 
-#define STATE_MAGIC "CNRYSTAT"
-#define STATE_LAYOUT 1
-
-struct state_header {
-	char magic[8];
-	__u32 layout;		/* STATE_LAYOUT */
-	__u32 abi;		/* CANARY_ABI_VERSION */
-	__u64 size;		/* sizeof(struct canaryd_persist) */
-	__u32 crc;		/* CRC32 of the payload */
-	__u32 pad;
-};
 
 static int write_all(int fd, const void *buf, size_t len)
 {
@@ -44,12 +33,12 @@ static int write_all(int fd, const void *buf, size_t len)
 
 int canaryd_state__save(const char *path, const struct canaryd_persist *st)
 {
-	struct state_header h = { .layout = STATE_LAYOUT, .abi = CANARY_ABI_VERSION,
-				  .size = sizeof(*st) };
+	struct canaryd_state_header h = { .layout = CANARYD_STATE_LAYOUT,
+					  .abi = CANARY_ABI_VERSION, .size = sizeof(*st) };
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	int fd, dfd, err;
 
-	memcpy(h.magic, STATE_MAGIC, sizeof(h.magic));
+	memcpy(h.magic, CANARYD_STATE_MAGIC, sizeof(h.magic));
 	h.crc = crc32(0, (const Bytef *)st, sizeof(*st));
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
@@ -122,7 +111,7 @@ static bool rollout_ok(const struct rollout *r)
 
 int canaryd_state__load(const char *path, struct canaryd_persist *st, char *why, size_t len)
 {
-	struct state_header h;
+	struct canaryd_state_header h;
 	ssize_t n;
 	char extra;
 	int fd, err = 0;
@@ -131,10 +120,10 @@ int canaryd_state__load(const char *path, struct canaryd_persist *st, char *why,
 	if (fd < 0)
 		return -errno;
 	n = read(fd, &h, sizeof(h));
-	if (n != (ssize_t)sizeof(h) || memcmp(h.magic, STATE_MAGIC, sizeof(h.magic))) {
+	if (n != (ssize_t)sizeof(h) || memcmp(h.magic, CANARYD_STATE_MAGIC, sizeof(h.magic))) {
 		snprintf(why, len, "not a canaryd state file (bad header)");
 		err = -EBADMSG;
-	} else if (h.layout != STATE_LAYOUT || h.abi != CANARY_ABI_VERSION ||
+	} else if (h.layout != CANARYD_STATE_LAYOUT || h.abi != CANARY_ABI_VERSION ||
 		   h.size != sizeof(*st)) {
 		snprintf(why, len, "written by another canaryd version (layout %u, ABI %u, %llu bytes)",
 			 h.layout, h.abi, (unsigned long long)h.size);

@@ -13,6 +13,19 @@
 #include "config.h"
 #include "engine.h"
 
+#define CANARYD_STATE_MAGIC "CNRYSTAT"
+#define CANARYD_STATE_LAYOUT 1
+
+/* The file: this header, then struct canaryd_persist. */
+struct canaryd_state_header {
+	char magic[8];			/* CANARYD_STATE_MAGIC, no NUL */
+	__u32 layout;			/* CANARYD_STATE_LAYOUT */
+	__u32 abi;			/* CANARY_ABI_VERSION */
+	__u64 size;			/* sizeof(struct canaryd_persist) */
+	__u32 crc;			/* CRC32 of the payload */
+	__u32 pad;
+};
+
 struct canaryd_persist {
 	char cand_obj[CANARY_OBJ_LEN];
 	char cand_prog[CANARY_PROG_LEN];

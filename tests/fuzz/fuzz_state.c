@@ -24,14 +24,6 @@
 #include "log.h"
 #include "state.h"
 
-/* The layout of state.c's header (private there; checked by the seeds). */
-struct fuzz_state_header {
-	char magic[8];
-	__u32 layout, abi;
-	__u64 size;
-	__u32 crc, pad;
-};
-
 static struct canaryd_persist st;
 static volatile unsigned int sink;	/* keeps the reads below */
 
@@ -65,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char path[64];
 	static int fd = -1;
-	struct fuzz_state_header h = { .layout = 1, .abi = CANARY_ABI_VERSION,
-				       .size = sizeof(st) };
+	struct canaryd_state_header h = { .layout = CANARYD_STATE_LAYOUT,
+					  .abi = CANARY_ABI_VERSION, .size = sizeof(st) };
 	char why[128];
 	int rc;
 
@@ -84,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size && data[0] != 'C') {
 		data++;
 		size--;
-		memcpy(h.magic, "CNRYSTAT", sizeof(h.magic));
+		memcpy(h.magic, CANARYD_STATE_MAGIC, sizeof(h.magic));
 		h.crc = size >= sizeof(st) ? crc32(0, data, sizeof(st)) : 0;
 		if (pwrite(fd, &h, sizeof(h), 0) != sizeof(h) ||
 		    (size && pwrite(fd, data, size, sizeof(h)) != (ssize_t)size))
