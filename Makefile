@@ -6,6 +6,9 @@
 # make demo       the live demo on a veth test bed
 # make install    canaryd, canaryctl, example versions and config, systemd unit
 #                 (PREFIX=/usr/local, DESTDIR for staging)
+# make fuzz       run each libFuzzer target for FUZZ_TIME seconds (default 60)
+# make SANITIZE=1 [test]  ASan+UBSan build into build-san/ (and its tests)
+# make valgrind   the unit tests under valgrind
 # V=1 shows the commands; CC, CLANG, BPFTOOL, PREFIX, DESTDIR can be overridden.
 
 CC ?= gcc
@@ -31,8 +34,15 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 ARCH := $(shell uname -m)
-O := build
 CFLAGS ?= -g -O2
+# SANITIZE=1: every user-space binary with ASan + UBSan, in its own build dir
+# so its objects never mix with build/. UBSan aborts, so a finding fails.
+ifeq ($(SANITIZE),1)
+O := build-san
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+O := build
+endif
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Ibpf/include -I$(O) -Icanaryd -Irollout
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -Ibpf/include -I/usr/include/$(ARCH)-linux-gnu
 BPF_LIBS := $(shell $(PKG_CONFIG) --libs libxdp libbpf 2>/dev/null || echo -lxdp -lbpf -lelf -lz)
@@ -57,8 +67,8 @@ TOOL_BPF_OBJS := $(patsubst tools/%.bpf.c,$(O)/tools/%.bpf.o,$(TOOL_BPF_SRCS))
 TOOL_SKELS := $(patsubst tools/%.bpf.c,$(O)/%.skel.h,$(TOOL_BPF_SRCS))
 
 # The datapath library used by the daemon, tools and tests.
-LIB_SRCS := canaryd/dp.c canaryd/log.c canaryd/config.c canaryd/state.c canaryd/metrics.c \
-	canaryd/metrics_http.c
+LIB_SRCS := canaryd/dp.c canaryd/log.c canaryd/config.c canaryd/state.c canaryd/request.c \
+	canaryd/metrics.c canaryd/metrics_http.c
 LIB_OBJS := $(patsubst canaryd/%.c,$(O)/obj/%.o,$(LIB_SRCS))
 LIB_OBJS += $(patsubst rollout/%.c,$(O)/obj/rollout/%.o,$(wildcard rollout/*.c))
 LIB := $(O)/libcanary.a
@@ -71,8 +81,24 @@ TEST_COMMON := $(patsubst tests/%.c,$(O)/obj/tests/%.o,$(wildcard tests/lib/*.c)
 TOOL_SRCS := $(filter-out %.bpf.c,$(wildcard tools/*.c))
 TOOL_BINS := $(patsubst tools/%.c,$(O)/%,$(TOOL_SRCS))
 
+# Fuzz targets (tests/fuzz/fuzz_*.c): clang's libFuzzer with ASan + UBSan,
+# linked with the pure parts of the library built the same way.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB_SRCS := canaryd/config.c canaryd/log.c canaryd/state.c canaryd/request.c canaryd/metrics.c \
+	$(wildcard rollout/*.c)
+FUZZ_LIB_OBJS := $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
+# Not -fsanitize=bool: fuzz_state feeds CRC-valid state files whose bools may
+# hold any byte (each reads as true); the loader checks what can do harm:
+# indexes, counts, enums, the plan and the judge configuration.
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize=bool -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror $(FUZZ_SAN) -Ibpf/include -I$(O) \
+	-Icanaryd -Irollout
+FUZZ_TIME ?= 60
+
 all: $(O)/dispatcher.bpf.o $(VERSION_OBJS) $(TEST_BPF_OBJS) $(TOOL_BPF_OBJS) $(LIB) \
-	$(TEST_BINS) $(TOOL_BINS) $(O)/canaryctl $(O)/canaryd
+	$(TEST_BINS) $(TOOL_BINS) $(O)/canaryctl $(O)/canaryd $(FUZZ_BINS) $(O)/fuzz/gen_state_seeds
 
 $(O)/dispatcher.bpf.o: bpf/dispatcher/dispatcher.bpf.c $(BPF_HDRS) | $(O)
 	$(call msg,BPF,$@)
@@ -152,11 +178,33 @@ $(O)/tests/test_canaryctl: TEST_LIBS += $(TOOL_LIBS)
 $(O)/tests/test_preflight: $(O)/canaryctl $(TEST_BPF_OBJS) $(VERSION_OBJS)
 $(O)/tests/test_preflight: TEST_LIBS += $(PCAP_LIBS) $(TOOL_LIBS)
 
+$(O)/fuzz/obj/%.o: %.c $(wildcard canaryd/*.h) $(wildcard rollout/*.h) $(BPF_HDRS)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
+	$(call msg,CCLD-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) $(BPF_LIBS) $(INI_LIBS) \
+		$(TOOL_LIBS) -lz -lm -o $@
+
+# Writes valid state files (seeds for fuzz_state) with canaryd_state__save.
+$(O)/fuzz/gen_state_seeds: tests/fuzz/gen_state_seeds.c $(FUZZ_LIB_OBJS)
+	$(call msg,CCLD,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_OBJS) $(BPF_LIBS) $(INI_LIBS) $(TOOL_LIBS) \
+		-lz -lm -o $@
+
 $(O):
 	$(Q)mkdir -p $(O)
 
 test: all
-	$(Q)tests/run.sh
+	$(Q)CANARY_BUILD=$(abspath $(O)) tests/run.sh
+
+fuzz: $(FUZZ_BINS) $(O)/fuzz/gen_state_seeds
+	$(Q)tests/fuzz/run.sh $(O) $(FUZZ_TIME) $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
+
+# The unit tests under valgrind; definite leaks and memory errors fail.
+valgrind: $(TEST_BINS)
+	$(Q)tests/valgrind.sh $(TEST_BINS)
 
 test-long: all
 	$(Q)tests/run.sh --long
@@ -190,6 +238,6 @@ clean:
 	$(call msg,CLEAN,$(O))
 	$(Q)rm -rf $(O)
 
-.PHONY: all test test-long bench demo install clean
+.PHONY: all test test-long bench demo install clean fuzz valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:

@@ -45,6 +45,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
+#include "request.h"
 #include "state.h"
 #include "webhook.h"
 
@@ -1074,31 +1075,24 @@ static int load_candidate(const char *obj, const char *prog, const char *share_d
 	return fd;
 }
 
-static json_t *cmd_start(struct iface *ifc, json_t *req)
+/* REQ was checked by canaryd_request__parse(); steps and times may be defaults. */
+static json_t *cmd_start(struct iface *ifc, const struct canaryd_request *req)
 {
-	const char *spec = json_string_value(json_object_get(req, "candidate"));
-	const char *steps = json_string_value(json_object_get(req, "steps"));
-	json_t *st = json_object_get(req, "step_time_ms");
 	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
-	char obj[CANARY_OBJ_LEN], prog[CANARY_PROG_LEN], msg[1024];
+	const char *steps = req->steps[0] ? req->steps : NULL;
+	const char *obj = req->cand_obj, *prog = req->cand_prog;
+	char msg[1024];
 	struct bpf_object *bobj = NULL;
 	struct canaryd_persist next;
 	struct rollout_plan plan;
 	struct rollout_event ev;
-	__u64 step_ms = rc->step_time_ms;
+	__u64 step_ms = req->step_time_ms ? req->step_time_ms : rc->step_time_ms;
 	int fd, err;
 
 	if (ifc->has_rollout && !rollout__done(&ifc->st.ro))
 		return err_reply(EBUSY, "iface %s: a rollout of %s is %s; abort or promote it first",
 				 ifc->cfg.name, ifc->st.cand_obj,
 				 rollout_phase__name(ifc->st.ro.phase));
-	if (!spec || canary_split_objprog(spec, obj, sizeof(obj), prog, sizeof(prog)))
-		return err_reply(EINVAL, "start: \"candidate\" must be OBJECT[:PROGRAM]");
-	if (st) {
-		if (!json_is_integer(st) || json_integer_value(st) <= 0)
-			return err_reply(EINVAL, "start: step_time_ms must be a positive integer");
-		step_ms = json_integer_value(st);
-	}
 	err = rollout_plan__parse(&plan, steps ? steps : rc->steps, step_ms,
 				  rc->max_step_time_ms > step_ms ? rc->max_step_time_ms : 0,
 				  rc->min_packets);
@@ -1149,24 +1143,20 @@ static json_t *cmd_start(struct iface *ifc, json_t *req)
 	return json_pack("{s:b}", "ok", 1);
 }
 
-static json_t *handle_request(json_t *req)
+static json_t *handle_request(const struct canaryd_request *req)
 {
-	static const struct {
-		const char *name;
-		enum rollout_event_type ev;
-	} verbs[] = {
-		{ "pause", ROLLOUT_EV_PAUSE },	 { "resume", ROLLOUT_EV_RESUME },
-		{ "promote", ROLLOUT_EV_PROMOTE }, { "abort", ROLLOUT_EV_ABORT },
-		{ "revert", ROLLOUT_EV_REVERT },
+	static const enum rollout_event_type verbs[] = {
+		[CANARYD_CMD_PAUSE] = ROLLOUT_EV_PAUSE,	    [CANARYD_CMD_RESUME] = ROLLOUT_EV_RESUME,
+		[CANARYD_CMD_PROMOTE] = ROLLOUT_EV_PROMOTE, [CANARYD_CMD_ABORT] = ROLLOUT_EV_ABORT,
+		[CANARYD_CMD_REVERT] = ROLLOUT_EV_REVERT,
 	};
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
-	const char *name = json_string_value(json_object_get(req, "iface"));
+	const char *cmd = canaryd_cmd__name(req->cmd);
+	const char *name = req->iface[0] ? req->iface : NULL;
 	struct iface *ifc = find_iface(name);
-	size_t i;
+	struct rollout_event ev = { .now_ms = now_ms() };
+	int err;
 
-	if (!cmd)
-		return err_reply(EINVAL, "request has no \"cmd\"");
-	if (!strcmp(cmd, "status")) {
+	if (req->cmd == CANARYD_CMD_STATUS) {
 		json_t *arr = json_array();
 		int k;
 
@@ -1177,44 +1167,34 @@ static json_t *handle_request(json_t *req)
 				json_array_append_new(arr, iface_json(&ifaces[k]));
 		return json_pack("{s:b, s:o}", "ok", 1, "interfaces", arr);
 	}
-	if (!name)
-		return err_reply(EINVAL, "%s: \"iface\" is required", cmd);
 	if (!ifc)
 		return err_reply(ENODEV, "iface %s is not managed by this canaryd (see [interface] "
 				 "sections in %s)", name, config_path);
 	if (!iface_managed(ifc))
 		return err_reply(EIO, "iface %s is not managed: %s", name, ifc->error);
-	if (!strcmp(cmd, "start"))
+	if (req->cmd == CANARYD_CMD_START)
 		return cmd_start(ifc, req);
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		struct rollout_event ev = { .type = verbs[i].ev, .now_ms = now_ms() };
-		int err;
-
-		if (strcmp(cmd, verbs[i].name))
-			continue;
-		if (!ifc->has_rollout)
-			return err_reply(ENOENT, "iface %s: no rollout to %s", name, cmd);
-		err = feed(ifc, &ev);
-		if (err == -EINVAL)
-			return err_reply(EINVAL, "iface %s: cannot %s a rollout that is %s", name, cmd,
-					 rollout_phase__name(ifc->st.ro.phase));
-		if (err)
-			return err_reply(err, "iface %s: %s failed in the datapath: %s; stable restored",
-					 name, cmd, strerror(-err));
-		return json_pack("{s:b}", "ok", 1);
-	}
-	return err_reply(EINVAL, "unknown command '%s' (status, start, pause, resume, promote, "
-			 "abort, revert)", cmd);
+	if (!ifc->has_rollout)
+		return err_reply(ENOENT, "iface %s: no rollout to %s", name, cmd);
+	ev.type = verbs[req->cmd];
+	err = feed(ifc, &ev);
+	if (err == -EINVAL)
+		return err_reply(EINVAL, "iface %s: cannot %s a rollout that is %s", name, cmd,
+				 rollout_phase__name(ifc->st.ro.phase));
+	if (err)
+		return err_reply(err, "iface %s: %s failed in the datapath: %s; stable restored",
+				 name, cmd, strerror(-err));
+	return json_pack("{s:b}", "ok", 1);
 }
 
 static void serve_client(int lfd)
 {
-	char *buf = NULL, *nl;
+	char *buf = NULL, *nl, msg[1024];
 	size_t len = 0, cap = 0;
 	struct timeval tv = { .tv_sec = 2 };
-	json_error_t jerr;
-	json_t *req, *reply;
-	int cfd;
+	struct canaryd_request req;
+	json_t *reply;
+	int cfd, err;
 
 	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (cfd < 0)
@@ -1245,12 +1225,8 @@ static void serve_client(int lfd)
 			break;
 		}
 	}
-	req = json_loads(buf, 0, &jerr);
-	if (!req || !json_is_object(req))
-		reply = err_reply(EINVAL, "request is not a JSON object: %s", jerr.text);
-	else
-		reply = handle_request(req);
-	json_decref(req);
+	err = canaryd_request__parse(buf, &req, msg, sizeof(msg));
+	reply = err ? err_reply(err, "%s", msg) : handle_request(&req);
 	if (reply) {
 		char *out = json_dumps(reply, JSON_COMPACT);
 

@@ -12,17 +12,6 @@
 #include "log.h"
 #include "state.h"
 
-#define STATE_MAGIC "CNRYSTAT"
-#define STATE_LAYOUT 3	/* 2: approval gates in struct rollout; 3: version ids */
-
-struct state_header {
-	char magic[8];
-	__u32 layout;		/* STATE_LAYOUT */
-	__u32 abi;		/* CANARY_ABI_VERSION */
-	__u64 size;		/* sizeof(struct canaryd_persist) */
-	__u32 crc;		/* CRC32 of the payload */
-	__u32 pad;
-};
 
 static int write_all(int fd, const void *buf, size_t len)
 {
@@ -44,12 +33,12 @@ static int write_all(int fd, const void *buf, size_t len)
 
 int canaryd_state__save(const char *path, const struct canaryd_persist *st)
 {
-	struct state_header h = { .layout = STATE_LAYOUT, .abi = CANARY_ABI_VERSION,
-				  .size = sizeof(*st) };
+	struct canaryd_state_header h = { .layout = CANARYD_STATE_LAYOUT,
+					  .abi = CANARY_ABI_VERSION, .size = sizeof(*st) };
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	int fd, dfd, err;
 
-	memcpy(h.magic, STATE_MAGIC, sizeof(h.magic));
+	memcpy(h.magic, CANARYD_STATE_MAGIC, sizeof(h.magic));
 	h.crc = crc32(0, (const Bytef *)st, sizeof(*st));
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
@@ -82,9 +71,54 @@ int canaryd_state__save(const char *path, const struct canaryd_persist *st)
 	return 0;
 }
 
+static bool evidence_ok(const struct judge_evidence *ev)
+{
+	__u32 i;
+
+	if ((unsigned int)ev->verdict > JUDGE_TIMEOUT || ev->nr_tests > JUDGE_MAX_EVIDENCE ||
+	    !memchr(ev->decision.metric, 0, sizeof(ev->decision.metric)))
+		return false;
+	for (i = 0; i < ev->nr_tests; i++)
+		if (!memchr(ev->tests[i].metric, 0, sizeof(ev->tests[i].metric)))
+			return false;
+	return true;
+}
+
+/*
+ * The CRC catches corruption, not a file from a buggy writer: check every
+ * field that the engine and judge use as an index, a count or an enum, and
+ * the plan and judge configuration as rollout__init() would, so a loaded
+ * rollout can be driven and shown without reading out of bounds.
+ */
+static bool rollout_ok(const struct rollout *r)
+{
+	static struct rollout scratch;
+	const struct judge_state *j = &r->judge;
+	int m;
+
+	if ((unsigned int)r->phase > ROLLOUT_FAILED || r->step >= r->plan.nr_steps ||
+	    r->share_bp > CANARY_BP_MAX || (unsigned int)r->last_verdict > JUDGE_TIMEOUT ||
+	    !memchr(r->reason, 0, sizeof(r->reason)) || !evidence_ok(&r->last_ev) ||
+	    (unsigned int)j->latched > JUDGE_TIMEOUT || !evidence_ok(&j->latched_ev) ||
+	    j->srm_nr > JUDGE_BINS || (unsigned int)r->gate > ROLLOUT_GATE_PROMOTE ||
+	    (unsigned int)r->plan.on_gate_failure > ROLLOUT_GATE_ROLLBACK)
+		return false;
+	for (m = 0; m < JUDGE_NR_METRICS; m++)
+		if (j->m[m].bins.nr > JUDGE_BINS)
+			return false;
+	/* Rising shares ending at 100 %, a judge configuration in range. */
+	return !rollout__init(&scratch, &r->plan, &j->cfg);
+}
+
+static bool version_id_ok(const struct canaryd_version_id *v)
+{
+	return memchr(v->obj, 0, sizeof(v->obj)) && memchr(v->prog, 0, sizeof(v->prog)) &&
+	       memchr(v->sha256, 0, sizeof(v->sha256));
+}
+
 int canaryd_state__load(const char *path, struct canaryd_persist *st, char *why, size_t len)
 {
-	struct state_header h;
+	struct canaryd_state_header h;
 	ssize_t n;
 	char extra;
 	int fd, err = 0;
@@ -93,10 +127,10 @@ int canaryd_state__load(const char *path, struct canaryd_persist *st, char *why,
 	if (fd < 0)
 		return -errno;
 	n = read(fd, &h, sizeof(h));
-	if (n != (ssize_t)sizeof(h) || memcmp(h.magic, STATE_MAGIC, sizeof(h.magic))) {
+	if (n != (ssize_t)sizeof(h) || memcmp(h.magic, CANARYD_STATE_MAGIC, sizeof(h.magic))) {
 		snprintf(why, len, "not a canaryd state file (bad header)");
 		err = -EBADMSG;
-	} else if (h.layout != STATE_LAYOUT || h.abi != CANARY_ABI_VERSION ||
+	} else if (h.layout != CANARYD_STATE_LAYOUT || h.abi != CANARY_ABI_VERSION ||
 		   h.size != sizeof(*st)) {
 		snprintf(why, len, "written by another canaryd version (layout %u, ABI %u, %llu bytes)",
 			 h.layout, h.abi, (unsigned long long)h.size);
@@ -110,11 +144,11 @@ int canaryd_state__load(const char *path, struct canaryd_persist *st, char *why,
 	} else if (crc32(0, (const Bytef *)st, sizeof(*st)) != h.crc) {
 		snprintf(why, len, "checksum mismatch (corrupt)");
 		err = -EBADMSG;
-	} else if (st->ro.phase > ROLLOUT_FAILED || st->ro.step >= ROLLOUT_MAX_STEPS ||
-		   st->ro.plan.nr_steps > ROLLOUT_MAX_STEPS ||
-		   !memchr(st->cand_obj, 0, sizeof(st->cand_obj)) ||
+	} else if (!memchr(st->cand_obj, 0, sizeof(st->cand_obj)) ||
 		   !memchr(st->cand_prog, 0, sizeof(st->cand_prog)) ||
-		   !memchr(st->ro.reason, 0, sizeof(st->ro.reason))) {
+		   !memchr(st->cand_sha256, 0, sizeof(st->cand_sha256)) ||
+		   !version_id_ok(&st->stable) || !version_id_ok(&st->previous) ||
+		   !rollout_ok(&st->ro)) {
 		snprintf(why, len, "fields out of range");
 		err = -EBADMSG;
 	}

@@ -13,6 +13,19 @@
 #include "config.h"
 #include "engine.h"
 
+#define CANARYD_STATE_MAGIC "CNRYSTAT"
+#define CANARYD_STATE_LAYOUT 3	/* 2: approval gates in struct rollout; 3: version ids */
+
+/* The file: this header, then struct canaryd_persist. */
+struct canaryd_state_header {
+	char magic[8];			/* CANARYD_STATE_MAGIC, no NUL */
+	__u32 layout;			/* CANARYD_STATE_LAYOUT */
+	__u32 abi;			/* CANARY_ABI_VERSION */
+	__u64 size;			/* sizeof(struct canaryd_persist) */
+	__u32 crc;			/* CRC32 of the payload */
+	__u32 pad;
+};
+
 /* A version as operators name it: object file, program, SHA-256 of the file. */
 struct canaryd_version_id {
 	char obj[CANARY_OBJ_LEN];

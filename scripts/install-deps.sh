@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(
-	make gcc clang llvm pkg-config
+	make gcc clang llvm pkg-config libclang-rt-14-dev valgrind
 	libbpf-dev libxdp-dev bpftool xdp-tools libelf-dev zlib1g-dev
 	libinih-dev libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libssl-dev
 	libpcap-dev libcmocka-dev libsystemd-dev

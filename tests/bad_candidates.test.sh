@@ -20,7 +20,7 @@ cb_create 5,25,50,100 2s 200ms || fail "cannot create the test bed"
 cb_traffic 160000
 # Attack traffic from D to a host outside B: rule 3 (destination B) does
 # not see it, rule 4 drops it, and fw_leaky's rule 4 passes it.
-tb_bg "$TB_GEN" build/trafficgen --dev "$TB_GEN_IF" --pps 40000 --flows 4096 \
+tb_bg "$TB_GEN" $B/trafficgen --dev "$TB_GEN_IF" --pps 40000 --flows 4096 \
 	--src 198.18.4.1 --dst 198.18.5.10 >/dev/null
 cb_start_daemon || fail "canaryd did not come up"
 
@@ -31,7 +31,7 @@ st() { $CTL -j status "$TB_DUT_IF"; }
 declare -A secs wall pkts harm reason
 for name in fw_slow fw_blackhole fw_aborts fw_leaky; do
 	t0=$(date +%s.%N)
-	timeout 120 $CTL start "$TB_DUT_IF" "build/versions/$name.bpf.o" --wait >"$CB_TMP/$name.out" 2>&1
+	timeout 120 $CTL start "$TB_DUT_IF" "$B/versions/$name.bpf.o" --wait >"$CB_TMP/$name.out" 2>&1
 	rc=$?
 	t1=$(date +%s.%N)
 	[ $rc -eq 2 ] || { cat "$CB_TMP/$name.out"; fail "$name: --wait exited $rc, want 2 (rolled back)"; }

@@ -31,14 +31,14 @@ ip -n "$TB_DUT" link set "$DUT2" up
 cat >>"$CB_TMP/canaryd.ini" <<INI
 
 [interface $MISSING]
-stable = build/versions/fw_v1.bpf.o
+stable = $B/versions/fw_v1.bpf.o
 
 [interface $DUT2]
-stable = build/versions/fw_v1.bpf.o
+stable = $B/versions/fw_v1.bpf.o
 INI
 cb_traffic 100000
 # (It fails when $GEN2 goes with $DUT2: quiet.)
-tb_bg "$TB_GEN" build/trafficgen --dev "$GEN2" --pps 20000 --flows 4096 \
+tb_bg "$TB_GEN" $B/trafficgen --dev "$GEN2" --pps 20000 --flows 4096 \
 	--src 198.18.1.1 --dst 198.18.2.10 >/dev/null 2>&1
 cb_start_daemon || fail "canaryd did not come up"
 DAEMON_PID=$CB_DAEMON_PID
@@ -53,13 +53,13 @@ $CTL -j status "$MISSING" | jq -e '.interfaces[0] | .managed == false and
 	(.error | test("not found"))' >/dev/null || fail "missing interface: status does not say so"
 $CTL -j status | jq -e '[.interfaces[] | select(.managed)] | length == 2' >/dev/null ||
 	fail "missing interface: the other two are not managed"
-out=$($CTL start "$MISSING" "$PWD/build/versions/fw_v2.bpf.o" 2>&1) &&
+out=$($CTL start "$MISSING" "$B/versions/fw_v2.bpf.o" 2>&1) &&
 	fail "missing interface: a start was accepted"
 echo "missing interface: $(grep "iface $MISSING:" "$LOG" | head -1)"
 echo "  start on it: $out"
 
 # A rollout held at its first step by a long bake, to be left untouched.
-$CTL start "$TB_DUT_IF" "$PWD/build/versions/fw_v2.bpf.o" --step-time 600s >/dev/null ||
+$CTL start "$TB_DUT_IF" "$B/versions/fw_v2.bpf.o" --step-time 600s >/dev/null ||
 	fail "cannot start the rollout"
 
 # What must not change: XDP program, slots, share, rollout; stable forwarding.
@@ -93,19 +93,19 @@ echo "bad candidates (canaryctl start, rollout of fw_v2 under way):"
 echo "not a BPF object" >"$CB_TMP/junk.bpf.o"
 mkdir "$CB_TMP/dir.bpf.o"
 START="$CTL start $DUT2"
-refused "verifier" rejected.bpf.o "refused by the kernel" $START build/tests/rejected.bpf.o
+refused "verifier" rejected.bpf.o "refused by the kernel" $START $B/tests/rejected.bpf.o
 refused "tc program" wrong_type.bpf.o 'holds no XDP program (tc_pass is sched_cls' \
-	$START build/tests/wrong_type.bpf.o
+	$START $B/tests/wrong_type.bpf.o
 refused "xdp.frags" frags.bpf.o 'multi-buffer frames (SEC("xdp.frags"))' \
-	$START build/tests/frags.bpf.o
+	$START $B/tests/frags.bpf.o
 refused "missing" nosuch.bpf.o "No such file or directory" $START "$CB_TMP/nosuch.bpf.o"
 refused "no such program" fw_v2.bpf.o "has no program named nosuch" \
-	$START build/versions/fw_v2.bpf.o:nosuch
+	$START $B/versions/fw_v2.bpf.o:nosuch
 refused "directory" dir.bpf.o "is not a regular file (a directory)" $START "$CB_TMP/dir.bpf.o"
 refused "not ELF" junk.bpf.o "is not an ELF BPF object" $START "$CB_TMP/junk.bpf.o"
 # The same, sent to the interface that has a rollout under way.
 refused "busy interface" "$TB_DUT_IF" "abort or promote it first" \
-	$CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o
+	$CTL start "$TB_DUT_IF" $B/versions/fw_v2.bpf.o
 untouched "a refused candidate"
 [ "$($CTL -j status "$DUT2" | jq -r '.interfaces[0].rollout')" = null ] ||
 	fail "a refused candidate left a rollout on $DUT2"
@@ -114,7 +114,7 @@ echo "bad config (a second canaryd -c, refused before touching anything):"
 bad_config() {
 	local name=$1 sedexpr=$2 want=$3 out line
 	sed "$sedexpr" "$CB_TMP/canaryd.ini" >"$CB_TMP/bad.ini"
-	out=$(tb_dut build/canaryd -c "$CB_TMP/bad.ini" 2>&1) && fail "$name: canaryd started"
+	out=$(tb_dut $B/canaryd -c "$CB_TMP/bad.ini" 2>&1) && fail "$name: canaryd started"
 	line=$(grep -c "^$CB_TMP/bad.ini:[0-9]*:" <<<"$out")
 	[ "$line" = 1 ] || fail "$name: want one file:line error, got: $out"
 	grep -q "^$CB_TMP/bad.ini:[0-9]*: .*$want" <<<"$out" || fail "$name: '$out' lacks '$want'"
@@ -128,7 +128,7 @@ untouched "a refused config"
 # pin_root on a file system that is not bpffs.
 sed "s|^pin_root = .*|pin_root = $CB_TMP/not-bpffs|; s|^socket = .*|socket = $CB_TMP/other.sock|" \
 	"$CB_TMP/canaryd.ini" >"$CB_TMP/nobpffs.ini"
-out=$(tb_dut build/canaryd -c "$CB_TMP/nobpffs.ini" 2>&1) && fail "pin_root on tmpfs: canaryd started"
+out=$(tb_dut $B/canaryd -c "$CB_TMP/nobpffs.ini" 2>&1) && fail "pin_root on tmpfs: canaryd started"
 [ "$(wc -l <<<"$out")" = 1 ] || fail "pin_root not bpffs: want one line, got: $out"
 [[ $out == *"$CB_TMP/not-bpffs is not on a bpffs"*"mount -t bpf bpf /sys/fs/bpf"* ]] ||
 	fail "pin_root not bpffs: unclear: $out"
@@ -137,7 +137,7 @@ printf '  %-18s %s\n' "pin_root not bpffs:" "$out"
 untouched "a pin_root that is not bpffs"
 
 # ---- an interface removed mid-rollout ------------------------------------
-$CTL start "$DUT2" "$PWD/build/versions/fw_v2.bpf.o" --step-time 600s >/dev/null ||
+$CTL start "$DUT2" "$B/versions/fw_v2.bpf.o" --step-time 600s >/dev/null ||
 	fail "cannot start the rollout on $DUT2"
 ip -n "$TB_DUT" link del "$DUT2" || fail "cannot remove $DUT2"
 for _ in $(seq 50); do
@@ -181,7 +181,7 @@ state_case() {
 flip_byte() { printf '\xff' | dd of="$STATE" bs=1 seek=200 conv=notrunc status=none; }
 halve() { truncate -s $(($(stat -c %s "$STATE") / 2)) "$STATE"; }
 state_case "corrupt state file" "checksum mismatch (corrupt)" flip_byte
-$CTL start "$TB_DUT_IF" "$PWD/build/versions/fw_v2.bpf.o" --step-time 600s >/dev/null ||
+$CTL start "$TB_DUT_IF" "$B/versions/fw_v2.bpf.o" --step-time 600s >/dev/null ||
 	fail "cannot start the rollout again"
 state_case "truncated state file" "truncated" halve
 rx0=$(tb_dut awk -v d="$TB_DUT_IF:" '$1 == d { print $3 }' /proc/net/dev)

@@ -19,7 +19,7 @@ start_daemon() {
 start_daemon
 
 t0=$(date +%s.%N)
-timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o --wait >"$CB_TMP/good.out" 2>&1
+timeout 120 $CTL start "$TB_DUT_IF" $B/versions/fw_v2.bpf.o --wait >"$CB_TMP/good.out" 2>&1
 rc=$?
 t1=$(date +%s.%N)
 [ $rc -eq 0 ] || { cat "$CB_TMP/good.out"; fail "good candidate: --wait exited $rc, want 0"; }
@@ -28,7 +28,7 @@ $CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"promoted"' || fail "status doe
 stable_now() { $CTL -j status "$TB_DUT_IF" | jq -r '.interfaces[0].stable.object'; }
 [[ $(stable_now) == */fw_v2.bpf.o ]] || fail "after the promotion status names $(stable_now) as stable"
 
-timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_blackhole.bpf.o --wait >"$CB_TMP/bad.out" 2>&1
+timeout 120 $CTL start "$TB_DUT_IF" $B/versions/fw_blackhole.bpf.o --wait >"$CB_TMP/bad.out" 2>&1
 rc=$?
 [ $rc -eq 2 ] || { cat "$CB_TMP/bad.out"; fail "black-holing candidate: --wait exited $rc, want 2"; }
 status=$($CTL -j status "$TB_DUT_IF")
@@ -38,7 +38,7 @@ echo "$status" | grep -q '"phase": *"rolled_back"' || fail "status does not say 
 
 # A candidate the verifier refuses: error, exit 1, stable untouched.
 before=$($CTL -j status "$TB_DUT_IF")
-$CTL start "$TB_DUT_IF" build/tests/rejected.bpf.o >"$CB_TMP/rej.out" 2>&1
+$CTL start "$TB_DUT_IF" $B/tests/rejected.bpf.o >"$CB_TMP/rej.out" 2>&1
 rc=$?
 [ $rc -eq 1 ] || fail "rejected candidate: exit $rc, want 1"
 grep -q "rejected.bpf.o" "$CB_TMP/rej.out" || { cat "$CB_TMP/rej.out"; fail "error does not name the object"; }
@@ -51,7 +51,7 @@ awk -v p="$pps" 'BEGIN{exit !(p > 50000)}' || fail "stable stopped forwarding af
 # Operator abort: exit 3.
 ( sleep 1; $CTL abort "$TB_DUT_IF" >/dev/null ) &
 aborter=$!
-timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_v1.bpf.o --steps 5,100 --step-time 30s --wait \
+timeout 120 $CTL start "$TB_DUT_IF" $B/versions/fw_v1.bpf.o --steps 5,100 --step-time 30s --wait \
 	>"$CB_TMP/abort.out" 2>&1
 rc=$?
 wait "$aborter"
@@ -79,7 +79,7 @@ $CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"aborted"' || fail "state not r
 echo "restart: adopted without detaching, rollout state resumed, stable still fw_v2"
 # A second canaryd on the same interface is refused; the first carries on
 # with its rollout (same rollout, still progressing, candidate still served).
-$CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o --step-time 600s >/dev/null ||
+$CTL start "$TB_DUT_IF" $B/versions/fw_v2.bpf.o --step-time 600s >/dev/null ||
 	fail "cannot start a rollout for the second-canaryd check"
 sleep 0.5
 ro_of() { $CTL -j status "$TB_DUT_IF" | jq -c '.interfaces[0].rollout | {id, phase, step, share_pct}'; }
@@ -87,7 +87,7 @@ ro0=$(ro_of)
 xdp_of() { tb_dut ip -j link show "$TB_DUT_IF" | jq '.[0].xdp.prog.id'; }
 xdp0=$(xdp_of)
 cand0=$($CTL -j status "$TB_DUT_IF" | jq '.interfaces[0].versions.candidate.packets')
-tb_dut build/canaryd -c "$CB_TMP/canaryd.ini" >"$CB_TMP/second.log" 2>&1 && fail "second canaryd started"
+tb_dut $B/canaryd -c "$CB_TMP/canaryd.ini" >"$CB_TMP/second.log" 2>&1 && fail "second canaryd started"
 grep -q "another canaryd manages it" "$CB_TMP/second.log" || { cat "$CB_TMP/second.log"; fail "no clear message"; }
 [ "$(wc -l <"$CB_TMP/second.log")" = 1 ] || { cat "$CB_TMP/second.log"; fail "second canaryd: want one line"; }
 kill -0 "$DAEMON_PID" || fail "first canaryd died"

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 . tests/lib/canaryd_bed.sh
 
 cb_create 5,50,100 1s 200ms || fail "cannot create the test bed"
-sed -i "s|^stable = .*|stable = build/tests/stateful.bpf.o|" "$CB_TMP/canaryd.ini"
+sed -i "s|^stable = .*|stable = $B/tests/stateful.bpf.o|" "$CB_TMP/canaryd.ini"
 # These versions drop nothing: there is no drop rate to prove.
 printf '[judge]\ndrop = off\n' >>"$CB_TMP/canaryd.ini"
 cb_traffic 100000
@@ -23,7 +23,7 @@ pin="$CB_PIN/$TB_DUT_IF"
 map_ids() {
 	bpftool -j prog show pinned "$1" | jq -c '.map_ids // [] | sort'
 }
-timeout 120 $CTL start "$TB_DUT_IF" build/tests/stateful.bpf.o --wait >"$CB_TMP/wait.out" 2>&1 &
+timeout 120 $CTL start "$TB_DUT_IF" $B/tests/stateful.bpf.o --wait >"$CB_TMP/wait.out" 2>&1 &
 waiter=$!
 for _ in $(seq 50); do
 	[ -e "$pin/candidate" ] && break

@@ -20,11 +20,11 @@ cat >>"$CB_TMP/canaryd.ini" <<INI
 
 [interface $DUT2]
 mode = native
-stable = build/versions/fw_v1.bpf.o
+stable = $B/versions/fw_v1.bpf.o
 INI
 
 cb_traffic 50000
-tb_bg "$TB_GEN" build/trafficgen --dev "$GEN2" --pps 50000 --flows 65536 \
+tb_bg "$TB_GEN" $B/trafficgen --dev "$GEN2" --pps 50000 --flows 65536 \
 	--src 198.18.1.1 --dst 198.18.2.10 --attack-share 200 --attack-src 198.18.4.1 >/dev/null
 cb_start_daemon || fail "canaryd did not come up"
 
@@ -33,12 +33,12 @@ phase_of() {
 }
 
 # Interface 1: a good candidate held at its first step by a long bake time.
-$CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o --step-time 60s >/dev/null ||
+$CTL start "$TB_DUT_IF" $B/versions/fw_v2.bpf.o --step-time 60s >/dev/null ||
 	fail "cannot start the rollout on $TB_DUT_IF"
 before=$($CTL -j status "$TB_DUT_IF" | jq -c '.interfaces[0].rollout | {id, step, share_pct}')
 
 # Interface 2: a black-holing candidate, rolled back.
-timeout 120 $CTL start "$DUT2" build/versions/fw_blackhole.bpf.o --wait >/dev/null
+timeout 120 $CTL start "$DUT2" $B/versions/fw_blackhole.bpf.o --wait >/dev/null
 rc=$?
 [ $rc -eq 2 ] || fail "black-holing candidate on $DUT2: --wait exited $rc, want 2"
 
@@ -64,7 +64,7 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 grep -q "config .* reloaded" "$CB_TMP/canaryd.log" || fail "SIGHUP did not reload"
-$CTL start "$DUT2" build/versions/fw_v2.bpf.o >/dev/null || fail "cannot start after reload"
+$CTL start "$DUT2" $B/versions/fw_v2.bpf.o >/dev/null || fail "cannot start after reload"
 shares=$($CTL -j status "$DUT2" | jq -c '.interfaces[0].rollout.shares_pct')
 [ "$shares" = "[10,100]" ] || fail "reloaded steps not used: $shares"
 $CTL abort "$DUT2" >/dev/null

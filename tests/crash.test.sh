@@ -150,9 +150,9 @@ finish() {
 
 good_candidate() {
 	if [ "$(prog_name "$(cb_slot_id 0)")" = fw_v1 ]; then
-		echo build/versions/fw_v2.bpf.o
+		echo $B/versions/fw_v2.bpf.o
 	else
-		echo build/versions/fw_v1.bpf.o
+		echo $B/versions/fw_v1.bpf.o
 	fi
 }
 
@@ -161,8 +161,8 @@ declare -A at_restart
 for n in $(seq "$TRIALS"); do
 	case $((n % 4)) in
 	1 | 3) kind=good obj=$(good_candidate) ;;
-	2) kind=bad obj=build/versions/fw_blackhole.bpf.o ;;
-	0) kind=bad obj=build/versions/fw_aborts.bpf.o ;;
+	2) kind=bad obj=$B/versions/fw_blackhole.bpf.o ;;
+	0) kind=bad obj=$B/versions/fw_aborts.bpf.o ;;
 	esac
 	# Chosen points first, then random delays after the start request.
 	case $n in
@@ -281,7 +281,7 @@ now=$(consistent) || fail "window promotion 2: $now"
 echo "window promotion, first write only: $now"
 
 # A rollback written to the kernel, not persisted: completed.
-$CTL start "$TB_DUT_IF" "$PWD/build/versions/fw_blackhole.bpf.o" >/dev/null ||
+$CTL start "$TB_DUT_IF" "$B/versions/fw_blackhole.bpf.o" >/dev/null ||
 	fail "window rollback: cannot start"
 cp "$STATE" "$STATE.keep"
 wait_for '.rollout.phase == "rolled_back"' || fail "window rollback: not rolled back"

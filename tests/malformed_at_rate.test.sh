@@ -39,15 +39,15 @@ attempt() {
 	local dp_pid sent secs xdp0 xdp1 xerr0 xerr1 xdp xerr rcvd other unparsed
 	local packets pass drop aborted invalid tx redirect none fallback
 
-	tb_bg "$TB_DUT" build/dpctl --dev "$TB_DUT_IF" --stable "${STABLE:-build/versions/fw_v1.bpf.o}" \
-		--candidate build/versions/fw_v2.bpf.o --share 5000 -j >"$tmp/dp.out" 2>"$tmp/dp.err"
+	tb_bg "$TB_DUT" $B/dpctl --dev "$TB_DUT_IF" --stable "${STABLE:-$B/versions/fw_v1.bpf.o}" \
+		--candidate $B/versions/fw_v2.bpf.o --share 5000 -j >"$tmp/dp.out" 2>"$tmp/dp.err"
 	dp_pid=${TB_PIDS[-1]}
 	tb_wait_line "$tmp/dp.out" ready "$dp_pid" || fail "dpctl not ready: $(cat "$tmp/dp.err")"
 	tb_flowcount_start "$tmp/rx" || fail "flowcount did not start"
 	xerr0=$(tb_veth_stat "$TB_GEN" "$TB_GEN_IF" tx_queue_0_xdp_xmit_errors)
 	xdp0=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
 
-	tb_gen build/trafficgen --dev "$TB_GEN_IF" --malformed --batch 20000 \
+	tb_gen $B/trafficgen --dev "$TB_GEN_IF" --malformed --batch 20000 \
 		--duration "$DURATION" -j >"$tmp/gen.json" 2>"$tmp/gen.err" ||
 		fail "trafficgen failed: $(cat "$tmp/gen.err")"
 	sleep 0.2

@@ -37,7 +37,7 @@ value() {
 tb_bg "$TB_DUT" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9464; printf "GET /metrics HTTP/1.1\r\n" >&3; sleep 30'
 stuck_pid=${TB_PIDS[-1]}
 
-$CTL start "$IF" build/versions/fw_v2.bpf.o >/dev/null || fail "cannot start the rollout"
+$CTL start "$IF" $B/versions/fw_v2.bpf.o >/dev/null || fail "cannot start the rollout"
 sleep 1.5	# a few judgements, so there is evidence
 
 [ -n "$(tb_dut ss -tnH state established '( sport = :9464 )')" ] ||
@@ -87,7 +87,7 @@ done
 echo "scrape, status, scrape: attempt $attempt, $(wc -l <<<"$s1") lines"
 echo "one scrape: $(tb_dut curl -s -o /dev/null -w '%{size_download} bytes in %{time_total} s' "$URL")"
 for s in "$s1" "$s2"; do
-	printf '%s\n' "$s" | build/promcheck || fail "scrape is not well formed"
+	printf '%s\n' "$s" | $B/promcheck || fail "scrape is not well formed"
 done
 
 jq -e '.interfaces[0].rollout.phase == "progressing"' >/dev/null <<<"$st" ||
@@ -135,7 +135,7 @@ echo "$checked counters between two scrapes; step $step/$steps, share $share %, 
 
 # Decision totals since canaryd started.
 $CTL abort "$IF" >/dev/null || fail "cannot abort"
-timeout 120 $CTL start "$IF" build/versions/fw_blackhole.bpf.o --step-time 2s --wait >/dev/null
+timeout 120 $CTL start "$IF" $B/versions/fw_blackhole.bpf.o --step-time 2s --wait >/dev/null
 rc=$?
 [ $rc -eq 2 ] || fail "black-holing candidate: --wait exited $rc, want 2"
 s3=$(scrape) || fail "scrape failed"

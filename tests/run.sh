@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Test runner: every build/tests/test_* binary (cmocka) and every
+# Test runner: every $CANARY_BUILD/tests/test_* binary (cmocka; default build/) and every
 # tests/*.test.sh scenario. Prints PASS/FAIL per test, the captured output
 # only on failure, and a closing "N passed, N failed" line.
 # tests/run.sh --long runs the slow scenarios, tests/*.long.sh, instead.
@@ -42,7 +42,7 @@ run_one() {
 	fi
 }
 
-for t in build/tests/test_*; do
+for t in "$CANARY_BUILD"/tests/test_*; do
 	[ -n "$long" ] && break
 	[ -x "$t" ] || continue
 	name=$(basename "$t")

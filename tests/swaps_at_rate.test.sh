@@ -71,8 +71,8 @@ swap_cpu=${swap_cpu:-$gen_cpu}
 # One run on the bed; fails the test on any loss, returns 1 if only the rate
 # fell short.
 attempt() {
-	tb_bg "$TB_DUT" taskset -c "$swap_cpu" build/dpctl --dev "$TB_DUT_IF" --stable build/versions/fw_v1.bpf.o \
-		--candidate "${CANDIDATE:-build/versions/fw_v2.bpf.o}" --share 5000 --swaps "$SWAPS" -j \
+	tb_bg "$TB_DUT" taskset -c "$swap_cpu" $B/dpctl --dev "$TB_DUT_IF" --stable $B/versions/fw_v1.bpf.o \
+		--candidate "${CANDIDATE:-$B/versions/fw_v2.bpf.o}" --share 5000 --swaps "$SWAPS" -j \
 		>"$tmp/dp.out" 2>"$tmp/dp.err"
 	dp_pid=${TB_PIDS[-1]}
 	tb_wait_line "$tmp/dp.out" ready "$dp_pid" || fail "dpctl not ready: $(cat "$tmp/dp.err")"
@@ -81,7 +81,7 @@ attempt() {
 	xerr0=$(tb_veth_stat "$TB_GEN" "$TB_GEN_IF" tx_queue_0_xdp_xmit_errors)
 	xdp0=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
 
-	tb_bg "$TB_GEN" taskset -c "$gen_cpu" nice -n "$GEN_NICE" build/trafficgen --dev "$TB_GEN_IF" --flows 65536 --src 198.18.1.1 \
+	tb_bg "$TB_GEN" taskset -c "$gen_cpu" nice -n "$GEN_NICE" $B/trafficgen --dev "$TB_GEN_IF" --flows 65536 --src 198.18.1.1 \
 		--dst 198.18.2.10 --attack-share 200 --attack-src 198.18.4.1 \
 		--flow-log "$tmp/tx" -j >"$tmp/gen.json" 2>"$tmp/gen.err"
 	gen_pid=${TB_PIDS[-1]}

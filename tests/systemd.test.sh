@@ -16,7 +16,7 @@ cb_create 5,100 60s 200ms || fail "cannot create the test bed"
 NOTIFY=$CB_TMP/notify.sock
 LOG=$CB_TMP/notify.log
 
-build/notify_listen "$NOTIFY" "$CB_TMP/canaryd.sock" 60 >"$LOG" 2>&1 &
+$B/notify_listen "$NOTIFY" "$CB_TMP/canaryd.sock" 60 >"$LOG" 2>&1 &
 TB_PIDS+=("$!")
 listener=$!
 for _ in $(seq 50); do
@@ -28,7 +28,7 @@ grep -q '^bound' "$LOG" || fail "notify_listen did not bind: $(cat "$LOG")"
 # canaryd's stderr is this file; JOURNAL_STREAM names it as journald's stream.
 : >"$CB_TMP/canaryd.log"
 tb_bg "$TB_DUT" env NOTIFY_SOCKET="$NOTIFY" JOURNAL_STREAM="$(stat -c %d:%i "$CB_TMP/canaryd.log")" \
-	build/canaryd -c "$CB_TMP/canaryd.ini" >/dev/null 2>>"$CB_TMP/canaryd.log"
+	$B/canaryd -c "$CB_TMP/canaryd.ini" >/dev/null 2>>"$CB_TMP/canaryd.log"
 pid=${TB_PIDS[-1]}
 
 # wait_for N PATTERN: until the log has N lines matching PATTERN.
@@ -76,7 +76,7 @@ make -s install DESTDIR="$DEST" PREFIX=/usr >/dev/null || fail "make install fai
 want="etc/canaryd/canaryd.ini.example
 usr/bin/canaryctl
 usr/bin/canary-webhook-receiver
-$(for v in build/versions/*.bpf.o; do echo "usr/lib/canaryd/versions/$(basename "$v")"; done)
+$(for v in $B/versions/*.bpf.o; do echo "usr/lib/canaryd/versions/$(basename "$v")"; done)
 usr/lib/systemd/system/canaryd.service
 usr/sbin/canaryd
 usr/share/doc/canaryd/README.md

@@ -785,10 +785,15 @@ static void flows_arm(struct rng *r, double flows, struct judge_sample *out)
 	out->slow = rng_binom(r, out->cost_samples, 0.05);
 }
 
+/*
+ * CANARY_AA_RUNS (default 1000) shortens this loop for valgrind
+ * (tests/valgrind.sh); the bounds below scale with it.
+ */
 static void test_aa_false_harm(void **state)
 {
 	static const __u32 shares[] = { 100, 500, 2500, 5000 };
-	const int runs = 1000, step_intervals = 300;
+	const char *env = getenv("CANARY_AA_RUNS");
+	const int runs = env && atoi(env) > 0 ? atoi(env) : 1000, step_intervals = 300;
 	int harmful = 0, untrusted = 0, healthy_steps = 0, run;
 	struct judge_config cfg;
 	struct judge_state st;

@@ -63,13 +63,13 @@ metadata.team = netops
 metadata.ticket = CHG-42
 INI
 cb_traffic 100000
-tb_bg "$TB_DUT" build/webhook_receiver --port 8080 --log "$LOG" --secret-file "$CB_TMP/secret" \
+tb_bg "$TB_DUT" $B/webhook_receiver --port 8080 --log "$LOG" --secret-file "$CB_TMP/secret" \
 	--control "$CONTROL" --answer started=500x2,200 >/dev/null
 cb_start_daemon || fail "canaryd did not come up"
 
 # ---- a step gate that says "not yet", then yes; the promote gate says yes.
 echo "gate.step=403" >"$CONTROL"
-$CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o >/dev/null || fail "start refused"
+$CTL start "$TB_DUT_IF" $B/versions/fw_v2.bpf.o >/dev/null || fail "start refused"
 wait_for 30 '.rollout.gate.name == "step"' || { status; fail "no wait on gate step"; }
 sleep 2
 s=$(status)
@@ -103,8 +103,8 @@ bad=$(printf '%s' "$raw" | openssl dgst -sha256 -hmac "not-$SECRET" | awk '{prin
 echo "signatures: HMAC-SHA256 of the body checks with the secret (openssl), not with another"
 
 # Body contents.
-echo "$line" | jq -e --arg c "$(sha256sum build/versions/fw_v2.bpf.o | cut -d' ' -f1)" \
-	--arg s "$(sha256sum build/versions/fw_v1.bpf.o | cut -d' ' -f1)" --arg i "$TB_DUT_IF" '.body |
+echo "$line" | jq -e --arg c "$(sha256sum $B/versions/fw_v2.bpf.o | cut -d' ' -f1)" \
+	--arg s "$(sha256sum $B/versions/fw_v1.bpf.o | cut -d' ' -f1)" --arg i "$TB_DUT_IF" '.body |
 	.schema_version == 1 and .type == "notification" and .event == "promoted" and
 	.interface == $i and .phase == "promoted" and (.rollout_id | startswith($i)) and
 	.candidate.sha256 == $c and .stable.sha256 == $c and .previous.sha256 == $s and
@@ -142,7 +142,7 @@ on_failure = rollback
 INI
 reload
 echo "gate.step=503" >"$CONTROL"
-timeout 60 $CTL start "$TB_DUT_IF" build/versions/fw_v1.bpf.o --wait >"$CB_TMP/rb.out" 2>&1
+timeout 60 $CTL start "$TB_DUT_IF" $B/versions/fw_v1.bpf.o --wait >"$CB_TMP/rb.out" 2>&1
 rc=$?
 [ $rc -eq 2 ] || { cat "$CB_TMP/rb.out"; fail "503 gate with on_failure=rollback: exit $rc, want 2"; }
 status | jq -e '.interfaces[0].rollout.reason | test("gate step failed \\(HTTP 503 after 2 retries\\); rolled back")' \
@@ -155,7 +155,7 @@ echo "503 gate, on_failure = rollback: rolled back after 1 + 2 tries"
 # ---- the same with on_failure = hold: paused at the gate, then aborted.
 sed -i 's/on_failure = rollback/on_failure = hold/' "$CB_TMP/canaryd.ini"
 reload
-$CTL start "$TB_DUT_IF" build/versions/fw_v1.bpf.o >/dev/null || fail "start refused"
+$CTL start "$TB_DUT_IF" $B/versions/fw_v1.bpf.o >/dev/null || fail "start refused"
 wait_for 30 '.rollout.phase == "paused" and .rollout.gate.name == "step"' ||
 	{ status; fail "503 gate with on_failure=hold did not pause at the gate"; }
 sleep 1
@@ -166,7 +166,7 @@ wait_for 5 '.rollout.phase == "aborted" and .rollout.gate == null' || fail "abor
 echo "503 gate, on_failure = hold: paused at gate step; abort still works"
 
 # ---- dead endpoints: no listener, and a listener that never answers.
-tb_bg "$TB_DUT" build/webhook_receiver --port 8081 --blackhole >/dev/null
+tb_bg "$TB_DUT" $B/webhook_receiver --port 8081 --blackhole >/dev/null
 configure "refused, silent" <<INI
 [webhook refused]
 url = http://127.0.0.1:8089/nobody
@@ -180,7 +180,7 @@ retries = 20
 backoff = 100ms
 INI
 reload
-$CTL start "$TB_DUT_IF" build/versions/fw_v1.bpf.o >/dev/null || fail "start refused"
+$CTL start "$TB_DUT_IF" $B/versions/fw_v1.bpf.o >/dev/null || fail "start refused"
 wait_for 30 '.rollout.gate.name == "step"' || { status; fail "no wait on the silent gate"; }
 prev="" changes=0 slow=0 worst=0
 for _ in $(seq 30); do
@@ -210,7 +210,7 @@ longest gap between counter reads $worst ms (interval 200 ms), stable at $pps pp
 
 # ---- SIGHUP while a gate is being asked: asked again at the new URL.
 LOG2=$CB_TMP/hooks2.jsonl
-tb_bg "$TB_DUT" build/webhook_receiver --port 8082 --log "$LOG2" >/dev/null
+tb_bg "$TB_DUT" $B/webhook_receiver --port 8082 --log "$LOG2" >/dev/null
 configure "silent" <<INI
 [webhook silent]
 url = http://127.0.0.1:8082/fixed

@@ -27,7 +27,7 @@ cb_start_daemon || fail "canaryd did not come up"
 pins=$CB_PIN/$TB_DUT_IF
 tb_flowcount_start "$CB_TMP/rx" || fail "flowcount did not start"
 
-build/dpctl --adopt "$pins" -j >"$CB_TMP/dp0.json" || fail "cannot read canaryd's counters"
+$B/dpctl --adopt "$pins" -j >"$CB_TMP/dp0.json" || fail "cannot read canaryd's counters"
 xerr0=$(tb_veth_stat "$TB_GEN" "$TB_GEN_IF" tx_queue_0_xdp_xmit_errors)
 xdp0=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
 
@@ -37,7 +37,7 @@ gens=() logs=()
 gen() {
 	local name=$1
 	shift
-	tb_bg "$TB_GEN" taskset -c "$cpu" build/trafficgen --dev "$TB_GEN_IF" --pps "$PPS" --flows "$FLOWS" \
+	tb_bg "$TB_GEN" taskset -c "$cpu" $B/trafficgen --dev "$TB_GEN_IF" --pps "$PPS" --flows "$FLOWS" \
 		--attack-share 200 --flow-log "$CB_TMP/tx.$name" -j "$@" \
 		>"$CB_TMP/gen.$name.json" 2>"$CB_TMP/gen.$name.err"
 	gens+=("${TB_PIDS[-1]}")
@@ -52,7 +52,7 @@ gen tcp6 "${v6[@]}" --proto tcp
 sleep 0.5
 
 t0=$(date +%s.%N)
-timeout 120 $CTL start "$TB_DUT_IF" build/versions/fw_v2.bpf.o --wait >"$CB_TMP/start.out" 2>&1
+timeout 120 $CTL start "$TB_DUT_IF" $B/versions/fw_v2.bpf.o --wait >"$CB_TMP/start.out" 2>&1
 rc=$?
 t1=$(date +%s.%N)
 [ $rc -eq 0 ] || { cat "$CB_TMP/start.out"; fail "fw_v2: canaryctl start --wait exited $rc, want 0"; }
@@ -75,7 +75,7 @@ sleep 0.2
 xerr1=$(tb_veth_stat "$TB_GEN" "$TB_GEN_IF" tx_queue_0_xdp_xmit_errors)
 xdp1=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
 tb_flowcount_stop || fail "flowcount failed"
-build/dpctl --adopt "$pins" -j >"$CB_TMP/dp1.json" || fail "cannot read canaryd's counters"
+$B/dpctl --adopt "$pins" -j >"$CB_TMP/dp1.json" || fail "cannot read canaryd's counters"
 
 tb_loss_check "$sent" $((xdp1 - xdp0)) $((xerr1 - xerr0)) "$CB_TMP/dp1.json" "$CB_TMP/dp0.json" \
 	"$CB_TMP/rx" "${logs[@]}" || fail "loss accounting (above)"

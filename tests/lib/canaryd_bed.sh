@@ -6,7 +6,9 @@
 #   cb_start_daemon                      canaryd in the DUT namespace; sets CB_DAEMON_PID
 #   fail MESSAGE                         print it and canaryd's log, exit 1
 #
-# Everything (namespaces, pins, temp dir, processes) goes on exit.
+# Everything (namespaces, pins, temp dir, processes) goes on exit. Binaries
+# and objects come from $B: $CANARY_BUILD (make SANITIZE=1 test: build-san/).
+
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -40,21 +42,21 @@ breaker_budget = 1000
 
 [interface $TB_DUT_IF]
 mode = native
-stable = build/versions/fw_v1.bpf.o
+stable = $B/versions/fw_v1.bpf.o
 INI
-	CTL="build/canaryctl --socket $CB_TMP/canaryd.sock"
+	CTL="$B/canaryctl --socket $CB_TMP/canaryd.sock"
 }
 
 # PPS packets/s over 65536 flows from subnet A (every version allows it) to a
 # web server, 20 % of them attack traffic from subnet D (every version drops it).
 cb_traffic() {
-	tb_bg "$TB_GEN" build/trafficgen --dev "$TB_GEN_IF" --pps "$1" --flows 65536 \
+	tb_bg "$TB_GEN" $B/trafficgen --dev "$TB_GEN_IF" --pps "$1" --flows 65536 \
 		--src 198.18.1.1 --dst 198.18.2.10 --attack-share 200 --attack-src 198.18.4.1 \
 		>/dev/null
 }
 
 cb_start_daemon() {
-	tb_bg "$TB_DUT" build/canaryd -c "$CB_TMP/canaryd.ini" >>"$CB_TMP/canaryd.log" 2>&1
+	tb_bg "$TB_DUT" $B/canaryd -c "$CB_TMP/canaryd.ini" >>"$CB_TMP/canaryd.log" 2>&1
 	CB_DAEMON_PID=${TB_PIDS[-1]}
 	for _ in $(seq 100); do
 		[ -S "$CB_TMP/canaryd.sock" ] && $CTL status >/dev/null 2>&1 && return 0

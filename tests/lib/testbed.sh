@@ -11,6 +11,9 @@
 # fresh mount namespace, and bpffs pins made under it vanish with it.
 # Addresses: 198.18.0.0/15 and 2001:db8::/32 only.
 
+# Binaries and objects: $CANARY_BUILD (make SANITIZE=1 test: build-san/), else build/.
+B=${CANARY_BUILD:-$PWD/build}
+
 TB_ID="cn$$$(printf '%04x' $((RANDOM)))"
 TB_GEN="${TB_ID}g"
 TB_DUT="${TB_ID}d"
@@ -101,7 +104,7 @@ tb_wait_line() {
 # tb_flowcount_stop is called. Sets TB_FC_PID.
 tb_flowcount_start() {
 	TB_FC_OUT=$1
-	tb_bg "$TB_DUT" build/flowcount --dev "$TB_DUT_IF" --out "$1" -j >"$1.json" 2>"$1.err"
+	tb_bg "$TB_DUT" $B/flowcount --dev "$TB_DUT_IF" --out "$1" -j >"$1.json" 2>"$1.err"
 	TB_FC_PID=${TB_PIDS[-1]}
 	tb_wait_line "$1.json" ready "$TB_FC_PID" || { cat "$1.err" >&2; return 1; }
 }

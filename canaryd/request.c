@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "engine.h"
+#include "request.h"
+
+static const char *const cmd_names[] = {
+	[CANARYD_CMD_STATUS] = "status",   [CANARYD_CMD_START] = "start",
+	[CANARYD_CMD_PAUSE] = "pause",	   [CANARYD_CMD_RESUME] = "resume",
+	[CANARYD_CMD_PROMOTE] = "promote", [CANARYD_CMD_ABORT] = "abort",
+	[CANARYD_CMD_REVERT] = "revert",
+};
+
+const char *canaryd_cmd__name(enum canaryd_cmd cmd)
+{
+	return (unsigned int)cmd < sizeof(cmd_names) / sizeof(cmd_names[0]) ? cmd_names[cmd] : "?";
+}
+
+/*
+ * What the client sent, fit to quote in a one-line message: at most 64
+ * bytes, control characters (a JSON "\n" decodes to one) as '?'.
+ */
+static const char *quote(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < len; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
+	if (s[i] && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+	return buf;
+}
+
+static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t len)
+{
+	const char *spec = json_string_value(json_object_get(o, "candidate"));
+	const char *steps = json_string_value(json_object_get(o, "steps"));
+	json_t *st = json_object_get(o, "step_time_ms");
+	struct rollout_plan plan;
+	char q[64];
+
+	if (!spec || canary_split_objprog(spec, req->cand_obj, sizeof(req->cand_obj),
+					  req->cand_prog, sizeof(req->cand_prog))) {
+		snprintf(msg, len, "start: \"candidate\" must be OBJECT[:PROGRAM]");
+		return -EINVAL;
+	}
+	if (st) {
+		if (!json_is_integer(st) || json_integer_value(st) <= 0) {
+			snprintf(msg, len, "start: step_time_ms must be a positive integer");
+			return -EINVAL;
+		}
+		req->step_time_ms = json_integer_value(st);
+	}
+	/* The shares alone; the interface's times are checked when it starts. */
+	if (steps && (strlen(steps) >= sizeof(req->steps) ||
+		      rollout_plan__parse(&plan, steps, req->step_time_ms, 0, 0))) {
+		snprintf(msg, len, "start: steps '%s' must be rising percentages ending at 100, "
+			 "e.g. 1,5,25,50,100", quote(steps, q, sizeof(q)));
+		return -EINVAL;
+	}
+	if (steps)
+		strcpy(req->steps, steps);
+	return 0;
+}
+
+static int parse_object(json_t *o, struct canaryd_request *req, char *msg, size_t len)
+{
+	const char *cmd = json_string_value(json_object_get(o, "cmd"));
+	const char *name = json_string_value(json_object_get(o, "iface"));
+	char q[64];
+	size_t i;
+
+	if (!cmd) {
+		snprintf(msg, len, "request has no \"cmd\"");
+		return -EINVAL;
+	}
+	for (i = 0; i < sizeof(cmd_names) / sizeof(cmd_names[0]); i++)
+		if (!strcmp(cmd, cmd_names[i]))
+			break;
+	if (i == sizeof(cmd_names) / sizeof(cmd_names[0])) {
+		snprintf(msg, len, "unknown command '%s' (status, start, pause, resume, promote, "
+			 "abort, revert)", quote(cmd, q, sizeof(q)));
+		return -EINVAL;
+	}
+	req->cmd = i;
+	/* Linux refuses such names (dev_valid_name()): no need to look them up. */
+	if (name && (!name[0] || strlen(name) >= sizeof(req->iface) ||
+		     strpbrk(name, "/: \t\n\r\v\f") || strcmp(quote(name, q, sizeof(q)), name))) {
+		snprintf(msg, len, "iface %s is not managed by this canaryd (no interface has "
+			 "this name)", quote(name, q, sizeof(q)));
+		return -ENODEV;
+	}
+	if (name)
+		strcpy(req->iface, name);
+	else if (req->cmd != CANARYD_CMD_STATUS) {
+		snprintf(msg, len, "%s: \"iface\" is required", cmd);
+		return -EINVAL;
+	}
+	return req->cmd == CANARYD_CMD_START ? parse_start(o, req, msg, len) : 0;
+}
+
+int canaryd_request__parse(const char *line, struct canaryd_request *req, char *msg, size_t len)
+{
+	json_error_t jerr;
+	json_t *o;
+	int err;
+
+	memset(req, 0, sizeof(*req));
+	if (len)
+		msg[0] = '\0';
+	o = json_loads(line, 0, &jerr);
+	if (!o || !json_is_object(o)) {
+		/* jerr is only filled in when the text is not JSON at all. */
+		snprintf(msg, len, "request is not a JSON object: %s",
+			 o ? "another JSON value" : jerr.text);
+		json_decref(o);
+		return -EINVAL;
+	}
+	err = parse_object(o, req, msg, len);
+	json_decref(o);
+	return err;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The pure half of the control protocol (proto.h): one request line to a
+ * checked request, with no daemon state involved. canaryd then looks up the
+ * interface and applies it; everything here can be fuzzed on its own.
+ */
+#ifndef CANARYD_REQUEST_H
+#define CANARYD_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include <net/if.h>
+
+#include "config.h"
+
+enum canaryd_cmd {
+	CANARYD_CMD_STATUS,
+	CANARYD_CMD_START,
+	CANARYD_CMD_PAUSE,
+	CANARYD_CMD_RESUME,
+	CANARYD_CMD_PROMOTE,
+	CANARYD_CMD_ABORT,
+	CANARYD_CMD_REVERT,
+};
+
+struct canaryd_request {
+	enum canaryd_cmd cmd;
+	char iface[IF_NAMESIZE];	/* empty: none given (status: every interface) */
+	/* start only */
+	char cand_obj[CANARY_OBJ_LEN];
+	char cand_prog[CANARY_PROG_LEN];	/* empty: the object's one XDP program */
+	char steps[128];		/* empty: the interface's default */
+	__u64 step_time_ms;		/* 0: the interface's default */
+};
+
+/* "status", "start", ...: the wire name of CMD. */
+const char *canaryd_cmd__name(enum canaryd_cmd cmd);
+
+/*
+ * Parse one request LINE (NUL-terminated, without its newline) into REQ.
+ * 0, or a negative errno (-EINVAL: malformed; -ENODEV: an interface name no
+ * interface can have) with the one-line reply message in MSG (LEN bytes).
+ */
+int canaryd_request__parse(const char *line, struct canaryd_request *req, char *msg, size_t len);
+
+#endif
