@@ -180,7 +180,7 @@ for n in $(seq "$TRIALS"); do
 	esac
 	id_before=$(st | jq -r '.rollout.id // "-"')
 	t_start=$(date +%s.%N)
-	$CTL start "$TB_DUT_IF" "$PWD/$obj" >/dev/null 2>&1 &
+	$CTL start "$TB_DUT_IF" "$obj" >/dev/null 2>&1 &
 	starter=$!
 	case $when in
 	step2) wait_for '.rollout.step == 2' || fail "trial $n: no step 2" ;;
@@ -219,7 +219,7 @@ echo "state found after the restarts: $(for k in "${!at_restart[@]}"; do
 # A start written to the kernel, not persisted: undone.
 old_id=$(st | jq -r '.rollout.id')
 cp "$STATE" "$STATE.keep"
-$CTL start "$TB_DUT_IF" "$PWD/$(good_candidate)" >/dev/null || fail "window start: cannot start"
+$CTL start "$TB_DUT_IF" "$(good_candidate)" >/dev/null || fail "window start: cannot start"
 kill_daemon
 mv "$STATE.keep" "$STATE"
 [ "$(cb_slot_id 1)" -gt 0 ] && [ "$(cb_kernel_share)" -gt 0 ] || fail "window start: not set up"
@@ -232,7 +232,7 @@ echo "window start:     candidate in slot 1, state without it: stable only again
 
 # An advance written to the kernel, not persisted: back to the persisted step.
 obj=$(good_candidate)
-$CTL start "$TB_DUT_IF" "$PWD/$obj" --step-time 2s >/dev/null || fail "window advance: cannot start"
+$CTL start "$TB_DUT_IF" "$obj" --step-time 2s >/dev/null || fail "window advance: cannot start"
 cp "$STATE" "$STATE.keep"
 wait_for '.rollout.step == 2' || fail "window advance: no step 2"
 kill_daemon
@@ -248,7 +248,7 @@ finish "window advance" good "-"
 # A promotion written to the kernel (whole), not persisted: completed.
 old_stable=$(cb_pin_id stable)
 obj=$(good_candidate)
-$CTL start "$TB_DUT_IF" "$PWD/$obj" >/dev/null || fail "window promotion: cannot start"
+$CTL start "$TB_DUT_IF" "$obj" >/dev/null || fail "window promotion: cannot start"
 wait_for '.rollout.step == 3' || fail "window promotion: no step 3"
 cp "$STATE" "$STATE.keep"
 wait_for '.rollout.phase == "promoted"' || fail "window promotion: not promoted"
@@ -266,7 +266,7 @@ echo "window promotion: $now, previous = old stable $old_stable"
 # A promotion cut after its first kernel write (slot 0): completed.
 old_stable=$(cb_pin_id stable)
 obj=$(good_candidate)
-$CTL start "$TB_DUT_IF" "$PWD/$obj" --step-time 5s >/dev/null || fail "window promotion 2: cannot start"
+$CTL start "$TB_DUT_IF" "$obj" --step-time 5s >/dev/null || fail "window promotion 2: cannot start"
 kill_daemon
 rm -f "$P/previous"
 bpftool prog pin pinned "$P/stable" "$P/previous" || fail "window promotion 2: bpftool pin"
