@@ -235,7 +235,8 @@ install: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS)
 		>$(DESTDIR)$(UNITDIR)/canaryd.service && chmod 0644 $(DESTDIR)$(UNITDIR)/canaryd.service
 	$(Q)sed 's|/etc/canaryd/versions/|$(LIBDIR)/canaryd/versions/|g' examples/canaryd.ini \
 		>$(DESTDIR)$(SYSCONFDIR)/canaryd/canaryd.ini.example
-	$(Q)install -m 0644 README.md examples/kubernetes.md $(DESTDIR)$(DOCDIR)/
+	$(Q)install -m 0644 README.md examples/kubernetes.md examples/webhook-receiver.md \
+		$(DESTDIR)$(DOCDIR)/
 
 clean:
 	$(call msg,CLEAN,$(O))

@@ -80,7 +80,8 @@ $(for v in $B/versions/*.bpf.o; do echo "usr/lib/canaryd/versions/$(basename "$v
 usr/lib/systemd/system/canaryd.service
 usr/sbin/canaryd
 usr/share/doc/canaryd/README.md
-usr/share/doc/canaryd/kubernetes.md"
+usr/share/doc/canaryd/kubernetes.md
+usr/share/doc/canaryd/webhook-receiver.md"
 got=$(cd "$DEST" && find . -type f | sed 's|^\./||' | sort)
 [ "$got" = "$(sort <<<"$want")" ] || fail "installed tree differs: $(diff <(sort <<<"$want") <(echo "$got"))"
 [ -x "$DEST/usr/sbin/canaryd" ] && [ -x "$DEST/usr/bin/canaryctl" ] || fail "binaries not executable"

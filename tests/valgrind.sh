@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Runs each unit test binary under valgrind (memcheck): a memory error or a
+# Runs each unit test binary under valgrind (memcheck; fair scheduling, or a
+# thread spinning on a flag can starve the one that would set it): a memory error or a
 # definite leak fails it. test_judge's 1,000-rollout A/A calibration runs
 # CANARY_AA_RUNS (20) rollouts instead: the bound scales with the count, and
 # the rollouts are seeded, so the result is the same on every run.
@@ -19,7 +20,7 @@ failed=0
 for t in "$@"; do
 	log=$(mktemp)
 	t0=$(date +%s)
-	if valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	if valgrind -q --fair-sched=yes --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 		--suppressions=tests/valgrind.supp \
 		"$t" >"$log" 2>&1; then
 		printf 'PASS  %-40s %4ds\n' "$(basename "$t")" $(($(date +%s) - t0))
