@@ -34,7 +34,7 @@
 # generator and the receiver on one core would see.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-B=${CANARY_BUILD:-$PWD/build}
+. tests/lib/testbed.sh
 COUNT=${COUNT:-4000000}		# frames per sample, one BPF_PROG_TEST_RUN call
 SAMPLES=${SAMPLES:-5}		# samples per round; a round's figure is its best
 FLOWS=${FLOWS:-1024}
@@ -52,11 +52,6 @@ done
 command -v jq >/dev/null || fail "jq is needed to read the JSON output: apt-get install jq"
 command -v ethtool >/dev/null || fail "ethtool is needed for veth counters: apt-get install ethtool"
 
-id=$$
-NS_GEN=canary-bgen-$id
-NS_RX=canary-brx-$id
-DEV_GEN=cbg$id
-DEV_RX=cbr$id
 tmp=$(mktemp -d)
 dp_pid=
 
@@ -68,30 +63,16 @@ cleanup() {
 		kill -TERM "$dp_pid" 2>/dev/null || true
 		wait "$dp_pid" 2>/dev/null || true
 	fi
-	ip netns del "$NS_GEN" 2>/dev/null || true
-	ip netns del "$NS_RX" 2>/dev/null || true
+	tb_cleanup || true
 	rm -rf "$tmp"
 	exit "$rc"
 }
+tb_create || fail "cannot create the test bed"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-veth_stat() {
-	nsenter --net="/run/netns/$1" ethtool -S "$2" |
-		awk -v k="$3:" '$1 == k { print $2; found = 1 } END { if (!found) print "missing" }'
-}
-
-ip netns add "$NS_GEN"
-ip netns add "$NS_RX"
-ip link add "$DEV_GEN" netns "$NS_GEN" type veth peer name "$DEV_RX" netns "$NS_RX"
-for side in "$NS_GEN $DEV_GEN 198.18.0.1/30" "$NS_RX $DEV_RX 198.18.0.2/30"; do
-	set -- $side
-	# No IPv6: the kernel's own MLD/ND packets would join the counts.
-	nsenter --net="/run/netns/$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf."$2".disable_ipv6=1
-	ip -n "$1" addr add "$3" dev "$2"
-	ip -n "$1" link set "$2" up
-done
+# No IPv6: the kernel's own MLD/ND packets would join the counts.
+tb_quiet || fail "cannot disable IPv6 on the test veths"
+NS_GEN=$TB_GEN NS_RX=$TB_DUT DEV_GEN=$TB_GEN_IF DEV_RX=$TB_DUT_IF
 
 # One round: VARIANT is bare or dispatcher. Attaches it, runs the generator
 # SAMPLES times and sets PPS to the best sample's received pps. Runs in this
@@ -113,16 +94,16 @@ round() {
 
 	PPS=0
 	for i in $(seq "$SAMPLES"); do
-		tx0=$(veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit)
-		err0=$(veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit_errors)
-		rx0=$(veth_stat "$NS_RX" "$DEV_RX" rx_queue_0_xdp_packets)
+		tx0=$(tb_veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit)
+		err0=$(tb_veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit_errors)
+		rx0=$(tb_veth_stat "$NS_RX" "$DEV_RX" rx_queue_0_xdp_packets)
 		nsenter --net="/run/netns/$NS_GEN" "$B/trafficgen" --dev "$DEV_GEN" \
 			--count "$COUNT" --batch "$COUNT" --flows "$FLOWS" -j \
 			>"$tmp/gen.json" 2>"$tmp/gen.err" ||
 			fail "trafficgen failed: $(cat "$tmp/gen.err")"
-		tx1=$(veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit)
-		err1=$(veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit_errors)
-		rx1=$(veth_stat "$NS_RX" "$DEV_RX" rx_queue_0_xdp_packets)
+		tx1=$(tb_veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit)
+		err1=$(tb_veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit_errors)
+		rx1=$(tb_veth_stat "$NS_RX" "$DEV_RX" rx_queue_0_xdp_packets)
 
 		sent=$(jq -r .packets "$tmp/gen.json")
 		secs=$(jq -r .seconds "$tmp/gen.json")

@@ -25,7 +25,7 @@
 #       packets, no other verdict, no fallback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-B=${CANARY_BUILD:-$PWD/build}
+. tests/lib/testbed.sh
 COUNT=${COUNT:-2000000}
 FLOWS=${FLOWS:-16384}
 SHARE_BP=2500
@@ -41,11 +41,6 @@ done
 command -v jq >/dev/null || fail "jq is needed to read the JSON output: apt-get install jq"
 command -v ethtool >/dev/null || fail "ethtool is needed for veth counters: apt-get install ethtool"
 
-id=$$
-NS_GEN=canary-lgen-$id
-NS_RX=canary-lrx-$id
-DEV_GEN=clg$id		# at most 3 + 7 digits: fits IFNAMSIZ
-DEV_RX=clr$id
 tmp=$(mktemp -d)
 dp_pid=
 
@@ -57,32 +52,16 @@ cleanup() {
 		kill -TERM "$dp_pid" 2>/dev/null || true
 		wait "$dp_pid" 2>/dev/null || true
 	fi
-	ip netns del "$NS_GEN" 2>/dev/null || true
-	ip netns del "$NS_RX" 2>/dev/null || true
+	tb_cleanup || true
 	rm -rf "$tmp"
 	exit "$rc"
 }
+tb_create || fail "cannot create the test bed"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-in_gen() { nsenter --net="/run/netns/$NS_GEN" "$@"; }
-
-# ethtool -S counter NAME of DEV in namespace NS.
-veth_stat() {
-	nsenter --net="/run/netns/$1" ethtool -S "$2" |
-		awk -v k="$3:" '$1 == k { print $2; found = 1 } END { if (!found) print "missing" }'
-}
-
-ip netns add "$NS_GEN"
-ip netns add "$NS_RX"
-ip link add "$DEV_GEN" netns "$NS_GEN" type veth peer name "$DEV_RX" netns "$NS_RX"
-for side in "$NS_GEN $DEV_GEN 198.18.0.1/30" "$NS_RX $DEV_RX 198.18.0.2/30"; do
-	set -- $side
-	nsenter --net="/run/netns/$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf."$2".disable_ipv6=1
-	ip -n "$1" addr add "$3" dev "$2"
-	ip -n "$1" link set "$2" up
-done
+# No IPv6: the kernel's own MLD/ND packets would join the counts.
+tb_quiet || fail "cannot disable IPv6 on the test veths"
+NS_GEN=$TB_GEN NS_RX=$TB_DUT DEV_GEN=$TB_GEN_IF DEV_RX=$TB_DUT_IF
 
 # nsenter execs dpctl, so $! is dpctl itself (a shell function here would put
 # a subshell in between that the signals would reach instead).
@@ -100,11 +79,11 @@ grep -qx ready "$tmp/dp.out" || fail "dpctl not ready after 10 s: $(cat "$tmp/dp
 ip -n "$NS_RX" link show "$DEV_RX" | grep -q 'prog/xdp ' ||
 	fail "no native XDP program on $DEV_RX after ready"
 
-tx0=$(veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit)
-txerr0=$(veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit_errors)
-rx0=$(veth_stat "$NS_RX" "$DEV_RX" rx_queue_0_xdp_packets)
+tx0=$(tb_veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit)
+txerr0=$(tb_veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit_errors)
+rx0=$(tb_veth_stat "$NS_RX" "$DEV_RX" rx_queue_0_xdp_packets)
 
-in_gen "$B/trafficgen" --dev "$DEV_GEN" --count "$COUNT" --flows "$FLOWS" -j \
+tb_gen "$B/trafficgen" --dev "$DEV_GEN" --count "$COUNT" --flows "$FLOWS" -j \
 	>"$tmp/gen.json" 2>"$tmp/gen.err" || fail "trafficgen failed: $(cat "$tmp/gen.err")"
 sent=$(jq -r .packets "$tmp/gen.json")
 echo "generator: $(jq -c . "$tmp/gen.json")"
@@ -112,13 +91,13 @@ echo "generator: $(jq -c . "$tmp/gen.json")"
 
 # Let the receiver drain whatever is still in the veth ring (normally nothing).
 for _ in $(seq 50); do
-	rx1=$(veth_stat "$NS_RX" "$DEV_RX" rx_queue_0_xdp_packets)
+	rx1=$(tb_veth_stat "$NS_RX" "$DEV_RX" rx_queue_0_xdp_packets)
 	[ $((rx1 - rx0)) -ge "$sent" ] && break
 	sleep 0.1
 done
-tx1=$(veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit)
-txerr1=$(veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit_errors)
-rx1=$(veth_stat "$NS_RX" "$DEV_RX" rx_queue_0_xdp_packets)
+tx1=$(tb_veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit)
+txerr1=$(tb_veth_stat "$NS_GEN" "$DEV_GEN" tx_queue_0_xdp_xmit_errors)
+rx1=$(tb_veth_stat "$NS_RX" "$DEV_RX" rx_queue_0_xdp_packets)
 
 kill -INT "$dp_pid"
 dp_rc=0
