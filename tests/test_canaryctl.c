@@ -31,6 +31,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "fixture.h"
 #include "proto.h"
 
 #define MAX_REQS 64
@@ -227,16 +228,6 @@ struct run {
 	char out[65536], err[65536];
 };
 
-static void read_file(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-}
-
 /*
  * Run build/canaryctl with ARGS (NULL-terminated). ENV_SOCK: the value of
  * CANARYD_SOCKET, NULL to leave it unset. The environment is built before
@@ -289,8 +280,8 @@ static void run_ctl(struct run *r, const char *env_sock, const char *const *args
 		waited += 10;
 	}
 	r->code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	read_file(F.out, r->out, sizeof(r->out));
-	read_file(F.err, r->err, sizeof(r->err));
+	fixture_read_file(F.out, r->out, sizeof(r->out));
+	fixture_read_file(F.err, r->err, sizeof(r->err));
 	if (r->code == 127)
 		fail_msg("cannot run %s (build it first: make)", bin);
 }

@@ -29,6 +29,7 @@
 #include <pcap/dlt.h>
 #include <pcap/pcap.h>
 
+#include "fixture.h"
 #include "pkt.h"
 
 #define ROUNDS 3 /* each flow of the mix this many times, other source ports */
@@ -155,16 +156,6 @@ static void write_mix(const char *path)
 	write_pcap(path, DLT_EN10MB, recs, NPKTS);
 }
 
-static void read_file(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-}
-
 static void run_ctl(struct run *r, const char *const *args)
 {
 	static char bin[512];
@@ -192,8 +183,8 @@ static void run_ctl(struct run *r, const char *const *args)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	r->code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	read_file(out_path, r->out, sizeof(r->out));
-	read_file(err_path, r->err, sizeof(r->err));
+	fixture_read_file(out_path, r->out, sizeof(r->out));
+	fixture_read_file(err_path, r->err, sizeof(r->err));
 	if (r->code == 127)
 		fail_msg("cannot run %s (build it first: make)", bin);
 	r->json = json_loads(r->out, 0, NULL);

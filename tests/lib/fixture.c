@@ -66,3 +66,13 @@ const struct canary_counters *fixture_counters(struct fixture *f, __u32 row, __u
 		return NULL;
 	return canary_counters__at(f->c, row, cls);
 }
+
+void fixture_read_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+}

@@ -22,5 +22,7 @@ int fixture_open(struct fixture *f);
 void fixture_close(struct fixture *f);
 /* Read all counters into f->c and return the (row, class) record. */
 const struct canary_counters *fixture_counters(struct fixture *f, __u32 row, __u32 cls);
+/* PATH's text into BUF (LEN bytes, NUL-terminated, cut if longer; "" if unreadable). */
+void fixture_read_file(const char *path, char *buf, size_t len);
 
 #endif
