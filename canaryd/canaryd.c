@@ -1029,17 +1029,11 @@ static int check_candidate_file(const char *obj, const char *prog, char *msg, si
 			 "dispatcher runs XDP versions only, SEC(\"xdp\")", obj, prog,
 			 libbpf_bpf_prog_type_str(bpf_program__type(found)) ?: "?",
 			 bpf_program__section_name(found));
-	} else if (!strncmp(bpf_program__section_name(found), "xdp.frags", 9) ||
-		   !strncmp(bpf_program__section_name(found), "xdp/frags", 9)) {
-		err = -EINVAL;
-		snprintf(msg, len, "candidate %s program %s: built for multi-buffer frames "
-			 "(SEC(\"%s\")) but the dispatcher is not; rebuild it as SEC(\"xdp\")", obj,
-			 bpf_program__name(found), bpf_program__section_name(found));
-	} else if (bpf_program__expected_attach_type(found) != BPF_XDP) {
-		err = -EINVAL;
-		snprintf(msg, len, "candidate %s program %s: SEC(\"%s\") gives another attach type "
-			 "than the dispatcher's; rebuild it as SEC(\"xdp\")", obj,
-			 bpf_program__name(found), bpf_program__section_name(found));
+	} else {
+		/* The checks every version gets (dp.h), here before anything loads. */
+		err = canary_version__check_prog(found, what, sizeof(what));
+		if (err)
+			snprintf(msg, len, "candidate %s %s", obj, what);
 	}
 	bpf_object__close(bobj);
 	return err;
@@ -1051,8 +1045,7 @@ static int load_candidate(const char *obj, const char *prog, const char *share_d
 			  size_t name_len, char *msg, size_t len)
 {
 	struct bpf_program *p;
-	char why[256];
-	int fd, err;
+	int fd;
 
 	fd = check_candidate_file(obj, prog, msg, len);
 	if (fd < 0)
@@ -1064,11 +1057,7 @@ static int load_candidate(const char *obj, const char *prog, const char *share_d
 			 prog, strerror(-fd));
 		return fd;
 	}
-	err = canary_version__check(*objp, fd, why, sizeof(why));
-	if (err) {
-		snprintf(msg, len, "candidate %s %s", obj, why);
-		return err;
-	}
+	/* check_candidate_file() checked this program's XDP properties before the load. */
 	bpf_object__for_each_program(p, *objp)
 		if (bpf_program__fd(p) == fd)
 			snprintf(prog_name, name_len, "%s", bpf_program__name(p));

@@ -838,33 +838,38 @@ err_close:
 	return err;
 }
 
+int canary_version__check_prog(const struct bpf_program *p, char *why, size_t len)
+{
+	const char *sec = bpf_program__section_name(p);
+
+	/*
+	 * libbpf turns SEC("xdp.frags") into BPF_F_XDP_HAS_FRAGS in the load
+	 * attributes only, not in bpf_program__flags(): look at the section
+	 * name too.
+	 */
+	if ((bpf_program__flags(p) & BPF_F_XDP_HAS_FRAGS) || !strncmp(sec, "xdp.frags", 9) ||
+	    !strncmp(sec, "xdp/frags", 9)) {
+		snprintf(why, len, "program %s: built for multi-buffer frames (SEC(\"%s\")) but "
+			 "the dispatcher is not; rebuild it as SEC(\"xdp\")", bpf_program__name(p),
+			 sec);
+		return -EINVAL;
+	}
+	if (bpf_program__expected_attach_type(p) != BPF_XDP) {
+		snprintf(why, len, "program %s: SEC(\"%s\") gives attach type %d, not the "
+			 "dispatcher's (plain XDP); rebuild it as SEC(\"xdp\")",
+			 bpf_program__name(p), sec, bpf_program__expected_attach_type(p));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int canary_version__check(const struct bpf_object *obj, int prog_fd, char *why, size_t len)
 {
 	struct bpf_program *p;
 
-	bpf_object__for_each_program(p, obj) {
-		if (bpf_program__fd(p) != prog_fd)
-			continue;
-		if (bpf_program__expected_attach_type(p) != BPF_XDP) {
-			snprintf(why, len, "program %s: attach type %d differs from the "
-				 "dispatcher's (plain XDP, SEC(\"xdp\"))", bpf_program__name(p),
-				 bpf_program__expected_attach_type(p));
-			return -EINVAL;
-		}
-		/*
-		 * libbpf turns SEC("xdp.frags") into BPF_F_XDP_HAS_FRAGS in the
-		 * load attributes only, not in bpf_program__flags(): look at
-		 * the section name too.
-		 */
-		if ((bpf_program__flags(p) & BPF_F_XDP_HAS_FRAGS) ||
-		    !strncmp(bpf_program__section_name(p), "xdp.frags", 9)) {
-			snprintf(why, len, "program %s: built for multi-buffer frames (xdp.frags) "
-				 "but the dispatcher is not; rebuild it as SEC(\"xdp\")",
-				 bpf_program__name(p));
-			return -EINVAL;
-		}
-		return 0;
-	}
+	bpf_object__for_each_program(p, obj)
+		if (bpf_program__fd(p) == prog_fd)
+			return canary_version__check_prog(p, why, len);
 	snprintf(why, len, "program fd %d is not in this object", prog_fd);
 	return -ENOENT;
 }

@@ -123,6 +123,8 @@ int canary_version__load_shared(const char *path, const char *prog, const char *
  * in WHY ("program NAME: ...").
  */
 int canary_version__check(const struct bpf_object *obj, int prog_fd, char *why, size_t len);
+/* The same checks on one program, loaded or only opened (before any load). */
+int canary_version__check_prog(const struct bpf_program *p, char *why, size_t len);
 
 static inline const struct canary_counters *
 canary_counters__at(const struct canary_counters *all, __u32 row, __u32 cls)
