@@ -74,6 +74,26 @@ struct canary_counters {
 
 #define CANARY_COUNTERS_ENTRIES (CANARY_ROWS * CANARY_CLASS_MAX)
 
+/*
+ * Strata of the hash space, for the judge. Stratum = bucket / CANARY_STRATUM_BP
+ * (1,000 strata of 10 buckets: 0.1 % of the flows each). The dispatcher counts
+ * every hash-split packet's verdict in its stratum, whichever version served
+ * it, so a stratum has a history under stable before it moves to a candidate,
+ * and the judge can use it as that stratum's own baseline. Pinned and
+ * unparsed traffic is not counted here. Candidate ranges start and end on
+ * stratum boundaries (multiples of CANARY_STRATUM_BP), so a stratum is served
+ * by one version at a time.
+ *
+ * One per-CPU array entry per stratum; packets are the sum of the verdicts
+ * (no separate packet counter that a torn read could put out of step).
+ */
+#define CANARY_STRATUM_BP 10
+#define CANARY_STRATA (CANARY_BP_MAX / CANARY_STRATUM_BP)
+
+struct canary_stratum {
+	__u64 verdict[CANARY_V_MAX];
+};
+
 /* canary_config.flags */
 #define CANARY_F_SYMMETRIC (1U << 0)	/* sort endpoints before hashing */
 #define CANARY_F_FAIL_CLOSED (1U << 1)	/* no stable: XDP_DROP instead of XDP_PASS */
@@ -157,6 +177,7 @@ struct canary_pin_value {
 #define CANARY_MAP_BREAKER "canary_breaker"
 #define CANARY_MAP_PIN4 "canary_pin4"
 #define CANARY_MAP_PIN6 "canary_pin6"
+#define CANARY_MAP_STRATA "canary_strata"
 #define CANARY_PROG_DISPATCH "canary_dispatch"
 
 /*
