@@ -2,6 +2,8 @@
 # make            build everything into build/
 # make test       run every test (as root)
 # make test-long  the slow scenarios (tests/*.long.sh), e.g. swaps at >= 1 Mpps
+# make test-stress make test with every core kept busy (stress-ng)
+# make check      the unit tests that need no privileges, as any user
 # make bench      side-by-side performance ratios
 # make demo       the live demo on a veth test bed
 # make install    canaryd, canaryctl, example versions and config, systemd unit
@@ -202,6 +204,16 @@ $(O):
 test: all
 	$(Q)CANARY_BUILD=$(abspath $(O)) tests/run.sh
 
+# The unit tests that need no privileges, as any user: judge, engine,
+# config, metrics renderer, canaryctl against its fake daemon.
+CHECK_TESTS := test_canaryctl test_config test_engine test_judge test_metrics
+check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
+	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
+
+# make test with every core kept busy by stress-ng.
+test-stress: all
+	$(Q)CANARY_BUILD=$(abspath $(O)) tests/stress.sh
+
 fuzz: $(FUZZ_BINS) $(O)/fuzz/gen_state_seeds
 	$(Q)tests/fuzz/run.sh $(O) $(FUZZ_TIME) $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
 
@@ -242,6 +254,6 @@ clean:
 	$(call msg,CLEAN,$(O))
 	$(Q)rm -rf $(O)
 
-.PHONY: all test test-long bench demo install clean fuzz valgrind
+.PHONY: all test test-long test-stress check bench demo install clean fuzz valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:

@@ -668,7 +668,11 @@ static void print_progress(json_t *ro)
 
 static void print_version_row(const char *name, json_t *v)
 {
-	printf("  %-10s %12.1f %8.2f %8.2f %8.3f %9.1f %14llu\n", name, jnum(v, "pps"),
+	char pps[32] = "-";	/* null: not measured yet */
+
+	if (json_is_number(json_object_get(v, "pps")))
+		snprintf(pps, sizeof(pps), "%.1f", jnum(v, "pps"));
+	printf("  %-10s %12s %8.2f %8.2f %8.3f %9.1f %14llu\n", name, pps,
 	       100 * jnum(v, "drop_rate"), 100 * jnum(v, "pass_rate"), 100 * jnum(v, "abort_rate"),
 	       jnum(v, "cost_ns_avg"), jcount(v, "packets"));
 }

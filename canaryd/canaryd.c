@@ -45,6 +45,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
+#include "rate.h"
 #include "request.h"
 #include "state.h"
 #include "webhook.h"
@@ -70,6 +71,7 @@ struct iface {
 	bool have_last;
 	struct judge_sample d_stable, d_cand;	/* last interval, for status */
 	double d_secs;
+	struct canary_rate rate;	/* split-class packets of stable and candidate */
 	struct canary_breaker brk;
 	char gate_detail[160];		/* the gate's last answer, for status */
 	__u64 decisions[ROLLOUT_FAILED + 1];	/* rollouts ended per phase, for metrics */
@@ -521,7 +523,7 @@ static void log_notice(struct iface *ifc, enum rollout_notice n)
 
 static json_t *rollout_json(const struct iface *ifc);
 static json_t *version_json(const struct canary_counters *all, __u32 row,
-			    const struct judge_sample *d, double secs);
+			    const struct judge_sample *d, const struct canary_rate *rate);
 
 #define WEBHOOK_SCHEMA_VERSION 1
 
@@ -572,9 +574,9 @@ static char *hook_body(struct iface *ifc, const struct canary_webhook_cfg *h, co
 	if (ifc->have_last)
 		json_object_set_new(b, "counters",
 				    json_pack("{s:o, s:o}", "stable",
-					      version_json(ifc->last, 0, &ifc->d_stable, ifc->d_secs),
+					      version_json(ifc->last, 0, &ifc->d_stable, &ifc->rate),
 					      "candidate",
-					      version_json(ifc->last, 1, &ifc->d_cand, ifc->d_secs)));
+					      version_json(ifc->last, 1, &ifc->d_cand, &ifc->rate)));
 	for (i = 0; i < h->nr_meta; i++)
 		json_object_set_new(meta, h->meta[i].key, json_string(h->meta[i].value));
 	json_object_set_new(b, "metadata", meta);
@@ -788,6 +790,14 @@ static void iface_tick(struct iface *ifc, __u64 now, double secs)
 	if (canary_dp__read_counters(ifc->dp, c))
 		return;
 	canary_dp__read_breaker(ifc->dp, 1, &ifc->brk);
+	{
+		__u64 pk[CANARY_RATE_SERIES] = {
+			canary_counters__at(c, 0, CANARY_CLASS_SPLIT)->packets,
+			canary_counters__at(c, 1, CANARY_CLASS_SPLIT)->packets,
+		};
+
+		canary_rate__add(&ifc->rate, now, pk);
+	}
 	if (!ifc->have_last) {
 		memcpy(ifc->last, c, sizeof(c));
 		memcpy(ifc->at_start, c, sizeof(c));
@@ -833,13 +843,15 @@ static struct iface *find_iface(const char *name)
 }
 
 static json_t *version_json(const struct canary_counters *all, __u32 row,
-			    const struct judge_sample *d, double secs)
+			    const struct judge_sample *d, const struct canary_rate *rate)
 {
 	const struct canary_counters *c =
 		canary_counters__at(all, row, CANARY_CLASS_SPLIT);
 	double n = d->packets ? (double)d->packets : 1;
+	double pps;
 
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}",
+	/* pps: over about a second of reads; null until two reads exist. */
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:f, s:f, s:f}",
 			 "packets", (json_int_t)c->packets, "bytes", (json_int_t)c->bytes,
 			 "aborted", (json_int_t)c->verdict[CANARY_V_ABORTED],
 			 "drop", (json_int_t)c->verdict[CANARY_V_DROP],
@@ -848,7 +860,8 @@ static json_t *version_json(const struct canary_counters *all, __u32 row,
 			 "redirect", (json_int_t)c->verdict[CANARY_V_REDIRECT],
 			 "invalid", (json_int_t)c->verdict[CANARY_V_INVALID],
 			 "fallback", (json_int_t)c->fallback,
-			 "pps", secs > 0 ? d->packets / secs : 0.0, "drop_rate", d->drops / n,
+			 "pps", canary_rate__pps(rate, row, &pps) ? json_real(pps) : json_null(),
+			 "drop_rate", d->drops / n,
 			 "pass_rate", d->passes / n, "abort_rate", d->aborts / n,
 			 "cost_ns_avg", c->cost_samples ? (double)c->cost_ns / c->cost_samples : 0.0);
 }
@@ -943,9 +956,9 @@ static json_t *iface_json(const struct iface *ifc)
 					      "trips", (json_int_t)ifc->brk.trips));
 		json_object_set_new(o, "versions",
 				    json_pack("{s:o, s:o}", "stable",
-					      version_json(ifc->last, 0, &ifc->d_stable, ifc->d_secs),
+					      version_json(ifc->last, 0, &ifc->d_stable, &ifc->rate),
 					      "candidate",
-					      version_json(ifc->last, 1, &ifc->d_cand, ifc->d_secs)));
+					      version_json(ifc->last, 1, &ifc->d_cand, &ifc->rate)));
 	}
 	return o;
 }

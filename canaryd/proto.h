@@ -40,6 +40,8 @@
  *   {"packets":N,"bytes":N,"aborted":N,"drop":N,"pass":N,"tx":N,"redirect":N,
  *    "invalid":N,"fallback":N,"pps":F,"drop_rate":F,"pass_rate":F,"abort_rate":F,
  *    "cost_ns_avg":F}
+ * pps is taken over about the last second of reads, and is null until two
+ * reads exist: "not measured yet", which 0 ("no traffic") is not.
  *
  * canaryctl exit codes with --wait: 0 promoted, 2 rolled back by the judge or
  * the circuit breaker, 3 aborted (or reverted) by an operator, 1 any error.

@@ -10,7 +10,7 @@ PKGS=(
 	libinih-dev libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libssl-dev
 	libpcap-dev libcmocka-dev libsystemd-dev
 	iproute2 ethtool util-linux procps jq python3 python3-yaml
-	curl systemd
+	curl systemd stress-ng
 )
 
 if [ "$(id -u)" -ne 0 ]; then

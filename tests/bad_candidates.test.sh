@@ -77,11 +77,8 @@ for name in fw_slow fw_blackhole fw_aborts fw_leaky; do
 			'BEGIN { exit !(c > 10 * b) }' || fail "fw_slow does not cost more than stable" ;;
 	esac
 	# Stable alone carries the traffic again: nothing reaches the candidate slot.
-	sleep 0.5
-	cpps=$(st | jq '.interfaces[0].versions.candidate.pps')
-	spps=$(st | jq '.interfaces[0].versions.stable.pps')
-	awk -v c="$cpps" -v s="$spps" 'BEGIN { exit !(c == 0 && s > 100000) }' ||
-		fail "$name: after the rollback candidate $cpps pps, stable $spps pps"
+	cb_wait_status "$TB_DUT_IF" '.versions.candidate.pps == 0 and .versions.stable.pps > 100000' \
+		10 "stable alone carrying the traffic" || fail "$name: after the rollback"
 done
 
 echo "bad candidates under 200 kpps (steps 5,25,50,100; 2 s per step; interval 200 ms):"

@@ -69,11 +69,11 @@ snapshot() {
 }
 BEFORE=$(snapshot)
 untouched() {
-	local now pps
+	local now
 	now=$(snapshot)
 	[ "$now" = "$BEFORE" ] || fail "$1 changed the datapath or rollout: $BEFORE -> $now"
-	pps=$($CTL -j status "$TB_DUT_IF" | jq '.interfaces[0].versions.stable.pps')
-	awk -v p="$pps" 'BEGIN { exit !(p > 50000) }' || fail "$1: stable at $pps pps"
+	cb_wait_status "$TB_DUT_IF" '.versions.stable.pps > 50000' 10 "stable forwarding" ||
+		fail "$1: stable is not forwarding"
 }
 
 # One line, exit 1, naming WHAT, containing TEXT.
@@ -184,8 +184,5 @@ state_case "corrupt state file" "checksum mismatch (corrupt)" flip_byte
 $CTL start "$TB_DUT_IF" "$B/versions/fw_v2.bpf.o" --step-time 600s >/dev/null ||
 	fail "cannot start the rollout again"
 state_case "truncated state file" "truncated" halve
-rx0=$(tb_dut awk -v d="$TB_DUT_IF:" '$1 == d { print $3 }' /proc/net/dev)
-sleep 0.3
-rx1=$(tb_dut awk -v d="$TB_DUT_IF:" '$1 == d { print $3 }' /proc/net/dev)
-[ "$rx1" -gt $((rx0 + 10000)) ] || fail "traffic stopped ($rx0 -> $rx1)"
+seen=$(tb_wait_rx 10000 10) || fail "traffic stopped (${seen% *} packets in 10 s)"
 exit 0

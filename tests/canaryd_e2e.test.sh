@@ -44,12 +44,14 @@ rc=$?
 grep -q "rejected.bpf.o" "$CB_TMP/rej.out" || { cat "$CB_TMP/rej.out"; fail "error does not name the object"; }
 after=$($CTL -j status "$TB_DUT_IF")
 echo "$after" | grep -q '"phase": *"rolled_back"' || fail "a refused start changed the rollout"
-sleep 0.5
-pps=$($CTL -j status "$TB_DUT_IF" | grep -o '"pps": *[0-9.]*' | head -1 | grep -o '[0-9.]*$')
-awk -v p="$pps" 'BEGIN{exit !(p > 50000)}' || fail "stable stopped forwarding after a refused start ($pps pps)"
+cb_wait_status "$TB_DUT_IF" '.versions.stable.pps > 50000' 10 "stable forwarding" ||
+	fail "stable stopped forwarding after a refused start"
 
 # Operator abort: exit 3.
-( sleep 1; $CTL abort "$TB_DUT_IF" >/dev/null ) &
+# The abort waits for the rollout it aborts to be under way, however long the load takes.
+id0=$($CTL -j status "$TB_DUT_IF" | jq -r '.interfaces[0].rollout.id // "-"')
+( cb_wait_status "$TB_DUT_IF" ".rollout.id != \"$id0\" and .rollout.phase == \"progressing\"" 60 \
+	"the rollout to abort" && $CTL abort "$TB_DUT_IF" >/dev/null ) &
 aborter=$!
 timeout 120 $CTL start "$TB_DUT_IF" $B/versions/fw_v1.bpf.o --steps 5,100 --step-time 30s --wait \
 	>"$CB_TMP/abort.out" 2>&1
@@ -63,15 +65,8 @@ wait "$DAEMON_PID" 2>/dev/null
 prog_id=$(tb_dut ip -j link show "$TB_DUT_IF" | grep -o '"prog":{"id":[0-9]*' | grep -o '[0-9]*$')
 [ -n "$prog_id" ] || tb_dut ip link show "$TB_DUT_IF" | grep -q "prog/xdp" || \
 	fail "dispatcher detached when canaryd died"
-rx_packets() {
-	# /proc/net/dev follows the reader's network namespace (sysfs does not).
-	tb_dut awk -v d="$TB_DUT_IF:" '$1 == d { print $3 }' /proc/net/dev
-}
-rx0=$(rx_packets)
-sleep 0.5
-rx1=$(rx_packets)
-[ -n "$rx0" ] && [ "$rx1" -gt $((rx0 + 10000)) ] || fail "traffic stopped when canaryd died ($rx0 -> $rx1)"
-echo "canaryd killed: datapath kept forwarding ($((rx1 - rx0)) packets in 0.5 s)"
+seen=$(tb_wait_rx 10000 10) || fail "traffic stopped when canaryd died (${seen% *} packets in 10 s)"
+echo "canaryd killed: datapath kept forwarding (${seen% *} packets in ${seen#* } s)"
 start_daemon
 grep -q "adopted the pinned dispatcher" "$CB_TMP/canaryd.log" || fail "restarted canaryd did not adopt"
 $CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"aborted"' || fail "state not resumed after restart"

@@ -45,12 +45,11 @@ rc=$?
 after=$($CTL -j status "$TB_DUT_IF" | jq -c '.interfaces[0].rollout | {id, step, share_pct}')
 [ "$before" = "$after" ] || fail "rollout on $TB_DUT_IF changed: $before -> $after"
 [ "$(phase_of "$TB_DUT_IF")" = progressing ] || fail "rollout on $TB_DUT_IF is $(phase_of "$TB_DUT_IF")"
+cb_wait_status "$TB_DUT_IF" '.versions.candidate.pps > 1000' 10 "the candidate's traffic" ||
+	fail "candidate on $TB_DUT_IF stopped receiving traffic"
 cand_pps=$($CTL -j status "$TB_DUT_IF" | jq '.interfaces[0].versions.candidate.pps')
-awk -v p="$cand_pps" 'BEGIN { exit !(p > 1000) }' ||
-	fail "candidate on $TB_DUT_IF stopped receiving traffic ($cand_pps pps)"
-stable2=$($CTL -j status "$DUT2" | jq '.interfaces[0].versions.stable.pps')
-awk -v p="$stable2" 'BEGIN { exit !(p > 40000) }' ||
-	fail "stable on $DUT2 is not carrying the traffic after the rollback ($stable2 pps)"
+cb_wait_status "$DUT2" '.versions.stable.pps > 40000' 10 "stable carrying all traffic" ||
+	fail "stable on $DUT2 is not carrying the traffic after the rollback"
 echo "rollback on $DUT2 left $TB_DUT_IF at $after, candidate still at $cand_pps pps"
 
 $CTL abort "$TB_DUT_IF" >/dev/null || fail "cannot abort the rollout on $TB_DUT_IF"

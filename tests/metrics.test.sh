@@ -38,7 +38,9 @@ tb_bg "$TB_DUT" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9464; printf "GET /metrics H
 stuck_pid=${TB_PIDS[-1]}
 
 $CTL start "$IF" $B/versions/fw_v2.bpf.o >/dev/null || fail "cannot start the rollout"
-sleep 1.5	# a few judgements, so there is evidence
+# Judgements, so there is evidence to scrape, and candidate traffic to count.
+cb_wait_status "$IF" '((.rollout.tests // []) | length > 0) and .versions.candidate.packets > 2000' \
+	30 "the judge's evidence and 2,000 candidate packets" || fail "no evidence or candidate traffic"
 
 [ -n "$(tb_dut ss -tnH state established '( sport = :9464 )')" ] ||
 	fail "the stuck scraper is not connected"

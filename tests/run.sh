@@ -3,23 +3,30 @@
 # Test runner: every $CANARY_BUILD/tests/test_* binary (cmocka; default build/) and every
 # tests/*.test.sh scenario. Prints PASS/FAIL per test, the captured output
 # only on failure, and a closing "N passed, N failed" line.
-# tests/run.sh --long runs the slow scenarios, tests/*.long.sh, instead.
+# tests/run.sh --long runs the slow scenarios, tests/*.long.sh, instead;
+# tests/run.sh --check only the unit tests that need no privileges (any user).
 set -u
 cd "$(dirname "$0")/.."
 export CANARY_BUILD=${CANARY_BUILD:-$PWD/build}
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "tests must run as root (BPF, network namespaces)" >&2
-	exit 1
-fi
-if ! mountpoint -q /sys/fs/bpf; then
-	mount -t bpf bpf /sys/fs/bpf || { echo "cannot mount bpffs on /sys/fs/bpf" >&2; exit 1; }
-fi
+long= check=
+case "${1:-}" in
+--long) long=1; shift ;;
+# The unit tests that need no privileges (no BPF, no namespaces), for any user.
+--check) check=1; shift ;;
+esac
+CHECK_TESTS=${CHECK_TESTS:-"test_canaryctl test_config test_engine test_judge test_metrics"}
 
-long=
-if [ "${1:-}" = --long ]; then
-	long=1
-	shift
+if [ -z "$check" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "tests must run as root (BPF, network namespaces); 'make check' runs the" \
+			"unit tests that need no privileges" >&2
+		exit 1
+	fi
+	if ! mountpoint -q /sys/fs/bpf; then
+		mount -t bpf bpf /sys/fs/bpf ||
+			{ echo "cannot mount bpffs on /sys/fs/bpf" >&2; exit 1; }
+	fi
 fi
 filter=${1:-}
 passed=0 failed=0
@@ -47,9 +54,11 @@ for t in "$CANARY_BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	[ -n "$filter" ] && [[ $name != *$filter* ]] && continue
+	[ -n "$check" ] && [[ " $CHECK_TESTS " != *" $name "* ]] && continue
 	run_one "$name" "$t"
 done
 for t in tests/*.test.sh tests/*.long.sh; do
+	[ -n "$check" ] && break
 	[ -f "$t" ] || continue
 	is_long=
 	[[ $t == *.long.sh ]] && is_long=1

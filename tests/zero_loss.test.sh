@@ -49,7 +49,7 @@ gen udp4 "${v4[@]}" --proto udp
 gen tcp4 "${v4[@]}" --proto tcp
 gen udp6 "${v6[@]}" --proto udp
 gen tcp6 "${v6[@]}" --proto tcp
-sleep 0.5
+seen=$(tb_wait_rx 20000 20) || fail "the generators' traffic does not arrive (${seen% *} packets)"
 
 t0=$(date +%s.%N)
 timeout 120 $CTL start "$TB_DUT_IF" $B/versions/fw_v2.bpf.o --wait >"$CB_TMP/start.out" 2>&1
@@ -61,7 +61,8 @@ $CTL -j status "$TB_DUT_IF" >"$CB_TMP/status.json"
 	fail "status does not say promoted"
 echo "fw_v2 promoted in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s" \
 	"($(grep -c . "$CB_TMP/start.out") lines of progress)"
-sleep 0.5	# traffic on the promoted version too
+# Traffic on the promoted version too.
+seen=$(tb_wait_rx 20000 20) || fail "no traffic after the promotion (${seen% *} packets)"
 
 sent=0
 for i in "${!gens[@]}"; do
@@ -71,7 +72,14 @@ for i in "${!gens[@]}"; do
 	echo "generator ${logs[$i]##*.}: $n frames, $(jq -r .pps "$CB_TMP/gen.${logs[$i]##*.}.json") pps"
 	sent=$((sent + n))
 done
-sleep 0.2
+# Frames still in flight: wait until the receive counter stops moving.
+prev=-1
+for _ in $(seq 100); do
+	cur=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
+	[ "$cur" = "$prev" ] && break
+	prev=$cur
+	sleep 0.05
+done
 xerr1=$(tb_veth_stat "$TB_GEN" "$TB_GEN_IF" tx_queue_0_xdp_xmit_errors)
 xdp1=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
 tb_flowcount_stop || fail "flowcount failed"

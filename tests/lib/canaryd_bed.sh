@@ -4,6 +4,7 @@
 #   cb_create STEPS STEP_TIME INTERVAL   test bed, temp dir, config; sets CB_TMP, CTL
 #   cb_traffic PPS                       firewall traffic: subnet A plus 20 % attack
 #   cb_start_daemon                      canaryd in the DUT namespace; sets CB_DAEMON_PID
+#   cb_wait_status IFACE EXPR SECS WHAT  poll status until a jq condition holds
 #   fail MESSAGE                         print it and canaryd's log, exit 1
 #
 # Everything (namespaces, pins, temp dir, processes) goes on exit. Binaries
@@ -53,6 +54,24 @@ cb_traffic() {
 	tb_bg "$TB_GEN" $B/trafficgen --dev "$TB_GEN_IF" --pps "$1" --flows 65536 \
 		--src 198.18.1.1 --dst 198.18.2.10 --attack-share 200 --attack-src 198.18.4.1 \
 		>/dev/null
+}
+
+# cb_wait_status IFACE JQ_EXPR SECONDS WHAT: poll `canaryctl -j status IFACE`
+# until the jq expression (on .interfaces[0]) is true; on the deadline print
+# what was awaited and the last value of .versions, and return 1. Rates are
+# null until canaryd has measured them, so "> N" waits for the measurement.
+cb_wait_status() {
+	local ifc=$1 expr=$2 secs=$3 what=$4 deadline last
+	deadline=$(($(date +%s%N) + secs * 1000000000))
+	while :; do
+		last=$($CTL -j status "$ifc" 2>/dev/null)
+		jq -e ".interfaces[0] | $expr" >/dev/null 2>&1 <<<"$last" && return 0
+		[ "$(date +%s%N)" -lt "$deadline" ] || break
+		sleep 0.1
+	done
+	echo "timed out after ${secs}s waiting for $what ($expr); versions:" \
+		"$(jq -c '.interfaces[0].versions | map_values({pps, packets})' <<<"$last" 2>/dev/null)" >&2
+	return 1
 }
 
 cb_start_daemon() {

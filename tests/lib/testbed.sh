@@ -6,6 +6,7 @@
 #   tb_create            # sets TB_GEN, TB_DUT (namespaces), TB_GEN_IF, TB_DUT_IF
 #   tb_gen CMD...        # run CMD in the generator's namespace
 #   tb_dut CMD...        # run CMD in the device-under-test's namespace
+#   tb_wait_rx MIN SECS  # wait for MIN packets received on TB_DUT_IF
 #
 # Commands run through nsenter --net, not ip netns exec: the latter gives a
 # fresh mount namespace, and bpffs pins made under it vanish with it.
@@ -48,6 +49,28 @@ tb_create() {
 	ip -n "$TB_DUT" link set "$TB_DUT_IF" up
 	ip -n "$TB_GEN" link set lo up
 	ip -n "$TB_DUT" link set lo up
+}
+
+# tb_wait_rx MIN SECS: wait until the DUT interface has received MIN more
+# packets (from /proc/net/dev, which follows the reader's namespace), for at
+# most SECS seconds. Prints the packets seen and the seconds it took; 1 on
+# the deadline. "Traffic flows" is a condition, not a time.
+tb_wait_rx() {
+	local min=$1 secs=$2 rx0 rx t0 now
+	rx0=$(tb_dut awk -v d="$TB_DUT_IF:" '$1 == d { print $3 }' /proc/net/dev)
+	t0=$(date +%s%N)
+	while :; do
+		sleep 0.05
+		rx=$(tb_dut awk -v d="$TB_DUT_IF:" '$1 == d { print $3 }' /proc/net/dev)
+		now=$(date +%s%N)
+		if [ "$((rx - rx0))" -ge "$min" ]; then
+			echo "$((rx - rx0)) $(awk -v n=$((now - t0)) 'BEGIN { printf "%.2f", n / 1e9 }')"
+			return 0
+		fi
+		[ $((now - t0)) -lt $((secs * 1000000000)) ] || break
+	done
+	echo "$((rx - rx0)) $secs"
+	return 1
 }
 
 tb_gen() {
