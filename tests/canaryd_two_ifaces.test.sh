@@ -45,10 +45,12 @@ rc=$?
 after=$($CTL -j status "$TB_DUT_IF" | jq -c '.interfaces[0].rollout | {id, step, share_pct}')
 [ "$before" = "$after" ] || fail "rollout on $TB_DUT_IF changed: $before -> $after"
 [ "$(phase_of "$TB_DUT_IF")" = progressing ] || fail "rollout on $TB_DUT_IF is $(phase_of "$TB_DUT_IF")"
-cb_wait_status "$TB_DUT_IF" '.versions.candidate.pps > 1000' 10 "the candidate's traffic" ||
+cb_wait_status "$TB_DUT_IF" '.versions.candidate.pps > 100' 10 "the candidate's traffic" ||
 	fail "candidate on $TB_DUT_IF stopped receiving traffic"
 cand_pps=$($CTL -j status "$TB_DUT_IF" | jq '.interfaces[0].versions.candidate.pps')
-cb_wait_status "$DUT2" '.versions.stable.pps > 40000' 10 "stable carrying all traffic" ||
+# (A rate floor would measure the generator, which a busy machine slows.)
+cb_wait_status "$DUT2" '.versions.candidate.pps == 0 and .versions.stable.pps > 1000' 10 \
+	"stable alone carrying the traffic" ||
 	fail "stable on $DUT2 is not carrying the traffic after the rollback"
 echo "rollback on $DUT2 left $TB_DUT_IF at $after, candidate still at $cand_pps pps"
 

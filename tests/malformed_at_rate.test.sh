@@ -22,7 +22,10 @@ set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
 DURATION=${DURATION:-3}
-MIN_PPS=${MIN_PPS:-300000}
+# The floor a machine with every core busy still reaches (stress-ng --cpu 2:
+# see make test-stress); idle, the rate is 1.2 Mpps, and MIN_PPS=1000000
+# checks that.
+MIN_PPS=${MIN_PPS:-100000}
 ATTEMPTS=${ATTEMPTS:-3}
 
 fail() {
