@@ -21,7 +21,9 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
-DURATION=${DURATION:-3}
+# Two whole cycles of the 24 kinds (one batch of 20,000 frames each), by
+# count: a run by time on a busy machine could end before every kind was sent.
+FRAMES=${FRAMES:-960000}
 # The floor a machine with every core busy still reaches (stress-ng --cpu 2:
 # see make test-stress); idle, the rate is 1.2 Mpps, and MIN_PPS=1000000
 # checks that.
@@ -51,7 +53,7 @@ attempt() {
 	xdp0=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
 
 	tb_gen $B/trafficgen --dev "$TB_GEN_IF" --malformed --batch 20000 \
-		--duration "$DURATION" -j >"$tmp/gen.json" 2>"$tmp/gen.err" ||
+		--count "$FRAMES" -j >"$tmp/gen.json" 2>"$tmp/gen.err" ||
 		fail "trafficgen failed: $(cat "$tmp/gen.err")"
 	sleep 0.2
 	xerr1=$(tb_veth_stat "$TB_GEN" "$TB_GEN_IF" tx_queue_0_xdp_xmit_errors)
