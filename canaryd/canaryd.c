@@ -41,6 +41,7 @@
 
 #include "config.h"
 #include "dp.h"
+#include "version.h"
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"

@@ -69,9 +69,6 @@ int canary_webhooks__pollfds(struct pollfd *pfd, int max, int *timeout_ms);
 /* After poll: move transfers on, start due retries, report gate answers. */
 void canary_webhooks__run(void);
 
-/* SHA-256 of a file as 64 hex digits. 0 or a negative errno. */
-int canary_sha256_file(const char *path, char hex[65]);
-
 /* HMAC-SHA256 of DATA keyed with KEY, as 64 hex digits. */
 void canary_hmac_sha256_hex(const char *key, const void *data, size_t len, char hex[65]);
 

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "dp.h"
+#include "version.h"
 #include "log.h"
 #include "lib/fixture.h"
 #include "lib/pkt.h"

@@ -46,6 +46,7 @@
 
 #include "canary_abi.h"
 #include "dp.h"
+#include "version.h"
 #include "log.h"
 
 struct opts {

@@ -21,8 +21,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "config.h"
+#include "parse.h"
 #include "dp.h"
+#include "version.h"
 #include "log.h"
 #include "preflight.h"
 
