@@ -46,7 +46,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
+#include "reconcile.h"
 #include "request.h"
+#include "sample.h"
 #include "state.h"
 #include "webhook.h"
 
@@ -280,101 +282,99 @@ static void end_rollout(struct iface *ifc, enum rollout_phase phase, const char 
 	persist(ifc);
 }
 
+/* Pin the program pinned as FROM as TO too. */
+static int repin(struct iface *ifc, const char *from, const char *to)
+{
+	int fd = get_pinned_prog(ifc, from), err;
+
+	if (fd < 0)
+		return -ENOENT;
+	err = pin_prog(ifc, to, fd);
+	close(fd);
+	return err;
+}
+
+static int apply_fix(struct iface *ifc, const struct rollout_reconcile *rc,
+		     const struct rollout_fix *f)
+{
+	int fd, err;
+
+	switch (f->type) {
+	case ROLLOUT_FIX_PIN_STABLE_FROM_PREVIOUS:
+		return repin(ifc, PIN_PREVIOUS, PIN_STABLE);
+	case ROLLOUT_FIX_SLOT0_FROM_STABLE_PIN:
+		fd = get_pinned_prog(ifc, PIN_STABLE);
+		if (fd < 0)
+			return -ENOENT;
+		err = canary_dp__set_slot(ifc->dp, CANARY_SLOT_STABLE, fd);
+		close(fd);
+		return err;
+	case ROLLOUT_FIX_PIN_CANDIDATE_FROM_STABLE:
+		repin(ifc, PIN_STABLE, PIN_CANDIDATE);
+		return 0;	/* best effort, as before */
+	case ROLLOUT_FIX_RESTORE_STABLE:
+		restore_stable(ifc);
+		return 0;
+	case ROLLOUT_FIX_SET_SHARE:
+		return canary_dp__set_share(ifc->dp, 1, f->arg);
+	case ROLLOUT_FIX_EVENT:
+		feed(ifc, &rc->ev);
+		return 0;
+	}
+	return -EINVAL;
+}
+
 /*
- * After an adoption, bring the datapath in line with the persisted state.
- * canaryd writes the kernel first and persists after, so one killed in
- * between leaves the datapath one transition ahead of its state file:
- *  - a start not persisted (slot 1 filled, share raised, no live rollout in
- *    the file): stable only again, as if the start had not happened;
- *  - an advance not persisted (share above the persisted step's): back to
- *    the persisted step's share; flows only move back to stable;
- *  - a promotion not persisted (slot 0 or the stable pin is the candidate):
- *    the promotion is completed, as the judge or operator had decided;
- *  - a rollback not persisted (share below the step's, or slot 1 emptied):
- *    the rollback is completed (rolled_back), never re-exposing flows;
- *  - a revert not persisted (slot 0 is not the stable pin): slot 0 is put
- *    back to the stable pin.
+ * After an adoption, bring the datapath in line with the persisted state:
+ * observe the kernel, let rollout__reconcile() decide (reconcile.h has the
+ * cases), apply its fixes in order, report.
  */
 static void iface_reconcile(struct iface *ifc)
 {
-	bool live = ifc->has_rollout && !rollout__done(&ifc->st.ro);
-	__u32 slot0, slot1, share, stable_id, cand_id, want;
+	struct rollout_observed obs = {};
+	struct rollout_reconcile rc;
 	struct canary_config dcfg;
-	struct rollout_event ev;
-	int fd, err;
+	__u32 i, want = ifc->st.ro.share_bp;
 
 	canary_dp__get_config(ifc->dp, &dcfg);
-	share = dcfg.range[1].hi - dcfg.range[1].lo;
-	if (canary_dp__slot_prog_id(ifc->dp, CANARY_SLOT_STABLE, &slot0) ||
-	    canary_dp__slot_prog_id(ifc->dp, 1, &slot1))
+	obs.share_bp = dcfg.range[1].hi - dcfg.range[1].lo;
+	if (canary_dp__slot_prog_id(ifc->dp, CANARY_SLOT_STABLE, &obs.slot0) ||
+	    canary_dp__slot_prog_id(ifc->dp, 1, &obs.slot1))
 		return;
-	stable_id = pinned_prog_id(ifc, PIN_STABLE);
-	cand_id = live ? prog_id(ifc->cand_fd) : 0;
-
-	if (live && cand_id && (slot0 == cand_id || stable_id == cand_id)) {
-		if (stable_id == cand_id) {
-			/* The promotion pinned the old stable as previous first. */
-			fd = get_pinned_prog(ifc, PIN_PREVIOUS);
-			err = fd < 0 ? -ENOENT : pin_prog(ifc, PIN_STABLE, fd);
-			if (fd >= 0)
-				close(fd);
-			if (err)
-				return;
-		}
-		ev = (struct rollout_event){ .type = ROLLOUT_EV_PROMOTE, .now_ms = now_ms() };
-		if (!feed(ifc, &ev)) {
-			snprintf(ifc->st.ro.reason, sizeof(ifc->st.ro.reason),
-				 "promoted: promotion completed after a restart (canaryd stopped "
-				 "inside it)");
-			persist(ifc);
-		}
+	obs.stable_pin = pinned_prog_id(ifc, PIN_STABLE);
+	obs.cand_pin = pinned_prog_id(ifc, PIN_CANDIDATE);
+	if (rollout__reconcile(ifc->has_rollout ? &ifc->st.ro : NULL, &obs, now_ms(), &rc))
+		return;
+	for (i = 0; i < rc.nr; i++) {
+		if (apply_fix(ifc, &rc, &rc.fix[i]))
+			return;
+		if (rc.fix[i].type == ROLLOUT_FIX_SLOT0_FROM_STABLE_PIN)
+			pr_warn("iface %s: slot 0 held program %u, not the pinned stable %u; "
+				"stable put back\n", ifc->cfg.name, obs.slot0, obs.stable_pin);
+	}
+	switch (rc.outcome) {
+	case ROLLOUT_RC_CONSISTENT:
+		break;
+	case ROLLOUT_RC_START_UNDONE:
+		pr_warn("iface %s: candidate at %.2f%% (slot 1 program %u) with no live "
+			"rollout in %s (a start that was not persisted); stable only again\n",
+			ifc->cfg.name, obs.share_bp / 100.0, obs.slot1, ifc->state_path);
+		break;
+	case ROLLOUT_RC_ADVANCE_UNDONE:
+		pr_warn("iface %s: share %.2f%% was ahead of the persisted step's %.2f%%; "
+			"back to the persisted step\n", ifc->cfg.name, obs.share_bp / 100.0,
+			want / 100.0);
+		break;
+	case ROLLOUT_RC_PROMOTION_COMPLETED:
 		pr_warn("iface %s: canaryd had stopped inside a promotion; promotion completed\n",
 			ifc->cfg.name);
-		return;
-	}
-	if (stable_id && slot0 != stable_id) {
-		fd = get_pinned_prog(ifc, PIN_STABLE);
-		if (fd >= 0 && !canary_dp__set_slot(ifc->dp, CANARY_SLOT_STABLE, fd))
-			pr_warn("iface %s: slot 0 held program %u, not the pinned stable %u; "
-				"stable put back\n", ifc->cfg.name, slot0, stable_id);
-		if (fd >= 0)
-			close(fd);
-	}
-	if (!live) {
-		/*
-		 * A start that was not persisted may have pinned its candidate over
-		 * the promoted one this state names: that one is the stable now.
-		 */
-		if (ifc->has_rollout && ifc->st.ro.phase == ROLLOUT_PROMOTED && stable_id &&
-		    pinned_prog_id(ifc, PIN_CANDIDATE) != stable_id) {
-			fd = get_pinned_prog(ifc, PIN_STABLE);
-			if (fd >= 0) {
-				pin_prog(ifc, PIN_CANDIDATE, fd);
-				close(fd);
-			}
-		}
-		if (share || slot1) {
-			restore_stable(ifc);
-			pr_warn("iface %s: candidate at %.2f%% (slot 1 program %u) with no live "
-				"rollout in %s (a start that was not persisted); stable only again\n",
-				ifc->cfg.name, share / 100.0, slot1, ifc->state_path);
-		}
-		return;
-	}
-	want = ifc->st.ro.share_bp;
-	if (slot1 != cand_id || share < want) {
-		restore_stable(ifc);
-		end_rollout(ifc, ROLLOUT_ROLLED_BACK,
-			    "rolled back: canaryd stopped while withdrawing the candidate; "
-			    "withdrawal completed after a restart");
+		break;
+	case ROLLOUT_RC_ROLLBACK_COMPLETED:
 		pr_warn("iface %s: canaryd had stopped inside a rollback (share %.2f%% of "
 			"%.2f%%, slot 1 program %u); rollback completed\n", ifc->cfg.name,
-			share / 100.0, want / 100.0, slot1);
-		return;
+			obs.share_bp / 100.0, want / 100.0, obs.slot1);
+		break;
 	}
-	if (share > want && !canary_dp__set_share(ifc->dp, 1, want))
-		pr_warn("iface %s: share %.2f%% was ahead of the persisted step's %.2f%%; "
-			"back to the persisted step\n", ifc->cfg.name, share / 100.0, want / 100.0);
 }
 
 /* Lock, adopt or create, resume. Failures are per interface. */
@@ -465,53 +465,6 @@ static int iface_setup(struct iface *ifc)
 static bool iface_managed(const struct iface *ifc)
 {
 	return ifc->dp && !ifc->error[0];
-}
-
-/* Sum of the hash-split class of a row, as the judge sees it. */
-static void split_sample(const struct canary_counters *now, const struct canary_counters *then,
-			 __u32 row, __u32 slow_bucket, struct judge_sample *s)
-{
-	const struct canary_counters *a = canary_counters__at(now, row, CANARY_CLASS_SPLIT);
-	const struct canary_counters *b = canary_counters__at(then, row, CANARY_CLASS_SPLIT);
-	__u32 i;
-
-	memset(s, 0, sizeof(*s));
-	s->packets = a->packets - b->packets;
-	s->drops = a->verdict[CANARY_V_DROP] - b->verdict[CANARY_V_DROP];
-	s->aborts = a->verdict[CANARY_V_ABORTED] - b->verdict[CANARY_V_ABORTED];
-	s->passes = a->verdict[CANARY_V_PASS] - b->verdict[CANARY_V_PASS];
-	s->invalid = a->verdict[CANARY_V_INVALID] - b->verdict[CANARY_V_INVALID];
-	s->cost_samples = a->cost_samples - b->cost_samples;
-	for (i = slow_bucket + 2; i < CANARY_COST_BUCKETS; i++)
-		s->slow += a->cost_hist[i] - b->cost_hist[i];
-}
-
-/*
- * The cost threshold. A sample is slow when it lies at least two log2
- * buckets above stable's 75th-percentile bucket since the rollout started,
- * i.e. above twice the upper edge of that bucket: at least 2x, at most 4x
- * stable's typical cost. One bucket is not enough margin: a candidate at a
- * small share runs with colder caches and branch predictors than stable,
- * and measured 1.7x stable's cost for an equal program (1 % of 200 kpps on
- * this test bed), which one bucket turns into a false "slow" rate ratio
- * of 10. The judge then calls harm when the candidate's slow rate exceeds
- * twice stable's.
- */
-static __u32 slow_bucket(const struct iface *ifc, const struct canary_counters *now)
-{
-	const struct canary_counters *a = canary_counters__at(now, 0, CANARY_CLASS_SPLIT);
-	const struct canary_counters *b = canary_counters__at(ifc->at_start, 0, CANARY_CLASS_SPLIT);
-	__u64 total = a->cost_samples - b->cost_samples, seen = 0;
-	__u32 i;
-
-	if (!total)
-		return CANARY_COST_BUCKETS - 1;
-	for (i = 0; i < CANARY_COST_BUCKETS; i++) {
-		seen += a->cost_hist[i] - b->cost_hist[i];
-		if (seen * 4 >= total * 3)
-			return i;
-	}
-	return CANARY_COST_BUCKETS - 1;
 }
 
 static void log_notice(struct iface *ifc, enum rollout_notice n)
@@ -795,9 +748,9 @@ static void iface_tick(struct iface *ifc, __u64 now, double secs)
 		ifc->have_last = true;
 		return;
 	}
-	thr = slow_bucket(ifc, c);
-	split_sample(c, ifc->last, 0, thr, &ev.stable);
-	split_sample(c, ifc->last, 1, thr, &ev.cand);
+	thr = rollout_sample__slow_bucket(c, ifc->at_start);
+	rollout_sample__split(c, ifc->last, 0, thr, &ev.stable);
+	rollout_sample__split(c, ifc->last, 1, thr, &ev.cand);
 	ifc->d_stable = ev.stable;
 	ifc->d_cand = ev.cand;
 	ifc->d_secs = secs;

@@ -97,13 +97,6 @@ int canary_dp__read_breaker(const struct canary_dp *dp, __u32 slot, struct canar
 int canary_dp__reset_breaker(struct canary_dp *dp, __u32 slot);
 int canary_dp__set_breaker_budget(struct canary_dp *dp, __u32 slot, __u64 budget);
 
-static inline const struct canary_counters *
-canary_counters__at(const struct canary_counters *all, __u32 row, __u32 cls)
-{
-	return &all[row * CANARY_CLASS_MAX + cls];
-}
-
-
 /* Names used in every output: "stable", "candidate1".."candidate3", "none"; ... */
 const char *canary_row_name(__u32 row);
 const char *canary_class_name(__u32 cls);
