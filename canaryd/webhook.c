@@ -45,6 +45,7 @@ struct hook_req {
 
 static CURLM *multi;
 static canary_gate_cb gate_cb;
+static void *gate_ctx;
 static struct hook_req reqs[MAX_REQS];
 static __u64 next_seq;
 
@@ -67,7 +68,7 @@ void canary_hmac_sha256_hex(const char *key, const void *data, size_t len, char 
 	hex[64] = '\0';
 }
 
-int canary_webhooks__init(canary_gate_cb cb)
+int canary_webhooks__init(canary_gate_cb cb, void *ctx)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT))
 		return -ENOMEM;
@@ -75,6 +76,7 @@ int canary_webhooks__init(canary_gate_cb cb)
 	if (!multi)
 		return -ENOMEM;
 	gate_cb = cb;
+	gate_ctx = ctx;
 	return 0;
 }
 
@@ -327,7 +329,7 @@ static void req_done(struct hook_req *r, CURLcode rc)
 	}
 	/* Last: the callback may queue or cancel requests. */
 	if (gate_req && gate_cb)
-		gate_cb(owner, gate, res, detail);
+		gate_cb(gate_ctx, owner, gate, res, detail);
 }
 
 int canary_webhooks__pollfds(struct pollfd *pfd, int max, int *timeout_ms)

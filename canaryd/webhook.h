@@ -31,12 +31,15 @@
 #include "config.h"
 #include "engine.h"
 
-/* A gate's answer for OWNER (an interface), called from canary_webhooks__run(). */
-typedef void (*canary_gate_cb)(void *owner, enum rollout_gate gate,
+/*
+ * A gate's answer for OWNER (an interface), called from canary_webhooks__run()
+ * with the CTX given to canary_webhooks__init().
+ */
+typedef void (*canary_gate_cb)(void *ctx, void *owner, enum rollout_gate gate,
 			       enum rollout_gate_result res, const char *detail);
 
 /* 0 or a negative errno (libcurl could not be set up). */
-int canary_webhooks__init(canary_gate_cb cb);
+int canary_webhooks__init(canary_gate_cb cb, void *ctx);
 void canary_webhooks__fini(void);
 
 /*

@@ -239,3 +239,92 @@ out:
 	close(fd);
 	return err;
 }
+
+/*
+ * Look at a candidate object before loading it, so each kind of bad input
+ * gets its own one-line answer: missing, not a regular readable file, not
+ * ELF, no such program, not XDP, multi-buffer (frags), another attach type.
+ * Root reads files whatever their mode, so "unreadable" is seen here as a
+ * directory or a file that is not a BPF object. 0 or -errno with MSG set.
+ */
+int canary_version__precheck(const char *obj, const char *prog, char *msg, size_t len)
+{
+	struct bpf_program *p, *found = NULL;
+	struct bpf_object *bobj;
+	unsigned char magic[4] = {};
+	char what[256] = "";
+	struct stat sb;
+	int fd, n = 0, err = 0;
+
+	if (stat(obj, &sb)) {
+		err = -errno;
+		snprintf(msg, len, "candidate %s: %s; give the path of a compiled BPF object "
+			 "(clang -target bpf)", obj, strerror(-err));
+		return err;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(msg, len, "candidate %s is not a regular file (%s); give the path of a "
+			 "compiled BPF object (.bpf.o)", obj, S_ISDIR(sb.st_mode) ? "a directory" :
+			 "a special file");
+		return -EISDIR;
+	}
+	fd = open(obj, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, magic, sizeof(magic)) != sizeof(magic) ||
+	    memcmp(magic, "\177ELF", 4)) {
+		err = fd < 0 ? -errno : -ENOEXEC;
+		if (fd >= 0)
+			close(fd);
+		snprintf(msg, len, "candidate %s %s; build it with clang -target bpf -O2 -g", obj,
+			 err == -ENOEXEC ? "is not an ELF BPF object" : "cannot be read");
+		return err;
+	}
+	close(fd);
+	bobj = bpf_object__open_file(obj, NULL);
+	if (!bobj) {
+		char lerr[128];
+
+		err = -errno;
+		libbpf_strerror(err, lerr, sizeof(lerr));
+		snprintf(msg, len, "candidate %s: libbpf cannot open it: %s; build it with clang "
+			 "-target bpf -O2 -g", obj, lerr);
+		return err;
+	}
+	bpf_object__for_each_program(p, bobj) {
+		bool xdp = bpf_program__type(p) == BPF_PROG_TYPE_XDP;
+
+		if (prog[0] ? !strcmp(bpf_program__name(p), prog) : xdp) {
+			found = p;
+			n++;
+		}
+		if (!xdp && !what[0])
+			snprintf(what, sizeof(what), "%s is %s, SEC(\"%s\")", bpf_program__name(p),
+				 libbpf_bpf_prog_type_str(bpf_program__type(p)) ?: "?",
+				 bpf_program__section_name(p));
+	}
+	if (!found) {
+		err = -ENOENT;
+		if (prog[0])
+			snprintf(msg, len, "candidate %s has no program named %s", obj, prog);
+		else
+			snprintf(msg, len, "candidate %s holds no XDP program%s%s%s; the dispatcher "
+				 "runs XDP versions only, SEC(\"xdp\")", obj, what[0] ? " (" : "",
+				 what, what[0] ? ")" : "");
+	} else if (n > 1) {
+		err = -EINVAL;
+		snprintf(msg, len, "candidate %s holds %d XDP programs; name one as OBJECT:PROGRAM",
+			 obj, n);
+	} else if (bpf_program__type(found) != BPF_PROG_TYPE_XDP) {
+		err = -EINVAL;
+		snprintf(msg, len, "candidate %s program %s is %s, SEC(\"%s\"), not XDP; the "
+			 "dispatcher runs XDP versions only, SEC(\"xdp\")", obj, prog,
+			 libbpf_bpf_prog_type_str(bpf_program__type(found)) ?: "?",
+			 bpf_program__section_name(found));
+	} else {
+		/* The checks every version gets (dp.h), here before anything loads. */
+		err = canary_version__check_prog(found, what, sizeof(what));
+		if (err)
+			snprintf(msg, len, "candidate %s %s", obj, what);
+	}
+	bpf_object__close(bobj);
+	return err;
+}

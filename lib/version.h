@@ -42,6 +42,15 @@ int canary_version__check(const struct bpf_object *obj, int prog_fd, char *why, 
 /* The same checks on one program, loaded or only opened (before any load). */
 int canary_version__check_prog(const struct bpf_program *p, char *why, size_t len);
 
+/*
+ * Look at a version's object file before loading it, so each kind of bad
+ * input gets its own one-line answer in MSG: missing, not a regular
+ * readable file, not ELF, no such program, not XDP, multi-buffer (frags),
+ * another attach type. PROG may be "" for the object's one XDP program.
+ * 0 or -errno.
+ */
+int canary_version__precheck(const char *obj, const char *prog, char *msg, size_t len);
+
 /* SHA-256 of a file as 64 hex digits. 0 or a negative errno. */
 int canary_sha256_file(const char *path, char hex[65]);
 
