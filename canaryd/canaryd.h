@@ -86,6 +86,7 @@ struct iface *canaryd__find_iface(struct canaryd *d, const char *name);
 int canaryd_iface__pin(struct iface *ifc, const char *name, int fd);
 int canaryd_iface__get_pinned(struct iface *ifc, const char *name);
 int canaryd_iface__persist(struct iface *ifc);
+int canaryd_iface__slot0_from_pin(struct iface *ifc, const char *name);
 void canaryd_iface__restore_stable(struct iface *ifc);
 
 /* tick.c */

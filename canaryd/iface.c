@@ -200,20 +200,6 @@ static __u32 pinned_prog_id(struct iface *ifc, const char *name)
 	return id;
 }
 
-/* End a live rollout in PHASE with REASON, persisted, without more kernel writes. */
-static void end_rollout(struct iface *ifc, enum rollout_phase phase, const char *reason)
-{
-	struct rollout_event ev = { .type = ROLLOUT_EV_FAILED, .now_ms = canaryd_now_ms() };
-	struct rollout_actions acts;
-
-	if (rollout__handle(&ifc->st.ro, &ev, &acts))
-		return;
-	/* The engine has no event for these; only the phase and reason differ. */
-	ifc->st.ro.phase = phase;
-	snprintf(ifc->st.ro.reason, sizeof(ifc->st.ro.reason), "%s", reason);
-	canaryd_iface__persist(ifc);
-}
-
 /* Pin the program pinned as FROM as TO too. */
 static int repin(struct iface *ifc, const char *from, const char *to)
 {
@@ -226,21 +212,26 @@ static int repin(struct iface *ifc, const char *from, const char *to)
 	return err;
 }
 
+/* The program pinned as NAME into slot 0. */
+int canaryd_iface__slot0_from_pin(struct iface *ifc, const char *name)
+{
+	int fd = canaryd_iface__get_pinned(ifc, name), err;
+
+	if (fd < 0)
+		return -ENOENT;
+	err = canary_dp__set_slot(ifc->dp, CANARY_SLOT_STABLE, fd);
+	close(fd);
+	return err;
+}
+
 static int apply_fix(struct canaryd *d, struct iface *ifc, const struct rollout_reconcile *rc,
 		     const struct rollout_fix *f)
 {
-	int fd, err;
-
 	switch (f->type) {
 	case ROLLOUT_FIX_PIN_STABLE_FROM_PREVIOUS:
 		return repin(ifc, PIN_PREVIOUS, PIN_STABLE);
 	case ROLLOUT_FIX_SLOT0_FROM_STABLE_PIN:
-		fd = canaryd_iface__get_pinned(ifc, PIN_STABLE);
-		if (fd < 0)
-			return -ENOENT;
-		err = canary_dp__set_slot(ifc->dp, CANARY_SLOT_STABLE, fd);
-		close(fd);
-		return err;
+		return canaryd_iface__slot0_from_pin(ifc, PIN_STABLE);
 	case ROLLOUT_FIX_PIN_CANDIDATE_FROM_STABLE:
 		repin(ifc, PIN_STABLE, PIN_CANDIDATE);
 		return 0;	/* best effort, as before */
@@ -414,14 +405,16 @@ bool canaryd_iface__present(const struct iface *ifc)
  */
 void canaryd_iface__lost(struct canaryd *d, struct iface *ifc)
 {
-	(void)d;
-	canaryd_iface__restore_stable(ifc);
+	struct rollout_event ev = { .type = ROLLOUT_EV_FAILED, .now_ms = canaryd_now_ms(),
+				    .detail = "failed: the interface was removed during the rollout" };
+
+	/* Through the engine: stable only, the failed webhook, counted, persisted. */
 	if (ifc->has_rollout && !rollout__done(&ifc->st.ro))
-		end_rollout(ifc, ROLLOUT_FAILED,
-			    "failed: the interface was removed during the rollout");
-	set_error(ifc,
-		 "interface %.*s (ifindex %d) was removed; not managed any more; restart canaryd "
-		 "once it is back", IF_NAMESIZE, ifc->cfg.name, ifc->ifindex);
+		canaryd_iface__feed(d, ifc, &ev);
+	else
+		canaryd_iface__restore_stable(ifc);
+	set_error(ifc, "interface %.*s (ifindex %d) was removed; not managed any more; restart "
+		  "canaryd once it is back", IF_NAMESIZE, ifc->cfg.name, ifc->ifindex);
 	pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 }
 

@@ -47,8 +47,13 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 				return err;
 		}
 		err = canary_dp__set_slot(dp, CANARY_SLOT_STABLE, ifc->cand_fd);
-		if (!err)
+		if (!err) {
 			err = canaryd_iface__pin(ifc, PIN_STABLE, ifc->cand_fd);
+			/* Not promoted after all: the old stable back into slot 0. */
+			if (err && canaryd_iface__slot0_from_pin(ifc, PIN_PREVIOUS))
+				pr_warn("iface %s: the old stable cannot be put back into slot 0\n",
+					ifc->cfg.name);
+		}
 		if (!err) {
 			struct canaryd_version_id *v = &ifc->st.stable;
 
@@ -82,27 +87,68 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 	return -EINVAL;
 }
 
+static const char *action_name(enum rollout_action_type t)
+{
+	static const char *const names[] = {
+		"fill slot 1", "arm the breaker", "set the share", "clear slot 1", "promote",
+		"revert", "notify", "persist", "ask the gate",
+	};
+
+	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+/*
+ * Apply ACTS in order. A transition's actions stop at the first failure
+ * (*FAILED says which); a failure transition's (ALL) are all tried, each
+ * failure logged: it is the way back to stable only. 0 or the first error.
+ */
+static int apply(struct canaryd *d, struct iface *ifc, const struct rollout_actions *acts,
+		 bool all, __u32 *failed)
+{
+	int err, first = 0;
+	__u32 i;
+
+	for (i = 0; i < acts->nr; i++) {
+		err = apply_one(d, ifc, &acts->a[i]);
+		if (!err)
+			continue;
+		if (!all) {
+			*failed = i;
+			return err;
+		}
+		pr_warn("iface %s: %s failed too (%s)\n", ifc->cfg.name,
+			action_name(acts->a[i].type), strerror(-err));
+		first = first ?: err;
+	}
+	return first;
+}
+
 static int feed_actions(struct canaryd *d, struct iface *ifc, const struct rollout_event *ev)
 {
 	struct rollout_actions acts;
-	__u32 i;
+	char reason[ROLLOUT_REASON_LEN];
+	__u32 at = 0;
 	int err;
 
 	err = rollout__handle(&ifc->st.ro, ev, &acts);
 	if (err)
 		return err;
-	for (i = 0; i < acts.nr; i++) {
-		err = apply_one(d, ifc, &acts.a[i]);
-		if (err) {
-			struct rollout_event fail = { .type = ROLLOUT_EV_FAILED, .now_ms = ev->now_ms };
+	/* A failure transition (interface lost) is applied as far as it goes. */
+	err = apply(d, ifc, &acts, ev->type == ROLLOUT_EV_FAILED, &at);
+	if (err && ev->type != ROLLOUT_EV_FAILED) {
+		/* Through the engine too: notified, counted, persisted, never "promoted". */
+		struct rollout_event fail = { .type = ROLLOUT_EV_FAILED, .now_ms = ev->now_ms,
+					      .detail = reason };
+		enum rollout_phase was = ifc->st.ro.phase;
 
-			pr_warn("iface %s: action %u failed (%s); restoring stable only\n",
-				ifc->cfg.name, acts.a[i].type, strerror(-err));
+		snprintf(reason, sizeof(reason), "failed: %s (%s) was refused by the datapath: %s; "
+			 "stable only", action_name(acts.a[at].type), rollout_phase__name(was),
+			 strerror(-err));
+		pr_warn("iface %s: %s\n", ifc->cfg.name, reason);
+		if (!rollout__handle(&ifc->st.ro, &fail, &acts))
+			apply(d, ifc, &acts, true, NULL);
+		else
 			canaryd_iface__restore_stable(ifc);
-			if (!rollout__handle(&ifc->st.ro, &fail, &acts))
-				canaryd_iface__persist(ifc);
-			break;
-		}
 	}
 	/* No gate waited on any more (passed, or decided over): stop asking. */
 	if (!ifc->st.ro.gate)
