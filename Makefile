@@ -183,10 +183,11 @@ $(O)/canaryd: $(patsubst %.c,$(O)/obj/%.o,$(DAEMON_MAIN)) $(LIBS_ALL) | $(O)
 		$(SYSTEMD_LIBS) -o $@
 
 # The client: jansson for the daemon's protocol; libbpf (through the datapath
-# library's loaders) and libpcap for "preflight", which runs without a daemon.
-$(O)/canaryctl: $(CTL_OBJS) $(LIB) | $(O)
+# library's loaders) and libpcap for "preflight", which runs without a daemon;
+# the decision core's step list parser, so a bad --steps is refused early.
+$(O)/canaryctl: $(CTL_OBJS) $(LIB) $(ROLLOUT) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $(CTL_OBJS) $(LIB) $(LINK_LIBS) $(PCAP_LIBS) $(TOOL_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(CTL_OBJS) $(LIB) $(ROLLOUT) $(LINK_LIBS) $(PCAP_LIBS) $(TOOL_LIBS) -o $@
 
 # Its test runs build/canaryctl against a fake daemon and parses JSON.
 $(O)/tests/test_canaryctl: $(O)/canaryctl

@@ -43,7 +43,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "log.h"
+#include "parse.h"
 #include "preflight.h"
 #include "proto.h"
 
@@ -102,7 +104,8 @@ static void __attribute__((format(printf, 2, 3))) p_err(int err, const char *fmt
 	va_end(ap);
 	one_line(msg);
 	if (json_output) {
-		json_t *o = json_pack("{s:b, s:s, s:i}", "ok", 0, "error", msg, "errno", err);
+		json_t *o = json_pack("{s:b, s:s, s:i}", CANARY_K_OK, 0, CANARY_K_ERROR, msg, CANARY_K_ERRNO,
+				      err);
 
 		if (o)
 			print_json(o);
@@ -292,7 +295,7 @@ static int ctl_call(json_t *req, struct reply *rep)
 	if (err)
 		goto out_close;
 	root = json_loads(line, 0, &jerr);
-	if (!root || !json_is_object(root) || !json_is_boolean(ok = json_object_get(root, "ok"))) {
+	if (!root || !json_is_object(root) || !json_is_boolean(ok = json_object_get(root, CANARY_K_OK))) {
 		err = call_fail(EPROTO,
 				"malformed reply from canaryd on %s: %s (canaryd and canaryctl "
 				"versions differ?)",
@@ -306,8 +309,8 @@ static int ctl_call(json_t *req, struct reply *rep)
 	if (json_is_true(ok)) {
 		err = 0;
 	} else {
-		json_t *e = json_object_get(root, "errno");
-		const char *msg = json_string_value(json_object_get(root, "error"));
+		json_t *e = json_object_get(root, CANARY_K_ERRNO);
+		const char *msg = json_string_value(json_object_get(root, CANARY_K_ERROR));
 
 		if (json_output)
 			print_raw_json_line(line);
@@ -326,61 +329,26 @@ out_close:
 
 /* ---- parsing ------------------------------------------------------------ */
 
-/* "250ms", "10s", "5m", "1h", "1.5s"; a bare number is seconds. */
+/* The daemon's parser (parse.h); a step lasts at least a millisecond. */
 static int parse_duration_ms(const char *s, long long *ms)
 {
-	static const struct {
-		const char *unit;
-		double mult;
-	} units[] = {
-		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
-	};
-	size_t n = strspn(s, "0123456789.");
-	char num[64], *end;
-	unsigned i;
-	double v;
+	__u64 v;
+	int err = canary_parse_duration_ms(s, &v);
 
-	if (!n || n >= sizeof(num) || strchr(s, '.') != strrchr(s, '.'))
-		return -EINVAL;
-	memcpy(num, s, n);
-	num[n] = '\0';
-	v = strtod(num, &end);
-	if (*end)
-		return -EINVAL;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(s + n, units[i].unit))
-			continue;
-		v *= units[i].mult;
-		if (v < 1 || v > 1e12) /* under a millisecond, or over 30 years */
-			return -ERANGE;
-		*ms = (long long)(v + 0.5);
-		return 0;
-	}
-	return -EINVAL;
+	if (err)
+		return err;
+	if (!v || v > 1000000000000ULL)	/* nothing, or over 30 years */
+		return -ERANGE;
+	*ms = (long long)v;
+	return 0;
 }
 
-/* "1,5,25,50,100": percentages above 0, at most 100. The rest is canaryd's call. */
+/* "1,5,25,50,100": the daemon's step list parser (engine.h), times aside. */
 static bool steps_valid(const char *s)
 {
-	while (*s) {
-		size_t n = strspn(s, "0123456789.");
-		char num[32], *end;
-		double v;
+	struct rollout_plan plan;
 
-		if (!n || n >= sizeof(num))
-			return false;
-		memcpy(num, s, n);
-		num[n] = '\0';
-		v = strtod(num, &end);
-		if (*end || !(v > 0 && v <= 100))
-			return false;
-		s += n;
-		if (*s == ',' && s[1])
-			s++;
-		else if (*s)
-			return false;
-	}
-	return true;
+	return !rollout_plan__parse(&plan, s, 0, 0, 0);
 }
 
 /* ---- usage -------------------------------------------------------------- */
@@ -610,21 +578,21 @@ static const char *jstr(json_t *o, const char *key)
 /* "waiting for gate step (4.2 s, not yet (HTTP 403))" when a gate holds the rollout. */
 static void print_gate(json_t *ro)
 {
-	json_t *g = json_object_get(ro, "gate");
-	const char *last = jstr(g, "last_answer");
+	json_t *g = json_object_get(ro, CANARY_K_GATE);
+	const char *last = jstr(g, CANARY_K_LAST_ANSWER);
 
 	if (!json_is_object(g))
 		return;
 	printf("  %-10s waiting for gate %s (%.1f s%s%s%s)\n", "gate",
-	       jstr(g, "name") ? jstr(g, "name") : "?", jnum(g, "waiting_ms") / 1000.0,
-	       json_is_true(json_object_get(g, "passed")) ? ", passed: resume to go on" : "",
+	       jstr(g, CANARY_K_NAME) ? jstr(g, CANARY_K_NAME) : "?", jnum(g, CANARY_K_WAITING_MS) / 1000.0,
+	       json_is_true(json_object_get(g, CANARY_K_PASSED)) ? ", passed: resume to go on" : "",
 	       last && *last ? ", last answer: " : "", last ? last : "");
 }
 
 /* "obj:prog", or "obj" when the program isn't named. */
 static void fmt_version_name(json_t *v, char *buf, size_t len)
 {
-	const char *obj = jstr(v, "object"), *prog = jstr(v, "program");
+	const char *obj = jstr(v, CANARY_K_OBJECT), *prog = jstr(v, CANARY_K_PROGRAM);
 
 	if (!obj)
 		snprintf(buf, len, "-");
@@ -648,7 +616,7 @@ static void fmt_duration(double ms, char *buf, size_t len)
 
 static void print_progress(json_t *ro)
 {
-	double el = jnum(ro, "step_elapsed_ms"), min = jnum(ro, "step_min_ms"), f;
+	double el = jnum(ro, CANARY_K_STEP_ELAPSED_MS), min = jnum(ro, CANARY_K_STEP_MIN_MS), f;
 	char bar[PROGRESS_BAR_WIDTH + 1], a[32], b[32];
 	int i, fill;
 
@@ -668,30 +636,30 @@ static void print_progress(json_t *ro)
 
 static void print_version_row(const char *name, json_t *v)
 {
-	printf("  %-10s %12.1f %8.2f %8.2f %8.3f %9.1f %14llu\n", name, jnum(v, "pps"),
-	       100 * jnum(v, "drop_rate"), 100 * jnum(v, "pass_rate"), 100 * jnum(v, "abort_rate"),
-	       jnum(v, "cost_ns_avg"), jcount(v, "packets"));
+	printf("  %-10s %12.1f %8.2f %8.2f %8.3f %9.1f %14llu\n", name, jnum(v, CANARY_K_PPS),
+	       100 * jnum(v, CANARY_K_DROP_RATE), 100 * jnum(v, CANARY_K_PASS_RATE), 100 * jnum(v, CANARY_K_ABORT_RATE),
+	       jnum(v, CANARY_K_COST_NS_AVG), jcount(v, CANARY_K_PACKETS));
 }
 
 static void print_iface(json_t *ifc)
 {
-	json_t *ro = json_object_get(ifc, "rollout"), *vers = json_object_get(ifc, "versions");
-	json_t *br = json_object_get(ifc, "breaker");
-	const char *name = jstr(ifc, "iface"), *mode = jstr(ifc, "mode"), *err = jstr(ifc, "error");
+	json_t *ro = json_object_get(ifc, CANARY_K_ROLLOUT), *vers = json_object_get(ifc, CANARY_K_VERSIONS);
+	json_t *br = json_object_get(ifc, CANARY_K_BREAKER);
+	const char *name = jstr(ifc, CANARY_K_IFACE), *mode = jstr(ifc, CANARY_K_MODE), *err = jstr(ifc, CANARY_K_ERROR);
 	char buf[4200];
 
 	printf("%s (%s, %s)\n", name ? name : "?", mode ? mode : "?",
-	       json_is_true(json_object_get(ifc, "managed")) ? "managed" : "not managed");
+	       json_is_true(json_object_get(ifc, CANARY_K_MANAGED)) ? "managed" : "not managed");
 	if (err)
 		printf("  %-10s %s\n", "error", err);
-	fmt_version_name(json_object_get(ifc, "stable"), buf, sizeof(buf));
+	fmt_version_name(json_object_get(ifc, CANARY_K_STABLE), buf, sizeof(buf));
 	printf("  %-10s %s\n", "stable", buf);
 	if (json_is_object(ro)) {
-		json_t *shares = json_object_get(ro, "shares_pct"), *s;
+		json_t *shares = json_object_get(ro, CANARY_K_SHARES_PCT), *s;
 		const char *v;
 		size_t i, off = 0;
 
-		fmt_version_name(json_object_get(ro, "candidate"), buf, sizeof(buf));
+		fmt_version_name(json_object_get(ro, CANARY_K_CANDIDATE), buf, sizeof(buf));
 		printf("  %-10s %s\n", "candidate", buf);
 		buf[0] = '\0';
 		json_array_foreach(shares, i, s) {
@@ -701,37 +669,37 @@ static void print_iface(json_t *ifc)
 					json_number_value(s));
 		}
 		printf("  %-10s %s  step %lld/%lld  candidate share %.1f%%%s%s%s\n", "phase",
-		       (v = jstr(ro, "phase")) ? v : "?",
-		       json_integer_value(json_object_get(ro, "step")),
-		       json_integer_value(json_object_get(ro, "steps")), jnum(ro, "share_pct"),
+		       (v = jstr(ro, CANARY_K_PHASE)) ? v : "?",
+		       json_integer_value(json_object_get(ro, CANARY_K_STEP)),
+		       json_integer_value(json_object_get(ro, CANARY_K_STEPS)), jnum(ro, CANARY_K_SHARE_PCT),
 		       *buf ? "  (steps " : "", buf, *buf ? ")" : "");
 		/* an ended rollout has no step in progress */
-		if (phase_exit_code(jstr(ro, "phase")) < 0)
+		if (phase_exit_code(jstr(ro, CANARY_K_PHASE)) < 0)
 			print_progress(ro);
 		print_gate(ro);
-		fmt_duration(jnum(ro, "elapsed_ms"), buf, sizeof(buf));
-		printf("  %-10s %s, %s elapsed\n", "rollout", (v = jstr(ro, "id")) ? v : "?", buf);
+		fmt_duration(jnum(ro, CANARY_K_ELAPSED_MS), buf, sizeof(buf));
+		printf("  %-10s %s, %s elapsed\n", "rollout", (v = jstr(ro, CANARY_K_ID)) ? v : "?", buf);
 	} else {
 		printf("  %-10s none\n", "rollout");
 	}
 	if (json_is_object(vers)) {
 		printf("  %-10s %12s %8s %8s %8s %9s %14s\n", "version", "pps", "drop %", "pass %",
 		       "abort %", "cost ns", "packets");
-		print_version_row("stable", json_object_get(vers, "stable"));
-		print_version_row("candidate", json_object_get(vers, "candidate"));
+		print_version_row("stable", json_object_get(vers, CANARY_K_STABLE));
+		print_version_row("candidate", json_object_get(vers, CANARY_K_CANDIDATE));
 	}
 	if (json_is_object(ro)) {
-		const char *v = jstr(ro, "verdict"), *ev = jstr(ro, "evidence");
+		const char *v = jstr(ro, CANARY_K_VERDICT), *ev = jstr(ro, CANARY_K_EVIDENCE);
 
 		printf("  %-10s %s\n", "verdict", v ? v : "-");
 		printf("  %-10s %s\n", "evidence", ev && *ev ? ev : "-");
 	}
 	if (json_is_object(br))
 		printf("  %-10s %s (bad %llu, trips %llu)\n", "breaker",
-		       json_is_true(json_object_get(br, "tripped")) ? "TRIPPED" : "ok",
-		       jcount(br, "bad"), jcount(br, "trips"));
+		       json_is_true(json_object_get(br, CANARY_K_TRIPPED)) ? "TRIPPED" : "ok",
+		       jcount(br, CANARY_K_BAD), jcount(br, CANARY_K_TRIPS));
 	if (json_is_object(ro)) {
-		const char *r = jstr(ro, "reason");
+		const char *r = jstr(ro, CANARY_K_REASON);
 
 		printf("  %-10s %s\n", "reason", r && *r ? r : "-");
 	}
@@ -739,7 +707,7 @@ static void print_iface(json_t *ifc)
 
 static void print_status(json_t *root)
 {
-	json_t *ifaces = json_object_get(root, "interfaces"), *ifc;
+	json_t *ifaces = json_object_get(root, CANARY_K_INTERFACES), *ifc;
 	size_t i;
 
 	if (!json_array_size(ifaces)) {
@@ -790,11 +758,11 @@ static void nap(int ms)
 /* The IFACE object for NAME in a status reply (the only one if NAME is NULL). */
 static json_t *find_iface(json_t *root, const char *name)
 {
-	json_t *ifaces = json_object_get(root, "interfaces"), *ifc;
+	json_t *ifaces = json_object_get(root, CANARY_K_INTERFACES), *ifc;
 	size_t i;
 
 	json_array_foreach(ifaces, i, ifc) {
-		const char *n = jstr(ifc, "iface");
+		const char *n = jstr(ifc, CANARY_K_IFACE);
 
 		if (!name || (n && !strcmp(n, name)))
 			return ifc;
@@ -864,19 +832,19 @@ static int wait_rollout(const char *iface)
 			}
 		} else {
 			seen = true;
-			phase = jstr(ro, "phase");
+			phase = jstr(ro, CANARY_K_PHASE);
 			code = phase_exit_code(phase);
-			gate = jstr(json_object_get(ro, "gate"), "name");
+			gate = jstr(json_object_get(ro, CANARY_K_GATE), "name");
 			snprintf(cur, sizeof(cur), "%s %lld %s", phase ? phase : "?",
-				 json_integer_value(json_object_get(ro, "step")), gate ? gate : "");
+				 json_integer_value(json_object_get(ro, CANARY_K_STEP)), gate ? gate : "");
 			if (!json_output && strcmp(cur, last)) {
-				const char *reason = jstr(ro, "reason");
+				const char *reason = jstr(ro, CANARY_K_REASON);
 
 				printf("%s: %s, step %lld/%lld, candidate %.1f%%%s%s%s%s\n", iface,
 				       phase ? phase : "?",
-				       json_integer_value(json_object_get(ro, "step")),
-				       json_integer_value(json_object_get(ro, "steps")),
-				       jnum(ro, "share_pct"), gate ? ", waiting for gate " : "",
+				       json_integer_value(json_object_get(ro, CANARY_K_STEP)),
+				       json_integer_value(json_object_get(ro, CANARY_K_STEPS)),
+				       jnum(ro, CANARY_K_SHARE_PCT), gate ? ", waiting for gate " : "",
 				       gate ? gate : "", reason && *reason ? ": " : "",
 				       reason ? reason : "");
 				fflush(stdout);
@@ -974,7 +942,7 @@ static int do_status(int argc, char **argv)
 		if (iface) {
 			json_t *ro = json_object_get(find_iface(rep.root, iface), "rollout");
 
-			code = phase_exit_code(jstr(ro, "phase"));
+			code = phase_exit_code(jstr(ro, CANARY_K_PHASE));
 		}
 		reply__free(&rep);
 		if (code >= 0) {
@@ -1046,7 +1014,7 @@ static int do_start(int argc, char **argv)
 		return usage_err(usage_start, "start: empty candidate object path in '%s'", obj);
 	if (a.steps && !steps_valid(a.steps))
 		return usage_err(usage_start,
-				 "start: bad --steps '%s' (comma-separated percentages in (0,100], "
+				 "start: bad --steps '%s' (rising percentages ending at 100, "
 				 "e.g. 1,5,25,50,100)",
 				 a.steps);
 	if (a.step_time && parse_duration_ms(a.step_time, &ms))

@@ -102,6 +102,8 @@ void canaryd_iface__ask_gate(struct canaryd *d, struct iface *ifc, enum rollout_
 /* status.c */
 json_t *canaryd_status__iface(const struct iface *ifc);
 json_t *canaryd_status__rollout(const struct iface *ifc);
+json_t *canaryd_status__event(const struct iface *ifc, const struct canary_webhook_cfg *h,
+			      const char *type, const char *event, const char *event_id);
 json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,
 				const struct judge_sample *d, double secs);
 

@@ -32,7 +32,8 @@ static json_t *err_reply(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return json_pack("{s:b, s:s, s:i}", "ok", 0, "error", msg, "errno", err < 0 ? -err : err);
+	return json_pack("{s:b, s:s, s:i}", CANARY_K_OK, 0, CANARY_K_ERROR, msg, CANARY_K_ERRNO,
+			 err < 0 ? -err : err);
 }
 
 /* Load and check a candidate before any traffic can reach it. */
@@ -125,7 +126,7 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	if (err)
 		return err_reply(err, "iface %s: the datapath refused the candidate: %s; stable "
 				 "restored", ifc->cfg.name, strerror(-err));
-	return json_pack("{s:b}", "ok", 1);
+	return json_pack("{s:b}", CANARY_K_OK, 1);
 }
 
 static json_t *cmd_status(struct canaryd *d, struct iface *ifc,
@@ -141,7 +142,7 @@ static json_t *cmd_status(struct canaryd *d, struct iface *ifc,
 	for (k = 0; k < d->nr_ifaces; k++)
 		if (!ifc || ifc == &d->iface[k])
 			json_array_append_new(arr, canaryd_status__iface(&d->iface[k]));
-	return json_pack("{s:b, s:o}", "ok", 1, "interfaces", arr);
+	return json_pack("{s:b, s:o}", CANARY_K_OK, 1, CANARY_K_INTERFACES, arr);
 }
 
 /* pause, resume, promote, abort, revert: one engine event each. */
@@ -161,7 +162,7 @@ static json_t *cmd_event(struct canaryd *d, struct iface *ifc, const struct cana
 	if (err)
 		return err_reply(err, "iface %s: %s failed in the datapath: %s; stable restored",
 				 name, cmd, strerror(-err));
-	return json_pack("{s:b}", "ok", 1);
+	return json_pack("{s:b}", CANARY_K_OK, 1);
 }
 
 static json_t *cmd_pause(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)

@@ -7,7 +7,6 @@
 #include "log.h"
 #include "webhook.h"
 
-#define WEBHOOK_SCHEMA_VERSION 1
 
 /* A new event id: the rollout's id and a sequence number kept in its state. */
 static void next_event_id(struct iface *ifc, char *buf, size_t len)
@@ -16,53 +15,13 @@ static void next_event_id(struct iface *ifc, char *buf, size_t len)
 		 ++ifc->st.event_seq);
 }
 
-/*
- * A webhook body: the rollout as the status shows it (phase, reason, step,
- * shares, verdict, evidence, tests, totals), plus what a receiver needs to
- * act on it without asking back (README.md, "Webhooks").
- */
+/* A webhook body (status.c builds it), as sent: compact, keys sorted. */
 static char *hook_body(struct iface *ifc, const struct canary_webhook_cfg *h, const char *type,
 		       const char *event, const char *event_id)
 {
-	json_t *b = canaryd_status__rollout(ifc), *meta = json_object();
-	char *out;
-	__u32 i;
+	json_t *b = canaryd_status__event(ifc, h, type, event, event_id);
+	char *out = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
 
-	if (!json_is_object(b)) {
-		json_decref(b);
-		b = json_object();
-	}
-	json_object_set(b, "rollout_id", json_object_get(b, "id"));
-	json_object_del(b, "id");
-	json_object_set_new(b, "schema_version", json_integer(WEBHOOK_SCHEMA_VERSION));
-	json_object_set_new(b, "type", json_string(type));
-	json_object_set_new(b, "event", json_string(event));
-	json_object_set_new(b, "event_id", json_string(event_id));
-	json_object_set_new(b, "webhook", json_string(h->name));
-	json_object_set_new(b, "interface", json_string(ifc->cfg.name));
-	json_object_set_new(b, "time_ms", json_integer((json_int_t)canaryd_wall_ms()));
-	json_object_set_new(b, "stable", json_pack("{s:s, s:s, s:s}", "object", ifc->st.stable.obj,
-						   "program", ifc->st.stable.prog,
-						   "sha256", ifc->st.stable.sha256));
-	if (ifc->st.previous.obj[0])
-		json_object_set_new(b, "previous",
-				    json_pack("{s:s, s:s, s:s}", "object", ifc->st.previous.obj,
-					      "program", ifc->st.previous.prog, "sha256",
-					      ifc->st.previous.sha256));
-	json_object_set_new(b, "candidate", json_pack("{s:s, s:s, s:s}", "object",
-						      ifc->st.cand_obj, "program",
-						      ifc->st.cand_prog, "sha256",
-						      ifc->st.cand_sha256));
-	if (ifc->have_last)
-		json_object_set_new(b, "counters",
-				    json_pack("{s:o, s:o}", "stable",
-					      canaryd_status__version(ifc->last, 0, &ifc->d_stable, ifc->d_secs),
-					      "candidate",
-					      canaryd_status__version(ifc->last, 1, &ifc->d_cand, ifc->d_secs)));
-	for (i = 0; i < h->nr_meta; i++)
-		json_object_set_new(meta, h->meta[i].key, json_string(h->meta[i].value));
-	json_object_set_new(b, "metadata", meta);
-	out = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(b);
 	return out;
 }

@@ -1,33 +1,64 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* The status JSON: one interface, its versions and its rollout. */
+/*
+ * The status JSON, built here and nowhere else: the control socket's status
+ * reply and the webhook bodies both start from it. One typed call per
+ * field; the key names come from proto.h, which canaryctl reads them by.
+ */
 #include <math.h>
 #include <stdio.h>
 
 #include "canaryd.h"
 #include "dp.h"
+#include "proto.h"
 #include "webhook.h"
 
-json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,
-			    const struct judge_sample *d, double secs)
+static void set_str(json_t *o, const char *key, const char *v)
 {
-	const struct canary_counters *c =
-		canary_counters__at(all, row, CANARY_CLASS_SPLIT);
-	double n = d->packets ? (double)d->packets : 1;
-
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}",
-			 "packets", (json_int_t)c->packets, "bytes", (json_int_t)c->bytes,
-			 "aborted", (json_int_t)c->verdict[CANARY_V_ABORTED],
-			 "drop", (json_int_t)c->verdict[CANARY_V_DROP],
-			 "pass", (json_int_t)c->verdict[CANARY_V_PASS],
-			 "tx", (json_int_t)c->verdict[CANARY_V_TX],
-			 "redirect", (json_int_t)c->verdict[CANARY_V_REDIRECT],
-			 "invalid", (json_int_t)c->verdict[CANARY_V_INVALID],
-			 "fallback", (json_int_t)c->fallback,
-			 "pps", secs > 0 ? d->packets / secs : 0.0, "drop_rate", d->drops / n,
-			 "pass_rate", d->passes / n, "abort_rate", d->aborts / n,
-			 "cost_ns_avg", c->cost_samples ? (double)c->cost_ns / c->cost_samples : 0.0);
+	json_object_set_new(o, key, json_string(v));
 }
 
+static void set_u64(json_t *o, const char *key, __u64 v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+static void set_int(json_t *o, const char *key, int v)
+{
+	json_object_set_new(o, key, json_integer(v));
+}
+
+static void set_real(json_t *o, const char *key, double v)
+{
+	json_object_set_new(o, key, json_real(v));
+}
+
+static void set_bool(json_t *o, const char *key, bool v)
+{
+	json_object_set_new(o, key, json_boolean(v));
+}
+
+json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,
+				const struct judge_sample *d, double secs)
+{
+	const struct canary_counters *c = canary_counters__at(all, row, CANARY_CLASS_SPLIT);
+	double n = d->packets ? (double)d->packets : 1;
+	json_t *o = json_object();
+	__u32 v;
+
+	set_u64(o, CANARY_K_PACKETS, c->packets);
+	set_u64(o, CANARY_K_BYTES, c->bytes);
+	for (v = 0; v < CANARY_V_MAX; v++)
+		set_u64(o, canary_verdict_name(v), c->verdict[v]);
+	set_u64(o, CANARY_K_FALLBACK, c->fallback);
+	set_real(o, CANARY_K_PPS, secs > 0 ? d->packets / secs : 0.0);
+	set_real(o, CANARY_K_DROP_RATE, d->drops / n);
+	set_real(o, CANARY_K_PASS_RATE, d->passes / n);
+	set_real(o, CANARY_K_ABORT_RATE, d->aborts / n);
+	set_real(o, CANARY_K_COST_NS_AVG, c->cost_samples ? (double)c->cost_ns / c->cost_samples : 0.0);
+	return o;
+}
+
+/* The judge's evidence, one object per test. */
 static json_t *tests_json(const struct judge_evidence *ev)
 {
 	static const char *const dirs[] = { "up", "down", "none" };
@@ -38,29 +69,88 @@ static json_t *tests_json(const struct judge_evidence *ev)
 
 	for (i = 0; i < ev->nr_tests && i < JUDGE_MAX_EVIDENCE; i++) {
 		const struct judge_test_ev *t = &ev->tests[i];
+		json_t *o = json_object();
 
-		json_array_append_new(
-			arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, "
-				       "s:f, s:f, s:b}",
-				       "metric", t->metric, "dir", dirs[t->dir <= 2 ? t->dir : 2],
-				       "test", t->test < 8 ? tests[t->test] : "?",
-				       "x_c", (json_int_t)t->x_c, "x_s", (json_int_t)t->x_s,
-				       "n_c", (json_int_t)t->n_c, "n_s", (json_int_t)t->n_s,
-				       "rate_c", t->rate_c, "rate_s", t->rate_s,
-				       "ratio", isfinite(t->ratio) ? t->ratio : -1.0, "rho", t->rho,
-				       "stat", isfinite(t->stat) ? t->stat : 1e308,
-				       "threshold", t->threshold, "p", t->p, "decided", t->decided));
+		set_str(o, "metric", t->metric);
+		set_str(o, "dir", dirs[t->dir <= 2 ? t->dir : 2]);
+		set_str(o, "test", t->test < 8 ? tests[t->test] : "?");
+		set_u64(o, "x_c", t->x_c);
+		set_u64(o, "x_s", t->x_s);
+		set_u64(o, "n_c", t->n_c);
+		set_u64(o, "n_s", t->n_s);
+		set_real(o, "rate_c", t->rate_c);
+		set_real(o, "rate_s", t->rate_s);
+		set_real(o, "ratio", isfinite(t->ratio) ? t->ratio : -1.0);
+		set_real(o, "rho", t->rho);
+		set_real(o, "stat", isfinite(t->stat) ? t->stat : 1e308);
+		set_real(o, "threshold", t->threshold);
+		set_real(o, "p", t->p);
+		set_bool(o, "decided", t->decided);
+		json_array_append_new(arr, o);
 	}
 	return arr;
+}
+
+/* A version by its object and program (and, in webhook bodies, its SHA-256). */
+static json_t *version_id_json(const char *obj, const char *prog, const char *sha256)
+{
+	json_t *o = json_object();
+
+	set_str(o, CANARY_K_OBJECT, obj);
+	set_str(o, CANARY_K_PROGRAM, prog);
+	if (sha256)
+		set_str(o, "sha256", sha256);
+	return o;
+}
+
+/* Both versions' counters, hash-split class. */
+static json_t *versions_json(const struct iface *ifc)
+{
+	json_t *v = json_object();
+
+	json_object_set_new(v, CANARY_K_STABLE,
+			    canaryd_status__version(ifc->last, 0, &ifc->d_stable, ifc->d_secs));
+	json_object_set_new(v, CANARY_K_CANDIDATE,
+			    canaryd_status__version(ifc->last, 1, &ifc->d_cand, ifc->d_secs));
+	return v;
+}
+
+static json_t *gate_json(const struct iface *ifc, __u64 now)
+{
+	const struct rollout *r = &ifc->st.ro;
+	json_t *o;
+
+	if (!r->gate)
+		return json_null();
+	o = json_object();
+	set_str(o, CANARY_K_NAME, rollout_gate__name(r->gate));
+	set_u64(o, CANARY_K_WAITING_MS, now - r->gate_since_ms);
+	set_bool(o, CANARY_K_PASSED, r->gate_passed);
+	set_bool(o, CANARY_K_ASKING, canary_webhook__gate_pending((void *)ifc));
+	set_str(o, CANARY_K_LAST_ANSWER, ifc->gate_detail);
+	return o;
+}
+
+static json_t *totals_json(const struct rollout *r)
+{
+	json_t *o = json_object();
+
+	set_u64(o, "stable_packets", r->totals.stable_packets);
+	set_u64(o, "candidate_packets", r->totals.cand_packets);
+	set_u64(o, "candidate_aborted", r->totals.cand_aborted);
+	set_u64(o, "candidate_invalid", r->totals.cand_invalid);
+	set_u64(o, "candidate_drops", r->totals.cand_drops);
+	set_u64(o, "stable_drops", r->totals.stable_drops);
+	return o;
 }
 
 json_t *canaryd_status__rollout(const struct iface *ifc)
 {
 	const struct rollout *r = &ifc->st.ro;
-	char id[64], ev[512];
-	json_t *shares, *o, *gate = json_null();
-	__u32 i;
 	__u64 now = canaryd_now_ms();
+	char id[64], ev[512];
+	json_t *o, *shares;
+	__u32 i;
 
 	if (!ifc->has_rollout)
 		return json_null();
@@ -73,54 +163,91 @@ json_t *canaryd_status__rollout(const struct iface *ifc)
 	ev[0] = '\0';
 	if (r->last_ev.nr_tests || r->last_verdict != JUDGE_INCONCLUSIVE)
 		judge_evidence__format(&r->last_ev, ev, sizeof(ev));
-	if (r->gate)
-		gate = json_pack("{s:s, s:I, s:b, s:b, s:s}", "name", rollout_gate__name(r->gate),
-				 "waiting_ms", (json_int_t)(now - r->gate_since_ms),
-				 "passed", r->gate_passed,
-				 "asking", canary_webhook__gate_pending((void *)ifc),
-				 "last_answer", ifc->gate_detail);
-	o = json_pack(
-		"{s:s, s:s, s:s, s:{s:s, s:s}, s:i, s:i, s:f, s:o, s:I, s:I, s:I, s:s, s:s, s:o, "
-		"s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
-		"id", id, "phase", rollout_phase__name(r->phase), "reason", r->reason,
-		"candidate", "object", ifc->st.cand_obj, "program", ifc->st.cand_prog,
-		"step", (int)r->step + 1, "steps", (int)r->plan.nr_steps,
-		"share_pct", r->share_bp / 100.0, "shares_pct", shares,
-		"step_elapsed_ms", (json_int_t)(rollout__done(r) ? 0 : now - r->step_start_ms),
-		"step_min_ms", (json_int_t)r->plan.step[r->step].min_bake_ms,
-		"elapsed_ms", (json_int_t)((rollout__done(r) ? r->end_ms : now) - r->start_ms),
-		"verdict", judge_verdict__name(r->last_verdict), "evidence", ev,
-		"tests", tests_json(&r->last_ev),
-		"totals", "stable_packets", (json_int_t)r->totals.stable_packets,
-		"candidate_packets", (json_int_t)r->totals.cand_packets,
-		"candidate_aborted", (json_int_t)r->totals.cand_aborted,
-		"candidate_invalid", (json_int_t)r->totals.cand_invalid,
-		"candidate_drops", (json_int_t)r->totals.cand_drops,
-		"stable_drops", (json_int_t)r->totals.stable_drops);
-	json_object_set_new(o, "gate", gate);
+
+	o = json_object();
+	set_str(o, CANARY_K_ID, id);
+	set_str(o, CANARY_K_PHASE, rollout_phase__name(r->phase));
+	set_str(o, CANARY_K_REASON, r->reason);
+	json_object_set_new(o, CANARY_K_CANDIDATE,
+			    version_id_json(ifc->st.cand_obj, ifc->st.cand_prog, NULL));
+	set_int(o, CANARY_K_STEP, (int)r->step + 1);
+	set_int(o, CANARY_K_STEPS, (int)r->plan.nr_steps);
+	set_real(o, CANARY_K_SHARE_PCT, r->share_bp / 100.0);
+	json_object_set_new(o, CANARY_K_SHARES_PCT, shares);
+	set_u64(o, CANARY_K_STEP_ELAPSED_MS, rollout__done(r) ? 0 : now - r->step_start_ms);
+	set_u64(o, CANARY_K_STEP_MIN_MS, r->plan.step[r->step].min_bake_ms);
+	set_u64(o, CANARY_K_ELAPSED_MS, (rollout__done(r) ? r->end_ms : now) - r->start_ms);
+	set_str(o, CANARY_K_VERDICT, judge_verdict__name(r->last_verdict));
+	set_str(o, CANARY_K_EVIDENCE, ev);
+	json_object_set_new(o, CANARY_K_TESTS, tests_json(&r->last_ev));
+	json_object_set_new(o, CANARY_K_TOTALS, totals_json(r));
+	json_object_set_new(o, CANARY_K_GATE, gate_json(ifc, now));
 	return o;
 }
 
 json_t *canaryd_status__iface(const struct iface *ifc)
 {
-	json_t *o = json_pack("{s:s, s:s, s:b, s:o, s:{s:s, s:s}, s:o}", "iface", ifc->cfg.name,
-			      "mode", ifc->cfg.native ? "native" : "skb", "managed",
-			      canaryd_iface__managed(ifc),
-			      "error", ifc->error[0] ? json_string(ifc->error) : json_null(),
-			      "stable", "object", ifc->st.stable.obj, "program", ifc->st.stable.prog,
-			      "rollout", canaryd_status__rollout(ifc));
+	json_t *o = json_object(), *b;
 
-	if (ifc->dp && ifc->have_last) {
-		json_object_set_new(o, "read_interval_ms", json_integer((json_int_t)llround(ifc->d_secs * 1000)));
-		json_object_set_new(o, "breaker",
-				    json_pack("{s:b, s:I, s:I}", "tripped", ifc->brk.tripped,
-					      "bad", (json_int_t)ifc->brk.bad,
-					      "trips", (json_int_t)ifc->brk.trips));
-		json_object_set_new(o, "versions",
-				    json_pack("{s:o, s:o}", "stable",
-					      canaryd_status__version(ifc->last, 0, &ifc->d_stable, ifc->d_secs),
-					      "candidate",
-					      canaryd_status__version(ifc->last, 1, &ifc->d_cand, ifc->d_secs)));
-	}
+	set_str(o, CANARY_K_IFACE, ifc->cfg.name);
+	set_str(o, CANARY_K_MODE, ifc->cfg.native ? "native" : "skb");
+	set_bool(o, CANARY_K_MANAGED, canaryd_iface__managed(ifc));
+	json_object_set_new(o, CANARY_K_ERROR,
+			    ifc->error[0] ? json_string(ifc->error) : json_null());
+	json_object_set_new(o, CANARY_K_STABLE,
+			    version_id_json(ifc->st.stable.obj, ifc->st.stable.prog, NULL));
+	json_object_set_new(o, CANARY_K_ROLLOUT, canaryd_status__rollout(ifc));
+	if (!ifc->dp || !ifc->have_last)
+		return o;	/* no counter read yet */
+	set_u64(o, CANARY_K_READ_INTERVAL_MS, (__u64)llround(ifc->d_secs * 1000));
+	b = json_object();
+	set_bool(b, CANARY_K_TRIPPED, ifc->brk.tripped);
+	set_u64(b, CANARY_K_BAD, ifc->brk.bad);
+	set_u64(b, CANARY_K_TRIPS, ifc->brk.trips);
+	json_object_set_new(o, CANARY_K_BREAKER, b);
+	json_object_set_new(o, CANARY_K_VERSIONS, versions_json(ifc));
 	return o;
+}
+
+#define WEBHOOK_SCHEMA_VERSION 1
+
+/*
+ * A webhook body: the rollout as the status shows it (phase, reason, step,
+ * shares, verdict, evidence, tests, totals), plus what a receiver needs to
+ * act on it without asking back (README.md, "Webhooks").
+ */
+json_t *canaryd_status__event(const struct iface *ifc, const struct canary_webhook_cfg *h,
+			      const char *type, const char *event, const char *event_id)
+{
+	const struct canaryd_persist *st = &ifc->st;
+	json_t *b = canaryd_status__rollout(ifc), *meta = json_object();
+	__u32 i;
+
+	if (!json_is_object(b)) {
+		json_decref(b);
+		b = json_object();
+	}
+	json_object_set(b, "rollout_id", json_object_get(b, CANARY_K_ID));
+	json_object_del(b, CANARY_K_ID);
+	set_int(b, "schema_version", WEBHOOK_SCHEMA_VERSION);
+	set_str(b, "type", type);
+	set_str(b, "event", event);
+	set_str(b, "event_id", event_id);
+	set_str(b, "webhook", h->name);
+	set_str(b, "interface", ifc->cfg.name);
+	set_u64(b, "time_ms", canaryd_wall_ms());
+	json_object_set_new(b, CANARY_K_STABLE,
+			    version_id_json(st->stable.obj, st->stable.prog, st->stable.sha256));
+	if (st->previous.obj[0])
+		json_object_set_new(b, "previous", version_id_json(st->previous.obj,
+								   st->previous.prog,
+								   st->previous.sha256));
+	json_object_set_new(b, CANARY_K_CANDIDATE,
+			    version_id_json(st->cand_obj, st->cand_prog, st->cand_sha256));
+	if (ifc->have_last)
+		json_object_set_new(b, "counters", versions_json(ifc));
+	for (i = 0; i < h->nr_meta; i++)
+		set_str(meta, h->meta[i].key, h->meta[i].value);
+	json_object_set_new(b, "metadata", meta);
+	return b;
 }

@@ -265,8 +265,9 @@ struct canary_dp *canary_dp__adopt(const char *dir)
 	}
 	if (dp->cfg.abi_version != CANARY_ABI_VERSION) {
 		pr_warn("pin dir %s: dispatcher has ABI version %u, this canaryd speaks %u; "
-			"detach it (canaryd --reset) before upgrading\n", dir, dp->cfg.abi_version,
-			CANARY_ABI_VERSION);
+			"detach it from its interface (xdp-loader unload IFACE --all) and remove "
+			"%s, then start canaryd again\n", dir, dp->cfg.abi_version,
+			CANARY_ABI_VERSION, dir);
 		err = -EPROTO;
 		goto err_close;
 	}

@@ -38,22 +38,37 @@ int canary_parse_duration_ms(const char *s, __u64 *ms)
 	} units[] = {
 		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60 * 1000 }, { "h", 3600 * 1000 },
 	};
-	__u64 n;
+	__u64 n, frac = 0, scale = 1;
 	size_t i;
 	int err;
 
 	if (!s)
 		return -EINVAL;
-	/* Whole numbers only: "1.5s" is "1500ms", and exact. */
 	err = canary_parse_digits(&s, &n);
 	if (err)
 		return err;
+	/* A fraction must give whole milliseconds: "1.5s" is 1500 ms, "0.5ms" is refused. */
+	if (*s == '.') {
+		s++;
+		if (!isdigit((unsigned char)*s))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*s); s++) {
+			if (scale >= 1000000000ULL)
+				return -EINVAL;
+			frac = frac * 10 + (*s - '0');
+			scale *= 10;
+		}
+	}
 	for (i = 0; i < ARRAY_SIZE(units); i++) {
 		if (strcmp(s, units[i].suffix))
 			continue;
 		if (n > UINT64_MAX / units[i].ms)
 			return -ERANGE;
-		*ms = n * units[i].ms;
+		if ((frac * units[i].ms) % scale)
+			return -EINVAL;
+		if (n * units[i].ms > UINT64_MAX - frac * units[i].ms / scale)
+			return -ERANGE;
+		*ms = n * units[i].ms + frac * units[i].ms / scale;
 		return 0;
 	}
 	return -EINVAL;

@@ -10,9 +10,11 @@
 int canary_parse_digits(const char **s, __u64 *n);
 
 /*
- * Parse a duration: "250ms", "1s", "5m", "1h", a bare number is seconds;
- * whole numbers only. 0, -EINVAL (empty, sign, space, fraction, unknown
- * unit) or -ERANGE (more milliseconds than a __u64 holds).
+ * Parse a duration: "250ms", "1s", "1.5s", "5m", "1h"; a bare number is
+ * seconds. A fraction must come to whole milliseconds ("0.5ms" does not).
+ * The one duration parser: canaryd's config and canaryctl both use it.
+ * 0, -EINVAL (empty, sign, space, unknown unit, finer than 1 ms) or -ERANGE
+ * (more milliseconds than a __u64 holds).
  */
 int canary_parse_duration_ms(const char *s, __u64 *ms);
 
