@@ -312,12 +312,17 @@ static int ctl_call(json_t *req, struct reply *rep)
 		json_t *e = json_object_get(root, CANARY_K_ERRNO);
 		const char *msg = json_string_value(json_object_get(root, CANARY_K_ERROR));
 
+		const char *log = json_string_value(json_object_get(root, CANARY_K_LOG));
+
 		if (json_output)
 			print_raw_json_line(line);
 		else
 			p_err(json_is_integer(e) ? (int)json_integer_value(e) : EIO, "%s",
 			      msg ? msg
 				  : "canaryd refused the request without saying why (see its log)");
+		/* The verifier's log of a refused candidate, for the operator to read. */
+		if (!json_output && log && *log)
+			fprintf(stderr, "%s%s", log, log[strlen(log) - 1] == '\n' ? "" : "\n");
 		reply__free(rep);
 		err = 1;
 	}

@@ -36,22 +36,27 @@ static json_t *err_reply(int err, const char *fmt, ...)
 			 err < 0 ? -err : err);
 }
 
-/* Load and check a candidate before any traffic can reach it. */
+/*
+ * Load and check a candidate before any traffic can reach it. A refusal's
+ * verifier log goes to LOG (LOG_LEN bytes), for the operator's reply.
+ */
 static int load_candidate(const char *obj, const char *prog, const char *share_dir,
 			  const char *private, struct bpf_object **objp, char *prog_name,
-			  size_t name_len, char *msg, size_t len)
+			  size_t name_len, char *msg, size_t len, char *log, size_t log_len)
 {
+	CANARY_VERSION_OPTS(vopts, .prog = prog[0] ? prog : NULL, .share_dir = share_dir,
+			    .private_maps = private, .log_buf = log, .log_size = log_len);
 	struct bpf_program *p;
 	int fd;
 
 	fd = canary_version__precheck(obj, prog, msg, len);
 	if (fd < 0)
 		return fd;
-	fd = canary_version__load_shared(obj, prog[0] ? prog : NULL, share_dir, private, objp);
+	fd = canary_version__load(obj, &vopts, objp);
 	if (fd < 0) {
-		snprintf(msg, len, "candidate %s%s%s refused by the kernel: %s; canaryd's log has "
-			 "the verifier output (canaryd -v for all of it)", obj, prog[0] ? ":" : "",
-			 prog, strerror(-fd));
+		snprintf(msg, len, "candidate %s%s%s refused by the kernel: %s%s", obj,
+			 prog[0] ? ":" : "", prog, strerror(-fd),
+			 log[0] ? "; the verifier's log follows" : "");
 		return fd;
 	}
 	/* canary_version__precheck() checked this program's XDP properties before the load. */
@@ -67,6 +72,7 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
 	const char *steps = req->steps[0] ? req->steps : NULL;
 	const char *obj = req->cand_obj, *prog = req->cand_prog;
+	static char vlog[64 * 1024];	/* the verifier's log of a refused candidate */
 	char msg[1024];
 	struct bpf_object *bobj = NULL;
 	struct canaryd_persist next;
@@ -93,15 +99,22 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	}
 
 	/* Everything is checked off to the side; the interface changes only if all pass. */
+	vlog[0] = '\0';
 	memset(&next, 0, sizeof(next));
 	next.stable = ifc->st.stable;
 	next.previous = ifc->st.previous;
 	fd = load_candidate(obj, prog, ifc->share_dir, ifc->cfg.private_maps, &bobj, next.cand_prog,
-			    sizeof(next.cand_prog), msg, sizeof(msg));
+			    sizeof(next.cand_prog), msg, sizeof(msg), vlog, sizeof(vlog));
 	if (fd < 0) {
+		json_t *reply = err_reply(fd, "%s", msg);
+
 		bpf_object__close(bobj);
 		pr_warn("iface %s: %s\n", ifc->cfg.name, msg);
-		return err_reply(fd, "%s", msg);
+		if (vlog[0]) {
+			pr_debug("iface %s: verifier log:\n%s\n", ifc->cfg.name, vlog);
+			json_object_set_new(reply, CANARY_K_LOG, json_string(vlog));
+		}
+		return reply;
 	}
 	snprintf(next.cand_obj, sizeof(next.cand_obj), "%s", obj);
 	next.rollout_id = canaryd_wall_ms();

@@ -84,13 +84,13 @@ void canaryd_iface__restore_stable(struct iface *ifc)
 /* A fresh dispatcher: stable in slot 0, configured, pinned, attached. */
 static int iface_create_datapath(struct iface *ifc)
 {
+	CANARY_VERSION_OPTS(vopts, .prog = ifc->cfg.stable_prog[0] ? ifc->cfg.stable_prog : NULL,
+			    .share_dir = ifc->share_dir, .private_maps = ifc->cfg.private_maps);
 	struct bpf_object *obj = NULL;
 	struct canary_config dcfg;
 	int fd, err;
 
-	fd = canary_version__load_shared(ifc->cfg.stable_obj,
-					 ifc->cfg.stable_prog[0] ? ifc->cfg.stable_prog : NULL,
-					 ifc->share_dir, ifc->cfg.private_maps, &obj);
+	fd = canary_version__load(ifc->cfg.stable_obj, &vopts, &obj);
 	if (fd < 0) {
 		set_error(ifc, "stable %s cannot be loaded: %s",
 			 ifc->cfg.stable_obj, strerror(-fd));

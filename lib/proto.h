@@ -89,6 +89,7 @@ enum canaryctl_exit {
 #define CANARY_K_OK "ok"
 #define CANARY_K_ERROR "error"
 #define CANARY_K_ERRNO "errno"
+#define CANARY_K_LOG "log"		/* a refused candidate: the verifier's log */
 #define CANARY_K_INTERFACES "interfaces"
 /* One interface. */
 #define CANARY_K_IFACE "iface"

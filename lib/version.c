@@ -2,6 +2,7 @@
 /* Program versions: open, check, load (sharing state maps), identify. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,20 +100,28 @@ static int pin_new_maps(struct bpf_object *obj, const char *share_dir, const cha
 	return 0;
 }
 
-int canary_version__load(const char *path, const char *prog, struct bpf_object **objp)
+int canary_version__load(const char *path, const struct canary_version_opts *opts,
+			struct bpf_object **objp)
 {
-	return canary_version__load_shared(path, prog, NULL, NULL, objp);
-}
-
-int canary_version__load_shared(const char *path, const char *prog, const char *share_dir,
-				const char *private, struct bpf_object **objp)
-{
+	LIBBPF_OPTS(bpf_object_open_opts, oopts);
 	struct bpf_program *p, *found = NULL;
+	const char *prog, *share_dir, *private;
 	struct bpf_object *obj;
 	int err, nxdp = 0;
 
 	*objp = NULL;
-	obj = bpf_object__open_file(path, NULL);
+	if (opts && opts->sz < offsetof(struct canary_version_opts, log_size) + sizeof(size_t))
+		return -EINVAL;
+	prog = opts ? opts->prog : NULL;
+	share_dir = opts ? opts->share_dir : NULL;
+	private = opts ? opts->private_maps : NULL;
+	if (opts && opts->log_buf && opts->log_size) {
+		/* libbpf asks the verifier for its log when a load fails, into this buffer. */
+		opts->log_buf[0] = '\0';
+		oopts.kernel_log_buf = opts->log_buf;
+		oopts.kernel_log_size = opts->log_size;
+	}
+	obj = bpf_object__open_file(path, &oopts);
 	if (!obj) {
 		err = -errno;
 		pr_warn("object %s: cannot open: %s\n", path, strerror(-err));

@@ -15,21 +15,37 @@ struct bpf_object;
 struct bpf_program;
 
 /*
- * Open and load an XDP program version from an object file. PROG may be NULL
- * when the object has one XDP program. Returns the program fd (owned by *obj)
- * or a negative errno; *obj is to be closed with bpf_object__close().
+ * How to load a version: libbpf-style options, sz first (CANARY_VERSION_OPTS
+ * fills it), so fields can be added without breaking callers.
  */
-int canary_version__load(const char *path, const char *prog, struct bpf_object **obj);
+struct canary_version_opts {
+	size_t sz;
+	const char *prog;		/* NULL: the object's one XDP program */
+	/*
+	 * State maps shared through SHARE_DIR (NULL: none): a map (not
+	 * .data/.rodata/.bss) whose name is pinned there with the same
+	 * definition is reused, so sessions in, say, a connection table
+	 * survive a switch of versions; maps pinned by no earlier version are
+	 * pinned after the load. Maps named in PRIVATE_MAPS ("a,b") are never
+	 * shared.
+	 */
+	const char *share_dir;
+	const char *private_maps;
+	/* Caller-owned: the verifier's log when it refuses the program ("" else). */
+	char *log_buf;
+	size_t log_size;
+};
+
+#define CANARY_VERSION_OPTS(name, ...)                                                             \
+	struct canary_version_opts name = { .sz = sizeof(struct canary_version_opts), __VA_ARGS__ }
 
 /*
- * The same, sharing state maps through SHARE_DIR: a map (not .data/.rodata/
- * .bss) whose name is pinned there with the same definition is reused, so
- * sessions in, say, a connection table survive a switch of versions; maps
- * pinned by no earlier version are pinned after the load. Maps named in
- * PRIVATE ("a,b"; may be NULL) are never shared.
+ * Open and load an XDP program version from an object file; OPTS may be
+ * NULL. Returns the program fd (owned by *obj) or a negative errno; *obj is
+ * to be closed with bpf_object__close().
  */
-int canary_version__load_shared(const char *path, const char *prog, const char *share_dir,
-				const char *private, struct bpf_object **obj);
+int canary_version__load(const char *path, const struct canary_version_opts *opts,
+			 struct bpf_object **obj);
 
 /*
  * Can the loaded program PROG_FD of OBJ share the dispatcher's ProgMap? The

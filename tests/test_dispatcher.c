@@ -788,16 +788,16 @@ static void test_shared_state_maps(void **state)
 {
 	struct bpf_object *a = NULL, *b = NULL, *c = NULL, *d = NULL;
 	char dir[64], path[128];
+	CANARY_VERSION_OPTS(shared, .share_dir = dir);
+	CANARY_VERSION_OPTS(priv, .share_dir = dir, .private_maps = "other,conn_table");
 	int fa, fb, fc, fd;
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "/sys/fs/bpf/canary-share-%d", getpid());
-	fa = canary_version__load_shared(fixture_path("tests/stateful.bpf.o"), NULL, dir, NULL, &a);
-	fb = canary_version__load_shared(fixture_path("tests/stateful.bpf.o"), NULL, dir, NULL, &b);
-	fc = canary_version__load_shared(fixture_path("tests/stateful_other.bpf.o"), NULL, dir,
-					 NULL, &c);
-	fd = canary_version__load_shared(fixture_path("tests/stateful.bpf.o"), NULL, dir,
-					 "other,conn_table", &d);
+	fa = canary_version__load(fixture_path("tests/stateful.bpf.o"), &shared, &a);
+	fb = canary_version__load(fixture_path("tests/stateful.bpf.o"), &shared, &b);
+	fc = canary_version__load(fixture_path("tests/stateful_other.bpf.o"), &shared, &c);
+	fd = canary_version__load(fixture_path("tests/stateful.bpf.o"), &priv, &d);
 	assert_true(fa >= 0 && fb >= 0 && fc >= 0 && fd >= 0);
 	run_n(fa, 5);
 	run_n(fb, 3);
