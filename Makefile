@@ -148,7 +148,8 @@ $(O)/obj/%.o: %.c | $(O)/dispatcher.skel.h $(TOOL_SKELS)
 INC_canaryd := -Icanaryd
 INC_canaryctl := -Icanaryctl
 INC_tests := -Itests -Itests/lib -Icanaryd
-INC_tools := -Itests -Itests/lib
+# bench_dispatch measures the dispatcher on the tests' fixture.
+INC_tools := -Itests/lib
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -169,9 +170,12 @@ $(TEST_BINS): $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_COMMON) $(LIBS_ALL) | $(O)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) $< $(TEST_COMMON) $(LIBS_ALL) $(LINK_LIBS) $(TEST_LIBS) -o $@
 
-$(TOOL_BINS): $(O)/%: $(O)/obj/tools/%.o $(LIBS_ALL) $(TEST_COMMON) | $(O)
+$(TOOL_BINS): $(O)/%: $(O)/obj/tools/%.o $(LIBS_ALL) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(TEST_COMMON) $(LIBS_ALL) $(LINK_LIBS) $(TOOL_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $< $(TOOL_OBJS) $(LIBS_ALL) $(LINK_LIBS) $(TOOL_LIBS) -o $@
+
+$(O)/bench_dispatch: TOOL_OBJS = $(TEST_COMMON)
+$(O)/bench_dispatch: $(TEST_COMMON)
 
 # The webhook receiver for tests and trying gates by hand.
 $(O)/webhook_receiver: TOOL_LIBS += $(MHD_LIBS) $(CRYPTO_LIBS)

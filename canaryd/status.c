@@ -9,6 +9,7 @@
 
 #include "canaryd.h"
 #include "dp.h"
+#include "names.h"
 #include "proto.h"
 #include "webhook.h"
 
@@ -61,9 +62,6 @@ json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,
 /* The judge's evidence, one object per test. */
 static json_t *tests_json(const struct judge_evidence *ev)
 {
-	static const char *const dirs[] = { "up", "down", "none" };
-	static const char *const tests[] = { "harm", "safety", "exact", "limit", "budget",
-					     "split", "input", "exposure" };
 	json_t *arr = json_array();
 	__u32 i;
 
@@ -72,8 +70,9 @@ static json_t *tests_json(const struct judge_evidence *ev)
 		json_t *o = json_object();
 
 		set_str(o, "metric", t->metric);
-		set_str(o, "dir", dirs[t->dir <= 2 ? t->dir : 2]);
-		set_str(o, "test", t->test < 8 ? tests[t->test] : "?");
+		set_str(o, "dir", rollout_judge_dir__name(t->dir) ?:
+				  rollout_judge_dir__name(JUDGE_DIR_NONE));
+		set_str(o, "test", rollout_judge_test__name(t->test) ?: "?");
 		set_u64(o, "x_c", t->x_c);
 		set_u64(o, "x_s", t->x_s);
 		set_u64(o, "n_c", t->n_c);

@@ -394,7 +394,7 @@ static void sample(struct checker *c, const char *line)
 	}
 }
 
-int prom_check(const char *text, const char *prefix, char *err, size_t errlen)
+int canary_prom__check(const char *text, const char *prefix, char *err, size_t errlen)
 {
 	struct checker *c = calloc(1, sizeof(*c));
 	const char *line = text;
@@ -447,7 +447,7 @@ int prom_check(const char *text, const char *prefix, char *err, size_t errlen)
 	return problems;
 }
 
-int prom_value(const char *text, const char *series, double *v)
+int canary_prom__value(const char *text, const char *series, double *v)
 {
 	size_t n = strlen(series);
 	const char *line = text;
