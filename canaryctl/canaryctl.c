@@ -104,8 +104,8 @@ static void __attribute__((format(printf, 2, 3))) p_err(int err, const char *fmt
 	va_end(ap);
 	one_line(msg);
 	if (json_output) {
-		json_t *o = json_pack("{s:b, s:s, s:i}", CANARY_K_OK, 0, CANARY_K_ERROR, msg, CANARY_K_ERRNO,
-				      err);
+		json_t *o = json_pack("{s:b, s:s, s:i}", CANARY_K_OK, 0, CANARY_K_ERROR, msg,
+				      CANARY_K_ERRNO, err);
 
 		if (o)
 			print_json(o);
@@ -295,7 +295,8 @@ static int ctl_call(json_t *req, struct reply *rep)
 	if (err)
 		goto out_close;
 	root = json_loads(line, 0, &jerr);
-	if (!root || !json_is_object(root) || !json_is_boolean(ok = json_object_get(root, CANARY_K_OK))) {
+	if (!root || !json_is_object(root) ||
+	    !json_is_boolean(ok = json_object_get(root, CANARY_K_OK))) {
 		err = call_fail(EPROTO,
 				"malformed reply from canaryd on %s: %s (canaryd and canaryctl "
 				"versions differ?)",
@@ -430,18 +431,18 @@ static const struct ctl_opt preflight_opts[] = {
 	"verdict and evidence, the circuit breaker.\n"
 #define DESC_START "a rollout of the candidate OBJECT (a relative path is made absolute).\n"
 #define DESC_PREFLIGHT                                                                             \
-	"no daemon, no interface. Every packet of the capture FILE runs through both\n"           \
-	"versions with BPF_PROG_TEST_RUN, in order; prints the verdict matrix (stable rows\n"     \
-	"x candidate columns) and a few example packets (#N: N-th packet of the capture,\n"       \
-	"from 1) per disagreement. Differing packets: other verdict, or same pass/tx/redirect\n"  \
-	"verdict with different bytes out (\"rewritten\"); frames under 14 bytes are not\n"       \
-	"runnable and not counted. Exit 0 when differing/run <= RATE, 2 beyond, 1 on error.\n"    \
-	"-j: {\"ok\":true, \"capture\":{\"file\",\"linktype\",\"packets\",\"run\",\"snapped\",\n"        \
-	"    \"cut_short\"}, \"stable\"/\"candidate\":{\"object\",\"program\"},\n"                       \
-	"    \"verdicts\":[\"aborted\",\"drop\",\"pass\",\"tx\",\"redirect\",\"invalid\"],\n"         \
-	"    \"matrix\":[[N x6] x6] (row: stable verdict), \"disagreements\":[{\"stable\",\n"        \
-	"    \"candidate\",\"packets\",\"examples\":[{\"index\",\"summary\"}]}],\n"                 \
-	"    \"rewritten\"/\"not_runnable\":{\"packets\",\"examples\"}, \"differing\",\n"            \
+	"no daemon, no interface. Every packet of the capture FILE runs through both\n"            \
+	"versions with BPF_PROG_TEST_RUN, in order; prints the verdict matrix (stable rows\n"      \
+	"x candidate columns) and a few example packets (#N: N-th packet of the capture,\n"        \
+	"from 1) per disagreement. Differing packets: other verdict, or same pass/tx/redirect\n"   \
+	"verdict with different bytes out (\"rewritten\"); frames under 14 bytes are not\n"        \
+	"runnable and not counted. Exit 0 when differing/run <= RATE, 2 beyond, 1 on error.\n"     \
+	"-j: {\"ok\":true, \"capture\":{\"file\",\"linktype\",\"packets\",\"run\",\"snapped\",\n"  \
+	"    \"cut_short\"}, \"stable\"/\"candidate\":{\"object\",\"program\"},\n"                 \
+	"    \"verdicts\":[\"aborted\",\"drop\",\"pass\",\"tx\",\"redirect\",\"invalid\"],\n"      \
+	"    \"matrix\":[[N x6] x6] (row: stable verdict), \"disagreements\":[{\"stable\",\n"      \
+	"    \"candidate\",\"packets\",\"examples\":[{\"index\",\"summary\"}]}],\n"                \
+	"    \"rewritten\"/\"not_runnable\":{\"packets\",\"examples\"}, \"differing\",\n"          \
 	"    \"rate\", \"max_diff\", \"within\"}\n"
 
 static const char usage_tail[] =
@@ -625,8 +626,8 @@ static int parse_opts(int argc, char **argv, const struct cmd *c, struct verb_ar
 
 	strcpy(shorts, c ? "-:" : "+:");
 	for (i = 0; i < n; i++) {
-		longs[i] = (struct option){ all[i]->name, all[i]->arg ? required_argument : no_argument,
-					    NULL, 256 + i };
+		longs[i] = (struct option){ .name = all[i]->name, .val = 256 + i,
+					    .has_arg = all[i]->arg ? required_argument : no_argument };
 		sl = strlen(shorts);
 		if (all[i]->short_opt && sl + 2 < sizeof(shorts)) {
 			shorts[sl] = (char)all[i]->short_opt;
@@ -645,7 +646,8 @@ static int parse_opts(int argc, char **argv, const struct cmd *c, struct verb_ar
 			continue;
 		}
 		if (opt == ':')
-			return usage_err(c, "%s: option %s needs an argument", verb, argv[optind - 1]);
+			return usage_err(c, "%s: option %s needs an argument", verb,
+					 argv[optind - 1]);
 		k = -1;
 		if (opt >= 256 && opt < 256 + n)
 			k = opt - 256;
@@ -656,7 +658,8 @@ static int parse_opts(int argc, char **argv, const struct cmd *c, struct verb_ar
 			if (optopt)
 				return usage_err(c, "%s: unknown option '-%c'", verb, optopt);
 			other_owner(argv[optind - 1], where, sizeof(where));
-			return usage_err(c, "%s: unknown option '%s'%s", verb, argv[optind - 1], where);
+			return usage_err(c, "%s: unknown option '%s'%s", verb, argv[optind - 1],
+					 where);
 		}
 		if (all[k]->arg)
 			*(const char **)((char *)a + all[k]->off) = optarg;
@@ -725,7 +728,8 @@ static void print_gate(json_t *ro)
 	if (!json_is_object(g))
 		return;
 	printf("  %-10s waiting for gate %s (%.1f s%s%s%s)\n", "gate",
-	       jstr(g, CANARY_K_NAME) ? jstr(g, CANARY_K_NAME) : "?", jnum(g, CANARY_K_WAITING_MS) / 1000.0,
+	       jstr(g, CANARY_K_NAME) ? jstr(g, CANARY_K_NAME) : "?",
+	       jnum(g, CANARY_K_WAITING_MS) / 1000.0,
 	       json_is_true(json_object_get(g, CANARY_K_PASSED)) ? ", passed: resume to go on" : "",
 	       last && *last ? ", last answer: " : "", last ? last : "");
 }
@@ -778,15 +782,18 @@ static void print_progress(json_t *ro)
 static void print_version_row(const char *name, json_t *v)
 {
 	printf("  %-10s %12.1f %8.2f %8.2f %8.3f %9.1f %14llu\n", name, jnum(v, CANARY_K_PPS),
-	       100 * jnum(v, CANARY_K_DROP_RATE), 100 * jnum(v, CANARY_K_PASS_RATE), 100 * jnum(v, CANARY_K_ABORT_RATE),
-	       jnum(v, CANARY_K_COST_NS_AVG), jcount(v, CANARY_K_PACKETS));
+	       100 * jnum(v, CANARY_K_DROP_RATE), 100 * jnum(v, CANARY_K_PASS_RATE),
+	       100 * jnum(v, CANARY_K_ABORT_RATE), jnum(v, CANARY_K_COST_NS_AVG),
+	       jcount(v, CANARY_K_PACKETS));
 }
 
 static void print_iface(json_t *ifc)
 {
-	json_t *ro = json_object_get(ifc, CANARY_K_ROLLOUT), *vers = json_object_get(ifc, CANARY_K_VERSIONS);
+	json_t *ro = json_object_get(ifc, CANARY_K_ROLLOUT),
+	       *vers = json_object_get(ifc, CANARY_K_VERSIONS);
 	json_t *br = json_object_get(ifc, CANARY_K_BREAKER);
-	const char *name = jstr(ifc, CANARY_K_IFACE), *mode = jstr(ifc, CANARY_K_MODE), *err = jstr(ifc, CANARY_K_ERROR);
+	const char *name = jstr(ifc, CANARY_K_IFACE), *mode = jstr(ifc, CANARY_K_MODE),
+		   *err = jstr(ifc, CANARY_K_ERROR);
 	char buf[4200];
 
 	printf("%s (%s, %s)\n", name ? name : "?", mode ? mode : "?",
@@ -812,14 +819,15 @@ static void print_iface(json_t *ifc)
 		printf("  %-10s %s  step %lld/%lld  candidate share %.1f%%%s%s%s\n", "phase",
 		       (v = jstr(ro, CANARY_K_PHASE)) ? v : "?",
 		       json_integer_value(json_object_get(ro, CANARY_K_STEP)),
-		       json_integer_value(json_object_get(ro, CANARY_K_STEPS)), jnum(ro, CANARY_K_SHARE_PCT),
-		       *buf ? "  (steps " : "", buf, *buf ? ")" : "");
+		       json_integer_value(json_object_get(ro, CANARY_K_STEPS)),
+		       jnum(ro, CANARY_K_SHARE_PCT), *buf ? "  (steps " : "", buf, *buf ? ")" : "");
 		/* an ended rollout has no step in progress */
 		if (phase_exit_code(jstr(ro, CANARY_K_PHASE)) < 0)
 			print_progress(ro);
 		print_gate(ro);
 		fmt_duration(jnum(ro, CANARY_K_ELAPSED_MS), buf, sizeof(buf));
-		printf("  %-10s %s, %s elapsed\n", "rollout", (v = jstr(ro, CANARY_K_ID)) ? v : "?", buf);
+		printf("  %-10s %s, %s elapsed\n", "rollout", (v = jstr(ro, CANARY_K_ID)) ? v : "?",
+		       buf);
 	} else {
 		printf("  %-10s none\n", "rollout");
 	}
@@ -977,7 +985,8 @@ static int wait_rollout(const char *iface)
 			code = phase_exit_code(phase);
 			gate = jstr(json_object_get(ro, CANARY_K_GATE), "name");
 			snprintf(cur, sizeof(cur), "%s %lld %s", phase ? phase : "?",
-				 json_integer_value(json_object_get(ro, CANARY_K_STEP)), gate ? gate : "");
+				 json_integer_value(json_object_get(ro, CANARY_K_STEP)),
+				 gate ? gate : "");
 			if (!json_output && strcmp(cur, last)) {
 				const char *reason = jstr(ro, CANARY_K_REASON);
 
@@ -985,9 +994,9 @@ static int wait_rollout(const char *iface)
 				       phase ? phase : "?",
 				       json_integer_value(json_object_get(ro, CANARY_K_STEP)),
 				       json_integer_value(json_object_get(ro, CANARY_K_STEPS)),
-				       jnum(ro, CANARY_K_SHARE_PCT), gate ? ", waiting for gate " : "",
-				       gate ? gate : "", reason && *reason ? ": " : "",
-				       reason ? reason : "");
+				       jnum(ro, CANARY_K_SHARE_PCT),
+				       gate ? ", waiting for gate " : "", gate ? gate : "",
+				       reason && *reason ? ": " : "", reason ? reason : "");
 				fflush(stdout);
 				snprintf(last, sizeof(last), "%s", cur);
 			}

@@ -82,15 +82,17 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	int fd, err;
 
 	if (ifc->has_rollout && !rollout__done(&ifc->st.ro))
-		return err_reply(EBUSY, "iface %s: a rollout of %s is %s; abort or promote it first",
-				 ifc->cfg.name, ifc->st.cand_obj,
+		return err_reply(EBUSY, "iface %s: a rollout of %s is %s; abort or promote it "
+				 "first", ifc->cfg.name, ifc->st.cand_obj,
 				 rollout_phase__name(ifc->st.ro.phase));
 	err = rollout_plan__parse(&plan, steps ? steps : rc->steps, step_ms,
 				  rc->max_step_time_ms > step_ms ? rc->max_step_time_ms : 0,
 				  rc->min_packets);
 	if (err)
-		return err_reply(EINVAL, "start: steps '%s' must be rising percentages ending at 100, "
-				 "e.g. 1,5,25,50,100", steps ? steps : rc->steps);
+		return err_reply(EINVAL,
+				 "start: steps '%s' must be rising percentages ending at 100, "
+				 "e.g. 1,5,25,50,100",
+				 steps ? steps : rc->steps);
 	plan.on_timeout = rc->on_timeout;
 	plan.breaker_budget = rc->breaker_budget;
 	if (ifc->cfg.gate_hook >= 0) {

@@ -24,7 +24,8 @@
 #include "version.h"
 
 /* Why IFC is not managed, one line (cut to fit). */
-static void set_error(struct iface *ifc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(struct iface *ifc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void set_error(struct iface *ifc, const char *fmt, ...)
 {
@@ -93,14 +94,14 @@ static int iface_create_datapath(struct iface *ifc)
 	fd = canary_version__load(ifc->cfg.stable_obj, &vopts, &obj);
 	if (fd < 0) {
 		set_error(ifc, "stable %s cannot be loaded: %s",
-			 ifc->cfg.stable_obj, strerror(-fd));
+			  ifc->cfg.stable_obj, strerror(-fd));
 		return fd;
 	}
 	ifc->dp = canary_dp__open();
 	if (!ifc->dp) {
 		err = -errno;
 		set_error(ifc, "dispatcher cannot be loaded: %s",
-			 strerror(-err));
+			  strerror(-err));
 		goto out;
 	}
 	canary_dp__get_config(ifc->dp, &dcfg);
@@ -124,7 +125,7 @@ static int iface_create_datapath(struct iface *ifc)
 	}
 	if (err) {
 		set_error(ifc, "dispatcher cannot be set up: %s",
-			 strerror(-err));
+			  strerror(-err));
 		canary_dp__close(ifc->dp);
 		ifc->dp = NULL;
 		goto out;
@@ -156,9 +157,9 @@ static void iface_resume(struct iface *ifc)
 		snprintf(moved, sizeof(moved), "%s.corrupt", ifc->state_path);
 		if (rename(ifc->state_path, moved)) {
 			set_error(ifc,
-				 "state file %s is %s and cannot be moved away (%s); stable only; "
-				 "remove it to manage this interface again", ifc->state_path,
-				 err == -EBADMSG ? why : strerror(-err), strerror(errno));
+				  "state file %s is %s and cannot be moved away (%s); stable only; "
+				  "remove it to manage this interface again", ifc->state_path,
+				  err == -EBADMSG ? why : strerror(-err), strerror(errno));
 			pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 			return;
 		}
@@ -170,8 +171,8 @@ static void iface_resume(struct iface *ifc)
 	ifc->has_rollout = true;
 	ifc->cand_fd = canaryd_iface__get_pinned(ifc, PIN_CANDIDATE);
 	if (!rollout__done(&ifc->st.ro) && ifc->cand_fd < 0) {
-		set_error(ifc,
-			 "rollout in progress but the candidate pin is missing; traffic untouched");
+		set_error(ifc, "rollout in progress but the candidate pin is missing; "
+			  "traffic untouched");
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		return;
 	}
@@ -319,14 +320,14 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	ifc->ifindex = if_nametoindex(ifc->cfg.name);
 	if (!ifc->ifindex) {
 		set_error(ifc,
-			 "interface %s not found; traffic untouched", ifc->cfg.name);
+			  "interface %s not found; traffic untouched", ifc->cfg.name);
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		return -ENODEV;
 	}
 	if (mkdir(ifc->pin_dir, 0700) && errno != EEXIST) {
 		err = -errno;
 		set_error(ifc, "cannot create pin dir %s: %s",
-			 ifc->pin_dir, strerror(-err));
+			  ifc->pin_dir, strerror(-err));
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		return err;
 	}
@@ -343,7 +344,7 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		err = canary_dp__attach(ifc->dp, ifc->ifindex, iface_mode(ifc));
 		if (err) {
 			set_error(ifc,
-				 "adopted dispatcher cannot be attached: %s", strerror(-err));
+				  "adopted dispatcher cannot be attached: %s", strerror(-err));
 			return err;
 		}
 		pr_info("iface %s: adopted the pinned dispatcher without detaching it\n",
@@ -359,8 +360,8 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	} else {
 		err = -errno;
 		set_error(ifc,
-			 "pinned dispatcher in %s cannot be adopted: %s; traffic untouched",
-			 ifc->pin_dir, strerror(-err));
+			  "pinned dispatcher in %s cannot be adopted: %s; traffic untouched",
+			  ifc->pin_dir, strerror(-err));
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		return err;
 	}
@@ -405,8 +406,10 @@ bool canaryd_iface__present(const struct iface *ifc)
  */
 void canaryd_iface__lost(struct canaryd *d, struct iface *ifc)
 {
-	struct rollout_event ev = { .type = ROLLOUT_EV_FAILED, .now_ms = canaryd_now_ms(),
-				    .detail = "failed: the interface was removed during the rollout" };
+	struct rollout_event ev = {.type = ROLLOUT_EV_FAILED,
+				   .now_ms = canaryd_now_ms(),
+				   .detail =
+				       "failed: the interface was removed during the rollout"};
 
 	/* Through the engine: stable only, the failed webhook, counted, persisted. */
 	if (ifc->has_rollout && !rollout__done(&ifc->st.ro))

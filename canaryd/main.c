@@ -41,7 +41,8 @@ static int reload_config(struct canaryd *d)
 	int i, j;
 
 	if (canaryd_config__load(&fresh, d->config_path, err, sizeof(err))) {
-		pr_warn("SIGHUP: config %s not reloaded, keeping the old one:\n%s\n", d->config_path, err);
+		pr_warn("SIGHUP: config %s not reloaded, keeping the old one:\n%s\n",
+			d->config_path, err);
 		return -EINVAL;
 	}
 	for (i = 0; i < d->nr_ifaces; i++) {
@@ -49,8 +50,8 @@ static int reload_config(struct canaryd *d)
 			if (!strcmp(fresh.iface[j].name, d->iface[i].cfg.name))
 				break;
 		if (j == fresh.nr_ifaces) {
-			pr_warn("SIGHUP: iface %s left the config; it stays as it is until restart\n",
-				d->iface[i].cfg.name);
+			pr_warn("SIGHUP: iface %s left the config; it stays as it is until "
+				"restart\n", d->iface[i].cfg.name);
 			/* Its webhook indices point into the old table: send nothing. */
 			d->iface[i].cfg.nr_hooks = 0;
 			d->iface[i].cfg.gate_hook = -1;
@@ -60,7 +61,8 @@ static int reload_config(struct canaryd *d)
 		d->iface[i].cfg.rollout = fresh.iface[j].rollout;
 		d->iface[i].cfg.judge = fresh.iface[j].judge;
 		/* Webhooks too: requests already queued keep what they were made with. */
-		memcpy(d->iface[i].cfg.webhooks, fresh.iface[j].webhooks, sizeof(fresh.iface[j].webhooks));
+		memcpy(d->iface[i].cfg.webhooks, fresh.iface[j].webhooks,
+		       sizeof(fresh.iface[j].webhooks));
 		d->iface[i].cfg.nr_hooks = fresh.iface[j].nr_hooks;
 		memcpy(d->iface[i].cfg.hook, fresh.iface[j].hook, sizeof(fresh.iface[j].hook));
 		d->iface[i].cfg.gate_hook = fresh.iface[j].gate_hook;
@@ -76,7 +78,8 @@ static int reload_config(struct canaryd *d)
 		}
 	for (j = 0; j < fresh.nr_ifaces; j++)
 		if (!canaryd__find_iface(d, fresh.iface[j].name))
-			pr_warn("SIGHUP: new iface %s needs a restart of canaryd\n", fresh.iface[j].name);
+			pr_warn("SIGHUP: new iface %s needs a restart of canaryd\n",
+				fresh.iface[j].name);
 	canary_log_set_level(fresh.log_level);
 	pr_info("SIGHUP: config %s reloaded\n", d->config_path);
 	return 0;
@@ -127,8 +130,8 @@ static void notify_status(const struct canaryd *d, bool ready)
 
 		if (d->iface[i].has_rollout && !rollout__done(r))
 			n += snprintf(line + n, sizeof(line) - n, "; %s: %s step %u/%u at %.2f%%",
-				      d->iface[i].cfg.name, rollout_phase__name(r->phase), r->step + 1,
-				      r->plan.nr_steps, r->share_bp / 100.0);
+				      d->iface[i].cfg.name, rollout_phase__name(r->phase),
+				      r->step + 1, r->plan.nr_steps, r->share_bp / 100.0);
 	}
 	if (!ready && !strcmp(line, last))
 		return;
@@ -164,10 +167,11 @@ static int pin_root_check(const char *dir)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: canaryd [-c CONFIG] [-v]\n"
-		   "  -c, --config CONFIG  INI configuration (default /etc/canaryd/canaryd.ini)\n"
-		   "  -v, --verbose        debug logging (libbpf, libxdp and the verifier included)\n"
-		   "  -h, --help           this text\n");
+	fprintf(f,
+		"usage: canaryd [-c CONFIG] [-v]\n"
+		"  -c, --config CONFIG  INI configuration (default /etc/canaryd/canaryd.ini)\n"
+		"  -v, --verbose        debug logging (libbpf, libxdp and the verifier included)\n"
+		"  -h, --help           this text\n");
 }
 
 int main(int argc, char **argv)
@@ -184,7 +188,8 @@ int main(int argc, char **argv)
 	char err_text[8192] = "";
 	struct itimerspec its = {};
 	struct canary_metrics_server *msrv = NULL;
-	struct pollfd pfd[4 + 2 * 64];	/* ours, the metrics server's, then libcurl's (2 per request) */
+	/* Ours, the metrics server's, then libcurl's (2 per request). */
+	struct pollfd pfd[4 + 2 * 64];
 	sigset_t sigs;
 	int opt, i, lfd, sfd, tfd, err, managed = 0;
 	bool verbose = false;
@@ -208,10 +213,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s", err_text);
 		if (err_text[0] && err_text[strlen(err_text) - 1] != '\n')
 			fputc('\n', stderr);
-		fprintf(stderr, "canaryd: config %s refused; nothing was changed\n", d->config_path);
+		fprintf(stderr, "canaryd: config %s refused; nothing was changed\n",
+			d->config_path);
 		return 1;
 	}
-	canary_log_set_level(verbose ? CANARY_LOG_DEBUG : (enum canary_log_level)d->config.log_level);
+	canary_log_set_level(verbose ? CANARY_LOG_DEBUG
+				     : (enum canary_log_level)d->config.log_level);
 	if (pin_root_check(d->config.pin_root))
 		return 1;
 	if (mkdir(d->config.state_dir, 0700) && errno != EEXIST) {
@@ -293,7 +300,8 @@ int main(int argc, char **argv)
 
 			if (read(tfd, &expirations, sizeof(expirations)) > 0) {
 				for (i = 0; i < d->nr_ifaces; i++)
-					canaryd_iface__tick(d, &d->iface[i], now, (now - last_tick) / 1000.0);
+					canaryd_iface__tick(d, &d->iface[i], now,
+							    (now - last_tick) / 1000.0);
 				last_tick = now;
 				notify_status(d, false);
 			}

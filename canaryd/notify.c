@@ -41,7 +41,8 @@ void canaryd_iface__notify(struct canaryd *d, struct iface *ifc, enum rollout_no
 
 		if (!(h->events & (1U << n)))
 			continue;
-		if (canary_webhook__notify(h, id, name, hook_body(ifc, h, "notification", name, id)))
+		if (canary_webhook__notify(h, id, name,
+					   hook_body(ifc, h, "notification", name, id)))
 			pr_warn("iface %s: webhook %s: cannot queue %s\n", ifc->cfg.name, h->name,
 				name);
 	}
@@ -64,7 +65,8 @@ void canaryd_iface__ask_gate(struct canaryd *d, struct iface *ifc, enum rollout_
 	ifc->gate_detail[0] = '\0';
 	pr_info("iface %s: waiting for gate %s (webhook %s, event %s)\n", ifc->cfg.name,
 		rollout_gate__name(g), h->name, id);
-	if (canary_webhook__gate(h, ifc, g, id, hook_body(ifc, h, "gate", rollout_gate__name(g), id),
+	if (canary_webhook__gate(h, ifc, g, id,
+				 hook_body(ifc, h, "gate", rollout_gate__name(g), id),
 				 d->config.interval_ms))
 		pr_warn("iface %s: webhook %s: cannot queue gate %s\n", ifc->cfg.name, h->name,
 			rollout_gate__name(g));

@@ -55,7 +55,8 @@ json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,
 	set_real(o, CANARY_K_DROP_RATE, d->drops / n);
 	set_real(o, CANARY_K_PASS_RATE, d->passes / n);
 	set_real(o, CANARY_K_ABORT_RATE, d->aborts / n);
-	set_real(o, CANARY_K_COST_NS_AVG, c->cost_samples ? (double)c->cost_ns / c->cost_samples : 0.0);
+	set_real(o, CANARY_K_COST_NS_AVG,
+		 c->cost_samples ? (double)c->cost_ns / c->cost_samples : 0.0);
 	return o;
 }
 

@@ -183,8 +183,10 @@ void canaryd__on_gate(void *ctx, void *owner, enum rollout_gate gate,
 	if (res != ROLLOUT_GATE_NOT_YET || strcmp(now, ifc->gate_detail))
 		pr_info("iface %s: gate %s %s (%s)%s\n", ifc->cfg.name, rollout_gate__name(gate),
 			what[res], detail,
-			res == ROLLOUT_GATE_NOT_YET && (strstr(detail, "401") || strstr(detail, "404"))
-				? "; a 401 or 404 usually means a wrong secret or URL" : "");
+			res == ROLLOUT_GATE_NOT_YET &&
+				(strstr(detail, "401") || strstr(detail, "404"))
+			    ? "; a 401 or 404 usually means a wrong secret or URL"
+			    : "");
 	snprintf(ifc->gate_detail, sizeof(ifc->gate_detail), "%s", now);
 	if (canaryd_iface__feed(d, ifc, &ev) == -EINVAL)
 		canary_webhook__cancel_gate(ifc);	/* nobody waits for it any more */

@@ -60,7 +60,8 @@ static int share_maps(struct bpf_object *obj, const char *path, const char *shar
 		if (fd < 0)
 			continue;	/* first user: pinned after load */
 		err = bpf_obj_get_info_by_fd(fd, &info, &len);
-		if (!err && info.type == bpf_map__type(m) && info.key_size == bpf_map__key_size(m) &&
+		if (!err && info.type == bpf_map__type(m) &&
+		    info.key_size == bpf_map__key_size(m) &&
 		    info.value_size == bpf_map__value_size(m) &&
 		    info.max_entries == bpf_map__max_entries(m) &&
 		    info.map_flags == bpf_map__map_flags(m)) {
@@ -315,9 +316,10 @@ int canary_version__precheck(const char *obj, const char *prog, char *msg, size_
 		if (prog[0])
 			snprintf(msg, len, "candidate %s has no program named %s", obj, prog);
 		else
-			snprintf(msg, len, "candidate %s holds no XDP program%s%s%s; the dispatcher "
-				 "runs XDP versions only, SEC(\"xdp\")", obj, what[0] ? " (" : "",
-				 what, what[0] ? ")" : "");
+			snprintf(msg, len,
+				 "candidate %s holds no XDP program%s%s%s; the dispatcher "
+				 "runs XDP versions only, SEC(\"xdp\")",
+				 obj, what[0] ? " (" : "", what, what[0] ? ")" : "");
 	} else if (n > 1) {
 		err = -EINVAL;
 		snprintf(msg, len, "candidate %s holds %d XDP programs; name one as OBJECT:PROGRAM",

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * canaryctl against a fake canaryd: a thread serving a UNIX socket in a
- * mkdtemp directory with canned replies (canaryd/proto.h), recording every
+ * mkdtemp directory with canned replies (lib/proto.h), recording every
  * request. build/canaryctl runs as a subprocess; we check the requests it
  * sends, its output (-j is valid JSON), its exit codes (--wait, --watch) and
  * its errors (no daemon, daemon error, usage).

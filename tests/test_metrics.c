@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The metrics renderer (canaryd/metrics.c) on made-up daemon state: the page
- * passes a strict format check (tests/lib/promtext.c, itself checked against
+ * passes a strict format check (lib/promtext.c, itself checked against
  * broken pages here), label values are escaped, the cost histogram is
  * cumulative with exact bounds, rollout and judge state come out as status
  * shows them; and the listen-address parser.

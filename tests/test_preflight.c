@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * canaryctl preflight on captures this test writes with libpcap
- * (pcap_open_dead + pcap_dump) from tests/lib/pkt.c packets: IPv4 and IPv6
+ * (pcap_open_dead + pcap_dump) from lib/pkt.c packets: IPv4 and IPv6
  * flows between the example firewall's subnets, whose verdict under each
  * version is known from bpf/versions/fw_common.h. build/canaryctl runs as a
  * subprocess; -j output is checked with jansson.
