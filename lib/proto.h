@@ -13,6 +13,7 @@
  *
  * Replies:
  *   {"ok":false,"error":"one line naming the object and what to do","errno":22}
+ *   {"ok":false,"error":"...","errno":13,"log":"the verifier's log"}   a refused start
  *   {"ok":true}                                 commands
  *   {"ok":true,"interfaces":[IFACE...]}         status
  *
@@ -44,7 +45,7 @@
  * canaryctl exit codes with --wait: 0 promoted, 2 rolled back by the judge or
  * the circuit breaker, 3 aborted (or reverted) by an operator, 1 any error.
  *
- * Details clients rely on (canaryctl; they match canaryd.c):
+ * Details clients rely on (canaryctl; canaryd/status.c writes them):
  * - "phase" is rollout_phase__name(): "idle", "progressing", "paused" while
  *   the rollout goes on; "promoted" (exit 0), "rolled_back" (2), "aborted"
  *   (3, also after a revert), "failed" (1) are terminal.
