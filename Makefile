@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# make            build everything into build/
-# make test       run every test (as root)
+# make            the daemon, the client and the example versions, into build/
+# make test       build and run every test (as root); make tests builds them only
 # make test-long  the slow scenarios (tests/*.long.sh), e.g. swaps at >= 1 Mpps
 # make test-stress make test with every core kept busy (stress-ng)
 # make check      the unit tests that need no privileges, as any user
@@ -48,7 +48,8 @@ override CFLAGS += -Wno-format-truncation
 else
 O := build
 endif
-override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Ibpf/include -I$(O) -Icanaryd -Irollout
+# -MMD -MP: each object's header dependencies in a .d file next to it.
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -Ibpf/include -I$(O) -Ilib -Irollout
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -Ibpf/include -I/usr/include/$(ARCH)-linux-gnu
 BPF_LIBS := $(shell $(PKG_CONFIG) --libs libxdp libbpf 2>/dev/null || echo -lxdp -lbpf -lelf -lz)
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
@@ -71,40 +72,48 @@ TOOL_BPF_SRCS := $(wildcard tools/*.bpf.c)
 TOOL_BPF_OBJS := $(patsubst tools/%.bpf.c,$(O)/tools/%.bpf.o,$(TOOL_BPF_SRCS))
 TOOL_SKELS := $(patsubst tools/%.bpf.c,$(O)/%.skel.h,$(TOOL_BPF_SRCS))
 
-# The datapath library used by the daemon, tools and tests.
-LIB_SRCS := canaryd/dp.c canaryd/log.c canaryd/config.c canaryd/state.c canaryd/request.c \
-	canaryd/metrics.c canaryd/metrics_http.c
-LIB_OBJS := $(patsubst canaryd/%.c,$(O)/obj/%.o,$(LIB_SRCS))
-LIB_OBJS += $(patsubst rollout/%.c,$(O)/obj/rollout/%.o,$(wildcard rollout/*.c))
+# lib/: the datapath library (libcanary), used by the daemon, the client,
+# the tools and the tests. rollout/: the decision core. canaryd/: the
+# daemon; its pieces other than main() go into an archive the tests link.
+LIB_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard lib/*.c))
 LIB := $(O)/libcanary.a
+ROLLOUT_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard rollout/*.c))
+ROLLOUT := $(O)/librollout.a
+DAEMON_MAIN := canaryd/main.c
+DAEMON_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(filter-out $(DAEMON_MAIN),$(wildcard canaryd/*.c)))
+DAEMON_LIB := $(O)/libcanaryd.a
+CTL_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard canaryctl/*.c))
 
-# Test programs: tests/test_*.c, each linked with the library and cmocka.
+# Test programs: tests/test_*.c, each linked with the libraries and cmocka.
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(O)/tests/%,$(TEST_SRCS))
-TEST_COMMON := $(patsubst tests/%.c,$(O)/obj/tests/%.o,$(wildcard tests/lib/*.c))
+TEST_COMMON := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tests/lib/*.c))
 
 TOOL_SRCS := $(filter-out %.bpf.c,$(wildcard tools/*.c))
 TOOL_BINS := $(patsubst tools/%.c,$(O)/%,$(TOOL_SRCS))
 
 # Fuzz targets (tests/fuzz/fuzz_*.c): clang's libFuzzer with ASan + UBSan,
-# linked with the pure parts of the library built the same way.
+# linked with the pure parts of the libraries built the same way.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB_SRCS := canaryd/config.c canaryd/log.c canaryd/state.c canaryd/request.c canaryd/metrics.c \
-	$(wildcard rollout/*.c)
+FUZZ_LIB_SRCS := canaryd/config.c lib/log.c lib/parse.c canaryd/state.c canaryd/request.c \
+	canaryd/metrics.c $(wildcard rollout/*.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 # Not -fsanitize=bool: fuzz_state feeds CRC-valid state files whose bools may
 # hold any byte (each reads as true); the loader checks what can do harm:
 # indexes, counts, enums, the plan and the judge configuration.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize=bool -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror $(FUZZ_SAN) -Ibpf/include -I$(O) \
-	-Icanaryd -Irollout
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -MMD -MP $(FUZZ_SAN) -Ibpf/include -I$(O) \
+	-Ilib -Icanaryd -Irollout
 FUZZ_TIME ?= 60
 
-all: $(O)/dispatcher.bpf.o $(VERSION_OBJS) $(TEST_BPF_OBJS) $(TOOL_BPF_OBJS) $(LIB) \
-	$(TEST_BINS) $(TOOL_BINS) $(O)/canaryctl $(O)/canaryd $(FUZZ_BINS) $(O)/fuzz/gen_state_seeds
+# What a user needs; the tests and tools come with "make test", the fuzz
+# targets with "make fuzz" (and "make test", whose regression test replays them).
+all: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS)
 
+TEST_DEPS := all $(O)/dispatcher.bpf.o $(TEST_BPF_OBJS) $(TOOL_BPF_OBJS) $(TEST_BINS) $(TOOL_BINS) \
+	$(FUZZ_BINS) $(O)/fuzz/gen_state_seeds
 $(O)/dispatcher.bpf.o: bpf/dispatcher/dispatcher.bpf.c $(BPF_HDRS) | $(O)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -132,49 +141,59 @@ $(O)/%.skel.h: $(O)/tools/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(O)/obj/%.o: canaryd/%.c $(wildcard canaryd/*.h) $(BPF_HDRS) $(O)/dispatcher.skel.h
+# Every user-space object; the generated skeletons exist before the first
+# compile, the .d files track headers after it.
+$(O)/obj/%.o: %.c | $(O)/dispatcher.skel.h $(TOOL_SKELS)
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) $(INC_$(firstword $(subst /, ,$<))) -c $< -o $@
 
-$(O)/obj/rollout/%.o: rollout/%.c $(wildcard rollout/*.h)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -c $< -o $@
-
-$(O)/obj/tests/%.o: tests/%.c $(wildcard tests/lib/*.h) $(wildcard canaryd/*.h) $(BPF_HDRS)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -Itests -Itests/lib -c $< -o $@
+INC_canaryd := -Icanaryd
+INC_canaryctl := -Icanaryctl
+INC_tests := -Itests -Itests/lib -Icanaryd
+# bench_dispatch measures the dispatcher on the tests' fixture.
+INC_tools := -Itests/lib
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(O)/tests/test_%: tests/test_%.c $(LIB) $(TEST_COMMON) $(wildcard tests/lib/*.h) \
-		$(TOOL_SKELS) | $(O)
-	$(call msg,CCLD,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -Itests -Itests/lib $< $(TEST_COMMON) $(LIB) $(BPF_LIBS) \
-		$(INI_LIBS) $(TEST_LIBS) -lm -o $@
+$(ROLLOUT): $(ROLLOUT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 
-$(O)/%: tools/%.c $(LIB) $(TOOL_SKELS) $(TEST_COMMON) | $(O)
+$(DAEMON_LIB): $(DAEMON_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+LIBS_ALL := $(DAEMON_LIB) $(LIB) $(ROLLOUT)
+LINK_LIBS := $(BPF_LIBS) $(INI_LIBS) $(CRYPTO_LIBS) -lz -lm
+
+$(TEST_BINS): $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_COMMON) $(LIBS_ALL) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests -Itests/lib $< $(TEST_COMMON) $(LIB) $(BPF_LIBS) $(INI_LIBS) $(TOOL_LIBS) -lm -o $@
+	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) $< $(TEST_COMMON) $(LIBS_ALL) $(LINK_LIBS) $(TEST_LIBS) -o $@
+
+$(TOOL_BINS): $(O)/%: $(O)/obj/tools/%.o $(LIBS_ALL) | $(O)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(TOOL_OBJS) $(LIBS_ALL) $(LINK_LIBS) $(TOOL_LIBS) -o $@
+
+$(O)/bench_dispatch: TOOL_OBJS = $(TEST_COMMON)
+$(O)/bench_dispatch: $(TEST_COMMON)
 
 # The webhook receiver for tests and trying gates by hand.
 $(O)/webhook_receiver: TOOL_LIBS += $(MHD_LIBS) $(CRYPTO_LIBS)
 
 # The daemon.
-$(O)/canaryd: canaryd/canaryd.c canaryd/webhook.c $(LIB) $(wildcard canaryd/*.h) \
-		$(wildcard rollout/*.h) | $(O)
+$(O)/canaryd: $(patsubst %.c,$(O)/obj/%.o,$(DAEMON_MAIN)) $(LIBS_ALL) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $< canaryd/webhook.c $(LIB) $(BPF_LIBS) $(INI_LIBS) $(TOOL_LIBS) \
-		$(CURL_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) $(SYSTEMD_LIBS) -lz -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $< $(LIBS_ALL) $(LINK_LIBS) $(TOOL_LIBS) $(CURL_LIBS) $(MHD_LIBS) \
+		$(SYSTEMD_LIBS) -o $@
 
 # The client: jansson for the daemon's protocol; libbpf (through the datapath
-# library's loaders) and libpcap for "preflight", which runs without a daemon.
-CTL_SRCS := canaryd/canaryctl.c canaryd/preflight.c
-$(O)/canaryctl: $(CTL_SRCS) canaryd/preflight.h canaryd/proto.h $(LIB) | $(O)
+# library's loaders) and libpcap for "preflight", which runs without a daemon;
+# the decision core's step list parser, so a bad --steps is refused early.
+$(O)/canaryctl: $(CTL_OBJS) $(LIB) $(ROLLOUT) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $(CTL_SRCS) $(LIB) $(BPF_LIBS) $(INI_LIBS) $(PCAP_LIBS) $(TOOL_LIBS) \
-		-lz -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(CTL_OBJS) $(LIB) $(ROLLOUT) $(LINK_LIBS) $(PCAP_LIBS) $(TOOL_LIBS) -o $@
 
 # Its test runs build/canaryctl against a fake daemon and parses JSON.
 $(O)/tests/test_canaryctl: $(O)/canaryctl
@@ -183,7 +202,7 @@ $(O)/tests/test_canaryctl: TEST_LIBS += $(TOOL_LIBS)
 $(O)/tests/test_preflight: $(O)/canaryctl $(TEST_BPF_OBJS) $(VERSION_OBJS)
 $(O)/tests/test_preflight: TEST_LIBS += $(PCAP_LIBS) $(TOOL_LIBS)
 
-$(O)/fuzz/obj/%.o: %.c $(wildcard canaryd/*.h) $(wildcard rollout/*.h) $(BPF_HDRS)
+$(O)/fuzz/obj/%.o: %.c
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
@@ -201,17 +220,20 @@ $(O)/fuzz/gen_state_seeds: tests/fuzz/gen_state_seeds.c $(FUZZ_LIB_OBJS)
 $(O):
 	$(Q)mkdir -p $(O)
 
-test: all
+# Everything the tests need, built but not run.
+tests: $(TEST_DEPS)
+
+test: $(TEST_DEPS)
 	$(Q)CANARY_BUILD=$(abspath $(O)) tests/run.sh
 
 # The unit tests that need no privileges, as any user: judge, engine,
 # config, metrics renderer, canaryctl against its fake daemon.
-CHECK_TESTS := test_canaryctl test_config test_engine test_judge test_metrics
+CHECK_TESTS := test_canaryctl test_config test_engine test_judge test_metrics test_reconcile
 check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
 	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
 
 # make test with every core kept busy by stress-ng.
-test-stress: all
+test-stress: $(TEST_DEPS)
 	$(Q)CANARY_BUILD=$(abspath $(O)) tests/stress.sh
 
 fuzz: $(FUZZ_BINS) $(O)/fuzz/gen_state_seeds
@@ -221,13 +243,13 @@ fuzz: $(FUZZ_BINS) $(O)/fuzz/gen_state_seeds
 valgrind: $(TEST_BINS)
 	$(Q)tests/valgrind.sh $(TEST_BINS)
 
-test-long: all
+test-long: $(TEST_DEPS)
 	$(Q)tests/run.sh --long
 
-bench: all
+bench: $(TEST_DEPS)
 	$(Q)tests/bench.sh
 
-demo: all
+demo: $(TEST_DEPS)
 	$(Q)tests/demo.sh
 
 # What canaryd needs at run time: the dispatcher is built into it (skeleton);
@@ -254,6 +276,8 @@ clean:
 	$(call msg,CLEAN,$(O))
 	$(Q)rm -rf $(O)
 
-.PHONY: all test test-long test-stress check bench demo install clean fuzz valgrind
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+.PHONY: all tests test test-long test-stress check bench demo install clean fuzz valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:

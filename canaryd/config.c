@@ -33,6 +33,7 @@
 #include "config.h"
 #include "dp.h"
 #include "log.h"
+#include "parse.h"
 #include "metrics.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -196,90 +197,6 @@ static void fmt_duration(__u64 ms, char *buf, size_t len)
 		snprintf(buf, len, "%llums", (unsigned long long)ms);
 }
 
-/* Leading decimal digits of *S into N, moving *S past them. */
-static int parse_digits(const char **s, __u64 *n)
-{
-	const char *c = *s;
-	__u64 v = 0;
-
-	if (!isdigit((unsigned char)*c))
-		return -EINVAL;
-	for (; isdigit((unsigned char)*c); c++) {
-		unsigned int d = *c - '0';
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	*s = c;
-	*n = v;
-	return 0;
-}
-
-int canary_parse_duration_ms(const char *s, __u64 *ms)
-{
-	static const struct {
-		const char *suffix;
-		__u64 ms;
-	} units[] = {
-		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60 * 1000 }, { "h", 3600 * 1000 },
-	};
-	__u64 n;
-	size_t i;
-	int err;
-
-	if (!s)
-		return -EINVAL;
-	/* Whole numbers only: "1.5s" is "1500ms", and exact. */
-	err = parse_digits(&s, &n);
-	if (err)
-		return err;
-	for (i = 0; i < ARRAY_SIZE(units); i++) {
-		if (strcmp(s, units[i].suffix))
-			continue;
-		if (n > UINT64_MAX / units[i].ms)
-			return -ERANGE;
-		*ms = n * units[i].ms;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-static bool prog_name_ok(const char *s)
-{
-	if (!*s || isdigit((unsigned char)*s))
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_')
-			return false;
-	return true;
-}
-
-int canary_split_objprog(const char *spec, char *obj, size_t objlen, char *prog, size_t proglen)
-{
-	const char *colon = strrchr(spec, ':'), *name = "";
-	size_t olen = strlen(spec);
-
-	/*
-	 * A program name is a C identifier, so a ':' followed by a '/' belongs
-	 * to a directory name of the object's path, not to a program.
-	 */
-	if (colon && !strchr(colon + 1, '/')) {
-		name = colon + 1;
-		olen = colon - spec;
-		if (!prog_name_ok(name))
-			return -EINVAL;
-	}
-	if (!olen)
-		return -EINVAL;
-	if (olen >= objlen || strlen(name) >= proglen)
-		return -ENAMETOOLONG;
-	memcpy(obj, spec, olen);
-	obj[olen] = '\0';
-	strcpy(prog, name);
-	return 0;
-}
-
 static int parse_double(const char *v, double *d)
 {
 	char *end;
@@ -358,7 +275,7 @@ static int parse_count(struct parser *p, const struct key *k, const char *v, voi
 	__u64 n;
 	int err;
 
-	err = parse_digits(&s, &n);
+	err = canary_parse_digits(&s, &n);
 	if (!err && *s)
 		err = -EINVAL;
 	if (err)

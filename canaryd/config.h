@@ -23,6 +23,7 @@
 
 #include "engine.h"
 #include "judge.h"
+#include "parse.h"
 
 #define CANARY_MAX_IFACES 16
 #define CANARY_OBJ_LEN 512
@@ -102,19 +103,5 @@ struct canaryd_config {
  * an error.
  */
 int canaryd_config__load(struct canaryd_config *cfg, const char *path, char *err, size_t errlen);
-
-/*
- * Parse a duration: "250ms", "1s", "5m", "1h", a bare number is seconds;
- * whole numbers only. 0, -EINVAL (empty, sign, space, fraction, unknown
- * unit) or -ERANGE (more milliseconds than a __u64 holds).
- */
-int canary_parse_duration_ms(const char *s, __u64 *ms);
-
-/*
- * Split "OBJECT[:PROGRAM]" into its parts; PROGRAM is a C identifier, so a
- * ':' followed by a '/' is part of the object's path. 0 or
- * -EINVAL/-ENAMETOOLONG.
- */
-int canary_split_objprog(const char *spec, char *obj, size_t objlen, char *prog, size_t proglen);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "dp.h"
 #include "metrics.h"
+#include "names.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -28,9 +29,6 @@ static const char *const versions[] = { "stable", "candidate" };
 static const char *const classes[] = { "split", "pinned", "unparsed" };
 static const char *const verdicts[] = { "aborted", "drop", "pass", "tx", "redirect", "invalid" };
 /* The same names as the control protocol's "dir" and "test" (proto.h). */
-static const char *const dirs[] = { "up", "down", "none" };
-static const char *const tests[] = { "harm", "safety", "exact", "limit", "budget",
-				     "split", "input", "exposure" };
 static const enum rollout_phase decisions[] = { ROLLOUT_PROMOTED, ROLLOUT_ROLLED_BACK,
 						ROLLOUT_ABORTED, ROLLOUT_FAILED };
 
@@ -362,9 +360,9 @@ static void judge_family(FILE *f, const struct canary_metrics_iface *ifs, int n,
 				s_open(&s, f, name);
 				s_label(&s, "interface", ifs[i].name);
 				s_label(&s, "metric", metric);
-				s_label(&s, "dir", dirs[t->dir <= JUDGE_DIR_NONE ? t->dir : JUDGE_DIR_NONE]);
-				s_label(&s, "test", (unsigned)t->test < ARRAY_SIZE(tests) ?
-							    tests[t->test] : "unknown");
+				s_label(&s, "dir", rollout_judge_dir__name(t->dir) ?:
+							   rollout_judge_dir__name(JUDGE_DIR_NONE));
+				s_label(&s, "test", rollout_judge_test__name(t->test) ?: "unknown");
 				if (jf == J_RATE)
 					s_label(&s, "version", versions[nv]);
 				switch (jf) {

@@ -45,6 +45,7 @@ struct hook_req {
 
 static CURLM *multi;
 static canary_gate_cb gate_cb;
+static void *gate_ctx;
 static struct hook_req reqs[MAX_REQS];
 static __u64 next_seq;
 
@@ -67,39 +68,7 @@ void canary_hmac_sha256_hex(const char *key, const void *data, size_t len, char 
 	hex[64] = '\0';
 }
 
-int canary_sha256_file(const char *path, char hex[65])
-{
-	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
-	EVP_MD_CTX *ctx;
-	ssize_t got;
-	int fd, err = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ctx = EVP_MD_CTX_new();
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while ((got = read(fd, buf, sizeof(buf))) > 0)
-		EVP_DigestUpdate(ctx, buf, got);
-	if (got < 0) {
-		err = -errno;
-		goto out;
-	}
-	EVP_DigestFinal_ex(ctx, md, &n);
-	for (i = 0; i < n && i < 32; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
-	hex[64] = '\0';
-out:
-	EVP_MD_CTX_free(ctx);
-	close(fd);
-	return err;
-}
-
-int canary_webhooks__init(canary_gate_cb cb)
+int canary_webhooks__init(canary_gate_cb cb, void *ctx)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT))
 		return -ENOMEM;
@@ -107,6 +76,7 @@ int canary_webhooks__init(canary_gate_cb cb)
 	if (!multi)
 		return -ENOMEM;
 	gate_cb = cb;
+	gate_ctx = ctx;
 	return 0;
 }
 
@@ -359,7 +329,7 @@ static void req_done(struct hook_req *r, CURLcode rc)
 	}
 	/* Last: the callback may queue or cancel requests. */
 	if (gate_req && gate_cb)
-		gate_cb(owner, gate, res, detail);
+		gate_cb(gate_ctx, owner, gate, res, detail);
 }
 
 int canary_webhooks__pollfds(struct pollfd *pfd, int max, int *timeout_ms)

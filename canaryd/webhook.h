@@ -31,12 +31,15 @@
 #include "config.h"
 #include "engine.h"
 
-/* A gate's answer for OWNER (an interface), called from canary_webhooks__run(). */
-typedef void (*canary_gate_cb)(void *owner, enum rollout_gate gate,
+/*
+ * A gate's answer for OWNER (an interface), called from canary_webhooks__run()
+ * with the CTX given to canary_webhooks__init().
+ */
+typedef void (*canary_gate_cb)(void *ctx, void *owner, enum rollout_gate gate,
 			       enum rollout_gate_result res, const char *detail);
 
 /* 0 or a negative errno (libcurl could not be set up). */
-int canary_webhooks__init(canary_gate_cb cb);
+int canary_webhooks__init(canary_gate_cb cb, void *ctx);
 void canary_webhooks__fini(void);
 
 /*
@@ -68,9 +71,6 @@ int canary_webhooks__pollfds(struct pollfd *pfd, int max, int *timeout_ms);
 
 /* After poll: move transfers on, start due retries, report gate answers. */
 void canary_webhooks__run(void);
-
-/* SHA-256 of a file as 64 hex digits. 0 or a negative errno. */
-int canary_sha256_file(const char *path, char hex[65]);
 
 /* HMAC-SHA256 of DATA keyed with KEY, as 64 hex digits. */
 void canary_hmac_sha256_hex(const char *key, const void *data, size_t len, char hex[65]);

@@ -400,8 +400,11 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 	case ROLLOUT_EV_PROMOTE:
 		if (!live)
 			return -EINVAL;
-		snprintf(r->reason, sizeof(r->reason), "promoted by operator at %.2f%%",
-			 r->share_bp / 100.0);
+		if (ev->detail)
+			snprintf(r->reason, sizeof(r->reason), "%s", ev->detail);
+		else
+			snprintf(r->reason, sizeof(r->reason), "promoted by operator at %.2f%%",
+				 r->share_bp / 100.0);
 		promote(r, ev->now_ms, acts);
 		return 0;
 	case ROLLOUT_EV_ABORT:
@@ -423,15 +426,20 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 		act(acts, ROLLOUT_ACT_PERSIST, 0);
 		return 0;
 	case ROLLOUT_EV_FAILED:
+		if (r->phase == ROLLOUT_IDLE || r->phase == ROLLOUT_FAILED)
+			return -EINVAL;
+		/* A promotion that failed left the old stable in place: no revert. */
+		r->has_previous = false;
+		snprintf(r->reason, sizeof(r->reason), "%s",
+			 ev->detail ? ev->detail : "datapath failure; last good state restored");
+		roll_back(r, ROLLOUT_FAILED, ROLLOUT_N_FAILED, ev->now_ms, acts);
+		return 0;
+	case ROLLOUT_EV_WITHDRAWN:
 		if (!live)
 			return -EINVAL;
-		clear_gate(r);
-		r->phase = ROLLOUT_FAILED;
-		r->share_bp = 0;
-		r->end_ms = ev->now_ms;
-		snprintf(r->reason, sizeof(r->reason), "datapath failure; last good state restored");
-		act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_FAILED);
-		act(acts, ROLLOUT_ACT_PERSIST, 0);
+		snprintf(r->reason, sizeof(r->reason), "%s",
+			 ev->detail ? ev->detail : "rolled back: the candidate was found withdrawn");
+		roll_back(r, ROLLOUT_ROLLED_BACK, ROLLOUT_N_ROLLED_BACK, ev->now_ms, acts);
 		return 0;
 	case ROLLOUT_EV_GATE_RESULT:
 		return handle_gate_result(r, ev, acts);

@@ -85,11 +85,21 @@ enum rollout_event_type {
 	ROLLOUT_EV_TICK,	/* a counter read */
 	ROLLOUT_EV_PAUSE,
 	ROLLOUT_EV_RESUME,
-	ROLLOUT_EV_PROMOTE,	/* operator: promote now */
+	ROLLOUT_EV_PROMOTE,	/* operator (or a reconcile): promote now */
 	ROLLOUT_EV_ABORT,	/* operator: roll back now */
 	ROLLOUT_EV_REVERT,	/* operator: after a promotion, back to the previous stable */
-	ROLLOUT_EV_FAILED,	/* the datapath refused an action; shell restored last good state */
+	/*
+	 * The datapath refused an action of the transition just made (a
+	 * promotion or a rollback included: a promotion whose kernel write
+	 * failed is not "promoted"), or the interface went away. Back to
+	 * stable only (share 0, slot 1 emptied: the shell applies these
+	 * without stopping at a failure), phase failed, notified, persisted.
+	 * Valid in every phase but idle and failed.
+	 */
+	ROLLOUT_EV_FAILED,
 	ROLLOUT_EV_GATE_RESULT,	/* the answer to ROLLOUT_ACT_ASK_GATE */
+	/* A restart found the candidate withdrawn (a rollback not persisted). */
+	ROLLOUT_EV_WITHDRAWN,
 };
 
 struct rollout_event {
@@ -102,6 +112,10 @@ struct rollout_event {
 	 * ("HTTP 403", "timeout after 3 retries") for the reason line. */
 	enum rollout_gate gate;
 	enum rollout_gate_result result;
+	/*
+	 * GATE_RESULT: as above. PROMOTE, FAILED, WITHDRAWN: the reason line
+	 * when not NULL (who or what decided), else the engine's own.
+	 */
 	const char *detail;
 };
 

@@ -93,7 +93,15 @@ echo "bad candidates (canaryctl start, rollout of fw_v2 under way):"
 echo "not a BPF object" >"$CB_TMP/junk.bpf.o"
 mkdir "$CB_TMP/dir.bpf.o"
 START="$CTL start $DUT2"
-refused "verifier" rejected.bpf.o "refused by the kernel" $START $B/tests/rejected.bpf.o
+# The verifier's refusal: canaryctl's one line, then the verifier's log itself.
+out=$($START $B/tests/rejected.bpf.o 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "verifier: exit $rc, want 1: $out"
+[[ $(head -1 <<<"$out") == *rejected.bpf.o*"refused by the kernel"*"the verifier's log follows" ]] ||
+	fail "verifier: '$(head -1 <<<"$out")' does not name rejected.bpf.o and the log"
+grep -q "invalid access to packet" <<<"$out" || fail "verifier: its log did not reach canaryctl: $out"
+printf '  %-18s %s (+ %d lines of verifier log)\n' "verifier:" "$(head -1 <<<"$out")" \
+	$(($(wc -l <<<"$out") - 1))
 refused "tc program" wrong_type.bpf.o 'holds no XDP program (tc_pass is sched_cls' \
 	$START $B/tests/wrong_type.bpf.o
 refused "xdp.frags" frags.bpf.o 'multi-buffer frames (SEC("xdp.frags"))' \

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * canaryctl against a fake canaryd: a thread serving a UNIX socket in a
- * mkdtemp directory with canned replies (canaryd/proto.h), recording every
+ * mkdtemp directory with canned replies (lib/proto.h), recording every
  * request. build/canaryctl runs as a subprocess; we check the requests it
  * sends, its output (-j is valid JSON), its exit codes (--wait, --watch) and
  * its errors (no daemon, daemon error, usage).
@@ -65,36 +65,39 @@ static struct fake F;
 static json_t *status_reply(const char *phase, int step)
 {
 	json_t *ver_s = json_pack(
-		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}", "packets",
-		(json_int_t)12345678, "bytes", (json_int_t)987654321, "aborted", (json_int_t)0,
-		"drop", (json_int_t)148148, "pass", (json_int_t)12197530, "tx", (json_int_t)0,
-		"redirect", (json_int_t)0, "invalid", (json_int_t)0, "fallback", (json_int_t)0,
-		"pps", 12345.0, "drop_rate", 0.012, "pass_rate", 0.988, "abort_rate", 0.0,
-		"cost_ns_avg", 45.2);
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}",
+	    CANARY_K_PACKETS, (json_int_t)12345678, CANARY_K_BYTES, (json_int_t)987654321,
+	    "aborted", (json_int_t)0, "drop", (json_int_t)148148, "pass", (json_int_t)12197530,
+	    "tx", (json_int_t)0, "redirect", (json_int_t)0, "invalid", (json_int_t)0,
+	    CANARY_K_FALLBACK, (json_int_t)0, CANARY_K_PPS, 12345.0, CANARY_K_DROP_RATE, 0.012,
+	    CANARY_K_PASS_RATE, 0.988, CANARY_K_ABORT_RATE, 0.0, CANARY_K_COST_NS_AVG, 45.2);
 	json_t *ver_c = json_pack(
-		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}", "packets",
-		(json_int_t)650123, "bytes", (json_int_t)52009840, "aborted", (json_int_t)0, "drop",
-		(json_int_t)8126, "pass", (json_int_t)641997, "tx", (json_int_t)0, "redirect",
-		(json_int_t)0, "invalid", (json_int_t)0, "fallback", (json_int_t)0, "pps", 650.0,
-		"drop_rate", 0.0125, "pass_rate", 0.9875, "abort_rate", 0.0, "cost_ns_avg", 47.9);
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}",
+	    CANARY_K_PACKETS, (json_int_t)650123, CANARY_K_BYTES, (json_int_t)52009840, "aborted",
+	    (json_int_t)0, "drop", (json_int_t)8126, "pass", (json_int_t)641997, "tx",
+	    (json_int_t)0, "redirect", (json_int_t)0, "invalid", (json_int_t)0, CANARY_K_FALLBACK,
+	    (json_int_t)0, CANARY_K_PPS, 650.0, CANARY_K_DROP_RATE, 0.0125, CANARY_K_PASS_RATE,
+	    0.9875, CANARY_K_ABORT_RATE, 0.0, CANARY_K_COST_NS_AVG, 47.9);
 	json_t *rollout = json_pack(
-		"{s:s, s:s, s:s, s:{s:s, s:s}, s:i, s:i, s:f, s:[i,i,i,i,i], s:i, s:i, s:i,"
-		" s:s, s:s, s:[], s:{s:i, s:i, s:i}}",
-		"id", "eth0-1700000000000", "phase", phase, "reason",
-		"step 2 baking: 18.0 s of 60.0 s", "candidate", "object", "/opt/fw/fw_v2.bpf.o",
-		"program", "xdp_fw", "step", step, "steps", 5, "share_pct", 5.0, "shares_pct", 1, 5,
-		25, 50, 100, "step_elapsed_ms", 18000, "step_min_ms", 60000, "elapsed_ms", 100000,
-		"verdict", "inconclusive", "evidence",
-		"drop up harm: cand 8126/650123 (0.0125) stable 148148/12345678 (0.012)", "tests",
-		"totals", "stable_packets", 1234567, "candidate_packets", 65012,
-		"candidate_aborted", 0);
+	    "{s:s, s:s, s:s, s:{s:s, s:s}, s:i, s:i, s:f, s:[i,i,i,i,i], s:i, s:i, s:i,"
+	    " s:s, s:s, s:[], s:{s:i, s:i, s:i}}",
+	    CANARY_K_ID, "eth0-1700000000000", CANARY_K_PHASE, phase, CANARY_K_REASON,
+	    "step 2 baking: 18.0 s of 60.0 s", CANARY_K_CANDIDATE, "object", "/opt/fw/fw_v2.bpf.o",
+	    CANARY_K_PROGRAM, "xdp_fw", CANARY_K_STEP, step, CANARY_K_STEPS, 5, CANARY_K_SHARE_PCT,
+	    5.0, CANARY_K_SHARES_PCT, 1, 5, 25, 50, 100, CANARY_K_STEP_ELAPSED_MS, 18000,
+	    CANARY_K_STEP_MIN_MS, 60000, CANARY_K_ELAPSED_MS, 100000, CANARY_K_VERDICT,
+	    "inconclusive", CANARY_K_EVIDENCE,
+	    "drop up harm: cand 8126/650123 (0.0125) stable 148148/12345678 (0.012)",
+	    CANARY_K_TESTS, "totals", "stable_packets", 1234567, "candidate_packets", 65012,
+	    "candidate_aborted", 0);
 
 	return json_pack("{s:b, s:[{s:s, s:s, s:b, s:n, s:{s:s, s:s}, s:o, s:{s:b, s:i, s:i},"
 			 " s:{s:o, s:o}}]}",
-			 "ok", 1, "interfaces", "iface", "eth0", "mode", "native", "managed", 1,
-			 "error", "stable", "object", "/opt/fw/fw_v1.bpf.o", "program", "xdp_fw",
-			 "rollout", rollout, "breaker", "tripped", 0, "bad", 0, "trips", 0,
-			 "versions", "stable", ver_s, "candidate", ver_c);
+			 CANARY_K_OK, 1, CANARY_K_INTERFACES, "iface", "eth0", "mode", "native",
+			 "managed", 1, CANARY_K_ERROR, "stable", CANARY_K_OBJECT,
+			 "/opt/fw/fw_v1.bpf.o", CANARY_K_PROGRAM, "xdp_fw", CANARY_K_ROLLOUT,
+			 rollout, CANARY_K_BREAKER, "tripped", 0, CANARY_K_BAD, 0, CANARY_K_TRIPS,
+			 0, CANARY_K_VERSIONS, "stable", ver_s, CANARY_K_CANDIDATE, ver_c);
 }
 
 static json_t *make_reply(json_t *req)
@@ -102,10 +105,10 @@ static json_t *make_reply(json_t *req)
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
 
 	if (F.mode == FAKE_ERROR)
-		return json_pack("{s:b, s:s, s:i}", "ok", 0, "error", DAEMON_ERROR, "errno",
-				 ENODEV);
+		return json_pack("{s:b, s:s, s:i}", CANARY_K_OK, 0, CANARY_K_ERROR, DAEMON_ERROR,
+				 CANARY_K_ERRNO, ENODEV);
 	if (!cmd || strcmp(cmd, "status"))
-		return json_pack("{s:b}", "ok", 1);
+		return json_pack("{s:b}", CANARY_K_OK, 1);
 	F.nstatus++;
 	if (F.mode == FAKE_SEQUENCE && F.nstatus > 2)
 		return status_reply(F.terminal, 2);
@@ -478,7 +481,7 @@ static void test_json_output(void **state)
 	RUN(r, "pause", "eth0", "-j");
 	assert_int_equal(r->code, 0);
 	assert_int_equal(json_lines(r->out, &o), 1);
-	assert_true(json_is_true(json_object_get(o, "ok")));
+	assert_true(json_is_true(json_object_get(o, CANARY_K_OK)));
 	json_decref(o);
 	free(r);
 }
@@ -559,9 +562,9 @@ static void test_wait_exit_codes(void **state)
 	assert_int_equal(json_lines(r->out, &o), 2);
 	assert_string_equal(
 		json_string_value(json_object_get(
-			json_object_get(json_array_get(json_object_get(o, "interfaces"), 0),
-					"rollout"),
-			"phase")),
+			json_object_get(json_array_get(json_object_get(o, CANARY_K_INTERFACES), 0),
+					CANARY_K_ROLLOUT),
+			CANARY_K_PHASE)),
 		"rolled_back");
 	json_decref(o);
 	free(r);
@@ -614,9 +617,9 @@ static void test_no_daemon(void **state)
 				       NULL });
 	assert_int_equal(r->code, 1);
 	assert_int_equal(json_lines(r->out, &o), 1);
-	assert_true(json_is_false(json_object_get(o, "ok")));
-	assert_int_equal(json_integer_value(json_object_get(o, "errno")), ENOENT);
-	assert_non_null(strstr(json_string_value(json_object_get(o, "error")), bad));
+	assert_true(json_is_false(json_object_get(o, CANARY_K_OK)));
+	assert_int_equal(json_integer_value(json_object_get(o, CANARY_K_ERRNO)), ENOENT);
+	assert_non_null(strstr(json_string_value(json_object_get(o, CANARY_K_ERROR)), bad));
 	json_decref(o);
 	free(r);
 }
@@ -637,7 +640,8 @@ static void test_daemon_error(void **state)
 	RUN(r, "-j", "status", "eth9", "--watch");
 	assert_int_equal(r->code, 1);
 	assert_int_equal(json_lines(r->out, &o), 1);
-	want = json_pack("{s:b, s:s, s:i}", "ok", 0, "error", DAEMON_ERROR, "errno", ENODEV);
+	want = json_pack("{s:b, s:s, s:i}", CANARY_K_OK, 0, CANARY_K_ERROR, DAEMON_ERROR,
+			 CANARY_K_ERRNO, ENODEV);
 	assert_true(json_equal(o, want));
 	json_decref(want);
 	json_decref(o);
@@ -697,9 +701,9 @@ static void test_usage_errors(void **state)
 	RUN(r, "-j", "start", "eth0", "/o.bpf.o", "--step-time", "10x");
 	assert_int_equal(r->code, 1);
 	assert_int_equal(json_lines(r->out, &o), 1);
-	assert_true(json_is_false(json_object_get(o, "ok")));
-	assert_int_equal(json_integer_value(json_object_get(o, "errno")), EINVAL);
-	assert_non_null(strstr(json_string_value(json_object_get(o, "error")), "10x"));
+	assert_true(json_is_false(json_object_get(o, CANARY_K_OK)));
+	assert_int_equal(json_integer_value(json_object_get(o, CANARY_K_ERRNO)), EINVAL);
+	assert_non_null(strstr(json_string_value(json_object_get(o, CANARY_K_ERROR)), "10x"));
 	json_decref(o);
 
 	/* -h is not an error */

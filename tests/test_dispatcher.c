@@ -24,7 +24,7 @@
 #include <bpf/bpf.h>
 
 #include "fixture.h"
-#include "lib/pkt.h"
+#include "pkt.h"
 
 static int setup(void **state)
 {
@@ -49,11 +49,11 @@ static int teardown(void **state)
 static __u32 run(struct fixture *f, const struct pkt_spec *s)
 {
 	__u8 buf[PKT_MAX];
-	size_t n = pkt_build(s, buf, sizeof(buf));
+	size_t n = canary_pkt__build(s, buf, sizeof(buf));
 	__u32 ret = 0;
 
 	assert_true(n > 0);
-	assert_int_equal(pkt_run(f->disp, buf, n, &ret), 0);
+	assert_int_equal(canary_pkt__run(f->disp, buf, n, &ret), 0);
 	return ret;
 }
 
@@ -209,13 +209,13 @@ static void test_truncation(void **state)
 	for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
 		const struct parse_case *pc = &parse_cases[i];
 
-		n = pkt_build(&pc->s, buf, sizeof(buf));
+		n = canary_pkt__build(&pc->s, buf, sizeof(buf));
 		min_l3 = 14 + 4 * (size_t)pc->s.vlans + (pc->s.family == AF_INET6 ? 40 : 20);
 		/* BPF_PROG_TEST_RUN refuses XDP frames shorter than an Ethernet header. */
 		for (len = 14; len <= n; len++, runs++) {
 			__u32 ret;
 
-			assert_int_equal(pkt_run(f->disp, buf, len, &ret), 0);
+			assert_int_equal(canary_pkt__run(f->disp, buf, len, &ret), 0);
 			if (ret != XDP_PASS && ret != XDP_DROP)
 				fail_msg("%s cut to %zu bytes: verdict %u", pc->name, len, ret);
 			/* The full packet must classify as the case says. */
@@ -402,13 +402,13 @@ static void *hammer_fn(void *arg)
 	struct pkt_spec a = { .src = "198.18.7.1", .sport = 9 };
 	struct pkt_spec b = { .family = AF_INET6, .src = "2001:db8:7::1", .sport = 9 };
 	__u8 pa[PKT_MAX], pb[PKT_MAX];
-	size_t na = pkt_build(&a, pa, sizeof(pa)), nb = pkt_build(&b, pb, sizeof(pb));
+	size_t na = canary_pkt__build(&a, pa, sizeof(pa)), nb = canary_pkt__build(&b, pb, sizeof(pb));
 
 	while (!h->stop) {
 		__u32 r1 = 0, r2 = 0;
 
-		pkt_run(h->f->disp, pa, na, &r1);
-		pkt_run(h->f->disp, pb, nb, &r2);
+		canary_pkt__run(h->f->disp, pa, na, &r1);
+		canary_pkt__run(h->f->disp, pb, nb, &r2);
 		/* Slot 0 (PASS) would mean a moment with no rule set installed. */
 		h->stray += (r1 == XDP_PASS) + (r2 == XDP_PASS);
 		__atomic_add_fetch(&h->runs, 2, __ATOMIC_RELAXED);
@@ -465,7 +465,7 @@ static void test_verdict_capture(void **state)
 	struct fixture *f = *state;
 	struct pkt_spec s = { .sport = 1, .dport = 2 };
 	__u8 buf[PKT_MAX];
-	size_t n = pkt_build(&s, buf, sizeof(buf));
+	size_t n = canary_pkt__build(&s, buf, sizeof(buf));
 	int v;
 
 	for (v = 0; v < CANARY_V_MAX; v++) {
@@ -478,11 +478,11 @@ static void test_verdict_capture(void **state)
 		assert_int_equal(canary_dp__set_slot(f->dp, 1, f->fd[v]), 0);
 		before = *fixture_counters(f, 1, CANARY_CLASS_SPLIT);
 		for (k = 0; k < 100; k++) {
-			assert_int_equal(pkt_run(f->disp, buf, n, &ret), 0);
+			assert_int_equal(canary_pkt__run(f->disp, buf, n, &ret), 0);
 			assert_int_equal(ret, want);
 		}
 		/* A repeat run: the kernel loops in the dispatcher 1000 times. */
-		assert_int_equal(pkt_run_repeat(f->disp, buf, n, 1000, &ret, NULL), 0);
+		assert_int_equal(canary_pkt__run_repeat(f->disp, buf, n, 1000, &ret, NULL), 0);
 		c = fixture_counters(f, 1, CANARY_CLASS_SPLIT);
 		assert_int_equal(c->packets - before.packets, 1100);
 		assert_int_equal(c->bytes - before.bytes, 1100 * n);
@@ -594,14 +594,14 @@ static void test_cost_sampling(void **state)
 	struct canary_counters c0;
 	const struct canary_counters *c;
 	__u8 buf[PKT_MAX];
-	size_t n = pkt_build(&s, buf, sizeof(buf));
+	size_t n = canary_pkt__build(&s, buf, sizeof(buf));
 	__u64 hist = 0;
 	int i;
 
 	two_slots(f, 0, 0);
 	assert_int_equal(canary_dp__set_cost_sampling(f->dp, 1), 0);
 	c0 = *fixture_counters(f, 0, CANARY_CLASS_SPLIT);
-	assert_int_equal(pkt_run_repeat(f->disp, buf, n, 1000, NULL, NULL), 0);
+	assert_int_equal(canary_pkt__run_repeat(f->disp, buf, n, 1000, NULL, NULL), 0);
 	c = fixture_counters(f, 0, CANARY_CLASS_SPLIT);
 	assert_int_equal(c->cost_samples - c0.cost_samples, 1000);
 	for (i = 0; i < CANARY_COST_BUCKETS; i++)
@@ -611,13 +611,13 @@ static void test_cost_sampling(void **state)
 
 	assert_int_equal(canary_dp__set_cost_sampling(f->dp, 100), 0);	/* -> 1 in 128 */
 	c0 = *c;
-	assert_int_equal(pkt_run_repeat(f->disp, buf, n, 12800, NULL, NULL), 0);
+	assert_int_equal(canary_pkt__run_repeat(f->disp, buf, n, 12800, NULL, NULL), 0);
 	c = fixture_counters(f, 0, CANARY_CLASS_SPLIT);
 	assert_int_equal(c->cost_samples - c0.cost_samples, 100);
 
 	assert_int_equal(canary_dp__set_cost_sampling(f->dp, 0), 0);
 	c0 = *c;
-	assert_int_equal(pkt_run_repeat(f->disp, buf, n, 1000, NULL, NULL), 0);
+	assert_int_equal(canary_pkt__run_repeat(f->disp, buf, n, 1000, NULL, NULL), 0);
 	assert_int_equal(fixture_counters(f, 0, CANARY_CLASS_SPLIT)->cost_samples,
 			 c0.cost_samples);
 }
@@ -777,10 +777,10 @@ static void run_n(int fd, int n)
 {
 	struct pkt_spec s = { .sport = 1, .dport = 2 };
 	__u8 buf[PKT_MAX];
-	size_t len = pkt_build(&s, buf, sizeof(buf));
+	size_t len = canary_pkt__build(&s, buf, sizeof(buf));
 
 	while (n--)
-		assert_int_equal(pkt_run(fd, buf, len, NULL), 0);
+		assert_int_equal(canary_pkt__run(fd, buf, len, NULL), 0);
 }
 
 /* State maps of the same name and definition are shared between versions. */
@@ -788,16 +788,16 @@ static void test_shared_state_maps(void **state)
 {
 	struct bpf_object *a = NULL, *b = NULL, *c = NULL, *d = NULL;
 	char dir[64], path[128];
+	CANARY_VERSION_OPTS(shared, .share_dir = dir);
+	CANARY_VERSION_OPTS(priv, .share_dir = dir, .private_maps = "other,conn_table");
 	int fa, fb, fc, fd;
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "/sys/fs/bpf/canary-share-%d", getpid());
-	fa = canary_version__load_shared(fixture_path("tests/stateful.bpf.o"), NULL, dir, NULL, &a);
-	fb = canary_version__load_shared(fixture_path("tests/stateful.bpf.o"), NULL, dir, NULL, &b);
-	fc = canary_version__load_shared(fixture_path("tests/stateful_other.bpf.o"), NULL, dir,
-					 NULL, &c);
-	fd = canary_version__load_shared(fixture_path("tests/stateful.bpf.o"), NULL, dir,
-					 "other,conn_table", &d);
+	fa = canary_version__load(fixture_path("tests/stateful.bpf.o"), &shared, &a);
+	fb = canary_version__load(fixture_path("tests/stateful.bpf.o"), &shared, &b);
+	fc = canary_version__load(fixture_path("tests/stateful_other.bpf.o"), &shared, &c);
+	fd = canary_version__load(fixture_path("tests/stateful.bpf.o"), &priv, &d);
 	assert_true(fa >= 0 && fb >= 0 && fc >= 0 && fd >= 0);
 	run_n(fa, 5);
 	run_n(fb, 3);

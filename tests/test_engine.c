@@ -303,9 +303,10 @@ static void test_operator_commands(void **state)
 					  -1, ROLLOUT_FAILED },
 		[ROLLOUT_PAUSED] = { -1, -1, ROLLOUT_PROGRESSING, ROLLOUT_PROMOTED, ROLLOUT_ABORTED,
 				     -1, ROLLOUT_FAILED },
-		[ROLLOUT_PROMOTED] = { -1, -1, -1, -1, -1, ROLLOUT_ABORTED, -1 },
-		[ROLLOUT_ROLLED_BACK] = { -1, -1, -1, -1, -1, -1, -1 },
-		[ROLLOUT_ABORTED] = { -1, -1, -1, -1, -1, -1, -1 },
+		/* failed: the actions of the transition into that phase failed. */
+		[ROLLOUT_PROMOTED] = { -1, -1, -1, -1, -1, ROLLOUT_ABORTED, ROLLOUT_FAILED },
+		[ROLLOUT_ROLLED_BACK] = { -1, -1, -1, -1, -1, -1, ROLLOUT_FAILED },
+		[ROLLOUT_ABORTED] = { -1, -1, -1, -1, -1, -1, ROLLOUT_FAILED },
 		[ROLLOUT_FAILED] = { -1, -1, -1, -1, -1, -1, -1 },
 	};
 	struct rollout *base = calloc(1, sizeof(*base)), *r = calloc(1, sizeof(*r));
@@ -698,6 +699,79 @@ static void test_gate_operator(void **state)
 	free(saved);
 }
 
+/*
+ * A promotion whose kernel write failed: the shell feeds ROLLOUT_EV_FAILED
+ * and the engine fails the terminal transition. Not "promoted": back to
+ * stable only, the failed notification, persisted, no revert possible.
+ */
+static void test_failed_promotion(void **state)
+{
+	static const enum rollout_action_type want[] = {
+		ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_SLOT, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_event ev = { .type = ROLLOUT_EV_PROMOTE, .now_ms = 5000 };
+	struct rollout_actions a;
+	struct rollout_plan plan;
+
+	(void)state;
+	plan_default(&plan);
+	start(r, &plan, &a);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_int_equal(r->phase, ROLLOUT_PROMOTED);
+	assert_int_equal(a.a[0].type, ROLLOUT_ACT_PROMOTE);
+	/* ... which the datapath refused. */
+	ev = (struct rollout_event){ .type = ROLLOUT_EV_FAILED, .now_ms = 5001,
+				     .detail = "failed: promote was refused by the datapath" };
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_int_equal(r->phase, ROLLOUT_FAILED);
+	assert_actions(&a, want, 4);
+	assert_int_equal(a.a[0].arg, 0);
+	assert_int_equal(a.a[2].arg, ROLLOUT_N_FAILED);
+	assert_string_equal(r->reason, "failed: promote was refused by the datapath");
+	assert_true(rollout__done(r));
+	assert_false(r->has_previous);
+	assert_int_equal(r->share_bp, 0);
+	assert_int_equal(r->end_ms, 5001);
+	/* Nothing to revert, and a failure is final. */
+	ev.type = ROLLOUT_EV_REVERT;
+	assert_int_equal(rollout__handle(r, &ev, &a), -EINVAL);
+	ev.type = ROLLOUT_EV_FAILED;
+	assert_int_equal(rollout__handle(r, &ev, &a), -EINVAL);
+	assert_int_equal(a.nr, 0);
+	free(r);
+}
+
+/* The interface went away: a failure event with its reason, the failed notification. */
+static void test_failed_interface_lost(void **state)
+{
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_event ev = { .type = ROLLOUT_EV_FAILED, .now_ms = 5000,
+				    .detail = "failed: the interface was removed during the rollout" };
+	struct rollout_actions a;
+	struct rollout_plan plan;
+
+	(void)state;
+	plan_default(&plan);
+	start(r, &plan, &a);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_int_equal(r->phase, ROLLOUT_FAILED);
+	assert_string_equal(r->reason, ev.detail);
+	assert_int_equal(a.nr, 4);
+	assert_int_equal(a.a[2].type, ROLLOUT_ACT_NOTIFY);
+	assert_int_equal(a.a[2].arg, ROLLOUT_N_FAILED);
+	assert_int_equal(a.a[3].type, ROLLOUT_ACT_PERSIST);
+	/* Without a reason: the engine's own. */
+	start(r, &plan, &a);
+	ev.detail = NULL;
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_non_null(strstr(r->reason, "datapath failure"));
+	/* Withdrawn (reconcile) only while live. */
+	ev.type = ROLLOUT_EV_WITHDRAWN;
+	assert_int_equal(rollout__handle(r, &ev, &a), -EINVAL);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -710,6 +784,8 @@ int main(void)
 		cmocka_unit_test(test_srm_untrusted),
 		cmocka_unit_test(test_timeout_policy),
 		cmocka_unit_test(test_operator_commands),
+		cmocka_unit_test(test_failed_promotion),
+		cmocka_unit_test(test_failed_interface_lost),
 		cmocka_unit_test(test_restart_reproduces),
 		cmocka_unit_test(test_harm_while_paused),
 		cmocka_unit_test(test_gate_start),

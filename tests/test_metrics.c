@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The metrics renderer (canaryd/metrics.c) on made-up daemon state: the page
- * passes a strict format check (tests/lib/promtext.c, itself checked against
+ * passes a strict format check (lib/promtext.c, itself checked against
  * broken pages here), label values are escaped, the cost histogram is
  * cumulative with exact bounds, rollout and judge state come out as status
  * shows them; and the listen-address parser.
@@ -97,7 +97,7 @@ static char *render(void)
 
 	assert_int_equal(canary_metrics__render(m, n, &text, &len), 0);
 	assert_int_equal(strlen(text), len);
-	if (prom_check(text, "canary_", err, sizeof(err)))
+	if (canary_prom__check(text, "canary_", err, sizeof(err)))
 		fail_msg("the page is not well formed:\n%s\n--- page:\n%s", err, text);
 	return text;
 }
@@ -106,7 +106,7 @@ static double value(const char *text, const char *series)
 {
 	double v;
 
-	if (prom_value(text, series, &v))
+	if (canary_prom__value(text, series, &v))
 		fail_msg("no series %s in:\n%s", series, text);
 	return v;
 }
@@ -265,9 +265,9 @@ static void test_checker_catches(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(prom_check(good, "canary_", err, sizeof(err)), 0);
+	assert_int_equal(canary_prom__check(good, "canary_", err, sizeof(err)), 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (prom_check(bad[i].page, "canary_", err, sizeof(err)) < 1)
+		if (canary_prom__check(bad[i].page, "canary_", err, sizeof(err)) < 1)
 			fail_msg("the checker missed: %s", bad[i].what);
 }
 

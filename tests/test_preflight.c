@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * canaryctl preflight on captures this test writes with libpcap
- * (pcap_open_dead + pcap_dump) from tests/lib/pkt.c packets: IPv4 and IPv6
+ * (pcap_open_dead + pcap_dump) from lib/pkt.c packets: IPv4 and IPv6
  * flows between the example firewall's subnets, whose verdict under each
  * version is known from bpf/versions/fw_common.h. build/canaryctl runs as a
  * subprocess; -j output is checked with jansson.
@@ -105,7 +105,7 @@ static size_t mix_packet(size_t idx, __u8 *buf)
 		snprintf(src, sizeof(src), "198.18.%d.%d", fl->src, 10 + round);
 		snprintf(dst, sizeof(dst), "198.18.%d.%d", fl->dst, 20 + round);
 	}
-	return pkt_build(&s, buf, PKT_MAX);
+	return canary_pkt__build(&s, buf, PKT_MAX);
 }
 
 /* Verdict of version column COL (0 v1, 1 blackhole, 2 v2) for capture position IDX. */
@@ -397,7 +397,7 @@ static void test_short_and_cut(void **state)
 	__u8 a[PKT_MAX], b[PKT_MAX];
 	struct pkt_spec s = { .src = "198.18.1.5", .dst = "198.18.2.10", .sport = 1234,
 			      .dport = 443, .payload = 64 };
-	size_t len = pkt_build(&s, a, sizeof(a));
+	size_t len = canary_pkt__build(&s, a, sizeof(a));
 	struct rec recs[] = {
 		{ a, (__u32)len, (__u32)len }, /* whole */
 		{ a, 10, 10 },		       /* a 10-byte frame */
@@ -570,7 +570,7 @@ static void test_errors(void **state)
 	/* A capture without Ethernet headers (DLT_RAW: IP first). */
 	snprintf(raw, sizeof(raw), "%s/raw.pcap", dir);
 	rec.data = p + 14;
-	rec.caplen = rec.len = pkt_build(&s, p, sizeof(p)) - 14;
+	rec.caplen = rec.len = canary_pkt__build(&s, p, sizeof(p)) - 14;
 	write_pcap(raw, DLT_RAW, &rec, 1);
 	RUN(&r, "preflight", "--pcap", raw, v1, v1);
 	assert_one_line_error(&r, "is not Ethernet");

@@ -21,9 +21,10 @@
 #include <bpf/libbpf.h>
 
 #include "dp.h"
+#include "version.h"
 #include "log.h"
 #include "lib/fixture.h"
-#include "lib/pkt.h"
+#include "pkt.h"
 
 #ifndef IPPROTO_ICMPV6
 #define IPPROTO_ICMPV6 58
@@ -60,7 +61,7 @@ static const char *verdict_name(__u32 v)
 static __u32 run(int fd, const void *pkt, size_t len)
 {
 	__u32 ret = 0xdead;
-	int err = pkt_run(fd, pkt, len, &ret);
+	int err = canary_pkt__run(fd, pkt, len, &ret);
 
 	assert_int_equal(err, 0);
 	return ret;
@@ -68,7 +69,7 @@ static __u32 run(int fd, const void *pkt, size_t len)
 
 static size_t build(const struct pkt_spec *s, __u8 *buf)
 {
-	size_t len = pkt_build(s, buf, PKT_MAX);
+	size_t len = canary_pkt__build(s, buf, PKT_MAX);
 
 	assert_true(len > 0);
 	return len;
@@ -581,10 +582,10 @@ static void test_slow_costs_more(void **state)
 		len = build(&s[i], buf);
 		/* Interleaved rounds, the best of each, to shrug off noise. */
 		for (round = 0; round < 3; round++) {
-			assert_int_equal(pkt_run_repeat(v->fd[V1], buf, len, 10000, &r1, &ns), 0);
+			assert_int_equal(canary_pkt__run_repeat(v->fd[V1], buf, len, 10000, &r1, &ns), 0);
 			if (ns < ns1)
 				ns1 = ns;
-			assert_int_equal(pkt_run_repeat(v->fd[SLOW], buf, len, 10000, &r2, &ns), 0);
+			assert_int_equal(canary_pkt__run_repeat(v->fd[SLOW], buf, len, 10000, &r2, &ns), 0);
 			if (ns < ns2)
 				ns2 = ns;
 			assert_int_equal(r1, r2);

@@ -11,7 +11,10 @@
 #    rollback) or holds, paused at the gate (on_failure = hold);
 #  - dead endpoints (no listener; a listener that never answers) never stall
 #    the counter reads: status keeps changing at the interval, traffic flows;
-#  - a config reload while a gate waits asks it again at the new URL.
+#  - a config reload while a gate waits asks it again at the new URL;
+#  - the interface removed during a rollout: the rollout fails through the
+#    engine, so the failed notification is sent and counted in
+#    canary_decisions_total.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
@@ -223,4 +226,41 @@ wait_for 30 '.rollout.phase == "promoted"' ||
 grep '"event":"gate.step"' "$LOG2" | grep -q '"status":200' ||
 	{ cat "$LOG2"; fail "the new endpoint never saw the step gate"; }
 echo "SIGHUP while a gate waited on a silent endpoint: asked again at the new URL, promoted"
+# ---- the interface removed mid-rollout: the failed webhook, counted.
+LOG3=$CB_TMP/hooks3.jsonl
+tb_bg "$TB_DUT" $B/webhook_receiver --port 8083 --log "$LOG3" >/dev/null
+configure "notes" <<INI
+[webhook notes]
+url = http://127.0.0.1:8083/events
+events = started,failed
+timeout = 1s
+INI
+reload
+$CTL start "$TB_DUT_IF" $B/versions/fw_v2.bpf.o --step-time 600s >/dev/null || fail "start refused"
+wait_for 10 '.rollout.phase == "progressing"' || { status; fail "the rollout did not start"; }
+for _ in $(seq 50); do
+	grep -q '"event":"started"' "$LOG3" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q '"event":"started"' "$LOG3" || fail "the notification endpoint never saw started"
+failed_before=$(tb_dut curl -s -m 2 http://127.0.0.1:9464/metrics |
+	awk -v k="canary_decisions_total{interface=\"$TB_DUT_IF\",decision=\"failed\"}" \
+	'$1 == k { print $2 }')
+ip -n "$TB_DUT" link del "$TB_DUT_IF" || fail "cannot remove $TB_DUT_IF"
+for _ in $(seq 100); do
+	grep -q '"event":"failed"' "$LOG3" && break
+	sleep 0.1
+done
+body=$(grep '"event":"failed"' "$LOG3" | head -1)
+[ -n "$body" ] || { cat "$LOG3"; fail "no failed notification after the interface was removed"; }
+jq -e '.body | .phase == "failed" and .event == "failed" and
+	(.reason | test("interface was removed"))' <<<"$body" >/dev/null ||
+	{ echo "$body"; fail "failed notification: want phase failed, the reason"; }
+failed_after=$(tb_dut curl -s -m 2 http://127.0.0.1:9464/metrics |
+	awk -v k="canary_decisions_total{interface=\"$TB_DUT_IF\",decision=\"failed\"}" \
+	'$1 == k { print $2 }')
+[ "${failed_after:-0}" -eq $((${failed_before:-0} + 1)) ] ||
+	fail "canary_decisions_total failed: ${failed_before:-0} -> ${failed_after:-0}, want one more"
+echo "interface removed mid-rollout: failed notification sent, canary_decisions_total{failed} \
+${failed_before:-0} -> $failed_after"
 exit 0

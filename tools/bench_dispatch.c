@@ -45,7 +45,7 @@ static double measure(int fd, const void *pkt, size_t len)
 {
 	double t0 = now_ns();
 
-	if (pkt_run_repeat(fd, pkt, len, REPEAT, NULL, NULL))
+	if (canary_pkt__run_repeat(fd, pkt, len, REPEAT, NULL, NULL))
 		return -1;
 	return (now_ns() - t0) / REPEAT;
 }
@@ -78,8 +78,8 @@ int main(void)
 	struct fixture f;
 	int r, v, i, err;
 
-	n4 = pkt_build(&s4, p4, sizeof(p4));
-	n6 = pkt_build(&s6, p6, sizeof(p6));
+	n4 = canary_pkt__build(&s4, p4, sizeof(p4));
+	n6 = canary_pkt__build(&s6, p6, sizeof(p6));
 	err = fixture_open(&f);
 	if (err) {
 		fprintf(stderr, "bench: cannot load dispatcher and test programs: %s (run as root after make)\n",

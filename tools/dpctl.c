@@ -46,6 +46,7 @@
 
 #include "canary_abi.h"
 #include "dp.h"
+#include "version.h"
 #include "log.h"
 
 struct opts {
@@ -482,6 +483,13 @@ static int run_adopt(const struct opts *o)
 	return err;
 }
 
+static int load_version(const char *path, const char *prog, struct bpf_object **obj)
+{
+	CANARY_VERSION_OPTS(opts, .prog = prog);
+
+	return canary_version__load(path, &opts, obj);
+}
+
 int main(int argc, char **argv)
 {
 	struct bpf_object *stable_obj = NULL, *cand_obj = NULL;
@@ -519,13 +527,13 @@ int main(int argc, char **argv)
 		sigaddset(&sigs, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 
-	stable_fd = canary_version__load(o.stable, o.stable_prog, &stable_obj);
+	stable_fd = load_version(o.stable, o.stable_prog, &stable_obj);
 	if (stable_fd < 0) {
 		err = stable_fd;
 		goto out;
 	}
 	if (o.candidate) {
-		cand_fd = canary_version__load(o.candidate, o.candidate_prog, &cand_obj);
+		cand_fd = load_version(o.candidate, o.candidate_prog, &cand_obj);
 		if (cand_fd < 0) {
 			err = cand_fd;
 			goto out;

@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "promcheck: NUL byte in the input\n");
 		return 1;
 	}
-	problems = prom_check(text, prefix, err, sizeof(err));
+	problems = canary_prom__check(text, prefix, err, sizeof(err));
 	if (problems) {
 		fprintf(stderr, "%s%d problem(s)\n", err, problems);
 		return 1;

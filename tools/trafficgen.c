@@ -35,7 +35,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
-#include "lib/pkt.h"
+#include "pkt.h"
 #include "trafficgen.skel.h"
 
 #define SPORT_BASE 1024
@@ -297,7 +297,7 @@ static int build_frame(const struct opts *o, __u8 *buf, size_t cap)
 	/* pkt_build stops at PKT_MAX; bigger frames get their length fields here. */
 	s.payload = size <= PKT_MAX ? size - hdr : 0;
 	memset(buf, 0, cap);
-	len = pkt_build(&s, buf, cap);
+	len = canary_pkt__build(&s, buf, cap);
 	if (!len) {
 		pr_warn("trafficgen: cannot build a %zu-byte frame\n", size);
 		return -EINVAL;
@@ -375,7 +375,7 @@ static int build_malformed(int kind, __u8 *buf, size_t cap)
 	case 22: s.ethertype = 0x0806; break;
 	case 23: s.ethertype = 0x8847; break;
 	}
-	len = pkt_build(&s, buf, cap);
+	len = canary_pkt__build(&s, buf, cap);
 	if (!len)
 		return -EINVAL;
 	if (len < 64)

@@ -74,6 +74,13 @@ struct canary_counters {
 
 #define CANARY_COUNTERS_ENTRIES (CANARY_ROWS * CANARY_CLASS_MAX)
 
+/* The (row, class) record of a counters array read from the map. */
+static inline const struct canary_counters *
+canary_counters__at(const struct canary_counters *all, __u32 row, __u32 cls)
+{
+	return &all[row * CANARY_CLASS_MAX + cls];
+}
+
 /*
  * Strata of the hash space, for the judge. Stratum = bucket / CANARY_STRATUM_BP
  * (1,000 strata of 10 buckets: 0.1 % of the flows each). The dispatcher counts

@@ -7,6 +7,7 @@
 
 #include "canary_abi.h"
 #include "dp.h"
+#include "version.h"
 
 struct fixture {
 	struct canary_dp *dp;

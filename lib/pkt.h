@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Crafted packets for BPF_PROG_TEST_RUN tests and the traffic generator. */
-#ifndef CANARY_TEST_PKT_H
-#define CANARY_TEST_PKT_H
+/* Crafted packets, run with BPF_PROG_TEST_RUN: for the tests, the traffic generator, the bench. */
+#ifndef CANARY_PKT_H
+#define CANARY_PKT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,13 +28,13 @@ struct pkt_spec {
 };
 
 /* Build the packet into buf (cap >= PKT_MAX); returns its length, or 0 on a bad spec. */
-size_t pkt_build(const struct pkt_spec *s, void *buf, size_t cap);
+size_t canary_pkt__build(const struct pkt_spec *s, void *buf, size_t cap);
 
 /* Run prog_fd once on the packet with BPF_PROG_TEST_RUN; 0 or -errno. */
-int pkt_run(int prog_fd, const void *pkt, size_t len, __u32 *retval);
+int canary_pkt__run(int prog_fd, const void *pkt, size_t len, __u32 *retval);
 
 /* Same, repeated; *ns_per_run gets the kernel's average duration. */
-int pkt_run_repeat(int prog_fd, const void *pkt, size_t len, __u32 repeat, __u32 *retval,
+int canary_pkt__run_repeat(int prog_fd, const void *pkt, size_t len, __u32 repeat, __u32 *retval,
 		   __u32 *ns_per_run);
 
 #endif

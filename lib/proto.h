@@ -13,6 +13,7 @@
  *
  * Replies:
  *   {"ok":false,"error":"one line naming the object and what to do","errno":22}
+ *   {"ok":false,"error":"...","errno":13,"log":"the verifier's log"}   a refused start
  *   {"ok":true}                                 commands
  *   {"ok":true,"interfaces":[IFACE...]}         status
  *
@@ -46,7 +47,7 @@
  * canaryctl exit codes with --wait: 0 promoted, 2 rolled back by the judge or
  * the circuit breaker, 3 aborted (or reverted) by an operator, 1 any error.
  *
- * Details clients rely on (canaryctl; they match canaryd.c):
+ * Details clients rely on (canaryctl; canaryd/status.c writes them):
  * - "phase" is rollout_phase__name(): "idle", "progressing", "paused" while
  *   the rollout goes on; "promoted" (exit 0), "rolled_back" (2), "aborted"
  *   (3, also after a revert), "failed" (1) are terminal.
@@ -82,5 +83,61 @@ enum canaryctl_exit {
 	CANARYCTL_EXIT_ROLLED_BACK = 2,
 	CANARYCTL_EXIT_ABORTED = 3,
 };
+
+/*
+ * Status keys: canaryd's status.c writes them, canaryctl and the tests
+ * read them; nowhere else spells them.
+ */
+/* The reply. */
+#define CANARY_K_OK "ok"
+#define CANARY_K_ERROR "error"
+#define CANARY_K_ERRNO "errno"
+#define CANARY_K_LOG "log"		/* a refused candidate: the verifier's log */
+#define CANARY_K_INTERFACES "interfaces"
+/* One interface. */
+#define CANARY_K_IFACE "iface"
+#define CANARY_K_MODE "mode"
+#define CANARY_K_MANAGED "managed"
+#define CANARY_K_STABLE "stable"
+#define CANARY_K_CANDIDATE "candidate"
+#define CANARY_K_OBJECT "object"
+#define CANARY_K_PROGRAM "program"
+#define CANARY_K_ROLLOUT "rollout"
+#define CANARY_K_READ_INTERVAL_MS "read_interval_ms"
+#define CANARY_K_BREAKER "breaker"
+#define CANARY_K_TRIPPED "tripped"
+#define CANARY_K_BAD "bad"
+#define CANARY_K_TRIPS "trips"
+#define CANARY_K_VERSIONS "versions"
+/* One version (under "versions"); its verdicts are named by canary_verdict_name(). */
+#define CANARY_K_PACKETS "packets"
+#define CANARY_K_BYTES "bytes"
+#define CANARY_K_FALLBACK "fallback"
+#define CANARY_K_PPS "pps"
+#define CANARY_K_DROP_RATE "drop_rate"
+#define CANARY_K_PASS_RATE "pass_rate"
+#define CANARY_K_ABORT_RATE "abort_rate"
+#define CANARY_K_COST_NS_AVG "cost_ns_avg"
+/* The rollout. */
+#define CANARY_K_ID "id"
+#define CANARY_K_PHASE "phase"
+#define CANARY_K_REASON "reason"
+#define CANARY_K_STEP "step"
+#define CANARY_K_STEPS "steps"
+#define CANARY_K_SHARE_PCT "share_pct"
+#define CANARY_K_SHARES_PCT "shares_pct"
+#define CANARY_K_STEP_ELAPSED_MS "step_elapsed_ms"
+#define CANARY_K_STEP_MIN_MS "step_min_ms"
+#define CANARY_K_ELAPSED_MS "elapsed_ms"
+#define CANARY_K_VERDICT "verdict"
+#define CANARY_K_EVIDENCE "evidence"
+#define CANARY_K_TESTS "tests"
+#define CANARY_K_TOTALS "totals"
+#define CANARY_K_GATE "gate"
+#define CANARY_K_NAME "name"
+#define CANARY_K_WAITING_MS "waiting_ms"
+#define CANARY_K_PASSED "passed"
+#define CANARY_K_ASKING "asking"
+#define CANARY_K_LAST_ANSWER "last_answer"
 
 #endif

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * A strict checker of the Prometheus text exposition format (0.0.4), for
- * the tests: promtool is not packaged in Debian 12's default set.
+ * the tests and tools/promcheck: promtool is not packaged in Debian 12's default set.
  */
-#ifndef CANARY_TEST_PROMTEXT_H
-#define CANARY_TEST_PROMTEXT_H
+#ifndef CANARY_PROMTEXT_H
+#define CANARY_PROMTEXT_H
 
 #include <stddef.h>
 
@@ -18,12 +18,12 @@
  * equal to the +Inf bucket and a _sum. Returns the number of problems, each
  * written to ERR as "line N: what" (one per line, cut at ERRLEN).
  */
-int prom_check(const char *text, const char *prefix, char *err, size_t errlen);
+int canary_prom__check(const char *text, const char *prefix, char *err, size_t errlen);
 
 /*
  * The value of the series SERIES, written exactly as in the text
  * ('name{a="b",c="d"}' or 'name'). 0, or -ENOENT.
  */
-int prom_value(const char *text, const char *series, double *v);
+int canary_prom__value(const char *text, const char *series, double *v);
 
 #endif

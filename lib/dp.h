@@ -17,7 +17,6 @@
 #include "canary_abi.h"
 
 struct canary_dp;
-struct bpf_object;
 
 struct canary_dp *canary_dp__open(void);
 void canary_dp__close(struct canary_dp *dp);
@@ -97,41 +96,6 @@ int canary_dp__read_breaker(const struct canary_dp *dp, __u32 slot, struct canar
 /* Close the breaker: zero its bad count and let flows reach the slot again. */
 int canary_dp__reset_breaker(struct canary_dp *dp, __u32 slot);
 int canary_dp__set_breaker_budget(struct canary_dp *dp, __u32 slot, __u64 budget);
-
-/*
- * Open and load an XDP program version from an object file. PROG may be NULL
- * when the object has one XDP program. Returns the program fd (owned by *obj)
- * or a negative errno; *obj is to be closed with bpf_object__close().
- */
-int canary_version__load(const char *path, const char *prog, struct bpf_object **obj);
-
-/*
- * The same, sharing state maps through SHARE_DIR: a map (not .data/.rodata/
- * .bss) whose name is pinned there with the same definition is reused, so
- * sessions in, say, a connection table survive a switch of versions; maps
- * pinned by no earlier version are pinned after the load. Maps named in
- * PRIVATE ("a,b"; may be NULL) are never shared.
- */
-int canary_version__load_shared(const char *path, const char *prog, const char *share_dir,
-				const char *private, struct bpf_object **obj);
-
-/*
- * Can the loaded program PROG_FD of OBJ share the dispatcher's ProgMap? The
- * checks canaryd applies to every version before traffic can reach it (the
- * kernel's own check at slot insertion would only say EINVAL): the plain XDP
- * attach type and no multi-buffer (frags) flag. 0, or -EINVAL with the reason
- * in WHY ("program NAME: ...").
- */
-int canary_version__check(const struct bpf_object *obj, int prog_fd, char *why, size_t len);
-/* The same checks on one program, loaded or only opened (before any load). */
-int canary_version__check_prog(const struct bpf_program *p, char *why, size_t len);
-
-static inline const struct canary_counters *
-canary_counters__at(const struct canary_counters *all, __u32 row, __u32 cls)
-{
-	return &all[row * CANARY_CLASS_MAX + cls];
-}
-
 
 /* Names used in every output: "stable", "candidate1".."candidate3", "none"; ... */
 const char *canary_row_name(__u32 row);

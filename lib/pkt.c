@@ -15,7 +15,7 @@ static void put16(__u8 *p, __u16 v)
 	p[1] = v & 0xff;
 }
 
-size_t pkt_build(const struct pkt_spec *s, void *buf, size_t cap)
+size_t canary_pkt__build(const struct pkt_spec *s, void *buf, size_t cap)
 {
 	bool v6 = s->family == AF_INET6;
 	__u8 proto = s->proto ? s->proto : IPPROTO_UDP;
@@ -128,7 +128,7 @@ size_t pkt_build(const struct pkt_spec *s, void *buf, size_t cap)
 	return off + iplen;
 }
 
-int pkt_run_repeat(int prog_fd, const void *pkt, size_t len, __u32 repeat, __u32 *retval,
+int canary_pkt__run_repeat(int prog_fd, const void *pkt, size_t len, __u32 repeat, __u32 *retval,
 		   __u32 *ns_per_run)
 {
 	__u8 out[PKT_MAX + 256];
@@ -146,7 +146,7 @@ int pkt_run_repeat(int prog_fd, const void *pkt, size_t len, __u32 repeat, __u32
 	return 0;
 }
 
-int pkt_run(int prog_fd, const void *pkt, size_t len, __u32 *retval)
+int canary_pkt__run(int prog_fd, const void *pkt, size_t len, __u32 *retval)
 {
-	return pkt_run_repeat(prog_fd, pkt, len, 1, retval, NULL);
+	return canary_pkt__run_repeat(prog_fd, pkt, len, 1, retval, NULL);
 }

@@ -279,7 +279,8 @@ static void sample(struct checker *c, const char *line)
 				}
 				if (*p == '\\') {
 					if (p[1] != '\\' && p[1] != '"' && p[1] != 'n') {
-						problem(c, "bad escape in a label value of %s", name);
+						problem(c, "bad escape in a label value of %s",
+							name);
 						return;
 					}
 					ch = p[1] == 'n' ? '\n' : p[1];
@@ -374,8 +375,8 @@ static void sample(struct checker *c, const char *line)
 			if (!(lev > h->last_le))
 				problem(c, "bucket le=%s of %s does not rise", le, name);
 			if (v < h->last_count)
-				problem(c, "bucket le=%s of %s is not cumulative (%g < %g)", le, name, v,
-					h->last_count);
+				problem(c, "bucket le=%s of %s is not cumulative (%g < %g)", le,
+					name, v, h->last_count);
 			h->last_le = lev;
 			h->last_count = v;
 			if (isinf(lev)) {
@@ -389,12 +390,13 @@ static void sample(struct checker *c, const char *line)
 			if (!h->has_inf)
 				problem(c, "%s before its +Inf bucket", name);
 			else if (v != h->inf_count)
-				problem(c, "%s %g differs from its +Inf bucket %g", name, v, h->inf_count);
+				problem(c, "%s %g differs from its +Inf bucket %g", name, v,
+					h->inf_count);
 		}
 	}
 }
 
-int prom_check(const char *text, const char *prefix, char *err, size_t errlen)
+int canary_prom__check(const char *text, const char *prefix, char *err, size_t errlen)
 {
 	struct checker *c = calloc(1, sizeof(*c));
 	const char *line = text;
@@ -447,7 +449,7 @@ int prom_check(const char *text, const char *prefix, char *err, size_t errlen)
 	return problems;
 }
 
-int prom_value(const char *text, const char *series, double *v)
+int canary_prom__value(const char *text, const char *series, double *v)
 {
 	size_t n = strlen(series);
 	const char *line = text;

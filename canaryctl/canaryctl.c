@@ -43,7 +43,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "log.h"
+#include "parse.h"
 #include "preflight.h"
 #include "proto.h"
 
@@ -102,7 +104,8 @@ static void __attribute__((format(printf, 2, 3))) p_err(int err, const char *fmt
 	va_end(ap);
 	one_line(msg);
 	if (json_output) {
-		json_t *o = json_pack("{s:b, s:s, s:i}", "ok", 0, "error", msg, "errno", err);
+		json_t *o = json_pack("{s:b, s:s, s:i}", CANARY_K_OK, 0, CANARY_K_ERROR, msg,
+				      CANARY_K_ERRNO, err);
 
 		if (o)
 			print_json(o);
@@ -292,7 +295,8 @@ static int ctl_call(json_t *req, struct reply *rep)
 	if (err)
 		goto out_close;
 	root = json_loads(line, 0, &jerr);
-	if (!root || !json_is_object(root) || !json_is_boolean(ok = json_object_get(root, "ok"))) {
+	if (!root || !json_is_object(root) ||
+	    !json_is_boolean(ok = json_object_get(root, CANARY_K_OK))) {
 		err = call_fail(EPROTO,
 				"malformed reply from canaryd on %s: %s (canaryd and canaryctl "
 				"versions differ?)",
@@ -306,8 +310,10 @@ static int ctl_call(json_t *req, struct reply *rep)
 	if (json_is_true(ok)) {
 		err = 0;
 	} else {
-		json_t *e = json_object_get(root, "errno");
-		const char *msg = json_string_value(json_object_get(root, "error"));
+		json_t *e = json_object_get(root, CANARY_K_ERRNO);
+		const char *msg = json_string_value(json_object_get(root, CANARY_K_ERROR));
+
+		const char *log = json_string_value(json_object_get(root, CANARY_K_LOG));
 
 		if (json_output)
 			print_raw_json_line(line);
@@ -315,6 +321,9 @@ static int ctl_call(json_t *req, struct reply *rep)
 			p_err(json_is_integer(e) ? (int)json_integer_value(e) : EIO, "%s",
 			      msg ? msg
 				  : "canaryd refused the request without saying why (see its log)");
+		/* The verifier's log of a refused candidate, for the operator to read. */
+		if (!json_output && log && *log)
+			fprintf(stderr, "%s%s", log, log[strlen(log) - 1] == '\n' ? "" : "\n");
 		reply__free(rep);
 		err = 1;
 	}
@@ -326,136 +335,233 @@ out_close:
 
 /* ---- parsing ------------------------------------------------------------ */
 
-/* "250ms", "10s", "5m", "1h", "1.5s"; a bare number is seconds. */
+/* The daemon's parser (parse.h); a step lasts at least a millisecond. */
 static int parse_duration_ms(const char *s, long long *ms)
 {
-	static const struct {
-		const char *unit;
-		double mult;
-	} units[] = {
-		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
-	};
-	size_t n = strspn(s, "0123456789.");
-	char num[64], *end;
-	unsigned i;
-	double v;
+	__u64 v;
+	int err = canary_parse_duration_ms(s, &v);
 
-	if (!n || n >= sizeof(num) || strchr(s, '.') != strrchr(s, '.'))
-		return -EINVAL;
-	memcpy(num, s, n);
-	num[n] = '\0';
-	v = strtod(num, &end);
-	if (*end)
-		return -EINVAL;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(s + n, units[i].unit))
-			continue;
-		v *= units[i].mult;
-		if (v < 1 || v > 1e12) /* under a millisecond, or over 30 years */
-			return -ERANGE;
-		*ms = (long long)(v + 0.5);
-		return 0;
-	}
-	return -EINVAL;
+	if (err)
+		return err;
+	if (!v || v > 1000000000000ULL)	/* nothing, or over 30 years */
+		return -ERANGE;
+	*ms = (long long)v;
+	return 0;
 }
 
-/* "1,5,25,50,100": percentages above 0, at most 100. The rest is canaryd's call. */
+/* "1,5,25,50,100": the daemon's step list parser (engine.h), times aside. */
 static bool steps_valid(const char *s)
 {
-	while (*s) {
-		size_t n = strspn(s, "0123456789.");
-		char num[32], *end;
-		double v;
+	struct rollout_plan plan;
 
-		if (!n || n >= sizeof(num))
-			return false;
-		memcpy(num, s, n);
-		num[n] = '\0';
-		v = strtod(num, &end);
-		if (*end || !(v > 0 && v <= 100))
-			return false;
-		s += n;
-		if (*s == ',' && s[1])
-			s++;
-		else if (*s)
-			return false;
-	}
-	return true;
+	return !rollout_plan__parse(&plan, s, 0, 0, 0);
 }
 
-/* ---- usage -------------------------------------------------------------- */
+/* ---- options: one table per command; it parses and prints the usage -------- */
 
-#define GLOBAL_OPTS "[--socket PATH] [-j]"
-#define SYN_STATUS "canaryctl " GLOBAL_OPTS " status [IFACE] [--watch]\n"
-#define SYN_START                                                                                  \
-	"canaryctl " GLOBAL_OPTS " start IFACE OBJECT[:PROGRAM]\n"                                 \
-	"                 [--steps LIST] [--step-time DURATION] [--wait]\n"
-#define SYN_OP "canaryctl " GLOBAL_OPTS " pause|resume|promote|abort|revert IFACE [--wait]\n"
-#define SYN_PREFLIGHT                                                                              \
-	"canaryctl [-j] preflight --pcap FILE STABLE_OBJECT[:PROG] CANDIDATE_OBJECT[:PROG]\n"      \
-	"                 [--max-diff RATE] [--verbose]\n"
+struct verb_args {
+	const char *pos[4];
+	int npos;
+	const char *socket, *steps, *step_time, *pcap, *max_diff;
+	bool json, help, wait, watch, verbose;
+};
+
+/* An option: --NAME [ARG] (and -SHORT), setting one field of struct verb_args. */
+struct ctl_opt {
+	const char *name;
+	int short_opt;		/* 0: long only */
+	const char *arg;	/* the argument's name in the usage; NULL: a flag (bool) */
+	size_t off;		/* the field set: const char * for an argument, else bool */
+	const char *help;
+};
+
+#define DEFINE_OPTION(_name, _short, _arg, _field, _help)                                          \
+	{ .name = (_name), .short_opt = (_short), .arg = (_arg),                                   \
+	  .off = offsetof(struct verb_args, _field), .help = (_help) }
+
+struct cmd {
+	const char *name;
+	const char *args;	/* positional arguments, for the synopsis */
+	int max_pos;
+	const struct ctl_opt *opts;	/* the command's own, ended by { 0 } */
+	const char *desc;
+	int (*func)(const struct cmd *c, struct verb_args *a);
+};
+
+/* Accepted by every command, before or after it. */
+static const struct ctl_opt global_opts[] = {
+	DEFINE_OPTION("socket", 0, "PATH", socket,
+		      "canaryd's socket (default $CANARYD_SOCKET, else " CANARY_DEFAULT_SOCKET ")"),
+	DEFINE_OPTION("json", 'j', NULL, json,
+		      "JSON output: the daemon's replies, one object per line,\n"
+		      "and errors as {\"ok\":false,\"error\":...,\"errno\":N}"),
+	DEFINE_OPTION("help", 'h', NULL, help, "help for one command: canaryctl COMMAND -h"),
+	{ 0 },
+};
+
+static const struct ctl_opt status_opts[] = {
+	DEFINE_OPTION("watch", 0, NULL, watch, "redraw every 0.5 s; with IFACE, end with the "
+		      "rollout,\nwith the --wait exit code"),
+	{ 0 },
+};
+
+static const struct ctl_opt start_opts[] = {
+	DEFINE_OPTION("steps", 0, "LIST", steps, "candidate shares in percent, e.g. 1,5,25,50,100"),
+	DEFINE_OPTION("step-time", 0, "DURATION",
+		      step_time, "minimum time per step: 250ms, 1.5s, 5m, 1h (bare: s)"),
+	DEFINE_OPTION("wait", 0, NULL, wait, "wait for the end of the rollout, exit with its code"),
+	{ 0 },
+};
+
+static const struct ctl_opt op_opts[] = {
+	DEFINE_OPTION("wait", 0, NULL, wait, "wait for the end of the rollout, exit with its code"),
+	{ 0 },
+};
+
+static const struct ctl_opt preflight_opts[] = {
+	DEFINE_OPTION("pcap", 0, "FILE", pcap, "the capture (libpcap or pcapng, Ethernet)"),
+	DEFINE_OPTION("max-diff", 0, "RATE", max_diff, "allowed fraction of differing packets: "
+		      "0.01 or 1%\n(default 0: any difference fails)"),
+	DEFINE_OPTION("verbose", 'v', NULL, verbose, "libbpf's log (verifier output) on stderr"),
+	{ 0 },
+};
 
 #define DESC_STATUS                                                                                \
-	"  status: phase, step, candidate share and step progress, per-version rates,\n"           \
-	"  the judge's verdict and evidence, the circuit breaker. --watch redraws every\n"         \
-	"  0.5 s; with IFACE it ends when that rollout ends, with the --wait exit code.\n"
-#define DESC_START                                                                                 \
-	"  start: a rollout of the candidate OBJECT (a relative path is made absolute).\n"         \
-	"    --steps LIST          candidate shares in percent, e.g. 1,5,25,50,100\n"              \
-	"    --step-time DURATION  minimum time per step: 250ms, 10s, 5m, 1h (bare: s)\n"          \
-	"    --wait                wait for the end of the rollout, exit with its code\n"
-#define DESC_OP                                                                                    \
-	"  pause/resume the current step; promote the candidate now; abort: back to\n"             \
-	"  stable now; revert a promotion to the previous stable. --wait as for start.\n"
+	"phase, step, candidate share and step progress, per-version rates, the judge's\n"         \
+	"verdict and evidence, the circuit breaker.\n"
+#define DESC_START "a rollout of the candidate OBJECT (a relative path is made absolute).\n"
 #define DESC_PREFLIGHT                                                                             \
-	"  preflight: no daemon, no interface. Every packet of the capture FILE (libpcap\n"       \
-	"  or pcapng, Ethernet) runs through both versions with BPF_PROG_TEST_RUN, in\n"          \
-	"  order; prints the verdict matrix (stable rows x candidate columns) and a few\n"       \
-	"  example packets (#N: N-th packet of the capture, from 1) per disagreement.\n"         \
-	"  Differing packets: other verdict, or same pass/tx/redirect verdict with\n"            \
-	"  different bytes out (\"rewritten\"); frames under 14 bytes are not runnable\n"        \
-	"  and not counted. Exit 0 when differing/run <= RATE, 2 beyond, 1 on error.\n"          \
-	"    --max-diff RATE   allowed fraction of differing packets: 0.01 or 1%\n"              \
-	"                      (default 0: any difference fails)\n"                               \
-	"    --verbose         libbpf's log (verifier output) on stderr\n"                         \
-	"    -j: {\"ok\":true, \"capture\":{\"file\",\"linktype\",\"packets\",\"run\",\"snapped\",\n"  \
-	"        \"cut_short\"}, \"stable\"/\"candidate\":{\"object\",\"program\"},\n"               \
-	"        \"verdicts\":[\"aborted\",\"drop\",\"pass\",\"tx\",\"redirect\",\"invalid\"],\n"     \
-	"        \"matrix\":[[N x6] x6] (row: stable verdict), \"disagreements\":[{\"stable\",\n"    \
-	"        \"candidate\",\"packets\",\"examples\":[{\"index\",\"summary\"}]}],\n"             \
-	"        \"rewritten\"/\"not_runnable\":{\"packets\",\"examples\"}, \"differing\",\n"        \
-	"        \"rate\", \"max_diff\", \"within\"}\n"
+	"no daemon, no interface. Every packet of the capture FILE runs through both\n"            \
+	"versions with BPF_PROG_TEST_RUN, in order; prints the verdict matrix (stable rows\n"      \
+	"x candidate columns) and a few example packets (#N: N-th packet of the capture,\n"        \
+	"from 1) per disagreement. Differing packets: other verdict, or same pass/tx/redirect\n"   \
+	"verdict with different bytes out (\"rewritten\"); frames under 14 bytes are not\n"        \
+	"runnable and not counted. Exit 0 when differing/run <= RATE, 2 beyond, 1 on error.\n"     \
+	"-j: {\"ok\":true, \"capture\":{\"file\",\"linktype\",\"packets\",\"run\",\"snapped\",\n"  \
+	"    \"cut_short\"}, \"stable\"/\"candidate\":{\"object\",\"program\"},\n"                 \
+	"    \"verdicts\":[\"aborted\",\"drop\",\"pass\",\"tx\",\"redirect\",\"invalid\"],\n"      \
+	"    \"matrix\":[[N x6] x6] (row: stable verdict), \"disagreements\":[{\"stable\",\n"      \
+	"    \"candidate\",\"packets\",\"examples\":[{\"index\",\"summary\"}]}],\n"                \
+	"    \"rewritten\"/\"not_runnable\":{\"packets\",\"examples\"}, \"differing\",\n"          \
+	"    \"rate\", \"max_diff\", \"within\"}\n"
 
-static const char usage_status[] = "Usage: " SYN_STATUS DESC_STATUS;
-static const char usage_start[] = "Usage: " SYN_START DESC_START;
-static const char usage_op[] = "Usage: " SYN_OP DESC_OP;
-static const char usage_preflight[] = "Usage: " SYN_PREFLIGHT DESC_PREFLIGHT;
-/* clang-format off */
-static const char usage_short[] =
-	"Usage: " SYN_STATUS
-	"       " SYN_START
-	"       " SYN_OP
-	"       " SYN_PREFLIGHT
-	"       canaryctl help | COMMAND -h\n";
-/* clang-format on */
 static const char usage_tail[] =
-	"Options: --socket PATH  canaryd's socket (default $CANARYD_SOCKET, "
-	"else " CANARY_DEFAULT_SOCKET ")\n"
-	"         -j, --json     JSON output: the daemon's replies, one object per line,\n"
-	"                        and errors as {\"ok\":false,\"error\":...,\"errno\":N}\n"
-	"         -h, --help     help for one command: canaryctl COMMAND -h\n"
 	"Exit codes with --wait (and status IFACE --watch): 0 promoted, 2 rolled back,\n"
 	"3 aborted or reverted by an operator, 1 failed or any error.\n"
 	"Commands may be abbreviated to a unique prefix.\n";
 
+static int do_status(const struct cmd *c, struct verb_args *a);
+static int do_start(const struct cmd *c, struct verb_args *a);
+static int do_op(const struct cmd *c, struct verb_args *a);
+static int do_preflight(const struct cmd *c, struct verb_args *a);
+static int do_help(const struct cmd *c, struct verb_args *a);
+
+static const struct cmd cmds[] = {
+	{ "status", "[IFACE]", 1, status_opts, DESC_STATUS, do_status },
+	{ "start", "IFACE OBJECT[:PROGRAM]", 2, start_opts, DESC_START, do_start },
+	{ "pause", "IFACE", 1, op_opts, "hold the rollout at its current step.\n", do_op },
+	{ "resume", "IFACE", 1, op_opts, "go on after a pause (a held gate is asked again).\n",
+	  do_op },
+	{ "promote", "IFACE", 1, op_opts, "promote the candidate now.\n", do_op },
+	{ "abort", "IFACE", 1, op_opts, "back to stable now.\n", do_op },
+	{ "revert", "IFACE", 1, op_opts, "after a promotion, back to the previous stable.\n",
+	  do_op },
+	{ "preflight", "STABLE_OBJECT[:PROG] CANDIDATE_OBJECT[:PROG]", 2, preflight_opts,
+	  DESC_PREFLIGHT, do_preflight },
+	{ "help", "", 0, NULL, "", do_help },	/* also canaryctl -h */
+	{ 0 },
+};
+
+/* "canaryctl [--socket PATH] [-j] start IFACE OBJECT[:PROGRAM] [--steps LIST] ..." */
+static void print_synopsis(FILE *f, const struct cmd *c)
+{
+	const struct ctl_opt *o;
+
+	int col = fprintf(f, "canaryctl [--socket PATH] [-j] %s%s%s", c->name,
+			  c->args[0] ? " " : "", c->args);
+
+	for (o = c->opts; o && o->name; o++) {
+		char one[64];
+		int n = snprintf(one, sizeof(one), o->arg ? " [--%s %s]" : " [--%s]", o->name,
+				 o->arg ? o->arg : "");
+
+		if (col + n > 92)	/* continued under the command */
+			col = fprintf(f, "\n%17s", "") - 1;
+		col += fprintf(f, "%s", one);
+	}
+	fputc('\n', f);
+}
+
+/* One line (or more) per option: "    --step-time DURATION  minimum time per step ...". */
+static void print_options(FILE *f, const struct ctl_opt *opts)
+{
+	const struct ctl_opt *o;
+
+	for (o = opts; o->name; o++) {
+		const char *h = o->help, *nl;
+		char flag[48];
+		int n = 0;
+
+		if (o->short_opt)
+			n = snprintf(flag, sizeof(flag), "-%c, ", o->short_opt);
+		snprintf(flag + n, sizeof(flag) - n, "--%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+		for (; (nl = strchr(h, '\n')); h = nl + 1) {
+			fprintf(f, "    %-24s %.*s\n", flag, (int)(nl - h), h);
+			flag[0] = '\0';
+		}
+		fprintf(f, "    %-24s %s\n", flag, h);
+	}
+}
+
+/* "  start: a rollout of ...", continuation lines indented. */
+static void print_desc(FILE *f, const struct cmd *c)
+{
+	const char *h = c->desc, *nl;
+
+	fprintf(f, "  %s: ", c->name);
+	for (; (nl = strchr(h, '\n')) && nl[1]; h = nl + 1)
+		fprintf(f, "%.*s\n  ", (int)(nl - h), h);
+	fputs(h, f);
+	if (c->opts && c->opts->name)
+		print_options(f, c->opts);
+}
+
+static void usage_cmd(FILE *f, const struct cmd *c)
+{
+	fputs("Usage: ", f);
+	print_synopsis(f, c);
+	print_desc(f, c);
+}
+
+static void usage_short(FILE *f)
+{
+	const struct cmd *c;
+
+	for (c = cmds; c->name; c++) {
+		fputs(c == cmds ? "Usage: " : "       ", f);
+		print_synopsis(f, c);
+	}
+}
+
 static void usage_all(FILE *f)
 {
-	fprintf(f, "%s\n%s%s%s%s%s", usage_short, DESC_STATUS, DESC_START, DESC_OP, DESC_PREFLIGHT,
-		usage_tail);
+	const struct cmd *c;
+
+	usage_short(f);
+	fputc('\n', f);
+	for (c = cmds; c->name; c++) {
+		if (c->desc[0])
+			print_desc(f, c);
+	}
+	fputs("Options:\n", f);
+	print_options(f, global_opts);
+	fputs(usage_tail, f);
 }
 
 /* A usage error: what's wrong (JSON with -j), then the command's usage on stderr. */
-static int __attribute__((format(printf, 2, 3))) usage_err(const char *usage, const char *fmt, ...)
+static int __attribute__((format(printf, 2, 3))) usage_err(const struct cmd *c, const char *fmt,
+							   ...)
 {
 	char msg[512];
 	va_list ap;
@@ -464,106 +570,112 @@ static int __attribute__((format(printf, 2, 3))) usage_err(const char *usage, co
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	p_err(EINVAL, "%s", msg);
-	fputs(usage ? usage : usage_short, stderr);
+	if (c)
+		usage_cmd(stderr, c);
+	else
+		usage_short(stderr);
 	return CANARYCTL_EXIT_ERROR;
 }
 
-/* ---- options after the verb --------------------------------------------- */
+/* The table entries of OPTS and the global ones, in one list. */
+static int collect_opts(const struct ctl_opt *opts, const struct ctl_opt **all, int max)
+{
+	const struct ctl_opt *o;
+	int n = 0;
 
-enum {
-	ALLOW_WATCH = 1 << 0,
-	ALLOW_WAIT = 1 << 1,
-	ALLOW_PLAN = 1 << 2, /* --steps, --step-time */
-};
+	for (o = global_opts; o->name && n < max; o++)
+		all[n++] = o;
+	for (o = opts; o && o->name && n < max; o++)
+		all[n++] = o;
+	return n;
+}
 
-enum { OPT_SOCKET = 256, OPT_STEPS, OPT_STEP_TIME };
+/* "--watch is an option of status" when another command has it. */
+static void other_owner(const char *arg, char *buf, size_t len)
+{
+	const struct cmd *c;
+	const struct ctl_opt *o;
+	size_t n = strcspn(arg + 2, "=");
 
-struct verb_args {
-	const char *pos[4];
-	int npos;
-	const char *steps, *step_time;
-	bool wait, watch, help;
-};
+	buf[0] = '\0';
+	if (strncmp(arg, "--", 2))
+		return;
+	for (c = cmds; c->name; c++)
+		for (o = c->opts; o && o->name; o++)
+			if (strlen(o->name) == n && !strncmp(o->name, arg + 2, n)) {
+				snprintf(buf, len, " (an option of %s)", c->name);
+				return;
+			}
+}
 
 /*
- * Parse a verb's arguments (argv[0] is the verb). Options may come anywhere
- * among the positional arguments, the global ones included; "-" as the first
- * character of the optstring keeps that independent of POSIXLY_CORRECT.
+ * Parse ARGV (argv[0] is the command, or "canaryctl" for the options before
+ * it) with the table of C (NULL: the global options alone, stopping at the
+ * first positional argument). Options may come anywhere among the
+ * positional arguments; "-" (or "+") first in the optstring keeps that
+ * independent of POSIXLY_CORRECT. 0 or an exit code after a usage error.
  */
-static int parse_verb(int argc, char **argv, unsigned allowed, int max_pos, const char *usage,
-		      struct verb_args *a)
+static int parse_opts(int argc, char **argv, const struct cmd *c, struct verb_args *a)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, OPT_SOCKET },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "watch", no_argument, NULL, 'w' },
-		{ "wait", no_argument, NULL, 'W' },
-		{ "steps", required_argument, NULL, OPT_STEPS },
-		{ "step-time", required_argument, NULL, OPT_STEP_TIME },
-		{ 0 },
-	};
-	const char *verb = argv[0];
-	int c;
+	const struct ctl_opt *all[16];
+	struct option longs[17] = {};
+	char shorts[40] = "", where[64];
+	const char *verb = c ? c->name : "canaryctl";
+	int n = collect_opts(c ? c->opts : NULL, all, 16), i, k, opt;
+	size_t sl;
 
-	memset(a, 0, sizeof(*a));
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "-:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 1:
-			if (a->npos >= max_pos)
-				return usage_err(usage, "%s: unexpected argument '%s'", verb,
-						 optarg);
-			a->pos[a->npos++] = optarg;
-			break;
-		case OPT_SOCKET:
-			socket_opt = optarg;
-			break;
-		case 'j':
-			json_output = true;
-			break;
-		case 'h':
-			a->help = true;
-			break;
-		case 'w':
-			if (!(allowed & ALLOW_WATCH))
-				return usage_err(usage, "%s: --watch is for status only", verb);
-			a->watch = true;
-			break;
-		case 'W':
-			if (!(allowed & ALLOW_WAIT))
-				return usage_err(usage,
-						 "%s: --wait is not an option of this command "
-						 "(status has --watch)",
-						 verb);
-			a->wait = true;
-			break;
-		case OPT_STEPS:
-		case OPT_STEP_TIME:
-			if (!(allowed & ALLOW_PLAN))
-				return usage_err(usage, "%s: %s is for start only", verb,
-						 argv[optind - 1]);
-			if (c == OPT_STEPS)
-				a->steps = optarg;
-			else
-				a->step_time = optarg;
-			break;
-		case ':':
-			return usage_err(usage, "%s: option %s needs an argument", verb,
-					 argv[optind - 1]);
-		default:
-			if (optopt)
-				return usage_err(usage, "%s: unknown option '-%c'", verb, optopt);
-			return usage_err(usage, "%s: unknown option '%s'", verb, argv[optind - 1]);
+	strcpy(shorts, c ? "-:" : "+:");
+	for (i = 0; i < n; i++) {
+		longs[i] = (struct option){ .name = all[i]->name, .val = 256 + i,
+					    .has_arg = all[i]->arg ? required_argument : no_argument };
+		sl = strlen(shorts);
+		if (all[i]->short_opt && sl + 2 < sizeof(shorts)) {
+			shorts[sl] = (char)all[i]->short_opt;
+			shorts[sl + 1] = '\0';
+			if (all[i]->arg)
+				strcat(shorts, ":");
 		}
 	}
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		if (opt == 1) {
+			if (!c || a->npos >= c->max_pos)
+				return usage_err(c, "%s: unexpected argument '%s'", verb, optarg);
+			a->pos[a->npos++] = optarg;
+			continue;
+		}
+		if (opt == ':')
+			return usage_err(c, "%s: option %s needs an argument", verb,
+					 argv[optind - 1]);
+		k = -1;
+		if (opt >= 256 && opt < 256 + n)
+			k = opt - 256;
+		for (i = 0; k < 0 && opt != '?' && i < n; i++)
+			if (all[i]->short_opt == opt)
+				k = i;
+		if (k < 0) {
+			if (optopt)
+				return usage_err(c, "%s: unknown option '-%c'", verb, optopt);
+			other_owner(argv[optind - 1], where, sizeof(where));
+			return usage_err(c, "%s: unknown option '%s'%s", verb, argv[optind - 1],
+					 where);
+		}
+		if (all[k]->arg)
+			*(const char **)((char *)a + all[k]->off) = optarg;
+		else
+			*(bool *)((char *)a + all[k]->off) = true;
+	}
 	/* After "--": all positional. */
-	for (; optind < argc; optind++) {
-		if (a->npos >= max_pos)
-			return usage_err(usage, "%s: unexpected argument '%s'", verb, argv[optind]);
+	for (; c && optind < argc; optind++) {
+		if (a->npos >= c->max_pos)
+			return usage_err(c, "%s: unexpected argument '%s'", verb, argv[optind]);
 		a->pos[a->npos++] = argv[optind];
 	}
+	if (a->socket)
+		socket_opt = a->socket;
+	if (a->json)
+		json_output = true;
 	return 0;
 }
 
@@ -610,21 +722,22 @@ static const char *jstr(json_t *o, const char *key)
 /* "waiting for gate step (4.2 s, not yet (HTTP 403))" when a gate holds the rollout. */
 static void print_gate(json_t *ro)
 {
-	json_t *g = json_object_get(ro, "gate");
-	const char *last = jstr(g, "last_answer");
+	json_t *g = json_object_get(ro, CANARY_K_GATE);
+	const char *last = jstr(g, CANARY_K_LAST_ANSWER);
 
 	if (!json_is_object(g))
 		return;
 	printf("  %-10s waiting for gate %s (%.1f s%s%s%s)\n", "gate",
-	       jstr(g, "name") ? jstr(g, "name") : "?", jnum(g, "waiting_ms") / 1000.0,
-	       json_is_true(json_object_get(g, "passed")) ? ", passed: resume to go on" : "",
+	       jstr(g, CANARY_K_NAME) ? jstr(g, CANARY_K_NAME) : "?",
+	       jnum(g, CANARY_K_WAITING_MS) / 1000.0,
+	       json_is_true(json_object_get(g, CANARY_K_PASSED)) ? ", passed: resume to go on" : "",
 	       last && *last ? ", last answer: " : "", last ? last : "");
 }
 
 /* "obj:prog", or "obj" when the program isn't named. */
 static void fmt_version_name(json_t *v, char *buf, size_t len)
 {
-	const char *obj = jstr(v, "object"), *prog = jstr(v, "program");
+	const char *obj = jstr(v, CANARY_K_OBJECT), *prog = jstr(v, CANARY_K_PROGRAM);
 
 	if (!obj)
 		snprintf(buf, len, "-");
@@ -648,7 +761,7 @@ static void fmt_duration(double ms, char *buf, size_t len)
 
 static void print_progress(json_t *ro)
 {
-	double el = jnum(ro, "step_elapsed_ms"), min = jnum(ro, "step_min_ms"), f;
+	double el = jnum(ro, CANARY_K_STEP_ELAPSED_MS), min = jnum(ro, CANARY_K_STEP_MIN_MS), f;
 	char bar[PROGRESS_BAR_WIDTH + 1], a[32], b[32];
 	int i, fill;
 
@@ -670,32 +783,35 @@ static void print_version_row(const char *name, json_t *v)
 {
 	char pps[32] = "-";	/* null: not measured yet */
 
-	if (json_is_number(json_object_get(v, "pps")))
-		snprintf(pps, sizeof(pps), "%.1f", jnum(v, "pps"));
+	if (json_is_number(json_object_get(v, CANARY_K_PPS)))
+		snprintf(pps, sizeof(pps), "%.1f", jnum(v, CANARY_K_PPS));
 	printf("  %-10s %12s %8.2f %8.2f %8.3f %9.1f %14llu\n", name, pps,
-	       100 * jnum(v, "drop_rate"), 100 * jnum(v, "pass_rate"), 100 * jnum(v, "abort_rate"),
-	       jnum(v, "cost_ns_avg"), jcount(v, "packets"));
+	       100 * jnum(v, CANARY_K_DROP_RATE), 100 * jnum(v, CANARY_K_PASS_RATE),
+	       100 * jnum(v, CANARY_K_ABORT_RATE), jnum(v, CANARY_K_COST_NS_AVG),
+	       jcount(v, CANARY_K_PACKETS));
 }
 
 static void print_iface(json_t *ifc)
 {
-	json_t *ro = json_object_get(ifc, "rollout"), *vers = json_object_get(ifc, "versions");
-	json_t *br = json_object_get(ifc, "breaker");
-	const char *name = jstr(ifc, "iface"), *mode = jstr(ifc, "mode"), *err = jstr(ifc, "error");
+	json_t *ro = json_object_get(ifc, CANARY_K_ROLLOUT),
+	       *vers = json_object_get(ifc, CANARY_K_VERSIONS);
+	json_t *br = json_object_get(ifc, CANARY_K_BREAKER);
+	const char *name = jstr(ifc, CANARY_K_IFACE), *mode = jstr(ifc, CANARY_K_MODE),
+		   *err = jstr(ifc, CANARY_K_ERROR);
 	char buf[4200];
 
 	printf("%s (%s, %s)\n", name ? name : "?", mode ? mode : "?",
-	       json_is_true(json_object_get(ifc, "managed")) ? "managed" : "not managed");
+	       json_is_true(json_object_get(ifc, CANARY_K_MANAGED)) ? "managed" : "not managed");
 	if (err)
 		printf("  %-10s %s\n", "error", err);
-	fmt_version_name(json_object_get(ifc, "stable"), buf, sizeof(buf));
+	fmt_version_name(json_object_get(ifc, CANARY_K_STABLE), buf, sizeof(buf));
 	printf("  %-10s %s\n", "stable", buf);
 	if (json_is_object(ro)) {
-		json_t *shares = json_object_get(ro, "shares_pct"), *s;
+		json_t *shares = json_object_get(ro, CANARY_K_SHARES_PCT), *s;
 		const char *v;
 		size_t i, off = 0;
 
-		fmt_version_name(json_object_get(ro, "candidate"), buf, sizeof(buf));
+		fmt_version_name(json_object_get(ro, CANARY_K_CANDIDATE), buf, sizeof(buf));
 		printf("  %-10s %s\n", "candidate", buf);
 		buf[0] = '\0';
 		json_array_foreach(shares, i, s) {
@@ -705,37 +821,38 @@ static void print_iface(json_t *ifc)
 					json_number_value(s));
 		}
 		printf("  %-10s %s  step %lld/%lld  candidate share %.1f%%%s%s%s\n", "phase",
-		       (v = jstr(ro, "phase")) ? v : "?",
-		       json_integer_value(json_object_get(ro, "step")),
-		       json_integer_value(json_object_get(ro, "steps")), jnum(ro, "share_pct"),
-		       *buf ? "  (steps " : "", buf, *buf ? ")" : "");
+		       (v = jstr(ro, CANARY_K_PHASE)) ? v : "?",
+		       json_integer_value(json_object_get(ro, CANARY_K_STEP)),
+		       json_integer_value(json_object_get(ro, CANARY_K_STEPS)),
+		       jnum(ro, CANARY_K_SHARE_PCT), *buf ? "  (steps " : "", buf, *buf ? ")" : "");
 		/* an ended rollout has no step in progress */
-		if (phase_exit_code(jstr(ro, "phase")) < 0)
+		if (phase_exit_code(jstr(ro, CANARY_K_PHASE)) < 0)
 			print_progress(ro);
 		print_gate(ro);
-		fmt_duration(jnum(ro, "elapsed_ms"), buf, sizeof(buf));
-		printf("  %-10s %s, %s elapsed\n", "rollout", (v = jstr(ro, "id")) ? v : "?", buf);
+		fmt_duration(jnum(ro, CANARY_K_ELAPSED_MS), buf, sizeof(buf));
+		printf("  %-10s %s, %s elapsed\n", "rollout", (v = jstr(ro, CANARY_K_ID)) ? v : "?",
+		       buf);
 	} else {
 		printf("  %-10s none\n", "rollout");
 	}
 	if (json_is_object(vers)) {
 		printf("  %-10s %12s %8s %8s %8s %9s %14s\n", "version", "pps", "drop %", "pass %",
 		       "abort %", "cost ns", "packets");
-		print_version_row("stable", json_object_get(vers, "stable"));
-		print_version_row("candidate", json_object_get(vers, "candidate"));
+		print_version_row("stable", json_object_get(vers, CANARY_K_STABLE));
+		print_version_row("candidate", json_object_get(vers, CANARY_K_CANDIDATE));
 	}
 	if (json_is_object(ro)) {
-		const char *v = jstr(ro, "verdict"), *ev = jstr(ro, "evidence");
+		const char *v = jstr(ro, CANARY_K_VERDICT), *ev = jstr(ro, CANARY_K_EVIDENCE);
 
 		printf("  %-10s %s\n", "verdict", v ? v : "-");
 		printf("  %-10s %s\n", "evidence", ev && *ev ? ev : "-");
 	}
 	if (json_is_object(br))
 		printf("  %-10s %s (bad %llu, trips %llu)\n", "breaker",
-		       json_is_true(json_object_get(br, "tripped")) ? "TRIPPED" : "ok",
-		       jcount(br, "bad"), jcount(br, "trips"));
+		       json_is_true(json_object_get(br, CANARY_K_TRIPPED)) ? "TRIPPED" : "ok",
+		       jcount(br, CANARY_K_BAD), jcount(br, CANARY_K_TRIPS));
 	if (json_is_object(ro)) {
-		const char *r = jstr(ro, "reason");
+		const char *r = jstr(ro, CANARY_K_REASON);
 
 		printf("  %-10s %s\n", "reason", r && *r ? r : "-");
 	}
@@ -743,7 +860,7 @@ static void print_iface(json_t *ifc)
 
 static void print_status(json_t *root)
 {
-	json_t *ifaces = json_object_get(root, "interfaces"), *ifc;
+	json_t *ifaces = json_object_get(root, CANARY_K_INTERFACES), *ifc;
 	size_t i;
 
 	if (!json_array_size(ifaces)) {
@@ -794,11 +911,11 @@ static void nap(int ms)
 /* The IFACE object for NAME in a status reply (the only one if NAME is NULL). */
 static json_t *find_iface(json_t *root, const char *name)
 {
-	json_t *ifaces = json_object_get(root, "interfaces"), *ifc;
+	json_t *ifaces = json_object_get(root, CANARY_K_INTERFACES), *ifc;
 	size_t i;
 
 	json_array_foreach(ifaces, i, ifc) {
-		const char *n = jstr(ifc, "iface");
+		const char *n = jstr(ifc, CANARY_K_IFACE);
 
 		if (!name || (n && !strcmp(n, name)))
 			return ifc;
@@ -868,21 +985,22 @@ static int wait_rollout(const char *iface)
 			}
 		} else {
 			seen = true;
-			phase = jstr(ro, "phase");
+			phase = jstr(ro, CANARY_K_PHASE);
 			code = phase_exit_code(phase);
-			gate = jstr(json_object_get(ro, "gate"), "name");
+			gate = jstr(json_object_get(ro, CANARY_K_GATE), "name");
 			snprintf(cur, sizeof(cur), "%s %lld %s", phase ? phase : "?",
-				 json_integer_value(json_object_get(ro, "step")), gate ? gate : "");
+				 json_integer_value(json_object_get(ro, CANARY_K_STEP)),
+				 gate ? gate : "");
 			if (!json_output && strcmp(cur, last)) {
-				const char *reason = jstr(ro, "reason");
+				const char *reason = jstr(ro, CANARY_K_REASON);
 
 				printf("%s: %s, step %lld/%lld, candidate %.1f%%%s%s%s%s\n", iface,
 				       phase ? phase : "?",
-				       json_integer_value(json_object_get(ro, "step")),
-				       json_integer_value(json_object_get(ro, "steps")),
-				       jnum(ro, "share_pct"), gate ? ", waiting for gate " : "",
-				       gate ? gate : "", reason && *reason ? ": " : "",
-				       reason ? reason : "");
+				       json_integer_value(json_object_get(ro, CANARY_K_STEP)),
+				       json_integer_value(json_object_get(ro, CANARY_K_STEPS)),
+				       jnum(ro, CANARY_K_SHARE_PCT),
+				       gate ? ", waiting for gate " : "", gate ? gate : "",
+				       reason && *reason ? ": " : "", reason ? reason : "");
 				fflush(stdout);
 				snprintf(last, sizeof(last), "%s", cur);
 			}
@@ -911,29 +1029,22 @@ static int wait_rollout(const char *iface)
 
 /* ---- commands ----------------------------------------------------------- */
 
-static int do_status(int argc, char **argv)
+static int do_status(const struct cmd *c, struct verb_args *a)
 {
-	struct verb_args a;
 	const char *iface;
 	bool tty = isatty(STDOUT_FILENO);
 	json_t *req;
 	int ret, frame;
 
-	ret = parse_verb(argc, argv, ALLOW_WATCH, 1, usage_status, &a);
-	if (ret)
-		return ret;
-	if (a.help) {
-		fputs(usage_status, stdout);
-		return 0;
-	}
-	iface = a.npos ? a.pos[0] : NULL;
+	(void)c;
+	iface = a->npos ? a->pos[0] : NULL;
 	req = iface ? json_pack("{s:s, s:s}", "cmd", "status", "iface", iface)
 		    : json_pack("{s:s}", "cmd", "status");
 	if (!req) {
 		p_err(ENOMEM, "out of memory");
 		return CANARYCTL_EXIT_ERROR;
 	}
-	if (!a.watch) {
+	if (!a->watch) {
 		struct reply rep;
 
 		ret = ctl_call(req, &rep);
@@ -978,7 +1089,7 @@ static int do_status(int argc, char **argv)
 		if (iface) {
 			json_t *ro = json_object_get(find_iface(rep.root, iface), "rollout");
 
-			code = phase_exit_code(jstr(ro, "phase"));
+			code = phase_exit_code(jstr(ro, CANARY_K_PHASE));
 		}
 		reply__free(&rep);
 		if (code >= 0) {
@@ -1024,40 +1135,31 @@ static int run_command(json_t *req, const char *iface, bool wait, const char *do
 	return wait_rollout(iface);
 }
 
-static int do_start(int argc, char **argv)
+static int do_start(const struct cmd *c, struct verb_args *a)
 {
 	char cand[PATH_MAX + 256], cwd[PATH_MAX], done[PATH_MAX + 320];
 	const char *iface, *obj;
-	struct verb_args a;
 	long long ms = 0;
 	json_t *req;
-	int ret;
 
-	ret = parse_verb(argc, argv, ALLOW_WAIT | ALLOW_PLAN, 2, usage_start, &a);
-	if (ret)
-		return ret;
-	if (a.help) {
-		fputs(usage_start, stdout);
-		return 0;
-	}
-	if (a.npos < 1)
-		return usage_err(usage_start, "start: missing IFACE");
-	if (a.npos < 2)
-		return usage_err(usage_start, "start: missing the candidate OBJECT[:PROGRAM]");
-	iface = a.pos[0];
-	obj = a.pos[1];
+	if (a->npos < 1)
+		return usage_err(c, "start: missing IFACE");
+	if (a->npos < 2)
+		return usage_err(c, "start: missing the candidate OBJECT[:PROGRAM]");
+	iface = a->pos[0];
+	obj = a->pos[1];
 	if (!*obj || *obj == ':')
-		return usage_err(usage_start, "start: empty candidate object path in '%s'", obj);
-	if (a.steps && !steps_valid(a.steps))
-		return usage_err(usage_start,
-				 "start: bad --steps '%s' (comma-separated percentages in (0,100], "
+		return usage_err(c, "start: empty candidate object path in '%s'", obj);
+	if (a->steps && !steps_valid(a->steps))
+		return usage_err(c,
+				 "start: bad --steps '%s' (rising percentages ending at 100, "
 				 "e.g. 1,5,25,50,100)",
-				 a.steps);
-	if (a.step_time && parse_duration_ms(a.step_time, &ms))
-		return usage_err(usage_start,
+				 a->steps);
+	if (a->step_time && parse_duration_ms(a->step_time, &ms))
+		return usage_err(c,
 				 "start: bad --step-time '%s' (a duration like 250ms, 10s, 5m, 1h; "
 				 "bare number: seconds)",
-				 a.step_time);
+				 a->step_time);
 	/* canaryd doesn't share our working directory. */
 	if (*obj != '/') {
 		if (!getcwd(cwd, sizeof(cwd))) {
@@ -1071,129 +1173,43 @@ static int do_start(int argc, char **argv)
 		snprintf(cand, sizeof(cand), "%s", obj);
 	}
 	req = json_pack("{s:s, s:s, s:s}", "cmd", "start", "iface", iface, "candidate", cand);
-	if (req && a.steps)
-		json_object_set_new(req, "steps", json_string(a.steps));
-	if (req && a.step_time)
+	if (req && a->steps)
+		json_object_set_new(req, "steps", json_string(a->steps));
+	if (req && a->step_time)
 		json_object_set_new(req, "step_time_ms", json_integer(ms));
 	snprintf(done, sizeof(done), "rollout of %s started (canaryctl status %s --watch)", cand,
 		 iface);
-	return run_command(req, iface, a.wait, done);
+	return run_command(req, iface, a->wait, done);
 }
 
-static int do_op(int argc, char **argv, const char *cmd)
+static int do_op(const struct cmd *c, struct verb_args *a)
 {
 	char done[64];
-	struct verb_args a;
-	int ret;
 
-	ret = parse_verb(argc, argv, ALLOW_WAIT, 1, usage_op, &a);
-	if (ret)
-		return ret;
-	if (a.help) {
-		fputs(usage_op, stdout);
-		return 0;
-	}
-	if (a.npos < 1)
-		return usage_err(usage_op, "%s: missing IFACE", cmd);
-	snprintf(done, sizeof(done), "%s accepted", cmd);
-	return run_command(json_pack("{s:s, s:s}", "cmd", cmd, "iface", a.pos[0]), a.pos[0], a.wait,
-			   done);
+	if (a->npos < 1)
+		return usage_err(c, "%s: missing IFACE", c->name);
+	snprintf(done, sizeof(done), "%s accepted", c->name);
+	return run_command(json_pack("{s:s, s:s}", "cmd", c->name, "iface", a->pos[0]), a->pos[0],
+			   a->wait, done);
 }
 
-static int do_pause(int argc, char **argv)
+static int do_preflight(const struct cmd *c, struct verb_args *a)
 {
-	return do_op(argc, argv, "pause");
-}
-static int do_resume(int argc, char **argv)
-{
-	return do_op(argc, argv, "resume");
-}
-static int do_promote(int argc, char **argv)
-{
-	return do_op(argc, argv, "promote");
-}
-static int do_abort(int argc, char **argv)
-{
-	return do_op(argc, argv, "abort");
-}
-static int do_revert(int argc, char **argv)
-{
-	return do_op(argc, argv, "revert");
-}
-
-enum { OPT_PCAP = 512, OPT_MAX_DIFF, OPT_VERBOSE };
-
-static int do_preflight(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, OPT_SOCKET },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "pcap", required_argument, NULL, OPT_PCAP },
-		{ "max-diff", required_argument, NULL, OPT_MAX_DIFF },
-		{ "verbose", no_argument, NULL, OPT_VERBOSE },
-		{ 0 },
-	};
-	const char *pos[2], *pcap = NULL, *max_arg = NULL;
+	const char *const *pos = a->pos, *pcap = a->pcap, *max_arg = a->max_diff;
 	struct canary_preflight *pf;
-	bool verbose = false;
+	bool verbose = a->verbose;
+	int npos = a->npos, ret;
 	double max_diff = 0;
 	char err[1024];
-	int c, npos = 0, ret;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "-:jhv", opts, NULL)) != -1) {
-		switch (c) {
-		case 1:
-			if (npos >= 2)
-				return usage_err(usage_preflight,
-						 "preflight: unexpected argument '%s'", optarg);
-			pos[npos++] = optarg;
-			break;
-		case OPT_SOCKET:
-			break; /* accepted everywhere; preflight needs no daemon */
-		case 'j':
-			json_output = true;
-			break;
-		case 'h':
-			fputs(usage_preflight, stdout);
-			return 0;
-		case 'v':
-		case OPT_VERBOSE:
-			verbose = true;
-			break;
-		case OPT_PCAP:
-			pcap = optarg;
-			break;
-		case OPT_MAX_DIFF:
-			max_arg = optarg;
-			break;
-		case ':':
-			return usage_err(usage_preflight, "preflight: option %s needs an argument",
-					 argv[optind - 1]);
-		default:
-			if (optopt)
-				return usage_err(usage_preflight,
-						 "preflight: unknown option '-%c'", optopt);
-			return usage_err(usage_preflight, "preflight: unknown option '%s'",
-					 argv[optind - 1]);
-		}
-	}
-	for (; optind < argc; optind++) {
-		if (npos >= 2)
-			return usage_err(usage_preflight, "preflight: unexpected argument '%s'",
-					 argv[optind]);
-		pos[npos++] = argv[optind];
-	}
 	if (!pcap)
-		return usage_err(usage_preflight, "preflight: missing --pcap FILE");
+		return usage_err(c, "preflight: missing --pcap FILE");
 	if (npos < 2)
-		return usage_err(usage_preflight,
+		return usage_err(c,
 				 "preflight: missing the %s OBJECT[:PROGRAM]",
 				 npos ? "candidate" : "stable and candidate");
 	if (max_arg && canary_preflight__parse_rate(max_arg, &max_diff))
-		return usage_err(usage_preflight,
+		return usage_err(c,
 				 "preflight: bad --max-diff '%s' (a fraction in [0,1] like 0.01, "
 				 "or a percentage like 1%%)",
 				 max_arg);
@@ -1230,39 +1246,34 @@ out:
 	return ret;
 }
 
-static int do_help(int argc, char **argv)
+static int do_help(const struct cmd *c, struct verb_args *a)
 {
-	(void)argc;
-	(void)argv;
+	(void)c;
+	(void)a;
 	usage_all(stdout);
 	return 0;
 }
-
-struct cmd {
-	const char *name;
-	int (*func)(int argc, char **argv);
-};
-
-/* clang-format off */
-static const struct cmd cmds[] = {
-	{ "status", do_status },
-	{ "start", do_start },
-	{ "pause", do_pause },
-	{ "resume", do_resume },
-	{ "promote", do_promote },
-	{ "abort", do_abort },
-	{ "revert", do_revert },
-	{ "preflight", do_preflight },
-	{ "help", do_help },
-	{ 0 },
-};
-/* clang-format on */
 
 /*
  * bpftool's prefix matching, made strict: a prefix must name one command
  * ("re" could be resume or revert, and guessing is not for a tool that
  * promotes and aborts).
  */
+/* Parse the command's options with its table, then run it. */
+static int cmd_run(const struct cmd *c, int argc, char **argv)
+{
+	struct verb_args a = {};
+	int ret = parse_opts(argc, argv, c, &a);
+
+	if (ret)
+		return ret;
+	if (a.help) {
+		usage_cmd(stdout, c);
+		return 0;
+	}
+	return c->func(c, &a);
+}
+
 static int cmd_select(int argc, char **argv)
 {
 	const struct cmd *c, *match = NULL;
@@ -1271,7 +1282,7 @@ static int cmd_select(int argc, char **argv)
 
 	for (c = cmds; c->name; c++) {
 		if (!strcmp(c->name, verb))
-			return c->func(argc, argv);
+			return cmd_run(c, argc, argv);
 		if (!strncmp(c->name, verb, strlen(verb))) {
 			size_t n = strlen(names);
 
@@ -1284,38 +1295,21 @@ static int cmd_select(int argc, char **argv)
 				 names);
 	if (!match || !*verb)
 		return usage_err(NULL, "unknown command '%s' (see canaryctl help)", verb);
-	return match->func(argc, argv);
+	return cmd_run(match, argc, argv);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, OPT_SOCKET },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
+	struct verb_args a = {};
+	int ret;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_SOCKET:
-			socket_opt = optarg;
-			break;
-		case 'j':
-			json_output = true;
-			break;
-		case 'h':
-			usage_all(stdout);
-			return 0;
-		case ':':
-			return usage_err(NULL, "option %s needs an argument", argv[optind - 1]);
-		default:
-			if (optopt)
-				return usage_err(NULL, "unknown option '-%c'", optopt);
-			return usage_err(NULL, "unknown option '%s'", argv[optind - 1]);
-		}
+	/* The global options before the command: argv[0] stands for canaryctl. */
+	ret = parse_opts(argc, argv, NULL, &a);
+	if (ret)
+		return ret;
+	if (a.help) {
+		usage_all(stdout);
+		return 0;
 	}
 	argc -= optind;
 	argv += optind;

@@ -21,8 +21,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "config.h"
+#include "parse.h"
 #include "dp.h"
+#include "version.h"
 #include "log.h"
 #include "preflight.h"
 
@@ -208,7 +209,11 @@ static int load_version(const char *role, const char *spec, struct canary_prefli
 	last_warn[0] = '\0';
 	if (quiet)
 		canary_log_set_sink(keep_warning);
-	fd = canary_version__load(v->object, v->program[0] ? v->program : NULL, obj);
+	{
+		CANARY_VERSION_OPTS(vopts, .prog = v->program[0] ? v->program : NULL);
+
+		fd = canary_version__load(v->object, &vopts, obj);
+	}
 	if (quiet)
 		canary_log_set_sink(NULL);
 	if (fd < 0) {

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The daemon's state and the wires between its parts. One struct canaryd
+ * is passed down from main(); nothing lives in file-scope globals.
+ *
+ *   main.c      main loop, signals, config reload, metrics and systemd glue
+ *   iface.c     interface lifecycle: lock, adopt or create, resume, reconcile, loss
+ *   tick.c      read -> rollout -> apply: the only caller of the engine and the
+ *               only place that applies its actions
+ *   notify.c    webhook notifications and gates for an interface
+ *   status.c    the status JSON (control socket and webhook bodies)
+ *   control.c   the control socket: one handler per command
+ */
+#ifndef CANARYD_CANARYD_H
+#define CANARYD_CANARYD_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <time.h>
+#include <linux/types.h>
+#include <jansson.h>
+
+#include "canary_abi.h"
+#include "config.h"
+#include "engine.h"
+#include "rate.h"
+#include "state.h"
+
+#define PIN_STABLE "stable"
+#define PIN_CANDIDATE "candidate"
+#define PIN_PREVIOUS "previous"
+
+struct canary_dp;
+
+struct iface {
+	struct canary_iface_cfg cfg;
+	int ifindex;
+	char pin_dir[PATH_MAX - 32];
+	char state_path[PATH_MAX];
+	char share_dir[PATH_MAX];	/* state maps shared between versions */
+	int lock_fd;
+	struct canary_dp *dp;
+	char error[256];		/* why it is not managed; empty when it is */
+	bool has_rollout;
+	struct canaryd_persist st;	/* the rollout, as persisted */
+	int cand_fd;			/* candidate program (pinned as "candidate") */
+	struct canary_counters last[CANARY_COUNTERS_ENTRIES];
+	struct canary_counters at_start[CANARY_COUNTERS_ENTRIES];
+	bool have_last;
+	struct judge_sample d_stable, d_cand;	/* last interval, for status */
+	double d_secs;
+	struct canary_rate rate;	/* split-class packets of stable and candidate */
+	struct canary_breaker brk;
+	char gate_detail[160];		/* the gate's last answer, for status */
+	__u64 decisions[ROLLOUT_FAILED + 1];	/* rollouts ended per phase, for metrics */
+};
+
+struct canaryd {
+	struct canaryd_config config;
+	const char *config_path;
+	struct iface iface[CANARY_MAX_IFACES];
+	int nr_ifaces;
+};
+
+static inline __u64 canaryd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline __u64 canaryd_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* iface.c */
+int canaryd_iface__setup(struct canaryd *d, struct iface *ifc);
+void canaryd_iface__close(struct iface *ifc);
+bool canaryd_iface__managed(const struct iface *ifc);
+bool canaryd_iface__present(const struct iface *ifc);
+void canaryd_iface__lost(struct canaryd *d, struct iface *ifc);
+struct iface *canaryd__find_iface(struct canaryd *d, const char *name);
+int canaryd_iface__pin(struct iface *ifc, const char *name, int fd);
+int canaryd_iface__get_pinned(struct iface *ifc, const char *name);
+int canaryd_iface__persist(struct iface *ifc);
+int canaryd_iface__slot0_from_pin(struct iface *ifc, const char *name);
+void canaryd_iface__restore_stable(struct iface *ifc);
+
+/* tick.c */
+int canaryd_iface__feed(struct canaryd *d, struct iface *ifc, const struct rollout_event *ev);
+void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double secs);
+void canaryd__on_gate(void *ctx, void *owner, enum rollout_gate gate,
+		      enum rollout_gate_result res, const char *detail);
+
+/* notify.c */
+void canaryd_iface__notify(struct canaryd *d, struct iface *ifc, enum rollout_notice n);
+void canaryd_iface__ask_gate(struct canaryd *d, struct iface *ifc, enum rollout_gate g);
+
+/* status.c */
+json_t *canaryd_status__iface(const struct iface *ifc);
+json_t *canaryd_status__rollout(const struct iface *ifc);
+json_t *canaryd_status__event(const struct iface *ifc, const struct canary_webhook_cfg *h,
+			      const char *type, const char *event, const char *event_id);
+json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,
+				const struct judge_sample *d, const struct canary_rate *rate);
+
+/* control.c */
+int canaryd_control__listen(const char *path);
+void canaryd_control__serve(struct canaryd *d, int lfd);
+
+#endif

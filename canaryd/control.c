@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#define _GNU_SOURCE	/* accept4 */
+/*
+ * The control socket: one JSON request per connection (proto.h), parsed by
+ * canaryd_request__parse(), answered by the command's handler.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "canaryd.h"
+#include "log.h"
+#include "proto.h"
+#include "request.h"
+#include "version.h"
+
+static json_t *err_reply(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static json_t *err_reply(int err, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s, s:i}", CANARY_K_OK, 0, CANARY_K_ERROR, msg, CANARY_K_ERRNO,
+			 err < 0 ? -err : err);
+}
+
+/*
+ * Load and check a candidate before any traffic can reach it. A refusal's
+ * verifier log goes to LOG (LOG_LEN bytes), for the operator's reply.
+ */
+static int load_candidate(const char *obj, const char *prog, const char *share_dir,
+			  const char *private, struct bpf_object **objp, char *prog_name,
+			  size_t name_len, char *msg, size_t len, char *log, size_t log_len)
+{
+	CANARY_VERSION_OPTS(vopts, .prog = prog[0] ? prog : NULL, .share_dir = share_dir,
+			    .private_maps = private, .log_buf = log, .log_size = log_len);
+	struct bpf_program *p;
+	int fd;
+
+	fd = canary_version__precheck(obj, prog, msg, len);
+	if (fd < 0)
+		return fd;
+	fd = canary_version__load(obj, &vopts, objp);
+	if (fd < 0) {
+		snprintf(msg, len, "candidate %s%s%s refused by the kernel: %s%s", obj,
+			 prog[0] ? ":" : "", prog, strerror(-fd),
+			 log[0] ? "; the verifier's log follows" : "");
+		return fd;
+	}
+	/* canary_version__precheck() checked this program's XDP properties before the load. */
+	bpf_object__for_each_program(p, *objp)
+		if (bpf_program__fd(p) == fd)
+			snprintf(prog_name, name_len, "%s", bpf_program__name(p));
+	return fd;
+}
+
+/* REQ was checked by canaryd_request__parse(); steps and times may be defaults. */
+static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
+{
+	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
+	const char *steps = req->steps[0] ? req->steps : NULL;
+	const char *obj = req->cand_obj, *prog = req->cand_prog;
+	static char vlog[64 * 1024];	/* the verifier's log of a refused candidate */
+	char msg[1024];
+	struct bpf_object *bobj = NULL;
+	struct canaryd_persist next;
+	struct rollout_plan plan;
+	struct rollout_event ev;
+	__u64 step_ms = req->step_time_ms ? req->step_time_ms : rc->step_time_ms;
+	int fd, err;
+
+	if (ifc->has_rollout && !rollout__done(&ifc->st.ro))
+		return err_reply(EBUSY, "iface %s: a rollout of %s is %s; abort or promote it "
+				 "first", ifc->cfg.name, ifc->st.cand_obj,
+				 rollout_phase__name(ifc->st.ro.phase));
+	err = rollout_plan__parse(&plan, steps ? steps : rc->steps, step_ms,
+				  rc->max_step_time_ms > step_ms ? rc->max_step_time_ms : 0,
+				  rc->min_packets);
+	if (err)
+		return err_reply(EINVAL,
+				 "start: steps '%s' must be rising percentages ending at 100, "
+				 "e.g. 1,5,25,50,100",
+				 steps ? steps : rc->steps);
+	plan.on_timeout = rc->on_timeout;
+	plan.breaker_budget = rc->breaker_budget;
+	if (ifc->cfg.gate_hook >= 0) {
+		plan.gates = d->config.webhook[ifc->cfg.gate_hook].gates;
+		plan.on_gate_failure = d->config.webhook[ifc->cfg.gate_hook].on_failure;
+	}
+
+	/* Everything is checked off to the side; the interface changes only if all pass. */
+	vlog[0] = '\0';
+	memset(&next, 0, sizeof(next));
+	next.stable = ifc->st.stable;
+	next.previous = ifc->st.previous;
+	fd = load_candidate(obj, prog, ifc->share_dir, ifc->cfg.private_maps, &bobj, next.cand_prog,
+			    sizeof(next.cand_prog), msg, sizeof(msg), vlog, sizeof(vlog));
+	if (fd < 0) {
+		json_t *reply = err_reply(fd, "%s", msg);
+
+		bpf_object__close(bobj);
+		pr_warn("iface %s: %s\n", ifc->cfg.name, msg);
+		if (vlog[0]) {
+			pr_debug("iface %s: verifier log:\n%s\n", ifc->cfg.name, vlog);
+			json_object_set_new(reply, CANARY_K_LOG, json_string(vlog));
+		}
+		return reply;
+	}
+	snprintf(next.cand_obj, sizeof(next.cand_obj), "%s", obj);
+	next.rollout_id = canaryd_wall_ms();
+	/* Once, here: webhooks name exactly the bytes that were loaded. */
+	if (canary_sha256_file(obj, next.cand_sha256))
+		next.cand_sha256[0] = '\0';
+	err = rollout__init(&next.ro, &plan, &ifc->cfg.judge);
+	if (!err)
+		err = canaryd_iface__pin(ifc, PIN_CANDIDATE, fd);
+	bpf_object__close(bobj);	/* the pin holds the program now */
+	if (err)
+		return err_reply(err, "iface %s: cannot prepare the rollout: %s", ifc->cfg.name,
+				 strerror(-err));
+	if (ifc->cand_fd >= 0)
+		close(ifc->cand_fd);
+	ifc->cand_fd = canaryd_iface__get_pinned(ifc, PIN_CANDIDATE);
+	ifc->st = next;
+	ifc->has_rollout = true;
+	memcpy(ifc->at_start, ifc->last, sizeof(ifc->last));
+	ev = (struct rollout_event){ .type = ROLLOUT_EV_START, .now_ms = canaryd_now_ms() };
+	err = canaryd_iface__feed(d, ifc, &ev);
+	if (err)
+		return err_reply(err, "iface %s: the datapath refused the candidate: %s; stable "
+				 "restored", ifc->cfg.name, strerror(-err));
+	return json_pack("{s:b}", CANARY_K_OK, 1);
+}
+
+static json_t *cmd_status(struct canaryd *d, struct iface *ifc,
+			  const struct canaryd_request *req)
+{
+	json_t *arr = json_array();
+	int k;
+
+	if (req->iface[0] && !ifc) {
+		json_decref(arr);
+		return err_reply(ENODEV, "iface %s is not managed by this canaryd", req->iface);
+	}
+	for (k = 0; k < d->nr_ifaces; k++)
+		if (!ifc || ifc == &d->iface[k])
+			json_array_append_new(arr, canaryd_status__iface(&d->iface[k]));
+	return json_pack("{s:b, s:o}", CANARY_K_OK, 1, CANARY_K_INTERFACES, arr);
+}
+
+/* pause, resume, promote, abort, revert: one engine event each. */
+static json_t *cmd_event(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req,
+			 enum rollout_event_type type)
+{
+	const char *cmd = canaryd_cmd__name(req->cmd), *name = ifc->cfg.name;
+	struct rollout_event ev = { .type = type, .now_ms = canaryd_now_ms() };
+	int err;
+
+	if (!ifc->has_rollout)
+		return err_reply(ENOENT, "iface %s: no rollout to %s", name, cmd);
+	err = canaryd_iface__feed(d, ifc, &ev);
+	if (err == -EINVAL)
+		return err_reply(EINVAL, "iface %s: cannot %s a rollout that is %s", name, cmd,
+				 rollout_phase__name(ifc->st.ro.phase));
+	if (err)
+		return err_reply(err, "iface %s: %s failed in the datapath: %s; stable restored",
+				 name, cmd, strerror(-err));
+	return json_pack("{s:b}", CANARY_K_OK, 1);
+}
+
+static json_t *cmd_pause(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
+{
+	return cmd_event(d, ifc, req, ROLLOUT_EV_PAUSE);
+}
+
+static json_t *cmd_resume(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
+{
+	return cmd_event(d, ifc, req, ROLLOUT_EV_RESUME);
+}
+
+static json_t *cmd_promote(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
+{
+	return cmd_event(d, ifc, req, ROLLOUT_EV_PROMOTE);
+}
+
+static json_t *cmd_abort(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
+{
+	return cmd_event(d, ifc, req, ROLLOUT_EV_ABORT);
+}
+
+static json_t *cmd_revert(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
+{
+	return cmd_event(d, ifc, req, ROLLOUT_EV_REVERT);
+}
+
+static const struct {
+	enum canaryd_cmd cmd;
+	bool managed_iface;	/* needs a managed interface; else any or none */
+	json_t *(*fn)(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req);
+} commands[] = {
+	{ CANARYD_CMD_STATUS, false, cmd_status },
+	{ CANARYD_CMD_START, true, cmd_start },
+	{ CANARYD_CMD_PAUSE, true, cmd_pause },
+	{ CANARYD_CMD_RESUME, true, cmd_resume },
+	{ CANARYD_CMD_PROMOTE, true, cmd_promote },
+	{ CANARYD_CMD_ABORT, true, cmd_abort },
+	{ CANARYD_CMD_REVERT, true, cmd_revert },
+};
+
+static json_t *handle_request(struct canaryd *d, const struct canaryd_request *req)
+{
+	const char *name = req->iface[0] ? req->iface : NULL;
+	struct iface *ifc = canaryd__find_iface(d, name);
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (commands[i].cmd != req->cmd)
+			continue;
+		if (commands[i].managed_iface && !ifc)
+			return err_reply(ENODEV, "iface %s is not managed by this canaryd (see "
+					 "[interface] sections in %s)", name, d->config_path);
+		if (commands[i].managed_iface && !canaryd_iface__managed(ifc))
+			return err_reply(EIO, "iface %s is not managed: %s", name, ifc->error);
+		return commands[i].fn(d, ifc, req);
+	}
+	return err_reply(EINVAL, "command %s is not served", canaryd_cmd__name(req->cmd));
+}
+
+void canaryd_control__serve(struct canaryd *d, int lfd)
+{
+	char *buf = NULL, *nl, msg[1024];
+	size_t len = 0, cap = 0;
+	struct timeval tv = { .tv_sec = 2 };
+	struct canaryd_request req;
+	json_t *reply;
+	int cfd, err;
+
+	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (cfd < 0)
+		return;
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	for (;;) {
+		ssize_t n;
+
+		if (len + 4096 > cap) {
+			char *nb;
+
+			if (cap >= CANARY_PROTO_MAX_LINE)
+				goto out;
+			nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+			if (!nb)
+				goto out;
+			buf = nb;
+		}
+		n = read(cfd, buf + len, cap - len - 1);
+		if (n <= 0)
+			goto out;
+		len += n;
+		buf[len] = '\0';
+		nl = strchr(buf, '\n');
+		if (nl) {
+			*nl = '\0';
+			break;
+		}
+	}
+	err = canaryd_request__parse(buf, &req, msg, sizeof(msg));
+	reply = err ? err_reply(err, "%s", msg) : handle_request(d, &req);
+	if (reply) {
+		char *out = json_dumps(reply, JSON_COMPACT);
+
+		if (out) {
+			if (write(cfd, out, strlen(out)) >= 0 && write(cfd, "\n", 1) < 0)
+				pr_debug("control: client went away\n");
+			free(out);
+		}
+		json_decref(reply);
+	}
+out:
+	free(buf);
+	close(cfd);
+}
+
+int canaryd_control__listen(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		pr_warn("control socket %s: path too long\n", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);	/* our lock on every interface says no other canaryd uses it */
+	old = umask(0177);	/* mode 0600 from the start: no window for others */
+	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (err || listen(fd, 16)) {
+		err = -errno;
+		pr_warn("control socket %s: cannot listen: %s\n", path, strerror(-err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}

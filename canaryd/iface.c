@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Interface lifecycle (canaryd.h): lock the pin directory, adopt the pinned
+ * dispatcher or create one, resume the persisted rollout, reconcile the
+ * kernel with it after a crash, notice the interface going away.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "canaryd.h"
+#include "dp.h"
+#include "log.h"
+#include "reconcile.h"
+#include "version.h"
+
+/* Why IFC is not managed, one line (cut to fit). */
+static void set_error(struct iface *ifc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void set_error(struct iface *ifc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ifc->error, sizeof(ifc->error), fmt, ap);
+	va_end(ap);
+}
+
+static void pin_path(const struct iface *ifc, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", ifc->pin_dir, name);
+}
+
+/* Pin FD as NAME in the interface's pin directory, replacing what was there. */
+int canaryd_iface__pin(struct iface *ifc, const char *name, int fd)
+{
+	char path[PATH_MAX];
+
+	pin_path(ifc, name, path, sizeof(path));
+	unlink(path);
+	if (bpf_obj_pin(fd, path)) {
+		int err = -errno;
+
+		pr_warn("iface %s: cannot pin %s: %s\n", ifc->cfg.name, path, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int canaryd_iface__get_pinned(struct iface *ifc, const char *name)
+{
+	char path[PATH_MAX];
+
+	pin_path(ifc, name, path, sizeof(path));
+	return bpf_obj_get(path);
+}
+
+static enum xdp_attach_mode iface_mode(const struct iface *ifc)
+{
+	return ifc->cfg.native ? XDP_MODE_NATIVE : XDP_MODE_SKB;
+}
+
+int canaryd_iface__persist(struct iface *ifc)
+{
+	return canaryd_state__save(ifc->state_path, &ifc->st);
+}
+
+/* Back to the last good state after a failed action: stable only. */
+void canaryd_iface__restore_stable(struct iface *ifc)
+{
+	canary_dp__set_share(ifc->dp, 1, 0);
+	canary_dp__clear_slot(ifc->dp, 1);
+}
+
+/* A fresh dispatcher: stable in slot 0, configured, pinned, attached. */
+static int iface_create_datapath(struct iface *ifc)
+{
+	CANARY_VERSION_OPTS(vopts, .prog = ifc->cfg.stable_prog[0] ? ifc->cfg.stable_prog : NULL,
+			    .share_dir = ifc->share_dir, .private_maps = ifc->cfg.private_maps);
+	struct bpf_object *obj = NULL;
+	struct canary_config dcfg;
+	int fd, err;
+
+	fd = canary_version__load(ifc->cfg.stable_obj, &vopts, &obj);
+	if (fd < 0) {
+		set_error(ifc, "stable %s cannot be loaded: %s",
+			  ifc->cfg.stable_obj, strerror(-fd));
+		return fd;
+	}
+	ifc->dp = canary_dp__open();
+	if (!ifc->dp) {
+		err = -errno;
+		set_error(ifc, "dispatcher cannot be loaded: %s",
+			  strerror(-err));
+		goto out;
+	}
+	canary_dp__get_config(ifc->dp, &dcfg);
+	if (ifc->cfg.rollout.symmetric)
+		dcfg.flags |= CANARY_F_SYMMETRIC;
+	if (ifc->cfg.fail_closed)
+		dcfg.flags |= CANARY_F_FAIL_CLOSED;
+	err = canary_dp__set_config(ifc->dp, &dcfg);
+	if (!err)
+		err = canary_dp__set_cost_sampling(ifc->dp, ifc->cfg.rollout.cost_sample);
+	if (!err)
+		err = canary_dp__set_slot(ifc->dp, CANARY_SLOT_STABLE, fd);
+	if (!err)
+		err = canary_dp__pin(ifc->dp, ifc->pin_dir);
+	if (!err)
+		err = canaryd_iface__pin(ifc, PIN_STABLE, fd);
+	if (!err) {
+		err = canary_dp__attach(ifc->dp, ifc->ifindex, iface_mode(ifc));
+		if (err)
+			canary_dp__unpin(ifc->dp);
+	}
+	if (err) {
+		set_error(ifc, "dispatcher cannot be set up: %s",
+			  strerror(-err));
+		canary_dp__close(ifc->dp);
+		ifc->dp = NULL;
+		goto out;
+	}
+	pr_info("iface %s: dispatcher attached (%s), stable %s\n", ifc->cfg.name,
+		ifc->cfg.native ? "native" : "skb", ifc->cfg.stable_obj);
+out:
+	bpf_object__close(obj);	/* the ProgMap and the pin hold the program */
+	return err;
+}
+
+static void iface_resume(struct iface *ifc)
+{
+	char why[128];
+	int err;
+
+	err = canaryd_state__load(ifc->state_path, &ifc->st, why, sizeof(why));
+	if (err == -ENOENT)
+		return;
+	if (err) {
+		char moved[PATH_MAX + 16];
+
+		/*
+		 * Nothing says where the rollout was: the safe state is stable
+		 * alone (the pinned slot 0 is kept). The file is kept for a
+		 * person to look at, and the interface is managed again.
+		 */
+		canaryd_iface__restore_stable(ifc);
+		snprintf(moved, sizeof(moved), "%s.corrupt", ifc->state_path);
+		if (rename(ifc->state_path, moved)) {
+			set_error(ifc,
+				  "state file %s is %s and cannot be moved away (%s); stable only; "
+				  "remove it to manage this interface again", ifc->state_path,
+				  err == -EBADMSG ? why : strerror(-err), strerror(errno));
+			pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+			return;
+		}
+		pr_warn("iface %s: state file %s refused (%s); moved to %s; candidate share "
+			"cleared, stable only; start a new rollout when ready\n", ifc->cfg.name,
+			ifc->state_path, err == -EBADMSG ? why : strerror(-err), moved);
+		return;
+	}
+	ifc->has_rollout = true;
+	ifc->cand_fd = canaryd_iface__get_pinned(ifc, PIN_CANDIDATE);
+	if (!rollout__done(&ifc->st.ro) && ifc->cand_fd < 0) {
+		set_error(ifc, "rollout in progress but the candidate pin is missing; "
+			  "traffic untouched");
+		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+		return;
+	}
+	pr_info("iface %s: resumed rollout of %s: %s, step %u/%u, share %.2f%%\n",
+		ifc->cfg.name, ifc->st.cand_obj, rollout_phase__name(ifc->st.ro.phase),
+		ifc->st.ro.step + 1, ifc->st.ro.plan.nr_steps, ifc->st.ro.share_bp / 100.0);
+}
+
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+static __u32 pinned_prog_id(struct iface *ifc, const char *name)
+{
+	int fd = canaryd_iface__get_pinned(ifc, name);
+	__u32 id = prog_id(fd);
+
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
+/* Pin the program pinned as FROM as TO too. */
+static int repin(struct iface *ifc, const char *from, const char *to)
+{
+	int fd = canaryd_iface__get_pinned(ifc, from), err;
+
+	if (fd < 0)
+		return -ENOENT;
+	err = canaryd_iface__pin(ifc, to, fd);
+	close(fd);
+	return err;
+}
+
+/* The program pinned as NAME into slot 0. */
+int canaryd_iface__slot0_from_pin(struct iface *ifc, const char *name)
+{
+	int fd = canaryd_iface__get_pinned(ifc, name), err;
+
+	if (fd < 0)
+		return -ENOENT;
+	err = canary_dp__set_slot(ifc->dp, CANARY_SLOT_STABLE, fd);
+	close(fd);
+	return err;
+}
+
+static int apply_fix(struct canaryd *d, struct iface *ifc, const struct rollout_reconcile *rc,
+		     const struct rollout_fix *f)
+{
+	switch (f->type) {
+	case ROLLOUT_FIX_PIN_STABLE_FROM_PREVIOUS:
+		return repin(ifc, PIN_PREVIOUS, PIN_STABLE);
+	case ROLLOUT_FIX_SLOT0_FROM_STABLE_PIN:
+		return canaryd_iface__slot0_from_pin(ifc, PIN_STABLE);
+	case ROLLOUT_FIX_PIN_CANDIDATE_FROM_STABLE:
+		repin(ifc, PIN_STABLE, PIN_CANDIDATE);
+		return 0;	/* best effort, as before */
+	case ROLLOUT_FIX_RESTORE_STABLE:
+		canaryd_iface__restore_stable(ifc);
+		return 0;
+	case ROLLOUT_FIX_SET_SHARE:
+		return canary_dp__set_share(ifc->dp, 1, f->arg);
+	case ROLLOUT_FIX_EVENT:
+		canaryd_iface__feed(d, ifc, &rc->ev);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/*
+ * After an adoption, bring the datapath in line with the persisted state:
+ * observe the kernel, let rollout__reconcile() decide (reconcile.h has the
+ * cases), apply its fixes in order, report.
+ */
+static void iface_reconcile(struct canaryd *d, struct iface *ifc)
+{
+	struct rollout_observed obs = {};
+	struct rollout_reconcile rc;
+	struct canary_config dcfg;
+	__u32 i, want = ifc->st.ro.share_bp;
+
+	canary_dp__get_config(ifc->dp, &dcfg);
+	obs.share_bp = dcfg.range[1].hi - dcfg.range[1].lo;
+	if (canary_dp__slot_prog_id(ifc->dp, CANARY_SLOT_STABLE, &obs.slot0) ||
+	    canary_dp__slot_prog_id(ifc->dp, 1, &obs.slot1))
+		return;
+	obs.stable_pin = pinned_prog_id(ifc, PIN_STABLE);
+	obs.cand_pin = pinned_prog_id(ifc, PIN_CANDIDATE);
+	if (rollout__reconcile(ifc->has_rollout ? &ifc->st.ro : NULL, &obs, canaryd_now_ms(), &rc))
+		return;
+	for (i = 0; i < rc.nr; i++) {
+		if (apply_fix(d, ifc, &rc, &rc.fix[i]))
+			return;
+		if (rc.fix[i].type == ROLLOUT_FIX_SLOT0_FROM_STABLE_PIN)
+			pr_warn("iface %s: slot 0 held program %u, not the pinned stable %u; "
+				"stable put back\n", ifc->cfg.name, obs.slot0, obs.stable_pin);
+	}
+	switch (rc.outcome) {
+	case ROLLOUT_RC_CONSISTENT:
+		break;
+	case ROLLOUT_RC_START_UNDONE:
+		pr_warn("iface %s: candidate at %.2f%% (slot 1 program %u) with no live "
+			"rollout in %s (a start that was not persisted); stable only again\n",
+			ifc->cfg.name, obs.share_bp / 100.0, obs.slot1, ifc->state_path);
+		break;
+	case ROLLOUT_RC_ADVANCE_UNDONE:
+		pr_warn("iface %s: share %.2f%% was ahead of the persisted step's %.2f%%; "
+			"back to the persisted step\n", ifc->cfg.name, obs.share_bp / 100.0,
+			want / 100.0);
+		break;
+	case ROLLOUT_RC_PROMOTION_COMPLETED:
+		pr_warn("iface %s: canaryd had stopped inside a promotion; promotion completed\n",
+			ifc->cfg.name);
+		break;
+	case ROLLOUT_RC_ROLLBACK_COMPLETED:
+		pr_warn("iface %s: canaryd had stopped inside a rollback (share %.2f%% of "
+			"%.2f%%, slot 1 program %u); rollback completed\n", ifc->cfg.name,
+			obs.share_bp / 100.0, want / 100.0, obs.slot1);
+		break;
+	}
+}
+
+/* Lock, adopt or create, resume. Failures are per interface. */
+int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
+{
+	bool adopted = false;
+	int err;
+
+	ifc->lock_fd = -1;
+	ifc->cand_fd = -1;
+	if (snprintf(ifc->pin_dir, sizeof(ifc->pin_dir), "%s/%s", d->config.pin_root,
+		     ifc->cfg.name) >= (int)sizeof(ifc->pin_dir) ||
+	    snprintf(ifc->state_path, sizeof(ifc->state_path), "%s/%s.state", d->config.state_dir,
+		     ifc->cfg.name) >= (int)sizeof(ifc->state_path)) {
+		set_error(ifc, "pin_root or state_dir path too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(ifc->share_dir, sizeof(ifc->share_dir), "%s/maps", ifc->pin_dir);
+	ifc->ifindex = if_nametoindex(ifc->cfg.name);
+	if (!ifc->ifindex) {
+		set_error(ifc,
+			  "interface %s not found; traffic untouched", ifc->cfg.name);
+		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+		return -ENODEV;
+	}
+	if (mkdir(ifc->pin_dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		set_error(ifc, "cannot create pin dir %s: %s",
+			  ifc->pin_dir, strerror(-err));
+		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+		return err;
+	}
+	/* One writer per interface, as libxdp does: flock on the pin directory. */
+	ifc->lock_fd = open(ifc->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ifc->lock_fd < 0 || flock(ifc->lock_fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		pr_warn("iface %s: another canaryd manages it (lock on %s is held); "
+			"stop that one first\n", ifc->cfg.name, ifc->pin_dir);
+		return err;
+	}
+	ifc->dp = canary_dp__adopt(ifc->pin_dir);
+	if (ifc->dp) {
+		err = canary_dp__attach(ifc->dp, ifc->ifindex, iface_mode(ifc));
+		if (err) {
+			set_error(ifc,
+				  "adopted dispatcher cannot be attached: %s", strerror(-err));
+			return err;
+		}
+		pr_info("iface %s: adopted the pinned dispatcher without detaching it\n",
+			ifc->cfg.name);
+		adopted = true;
+	} else if (errno == ENOENT) {
+		err = iface_create_datapath(ifc);
+		if (err) {
+			pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+			return err;
+		}
+		unlink(ifc->state_path);	/* a new datapath has no rollout to resume */
+	} else {
+		err = -errno;
+		set_error(ifc,
+			  "pinned dispatcher in %s cannot be adopted: %s; traffic untouched",
+			  ifc->pin_dir, strerror(-err));
+		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+		return err;
+	}
+	iface_resume(ifc);
+	/* Without a state naming it, the stable is the configured one. */
+	if (!ifc->st.stable.obj[0]) {
+		struct canaryd_version_id *v = &ifc->st.stable;
+
+		snprintf(v->obj, sizeof(v->obj), "%s", ifc->cfg.stable_obj);
+		snprintf(v->prog, sizeof(v->prog), "%s", ifc->cfg.stable_prog);
+		if (canary_sha256_file(v->obj, v->sha256))
+			v->sha256[0] = '\0';
+	}
+	if (adopted && !ifc->error[0])
+		iface_reconcile(d, ifc);
+	/* A gate waited on before the restart is asked again (a new event). */
+	if (ifc->has_rollout && ifc->st.ro.gate && !ifc->st.ro.gate_passed &&
+	    ifc->st.ro.phase == ROLLOUT_PROGRESSING && !ifc->error[0]) {
+		canaryd_iface__ask_gate(d, ifc, ifc->st.ro.gate);
+		canaryd_iface__persist(ifc);
+	}
+	return 0;
+}
+
+bool canaryd_iface__managed(const struct iface *ifc)
+{
+	return ifc->dp && !ifc->error[0];
+}
+
+bool canaryd_iface__present(const struct iface *ifc)
+{
+	char name[IF_NAMESIZE];
+
+	return if_indextoname(ifc->ifindex, name) && !strcmp(name, ifc->cfg.name);
+}
+
+/*
+ * The interface went away (deleted, or renamed) under a running canaryd.
+ * The kernel detached the dispatcher with it; the pins stay, consistent with
+ * stable only, so a canaryd restarted once the interface is back adopts them.
+ * The rollout ends as failed; the interface is reported and left alone.
+ */
+void canaryd_iface__lost(struct canaryd *d, struct iface *ifc)
+{
+	struct rollout_event ev = {.type = ROLLOUT_EV_FAILED,
+				   .now_ms = canaryd_now_ms(),
+				   .detail =
+				       "failed: the interface was removed during the rollout"};
+
+	/* Through the engine: stable only, the failed webhook, counted, persisted. */
+	if (ifc->has_rollout && !rollout__done(&ifc->st.ro))
+		canaryd_iface__feed(d, ifc, &ev);
+	else
+		canaryd_iface__restore_stable(ifc);
+	set_error(ifc, "interface %.*s (ifindex %d) was removed; not managed any more; restart "
+		  "canaryd once it is back", IF_NAMESIZE, ifc->cfg.name, ifc->ifindex);
+	pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
+}
+
+struct iface *canaryd__find_iface(struct canaryd *d, const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < d->nr_ifaces; i++)
+		if (!strcmp(d->iface[i].cfg.name, name))
+			return &d->iface[i];
+	return NULL;
+}
+
+/* Handles only: the datapath keeps running, pinned, with its last weights. */
+void canaryd_iface__close(struct iface *ifc)
+{
+	if (ifc->cand_fd >= 0)
+		close(ifc->cand_fd);
+	canary_dp__close(ifc->dp);	/* closes handles only: no detach */
+	if (ifc->lock_fd >= 0)
+		close(ifc->lock_fd);
+}

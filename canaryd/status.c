@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The status JSON, built here and nowhere else: the control socket's status
+ * reply and the webhook bodies both start from it. One typed call per
+ * field; the key names come from proto.h, which canaryctl reads them by.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "canaryd.h"
+#include "dp.h"
+#include "names.h"
+#include "proto.h"
+#include "webhook.h"
+
+static void set_str(json_t *o, const char *key, const char *v)
+{
+	json_object_set_new(o, key, json_string(v));
+}
+
+static void set_u64(json_t *o, const char *key, __u64 v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+static void set_int(json_t *o, const char *key, int v)
+{
+	json_object_set_new(o, key, json_integer(v));
+}
+
+static void set_real(json_t *o, const char *key, double v)
+{
+	json_object_set_new(o, key, json_real(v));
+}
+
+static void set_bool(json_t *o, const char *key, bool v)
+{
+	json_object_set_new(o, key, json_boolean(v));
+}
+
+json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,
+				const struct judge_sample *d, const struct canary_rate *rate)
+{
+	const struct canary_counters *c = canary_counters__at(all, row, CANARY_CLASS_SPLIT);
+	double n = d->packets ? (double)d->packets : 1;
+	json_t *o = json_object();
+	double pps;
+	__u32 v;
+
+	set_u64(o, CANARY_K_PACKETS, c->packets);
+	set_u64(o, CANARY_K_BYTES, c->bytes);
+	for (v = 0; v < CANARY_V_MAX; v++)
+		set_u64(o, canary_verdict_name(v), c->verdict[v]);
+	set_u64(o, CANARY_K_FALLBACK, c->fallback);
+	/* Over about a second of reads; null until two reads exist. */
+	json_object_set_new(o, CANARY_K_PPS,
+			    canary_rate__pps(rate, row, &pps) ? json_real(pps) : json_null());
+	set_real(o, CANARY_K_DROP_RATE, d->drops / n);
+	set_real(o, CANARY_K_PASS_RATE, d->passes / n);
+	set_real(o, CANARY_K_ABORT_RATE, d->aborts / n);
+	set_real(o, CANARY_K_COST_NS_AVG,
+		 c->cost_samples ? (double)c->cost_ns / c->cost_samples : 0.0);
+	return o;
+}
+
+/* The judge's evidence, one object per test. */
+static json_t *tests_json(const struct judge_evidence *ev)
+{
+	json_t *arr = json_array();
+	__u32 i;
+
+	for (i = 0; i < ev->nr_tests && i < JUDGE_MAX_EVIDENCE; i++) {
+		const struct judge_test_ev *t = &ev->tests[i];
+		json_t *o = json_object();
+
+		set_str(o, "metric", t->metric);
+		set_str(o, "dir", rollout_judge_dir__name(t->dir) ?:
+				  rollout_judge_dir__name(JUDGE_DIR_NONE));
+		set_str(o, "test", rollout_judge_test__name(t->test) ?: "?");
+		set_u64(o, "x_c", t->x_c);
+		set_u64(o, "x_s", t->x_s);
+		set_u64(o, "n_c", t->n_c);
+		set_u64(o, "n_s", t->n_s);
+		set_real(o, "rate_c", t->rate_c);
+		set_real(o, "rate_s", t->rate_s);
+		set_real(o, "ratio", isfinite(t->ratio) ? t->ratio : -1.0);
+		set_real(o, "rho", t->rho);
+		set_real(o, "stat", isfinite(t->stat) ? t->stat : 1e308);
+		set_real(o, "threshold", t->threshold);
+		set_real(o, "p", t->p);
+		set_bool(o, "decided", t->decided);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+/* A version by its object and program (and, in webhook bodies, its SHA-256). */
+static json_t *version_id_json(const char *obj, const char *prog, const char *sha256)
+{
+	json_t *o = json_object();
+
+	set_str(o, CANARY_K_OBJECT, obj);
+	set_str(o, CANARY_K_PROGRAM, prog);
+	if (sha256)
+		set_str(o, "sha256", sha256);
+	return o;
+}
+
+/* Both versions' counters, hash-split class. */
+static json_t *versions_json(const struct iface *ifc)
+{
+	json_t *v = json_object();
+
+	json_object_set_new(v, CANARY_K_STABLE,
+			    canaryd_status__version(ifc->last, 0, &ifc->d_stable, &ifc->rate));
+	json_object_set_new(v, CANARY_K_CANDIDATE,
+			    canaryd_status__version(ifc->last, 1, &ifc->d_cand, &ifc->rate));
+	return v;
+}
+
+static json_t *gate_json(const struct iface *ifc, __u64 now)
+{
+	const struct rollout *r = &ifc->st.ro;
+	json_t *o;
+
+	if (!r->gate)
+		return json_null();
+	o = json_object();
+	set_str(o, CANARY_K_NAME, rollout_gate__name(r->gate));
+	set_u64(o, CANARY_K_WAITING_MS, now - r->gate_since_ms);
+	set_bool(o, CANARY_K_PASSED, r->gate_passed);
+	set_bool(o, CANARY_K_ASKING, canary_webhook__gate_pending((void *)ifc));
+	set_str(o, CANARY_K_LAST_ANSWER, ifc->gate_detail);
+	return o;
+}
+
+static json_t *totals_json(const struct rollout *r)
+{
+	json_t *o = json_object();
+
+	set_u64(o, "stable_packets", r->totals.stable_packets);
+	set_u64(o, "candidate_packets", r->totals.cand_packets);
+	set_u64(o, "candidate_aborted", r->totals.cand_aborted);
+	set_u64(o, "candidate_invalid", r->totals.cand_invalid);
+	set_u64(o, "candidate_drops", r->totals.cand_drops);
+	set_u64(o, "stable_drops", r->totals.stable_drops);
+	return o;
+}
+
+json_t *canaryd_status__rollout(const struct iface *ifc)
+{
+	const struct rollout *r = &ifc->st.ro;
+	__u64 now = canaryd_now_ms();
+	char id[64], ev[512];
+	json_t *o, *shares;
+	__u32 i;
+
+	if (!ifc->has_rollout)
+		return json_null();
+	shares = json_array();
+	for (i = 0; i < r->plan.nr_steps; i++)
+		json_array_append_new(shares, json_real(r->plan.step[i].share_bp / 100.0));
+	if (snprintf(id, sizeof(id), "%s-%llu", ifc->cfg.name,
+		     (unsigned long long)ifc->st.rollout_id) >= (int)sizeof(id))
+		id[0] = '\0';
+	ev[0] = '\0';
+	if (r->last_ev.nr_tests || r->last_verdict != JUDGE_INCONCLUSIVE)
+		judge_evidence__format(&r->last_ev, ev, sizeof(ev));
+
+	o = json_object();
+	set_str(o, CANARY_K_ID, id);
+	set_str(o, CANARY_K_PHASE, rollout_phase__name(r->phase));
+	set_str(o, CANARY_K_REASON, r->reason);
+	json_object_set_new(o, CANARY_K_CANDIDATE,
+			    version_id_json(ifc->st.cand_obj, ifc->st.cand_prog, NULL));
+	set_int(o, CANARY_K_STEP, (int)r->step + 1);
+	set_int(o, CANARY_K_STEPS, (int)r->plan.nr_steps);
+	set_real(o, CANARY_K_SHARE_PCT, r->share_bp / 100.0);
+	json_object_set_new(o, CANARY_K_SHARES_PCT, shares);
+	set_u64(o, CANARY_K_STEP_ELAPSED_MS, rollout__done(r) ? 0 : now - r->step_start_ms);
+	set_u64(o, CANARY_K_STEP_MIN_MS, r->plan.step[r->step].min_bake_ms);
+	set_u64(o, CANARY_K_ELAPSED_MS, (rollout__done(r) ? r->end_ms : now) - r->start_ms);
+	set_str(o, CANARY_K_VERDICT, judge_verdict__name(r->last_verdict));
+	set_str(o, CANARY_K_EVIDENCE, ev);
+	json_object_set_new(o, CANARY_K_TESTS, tests_json(&r->last_ev));
+	json_object_set_new(o, CANARY_K_TOTALS, totals_json(r));
+	json_object_set_new(o, CANARY_K_GATE, gate_json(ifc, now));
+	return o;
+}
+
+json_t *canaryd_status__iface(const struct iface *ifc)
+{
+	json_t *o = json_object(), *b;
+
+	set_str(o, CANARY_K_IFACE, ifc->cfg.name);
+	set_str(o, CANARY_K_MODE, ifc->cfg.native ? "native" : "skb");
+	set_bool(o, CANARY_K_MANAGED, canaryd_iface__managed(ifc));
+	json_object_set_new(o, CANARY_K_ERROR,
+			    ifc->error[0] ? json_string(ifc->error) : json_null());
+	json_object_set_new(o, CANARY_K_STABLE,
+			    version_id_json(ifc->st.stable.obj, ifc->st.stable.prog, NULL));
+	json_object_set_new(o, CANARY_K_ROLLOUT, canaryd_status__rollout(ifc));
+	if (!ifc->dp || !ifc->have_last)
+		return o;	/* no counter read yet */
+	set_u64(o, CANARY_K_READ_INTERVAL_MS, (__u64)llround(ifc->d_secs * 1000));
+	b = json_object();
+	set_bool(b, CANARY_K_TRIPPED, ifc->brk.tripped);
+	set_u64(b, CANARY_K_BAD, ifc->brk.bad);
+	set_u64(b, CANARY_K_TRIPS, ifc->brk.trips);
+	json_object_set_new(o, CANARY_K_BREAKER, b);
+	json_object_set_new(o, CANARY_K_VERSIONS, versions_json(ifc));
+	return o;
+}
+
+#define WEBHOOK_SCHEMA_VERSION 1
+
+/*
+ * A webhook body: the rollout as the status shows it (phase, reason, step,
+ * shares, verdict, evidence, tests, totals), plus what a receiver needs to
+ * act on it without asking back (README.md, "Webhooks").
+ */
+json_t *canaryd_status__event(const struct iface *ifc, const struct canary_webhook_cfg *h,
+			      const char *type, const char *event, const char *event_id)
+{
+	const struct canaryd_persist *st = &ifc->st;
+	json_t *b = canaryd_status__rollout(ifc), *meta = json_object();
+	__u32 i;
+
+	if (!json_is_object(b)) {
+		json_decref(b);
+		b = json_object();
+	}
+	json_object_set(b, "rollout_id", json_object_get(b, CANARY_K_ID));
+	json_object_del(b, CANARY_K_ID);
+	set_int(b, "schema_version", WEBHOOK_SCHEMA_VERSION);
+	set_str(b, "type", type);
+	set_str(b, "event", event);
+	set_str(b, "event_id", event_id);
+	set_str(b, "webhook", h->name);
+	set_str(b, "interface", ifc->cfg.name);
+	set_u64(b, "time_ms", canaryd_wall_ms());
+	json_object_set_new(b, CANARY_K_STABLE,
+			    version_id_json(st->stable.obj, st->stable.prog, st->stable.sha256));
+	if (st->previous.obj[0])
+		json_object_set_new(b, "previous", version_id_json(st->previous.obj,
+								   st->previous.prog,
+								   st->previous.sha256));
+	json_object_set_new(b, CANARY_K_CANDIDATE,
+			    version_id_json(st->cand_obj, st->cand_prog, st->cand_sha256));
+	if (ifc->have_last)
+		json_object_set_new(b, "counters", versions_json(ifc));
+	for (i = 0; i < h->nr_meta; i++)
+		set_str(meta, h->meta[i].key, h->meta[i].value);
+	json_object_set_new(b, "metadata", meta);
+	return b;
+}

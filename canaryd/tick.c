@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The tick: read the counters -> the rollout engine -> apply its actions.
+ * canaryd_iface__feed() is the only caller of rollout__handle() and the
+ * only place its actions are applied: operator commands, gate answers,
+ * reconcile outcomes and interface loss all come through it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "canaryd.h"
+#include "dp.h"
+#include "log.h"
+#include "sample.h"
+#include "webhook.h"
+
+static void log_notice(struct iface *ifc, enum rollout_notice n)
+{
+	pr_info("iface %s: rollout %s: %s\n", ifc->cfg.name, rollout_notice__name(n),
+		ifc->st.ro.reason);
+}
+
+static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_action *a)
+{
+	struct canary_dp *dp = ifc->dp;
+	int err = 0, prev;
+
+	switch (a->type) {
+	case ROLLOUT_ACT_FILL_SLOT:
+		return canary_dp__set_slot(dp, 1, ifc->cand_fd);
+	case ROLLOUT_ACT_ARM_BREAKER:
+		err = canary_dp__reset_breaker(dp, 1);
+		return err ? err : canary_dp__set_breaker_budget(dp, 1, a->arg);
+	case ROLLOUT_ACT_SET_SHARE:
+		return canary_dp__set_share(dp, 1, (__u32)a->arg);
+	case ROLLOUT_ACT_CLEAR_SLOT:
+		return canary_dp__clear_slot(dp, 1);
+	case ROLLOUT_ACT_PROMOTE:
+		/* Keep the old stable as "previous" for an instant revert. */
+		prev = canaryd_iface__get_pinned(ifc, PIN_STABLE);
+		if (prev >= 0) {
+			err = canaryd_iface__pin(ifc, PIN_PREVIOUS, prev);
+			close(prev);
+			if (err)
+				return err;
+		}
+		err = canary_dp__set_slot(dp, CANARY_SLOT_STABLE, ifc->cand_fd);
+		if (!err) {
+			err = canaryd_iface__pin(ifc, PIN_STABLE, ifc->cand_fd);
+			/* Not promoted after all: the old stable back into slot 0. */
+			if (err && canaryd_iface__slot0_from_pin(ifc, PIN_PREVIOUS))
+				pr_warn("iface %s: the old stable cannot be put back into slot 0\n",
+					ifc->cfg.name);
+		}
+		if (!err) {
+			struct canaryd_version_id *v = &ifc->st.stable;
+
+			ifc->st.previous = *v;
+			snprintf(v->obj, sizeof(v->obj), "%s", ifc->st.cand_obj);
+			snprintf(v->prog, sizeof(v->prog), "%s", ifc->st.cand_prog);
+			snprintf(v->sha256, sizeof(v->sha256), "%s", ifc->st.cand_sha256);
+		}
+		return err;
+	case ROLLOUT_ACT_REVERT:
+		prev = canaryd_iface__get_pinned(ifc, PIN_PREVIOUS);
+		if (prev < 0)
+			return -ENOENT;
+		err = canary_dp__set_slot(dp, CANARY_SLOT_STABLE, prev);
+		if (!err)
+			err = canaryd_iface__pin(ifc, PIN_STABLE, prev);
+		close(prev);
+		if (!err && ifc->st.previous.obj[0])
+			ifc->st.stable = ifc->st.previous;
+		return err;
+	case ROLLOUT_ACT_NOTIFY:
+		log_notice(ifc, (enum rollout_notice)a->arg);
+		canaryd_iface__notify(d, ifc, (enum rollout_notice)a->arg);
+		return 0;
+	case ROLLOUT_ACT_PERSIST:
+		return canaryd_iface__persist(ifc);
+	case ROLLOUT_ACT_ASK_GATE:
+		canaryd_iface__ask_gate(d, ifc, (enum rollout_gate)a->arg);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static const char *action_name(enum rollout_action_type t)
+{
+	static const char *const names[] = {
+		"fill slot 1", "arm the breaker", "set the share", "clear slot 1", "promote",
+		"revert", "notify", "persist", "ask the gate",
+	};
+
+	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+/*
+ * Apply ACTS in order. A transition's actions stop at the first failure
+ * (*FAILED says which); a failure transition's (ALL) are all tried, each
+ * failure logged: it is the way back to stable only. 0 or the first error.
+ */
+static int apply(struct canaryd *d, struct iface *ifc, const struct rollout_actions *acts,
+		 bool all, __u32 *failed)
+{
+	int err, first = 0;
+	__u32 i;
+
+	for (i = 0; i < acts->nr; i++) {
+		err = apply_one(d, ifc, &acts->a[i]);
+		if (!err)
+			continue;
+		if (!all) {
+			*failed = i;
+			return err;
+		}
+		pr_warn("iface %s: %s failed too (%s)\n", ifc->cfg.name,
+			action_name(acts->a[i].type), strerror(-err));
+		first = first ?: err;
+	}
+	return first;
+}
+
+static int feed_actions(struct canaryd *d, struct iface *ifc, const struct rollout_event *ev)
+{
+	struct rollout_actions acts;
+	char reason[ROLLOUT_REASON_LEN];
+	__u32 at = 0;
+	int err;
+
+	err = rollout__handle(&ifc->st.ro, ev, &acts);
+	if (err)
+		return err;
+	/* A failure transition (interface lost) is applied as far as it goes. */
+	err = apply(d, ifc, &acts, ev->type == ROLLOUT_EV_FAILED, &at);
+	if (err && ev->type != ROLLOUT_EV_FAILED) {
+		/* Through the engine too: notified, counted, persisted, never "promoted". */
+		struct rollout_event fail = { .type = ROLLOUT_EV_FAILED, .now_ms = ev->now_ms,
+					      .detail = reason };
+		enum rollout_phase was = ifc->st.ro.phase;
+
+		snprintf(reason, sizeof(reason), "failed: %s (%s) was refused by the datapath: %s; "
+			 "stable only", action_name(acts.a[at].type), rollout_phase__name(was),
+			 strerror(-err));
+		pr_warn("iface %s: %s\n", ifc->cfg.name, reason);
+		if (!rollout__handle(&ifc->st.ro, &fail, &acts))
+			apply(d, ifc, &acts, true, NULL);
+		else
+			canaryd_iface__restore_stable(ifc);
+	}
+	/* No gate waited on any more (passed, or decided over): stop asking. */
+	if (!ifc->st.ro.gate)
+		canary_webhook__cancel_gate(ifc);
+	return err;
+}
+
+/* Every phase change goes through here: count the rollouts that end. */
+int canaryd_iface__feed(struct canaryd *d, struct iface *ifc, const struct rollout_event *ev)
+{
+	enum rollout_phase before = ifc->st.ro.phase;
+	int err = feed_actions(d, ifc, ev);
+
+	if (ifc->st.ro.phase != before && rollout__done(&ifc->st.ro))
+		ifc->decisions[ifc->st.ro.phase]++;
+	return err;
+}
+
+/* A gate's answer from the webhook transport. */
+void canaryd__on_gate(void *ctx, void *owner, enum rollout_gate gate,
+		      enum rollout_gate_result res, const char *detail)
+{
+	static const char *const what[] = { "passed", "not yet", "failed" };
+	struct canaryd *d = ctx;
+	struct iface *ifc = owner;
+	char now[sizeof(ifc->gate_detail)];
+	struct rollout_event ev = { .type = ROLLOUT_EV_GATE_RESULT, .now_ms = canaryd_now_ms(),
+				    .gate = gate, .result = res, .detail = detail };
+
+	snprintf(now, sizeof(now), "%s (%s)", what[res], detail);
+	/* "Not yet" is logged when it starts or its answer changes, not every interval. */
+	if (res != ROLLOUT_GATE_NOT_YET || strcmp(now, ifc->gate_detail))
+		pr_info("iface %s: gate %s %s (%s)%s\n", ifc->cfg.name, rollout_gate__name(gate),
+			what[res], detail,
+			res == ROLLOUT_GATE_NOT_YET &&
+				(strstr(detail, "401") || strstr(detail, "404"))
+			    ? "; a 401 or 404 usually means a wrong secret or URL"
+			    : "");
+	snprintf(ifc->gate_detail, sizeof(ifc->gate_detail), "%s", now);
+	if (canaryd_iface__feed(d, ifc, &ev) == -EINVAL)
+		canary_webhook__cancel_gate(ifc);	/* nobody waits for it any more */
+}
+
+void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double secs)
+{
+	static struct canary_counters c[CANARY_COUNTERS_ENTRIES];
+	struct rollout_event ev = { .type = ROLLOUT_EV_TICK, .now_ms = now };
+	__u32 thr;
+
+	if (!canaryd_iface__managed(ifc))
+		return;
+	if (!canaryd_iface__present(ifc)) {
+		canaryd_iface__lost(d, ifc);
+		return;
+	}
+	if (canary_dp__read_counters(ifc->dp, c))
+		return;
+	canary_dp__read_breaker(ifc->dp, 1, &ifc->brk);
+	{
+		__u64 pk[CANARY_RATE_SERIES] = {
+			canary_counters__at(c, 0, CANARY_CLASS_SPLIT)->packets,
+			canary_counters__at(c, 1, CANARY_CLASS_SPLIT)->packets,
+		};
+
+		canary_rate__add(&ifc->rate, now, pk);
+	}
+	if (!ifc->have_last) {
+		memcpy(ifc->last, c, sizeof(c));
+		memcpy(ifc->at_start, c, sizeof(c));
+		ifc->have_last = true;
+		return;
+	}
+	thr = rollout_sample__slow_bucket(c, ifc->at_start);
+	rollout_sample__split(c, ifc->last, 0, thr, &ev.stable);
+	rollout_sample__split(c, ifc->last, 1, thr, &ev.cand);
+	ifc->d_stable = ev.stable;
+	ifc->d_cand = ev.cand;
+	ifc->d_secs = secs;
+	memcpy(ifc->last, c, sizeof(c));
+	if (!ifc->has_rollout || rollout__done(&ifc->st.ro))
+		return;
+	ev.breaker_tripped = ifc->brk.tripped;
+	canaryd_iface__feed(d, ifc, &ev);
+}

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Program versions: open, check, load (sharing state maps), identify. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <openssl/evp.h>
+
+#include "log.h"
+#include "version.h"
+
+/*
+ * State maps: a map of the version that is not internal (.data, .rodata,
+ * .bss, .kconfig stay private) and whose name is pinned in SHARE_DIR with
+ * the same type, key and value sizes, entries and flags is reused, so a
+ * connection table survives a switch of versions. A map of that name but
+ * another definition stays private (and is logged). Maps named in PRIVATE
+ * (comma-separated) are never shared.
+ */
+static bool name_listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	while (p && *p) {
+		if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
+			return true;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+static int share_maps(struct bpf_object *obj, const char *path, const char *share_dir,
+		      const char *private)
+{
+	char pin[PATH_MAX];
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd, err;
+
+		if (bpf_map__is_internal(m) || name_listed(private, bpf_map__name(m)))
+			continue;
+		if (snprintf(pin, sizeof(pin), "%s/%s", share_dir, bpf_map__name(m)) >=
+		    (int)sizeof(pin))
+			return -ENAMETOOLONG;
+		fd = bpf_obj_get(pin);
+		if (fd < 0)
+			continue;	/* first user: pinned after load */
+		err = bpf_obj_get_info_by_fd(fd, &info, &len);
+		if (!err && info.type == bpf_map__type(m) &&
+		    info.key_size == bpf_map__key_size(m) &&
+		    info.value_size == bpf_map__value_size(m) &&
+		    info.max_entries == bpf_map__max_entries(m) &&
+		    info.map_flags == bpf_map__map_flags(m)) {
+			err = bpf_map__reuse_fd(m, fd);
+			if (err) {
+				close(fd);
+				return err;
+			}
+			pr_debug("object %s: map %s shared with the running version\n", path,
+				 bpf_map__name(m));
+		} else {
+			pr_info("object %s: map %s differs from the running version's; it stays "
+				"private\n", path, bpf_map__name(m));
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* Pin the state maps no earlier version pinned, for the versions to come. */
+static int pin_new_maps(struct bpf_object *obj, const char *share_dir, const char *private)
+{
+	char pin[PATH_MAX];
+	struct bpf_map *m;
+
+	if (mkdir(share_dir, 0700) && errno != EEXIST)
+		return -errno;
+	bpf_object__for_each_map(m, obj) {
+		if (bpf_map__is_internal(m) || name_listed(private, bpf_map__name(m)))
+			continue;
+		snprintf(pin, sizeof(pin), "%s/%s", share_dir, bpf_map__name(m));
+		if (!access(pin, F_OK))
+			continue;
+		if (bpf_obj_pin(bpf_map__fd(m), pin))
+			return -errno;
+	}
+	return 0;
+}
+
+int canary_version__load(const char *path, const struct canary_version_opts *opts,
+			struct bpf_object **objp)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oopts);
+	struct bpf_program *p, *found = NULL;
+	const char *prog, *share_dir, *private;
+	struct bpf_object *obj;
+	int err, nxdp = 0;
+
+	*objp = NULL;
+	if (opts && opts->sz < offsetof(struct canary_version_opts, log_size) + sizeof(size_t))
+		return -EINVAL;
+	prog = opts ? opts->prog : NULL;
+	share_dir = opts ? opts->share_dir : NULL;
+	private = opts ? opts->private_maps : NULL;
+	if (opts && opts->log_buf && opts->log_size) {
+		/* libbpf asks the verifier for its log when a load fails, into this buffer. */
+		opts->log_buf[0] = '\0';
+		oopts.kernel_log_buf = opts->log_buf;
+		oopts.kernel_log_size = opts->log_size;
+	}
+	obj = bpf_object__open_file(path, &oopts);
+	if (!obj) {
+		err = -errno;
+		pr_warn("object %s: cannot open: %s\n", path, strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_program(p, obj) {
+		bool is_xdp = bpf_program__type(p) == BPF_PROG_TYPE_XDP;
+
+		nxdp += is_xdp;
+		if (prog ? !strcmp(bpf_program__name(p), prog) : (is_xdp && !found))
+			found = p;
+		else
+			bpf_program__set_autoload(p, false);
+	}
+	if (!found || (!prog && nxdp != 1)) {
+		if (prog)
+			pr_warn("object %s: no program named '%s'\n", path, prog);
+		else
+			pr_warn("object %s: holds %d XDP programs; name one as OBJECT:PROGRAM\n",
+				path, nxdp);
+		err = -ENOENT;
+		goto err_close;
+	}
+	if (bpf_program__type(found) != BPF_PROG_TYPE_XDP) {
+		pr_warn("object %s program %s: not an XDP program\n", path,
+			bpf_program__name(found));
+		err = -EINVAL;
+		goto err_close;
+	}
+	if (share_dir) {
+		err = share_maps(obj, path, share_dir, private);
+		if (err) {
+			pr_warn("object %s: cannot share state maps from %s: %s\n", path, share_dir,
+				strerror(-err));
+			goto err_close;
+		}
+	}
+	err = bpf_object__load(obj);
+	if (err) {
+		pr_warn("object %s program %s: verifier or loader refused it: %s\n", path,
+			bpf_program__name(found), strerror(-err));
+		goto err_close;
+	}
+	if (share_dir) {
+		err = pin_new_maps(obj, share_dir, private);
+		if (err) {
+			pr_warn("object %s: cannot pin state maps in %s: %s\n", path, share_dir,
+				strerror(-err));
+			goto err_close;
+		}
+	}
+	*objp = obj;
+	return bpf_program__fd(found);
+
+err_close:
+	bpf_object__close(obj);
+	return err;
+}
+
+int canary_version__check_prog(const struct bpf_program *p, char *why, size_t len)
+{
+	const char *sec = bpf_program__section_name(p);
+
+	/*
+	 * libbpf turns SEC("xdp.frags") into BPF_F_XDP_HAS_FRAGS in the load
+	 * attributes only, not in bpf_program__flags(): look at the section
+	 * name too.
+	 */
+	if ((bpf_program__flags(p) & BPF_F_XDP_HAS_FRAGS) || !strncmp(sec, "xdp.frags", 9) ||
+	    !strncmp(sec, "xdp/frags", 9)) {
+		snprintf(why, len, "program %s: built for multi-buffer frames (SEC(\"%s\")) but "
+			 "the dispatcher is not; rebuild it as SEC(\"xdp\")", bpf_program__name(p),
+			 sec);
+		return -EINVAL;
+	}
+	if (bpf_program__expected_attach_type(p) != BPF_XDP) {
+		snprintf(why, len, "program %s: SEC(\"%s\") gives attach type %d, not the "
+			 "dispatcher's (plain XDP); rebuild it as SEC(\"xdp\")",
+			 bpf_program__name(p), sec, bpf_program__expected_attach_type(p));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int canary_version__check(const struct bpf_object *obj, int prog_fd, char *why, size_t len)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj)
+		if (bpf_program__fd(p) == prog_fd)
+			return canary_version__check_prog(p, why, len);
+	snprintf(why, len, "program fd %d is not in this object", prog_fd);
+	return -ENOENT;
+}
+
+int canary_sha256_file(const char *path, char hex[65])
+{
+	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	EVP_MD_CTX *ctx;
+	ssize_t got;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while ((got = read(fd, buf, sizeof(buf))) > 0)
+		EVP_DigestUpdate(ctx, buf, got);
+	if (got < 0) {
+		err = -errno;
+		goto out;
+	}
+	EVP_DigestFinal_ex(ctx, md, &n);
+	for (i = 0; i < n && i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+	hex[64] = '\0';
+out:
+	EVP_MD_CTX_free(ctx);
+	close(fd);
+	return err;
+}
+
+/*
+ * Look at a candidate object before loading it, so each kind of bad input
+ * gets its own one-line answer: missing, not a regular readable file, not
+ * ELF, no such program, not XDP, multi-buffer (frags), another attach type.
+ * Root reads files whatever their mode, so "unreadable" is seen here as a
+ * directory or a file that is not a BPF object. 0 or -errno with MSG set.
+ */
+int canary_version__precheck(const char *obj, const char *prog, char *msg, size_t len)
+{
+	struct bpf_program *p, *found = NULL;
+	struct bpf_object *bobj;
+	unsigned char magic[4] = {};
+	char what[256] = "";
+	struct stat sb;
+	int fd, n = 0, err = 0;
+
+	if (stat(obj, &sb)) {
+		err = -errno;
+		snprintf(msg, len, "candidate %s: %s; give the path of a compiled BPF object "
+			 "(clang -target bpf)", obj, strerror(-err));
+		return err;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(msg, len, "candidate %s is not a regular file (%s); give the path of a "
+			 "compiled BPF object (.bpf.o)", obj, S_ISDIR(sb.st_mode) ? "a directory" :
+			 "a special file");
+		return -EISDIR;
+	}
+	fd = open(obj, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, magic, sizeof(magic)) != sizeof(magic) ||
+	    memcmp(magic, "\177ELF", 4)) {
+		err = fd < 0 ? -errno : -ENOEXEC;
+		if (fd >= 0)
+			close(fd);
+		snprintf(msg, len, "candidate %s %s; build it with clang -target bpf -O2 -g", obj,
+			 err == -ENOEXEC ? "is not an ELF BPF object" : "cannot be read");
+		return err;
+	}
+	close(fd);
+	bobj = bpf_object__open_file(obj, NULL);
+	if (!bobj) {
+		char lerr[128];
+
+		err = -errno;
+		libbpf_strerror(err, lerr, sizeof(lerr));
+		snprintf(msg, len, "candidate %s: libbpf cannot open it: %s; build it with clang "
+			 "-target bpf -O2 -g", obj, lerr);
+		return err;
+	}
+	bpf_object__for_each_program(p, bobj) {
+		bool xdp = bpf_program__type(p) == BPF_PROG_TYPE_XDP;
+
+		if (prog[0] ? !strcmp(bpf_program__name(p), prog) : xdp) {
+			found = p;
+			n++;
+		}
+		if (!xdp && !what[0])
+			snprintf(what, sizeof(what), "%s is %s, SEC(\"%s\")", bpf_program__name(p),
+				 libbpf_bpf_prog_type_str(bpf_program__type(p)) ?: "?",
+				 bpf_program__section_name(p));
+	}
+	if (!found) {
+		err = -ENOENT;
+		if (prog[0])
+			snprintf(msg, len, "candidate %s has no program named %s", obj, prog);
+		else
+			snprintf(msg, len,
+				 "candidate %s holds no XDP program%s%s%s; the dispatcher "
+				 "runs XDP versions only, SEC(\"xdp\")",
+				 obj, what[0] ? " (" : "", what, what[0] ? ")" : "");
+	} else if (n > 1) {
+		err = -EINVAL;
+		snprintf(msg, len, "candidate %s holds %d XDP programs; name one as OBJECT:PROGRAM",
+			 obj, n);
+	} else if (bpf_program__type(found) != BPF_PROG_TYPE_XDP) {
+		err = -EINVAL;
+		snprintf(msg, len, "candidate %s program %s is %s, SEC(\"%s\"), not XDP; the "
+			 "dispatcher runs XDP versions only, SEC(\"xdp\")", obj, prog,
+			 libbpf_bpf_prog_type_str(bpf_program__type(found)) ?: "?",
+			 bpf_program__section_name(found));
+	} else {
+		/* The checks every version gets (dp.h), here before anything loads. */
+		err = canary_version__check_prog(found, what, sizeof(what));
+		if (err)
+			snprintf(msg, len, "candidate %s %s", obj, what);
+	}
+	bpf_object__close(bobj);
+	return err;
+}

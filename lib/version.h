@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Program versions: the XDP programs a dispatcher slot runs. Open, check,
+ * load (sharing state maps between versions) and identify (SHA-256).
+ *
+ * Functions return 0 or a negative errno; a failure is also logged in one
+ * line naming the object it concerns.
+ */
+#ifndef CANARY_VERSION_H
+#define CANARY_VERSION_H
+
+#include <stddef.h>
+
+struct bpf_object;
+struct bpf_program;
+
+/*
+ * How to load a version: libbpf-style options, sz first (CANARY_VERSION_OPTS
+ * fills it), so fields can be added without breaking callers.
+ */
+struct canary_version_opts {
+	size_t sz;
+	const char *prog;		/* NULL: the object's one XDP program */
+	/*
+	 * State maps shared through SHARE_DIR (NULL: none): a map (not
+	 * .data/.rodata/.bss) whose name is pinned there with the same
+	 * definition is reused, so sessions in, say, a connection table
+	 * survive a switch of versions; maps pinned by no earlier version are
+	 * pinned after the load. Maps named in PRIVATE_MAPS ("a,b") are never
+	 * shared.
+	 */
+	const char *share_dir;
+	const char *private_maps;
+	/* Caller-owned: the verifier's log when it refuses the program ("" else). */
+	char *log_buf;
+	size_t log_size;
+};
+
+#define CANARY_VERSION_OPTS(name, ...)                                                             \
+	struct canary_version_opts name = { .sz = sizeof(struct canary_version_opts), __VA_ARGS__ }
+
+/*
+ * Open and load an XDP program version from an object file; OPTS may be
+ * NULL. Returns the program fd (owned by *obj) or a negative errno; *obj is
+ * to be closed with bpf_object__close().
+ */
+int canary_version__load(const char *path, const struct canary_version_opts *opts,
+			 struct bpf_object **obj);
+
+/*
+ * Can the loaded program PROG_FD of OBJ share the dispatcher's ProgMap? The
+ * checks canaryd applies to every version before traffic can reach it (the
+ * kernel's own check at slot insertion would only say EINVAL): the plain XDP
+ * attach type and no multi-buffer (frags) flag. 0, or -EINVAL with the reason
+ * in WHY ("program NAME: ...").
+ */
+int canary_version__check(const struct bpf_object *obj, int prog_fd, char *why, size_t len);
+/* The same checks on one program, loaded or only opened (before any load). */
+int canary_version__check_prog(const struct bpf_program *p, char *why, size_t len);
+
+/*
+ * Look at a version's object file before loading it, so each kind of bad
+ * input gets its own one-line answer in MSG: missing, not a regular
+ * readable file, not ELF, no such program, not XDP, multi-buffer (frags),
+ * another attach type. PROG may be "" for the object's one XDP program.
+ * 0 or -errno.
+ */
+int canary_version__precheck(const char *obj, const char *prog, char *msg, size_t len);
+
+/* SHA-256 of a file as 64 hex digits. 0 or a negative errno. */
+int canary_sha256_file(const char *path, char hex[65]);
+
+#endif
