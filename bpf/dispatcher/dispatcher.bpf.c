@@ -84,6 +84,29 @@ struct {
 	__array(values, struct canary_pin6_inner);
 } canary_pin6 SEC(".maps");
 
+/*
+ * Per-CPU verdict counts per stratum of the hash space (canary_abi.h), for
+ * the judge: every hash-split packet, whichever version served it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CANARY_STRATA);
+	__type(key, __u32);
+	__type(value, struct canary_stratum);
+} canary_strata SEC(".maps");
+
+/*
+ * The split word, alone in .bss (user space pins and writes that map as
+ * CANARY_MAP_MODE). A global is a direct load from the map value, no helper
+ * call: the idle path costs one load and a branch on top of the tail call.
+ * The configuration itself stays behind the array-of-maps swap; this word
+ * only says whether there is anything to split. User space sets it after
+ * the split configuration is in and clears it before that is removed, so a
+ * packet that sees the word set finds a configuration it may use, and one
+ * that sees it clear goes to stable, as every configuration agrees it may.
+ */
+struct canary_mode canary_mode;
+
 /* Returned by a run_slot subprogram when its tail call did not happen. */
 #define SLOT_EMPTY 0x7fffffff
 
@@ -228,27 +251,86 @@ static __always_inline struct canary_counters *counters(__u32 row, __u32 cls)
 	return bpf_map_lookup_elem(&canary_counters, &key);
 }
 
-SEC("xdp")
-int canary_dispatch(struct xdp_md *ctx)
+static __always_inline __u64 verdict_index(int verdict)
+{
+	__u64 vi = (__u32)verdict;
+
+	/*
+	 * Clamp in one 64-bit register the verifier can follow: clang otherwise
+	 * compares a zero-extended copy and indexes with the original, which
+	 * leaves the index unbounded for the verifier.
+	 */
+	asm volatile("" : "+r"(vi));
+	if (vi > CANARY_V_INVALID)
+		vi = CANARY_V_INVALID;
+	return vi;
+}
+
+/* Fail-open/closed verdict when no stable version is installed. */
+static __noinline int no_stable_verdict(void)
+{
+	struct canary_config *cfg = NULL;
+	__u32 zero = 0;
+	void *inner;
+
+	inner = bpf_map_lookup_elem(&canary_cfg, &zero);
+	if (inner)
+		cfg = bpf_map_lookup_elem(inner, &zero);
+	return cfg && (cfg->flags & CANARY_F_FAIL_CLOSED) ? XDP_DROP : XDP_PASS;
+}
+
+/*
+ * Idle: no rollout runs, so there is nothing to classify. Stable handles
+ * every packet; its verdict is counted on (stable, split): unclassified
+ * traffic, all of it on the version that serves the hash split. No cost
+ * sampling: that is for comparing versions, and only one runs.
+ */
+static __always_inline int dispatch_idle(struct xdp_md *ctx)
+{
+	__u64 len = ctx->data_end - ctx->data;
+	struct canary_counters *rec;
+	__u32 row = CANARY_SLOT_STABLE;
+	int verdict;
+
+	verdict = run_slot0(ctx);
+	rec = counters(CANARY_SLOT_STABLE, CANARY_CLASS_SPLIT);
+	if (verdict == SLOT_EMPTY) {
+		if (rec)
+			rec->fallback++;
+		row = CANARY_ROW_NONE;
+		verdict = no_stable_verdict();
+		rec = counters(row, CANARY_CLASS_SPLIT);
+	}
+	if (!rec)
+		return verdict;	/* unreachable: the key is in range */
+	rec->packets++;
+	rec->bytes += len;
+	rec->verdict[verdict_index(verdict)]++;
+	return verdict;
+}
+
+/* A rollout runs: pin rules, flow hash, per-stratum counts, cost samples. */
+static __always_inline int dispatch_split(struct xdp_md *ctx)
 {
 	struct canary_flow fl;
 	struct canary_config *cfg = NULL;
 	struct canary_breaker *brk = NULL;
 	struct canary_counters *rec, *want_rec;
 	__u32 zero = 0, cls, slot = CANARY_SLOT_STABLE, row, flags = 0, cost_mask = 0;
+	__u32 stratum = CANARY_STRATA;
 	__u64 len = ctx->data_end - ctx->data;
 	__u64 t0 = 0;
 	int verdict;
-	__u32 vi;
+	__u64 vi;
 	void *inner;
 
 	inner = bpf_map_lookup_elem(&canary_cfg, &zero);
 	if (inner)
 		cfg = bpf_map_lookup_elem(inner, &zero);
-	if (cfg) {
-		flags = cfg->flags;
-		cost_mask = cfg->cost_mask;
-	}
+	if (!cfg)
+		return dispatch_idle(ctx);	/* unreachable: user space installs one first */
+	flags = cfg->flags;
+	cost_mask = cfg->cost_mask;
 
 	if (canary_parse(ctx, &fl) < 0) {
 		cls = CANARY_CLASS_UNPARSED;
@@ -261,9 +343,12 @@ int canary_dispatch(struct xdp_md *ctx)
 		if (pinned >= 0) {
 			cls = CANARY_CLASS_PINNED;
 			slot = pinned;
-		} else if (cfg && (flags & CANARY_F_SPLIT)) {
+		} else {
+			/* Hashed even with no candidate range: the strata need it. */
 			__u32 b = flow_bucket(&fl, flags, cfg->seed);
 
+			/* b / CANARY_STRATUM_BP, exact for b < 43690, without a division. */
+			stratum = (b * 52429) >> 19;
 			if (b >= cfg->range[1].lo && b < cfg->range[1].hi)
 				slot = 1;
 			else if (b >= cfg->range[2].lo && b < cfg->range[2].hi)
@@ -320,10 +405,16 @@ int canary_dispatch(struct xdp_md *ctx)
 		return verdict;
 	rec->packets++;
 	rec->bytes += len;
-	vi = (__u32)verdict < CANARY_V_INVALID ? (__u32)verdict : CANARY_V_INVALID;
-	/* Clang drops a C mask it can prove redundant; the verifier needs one. */
-	asm volatile("%[vi] &= 7" : [vi] "+r"(vi));
+	vi = verdict_index(verdict);
 	rec->verdict[vi]++;
+
+	/* The verdict returned, after any fallback, in the flow's stratum. */
+	if (stratum < CANARY_STRATA) {
+		struct canary_stratum *st = bpf_map_lookup_elem(&canary_strata, &stratum);
+
+		if (st)
+			st->verdict[vi]++;
+	}
 
 	if (t0) {
 		__u64 dt = bpf_ktime_get_ns() - t0;
@@ -334,7 +425,7 @@ int canary_dispatch(struct xdp_md *ctx)
 	}
 
 	/* Kernel-side circuit breaker: guards traffic even with no daemon. */
-	if (brk && cfg && ((__u32)verdict == XDP_ABORTED || (__u32)verdict > XDP_REDIRECT)) {
+	if (brk && ((__u32)verdict == XDP_ABORTED || (__u32)verdict > XDP_REDIRECT)) {
 		__u64 bad = __sync_fetch_and_add(&brk->bad, 1) + 1;
 		__u32 s = slot & (CANARY_MAX_SLOTS - 1);
 
@@ -345,4 +436,13 @@ int canary_dispatch(struct xdp_md *ctx)
 		}
 	}
 	return verdict;
+}
+
+SEC("xdp")
+int canary_dispatch(struct xdp_md *ctx)
+{
+	/* One aligned word, read once: the whole packet takes one path. */
+	if (!(*(volatile __u32 *)&canary_mode.split & CANARY_MODE_SPLIT))
+		return dispatch_idle(ctx);
+	return dispatch_split(ctx);
 }

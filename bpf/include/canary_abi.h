@@ -13,7 +13,8 @@
 
 #include <linux/types.h>
 
-#define CANARY_ABI_VERSION 1
+/* 2: the canary_strata map, the split word (canary_mode) in the dispatcher's .bss. */
+#define CANARY_ABI_VERSION 2
 
 /* Slot 0 is the stable version; slots 1..CANARY_MAX_SLOTS-1 are candidates. */
 #define CANARY_MAX_SLOTS 4
@@ -92,6 +93,33 @@ struct canary_counters {
 
 struct canary_stratum {
 	__u64 verdict[CANARY_V_MAX];
+};
+
+/*
+ * A flow's stratum from its hash: floor(bucket / CANARY_STRATUM_BP), with
+ * bucket = canary_bucket(hash). floor(floor(x) / n) == floor(x / n), so this
+ * is the same number as canary_bucket(hash) / CANARY_STRATUM_BP, with no
+ * division on the packet path.
+ */
+static inline __u32 canary_stratum_of(__u32 hash)
+{
+	return (__u32)(((__u64)hash * CANARY_STRATA) >> 32);
+}
+
+/*
+ * The split word: the one aligned 32-bit value in the dispatcher's .bss
+ * (pinned as CANARY_MAP_MODE; the whole section is this struct). Every
+ * packet reads it first, with a plain load (no helper call). 0: idle, no
+ * rollout runs: no parse, no hash, stable handles the packet and its verdict
+ * is counted. CANARY_MODE_SPLIT: classify (pin rules, flow hash, strata)
+ * under the configuration in canary_cfg. User space sets it after a split
+ * configuration (a candidate range or a pin rule set) is in, and clears it
+ * before that configuration is removed (the update order of DESIGN.md 5).
+ */
+#define CANARY_MODE_SPLIT 1U
+
+struct canary_mode {
+	__u32 split;
 };
 
 /* canary_config.flags */
@@ -178,6 +206,7 @@ struct canary_pin_value {
 #define CANARY_MAP_PIN4 "canary_pin4"
 #define CANARY_MAP_PIN6 "canary_pin6"
 #define CANARY_MAP_STRATA "canary_strata"
+#define CANARY_MAP_MODE "canary_mode"
 #define CANARY_PROG_DISPATCH "canary_dispatch"
 
 /*
