@@ -63,6 +63,7 @@ enum variant {
 	FW_BARE,	/* fw_v1 alone */
 	FW_IDLE,	/* fw_v1 behind the idle dispatcher */
 	/* the split path's stages, for the breakdown */
+	ST_CALL,	/* floor + one more subprogram call */
 	ST_PARSE,	/* floor + the dispatcher's parser */
 	ST_HASH,	/* + flow hash and bucket */
 	ST_STRATA,	/* + one per-stratum count */
@@ -89,6 +90,7 @@ static const struct {
 	[FILT_IDLE] = { "xdpfilt_alw_all via idle disp.", FILT_BARE },
 	[FW_BARE] = { "fw_v1 bare", FW_BARE },
 	[FW_IDLE] = { "fw_v1 via idle dispatcher", FW_BARE },
+	[ST_CALL] = { "stage: floor + one subprog call", BARE },
 	[ST_PARSE] = { "stage: floor + parse", BARE },
 	[ST_HASH] = { "stage: floor + parse + hash", BARE },
 	[ST_STRATA] = { "stage: floor + parse+hash+strata", BARE },
@@ -308,6 +310,7 @@ int main(void)
 	fd[FILT_IDLE] = canary_dp__prog_fd(dp_filt);
 	fd[FW_BARE] = fw_fd;
 	fd[FW_IDLE] = canary_dp__prog_fd(dp_fw);
+	fd[ST_CALL] = bpf_program__fd(fl->progs.bench_call);
 	fd[ST_PARSE] = bpf_program__fd(fl->progs.bench_parse);
 	fd[ST_HASH] = bpf_program__fd(fl->progs.bench_hash);
 	fd[ST_STRATA] = bpf_program__fd(fl->progs.bench_strata);
@@ -364,7 +367,7 @@ int main(void)
 	for (v = 0; v < NVARIANTS; v++) {
 		char range[32];
 
-		if (v == ST_PARSE)
+		if (v == ST_CALL)
 			printf("  breakdown of the split path (each row adds one stage to the floor):\n");
 
 		if ((int)vinfo[v].base == v) {
@@ -390,6 +393,8 @@ int main(void)
 	       diff_median(rounds, SPLIT, SPLIT_NOCOST), diff_median(rounds, SPLIT, IDLE));
 	printf("  pin lookups (1000 v4 + 1000 v6 prefixes, miss): v4 %+.2f, v6 %+.2f over the split "
 	       "path\n", diff_median(rounds, PINS, SPLIT), diff_median(rounds, PINS6, SPLIT6));
+	printf("  one subprogram call+return costs %+.2f (root, a tail call alone: %+.2f; floor: %.2f)\n",
+	       diff_median(rounds, ST_CALL, FLOOR), add[ROOT], add[FLOOR]);
 	printf("targets:\n");
 	printf("  idle added %.2f <= floor %.2f + 1.0 and <= 3 ns: %s\n", add[IDLE], add[FLOOR],
 	       add[IDLE] <= add[FLOOR] + 1.0 && add[IDLE] <= 3.0 ? "met" : "MISSED");

@@ -12,6 +12,10 @@
  * back as the subprogram's), then one per-CPU counter is incremented by
  * verdict. The dispatcher's idle path is this plus one load and a branch.
  *
+ * bench_call: the floor plus one more subprogram call and return (where
+ * the kernel's return thunks make a return costly, this is most of the
+ * floor).
+ *
  * bench_parse, bench_hash, bench_strata: the floor plus the split path's
  * stages one at a time (the dispatcher's parser; then its flow hash and
  * bucket; then a per-stratum count), for the stage-by-stage breakdown of
@@ -80,6 +84,21 @@ SEC("xdp")
 int bench_floor(struct xdp_md *ctx)
 {
 	return floor_run(ctx, 0);
+}
+
+/* One more BPF-to-BPF call and return, the unit cost of a subprogram. */
+static __noinline __u32 stage_call(struct xdp_md *ctx)
+{
+	__u32 r = ctx->ingress_ifindex;
+
+	asm volatile("" : "+r"(r));
+	return r;
+}
+
+SEC("xdp")
+int bench_call(struct xdp_md *ctx)
+{
+	return floor_run(ctx, stage_call(ctx));
 }
 
 SEC("xdp")

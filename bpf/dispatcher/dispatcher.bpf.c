@@ -216,11 +216,12 @@ static __always_inline __u32 flow_bucket(const struct canary_flow *fl, __u32 fla
 
 /*
  * Slot forced by a pin rule, or -1. Only called when a rule set is installed.
- * The lookups take copies, not the flow: a flow whose address escapes into
- * a call lives on the stack, and the split path would store and reload
- * every field it parses.
+ * Inlined: a subprogram call costs a return, and where the kernel mitigates
+ * return-stack attacks with a return thunk (SRSO "Safe RET") one return costs
+ * as much as all the rest of the split path. The keys are copies, so the
+ * parsed flow's address never escapes and the flow stays in registers.
  */
-static __noinline int pin_lookup4(__u32 saddr)
+static __always_inline int pin_lookup4(__u32 saddr)
 {
 	struct canary_pin_key_v4 k4 = { .prefixlen = 32, .addr = saddr };
 	struct canary_pin_value *v = NULL;
@@ -235,7 +236,7 @@ static __noinline int pin_lookup4(__u32 saddr)
 	return (int)v->slot;
 }
 
-static __noinline int pin_lookup6(const struct canary_pin_key_v6 *k6)
+static __always_inline int pin_lookup6(const struct canary_pin_key_v6 *k6)
 {
 	struct canary_pin_value *v = NULL;
 	__u32 zero = 0;
