@@ -43,7 +43,7 @@ cd "$(dirname "$0")/.."
 COUNT=${COUNT:-2000000}		# frames per sample, one BPF_PROG_TEST_RUN call
 SAMPLES=${SAMPLES:-3}		# samples per round; a round's figure is its best
 FLOWS=${FLOWS:-1024}
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-7}
 SHARE_BP=${SHARE_BP:-500}	# the split variant's candidate share
 
 fail() {
