@@ -67,7 +67,7 @@ const char *canary_dp__pin_dir(const struct canary_dp *dp)
 /* Does CFG give the dispatcher anything to classify: a candidate range or a pin rule set? */
 static bool config_splits(const struct canary_config *cfg)
 {
-	return cfg->flags & (CANARY_F_SPLIT | CANARY_F_PIN_V4 | CANARY_F_PIN_V6);
+	return cfg->flags & (CANARY_F_SPLIT | CANARY_F_PINS);
 }
 
 /* Write the split word that every packet reads first (canary_abi.h). */
@@ -593,6 +593,12 @@ int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule)
 	unsigned long plen, slot;
 
 	memset(rule, 0, sizeof(*rule));
+	if (!strncmp(text, "dst:", 4)) {
+		rule->dir = CANARY_PIN_DST;
+		text += 4;
+	} else if (!strncmp(text, "src:", 4)) {
+		text += 4;
+	}
 	if (snprintf(buf, sizeof(buf), "%s", text) >= (int)sizeof(buf))
 		return -EINVAL;
 	slash = strchr(buf, '/');
@@ -631,91 +637,101 @@ static int new_trie(int family)
 	return fd < 0 ? -errno : fd;
 }
 
+/* The config flag that enables the lookup in trie [family][dir]. */
+static __u32 pin_flag(int v6, __u32 dir)
+{
+	static const __u32 flags[2][CANARY_PIN_DIRS] = {
+		{ CANARY_F_PIN_V4, CANARY_F_PIN_V4_DST },
+		{ CANARY_F_PIN_V6, CANARY_F_PIN_V6_DST },
+	};
+
+	return flags[v6][dir];
+}
+
 int canary_dp__set_pins(struct canary_dp *dp, const struct canary_pin_rule *rules, size_t n)
 {
+	size_t cnt[2][CANARY_PIN_DIRS] = {}, i;
+	int fd[2][CANARY_PIN_DIRS] = { { -1, -1 }, { -1, -1 } }, err = 0, v6;
 	struct canary_config cfg = dp->cfg;
-	size_t n4 = 0, n6 = 0, i;
-	int fd4 = -1, fd6 = -1, err = 0;
-	__u32 zero = 0;
+	__u32 want = 0, dir;
 
 	for (i = 0; i < n; i++) {
-		if (rules[i].slot >= CANARY_MAX_SLOTS)
+		if (rules[i].slot >= CANARY_MAX_SLOTS || rules[i].dir >= CANARY_PIN_DIRS ||
+		    (rules[i].family != AF_INET && rules[i].family != AF_INET6))
 			return -EINVAL;
-		if (rules[i].family == AF_INET)
-			n4++;
-		else if (rules[i].family == AF_INET6)
-			n6++;
-		else
-			return -EINVAL;
+		cnt[rules[i].family == AF_INET6][rules[i].dir]++;
 	}
-	if (n4 > CANARY_PIN_MAX || n6 > CANARY_PIN_MAX) {
-		pr_warn("dispatcher: pin rule set too large (%zu v4, %zu v6; max %u each)\n", n4,
-			n6, CANARY_PIN_MAX);
-		return -E2BIG;
-	}
+	for (v6 = 0; v6 < 2; v6++)
+		for (dir = 0; dir < CANARY_PIN_DIRS; dir++) {
+			if (cnt[v6][dir] > CANARY_PIN_MAX) {
+				pr_warn("dispatcher: pin rule set too large (%zu IPv%d %s rules; max %u)\n",
+					cnt[v6][dir], v6 ? 6 : 4, dir ? "destination" : "source",
+					CANARY_PIN_MAX);
+				return -E2BIG;
+			}
+			if (cnt[v6][dir])
+				want |= pin_flag(v6, dir);
+		}
 
-	/* Removal (or shrink to one family): stop the lookups before the tries go. */
-	cfg.flags &= ~((n4 ? 0 : CANARY_F_PIN_V4) | (n6 ? 0 : CANARY_F_PIN_V6));
+	/* Removal (or shrink to fewer tries): stop the lookups before the tries go. */
+	cfg.flags &= ~(CANARY_F_PINS & ~want);
 	if (cfg.flags != dp->cfg.flags) {
 		err = install_config(dp, &cfg);
 		if (err)
 			return err;
 	}
 
-	if (n4 && (fd4 = new_trie(AF_INET)) < 0) {
-		err = fd4;
-		goto out;
-	}
-	if (n6 && (fd6 = new_trie(AF_INET6)) < 0) {
-		err = fd6;
-		goto out;
-	}
+	for (v6 = 0; v6 < 2; v6++)
+		for (dir = 0; dir < CANARY_PIN_DIRS; dir++)
+			if (cnt[v6][dir] && (fd[v6][dir] = new_trie(v6 ? AF_INET6 : AF_INET)) < 0) {
+				err = fd[v6][dir];
+				goto out;
+			}
 	for (i = 0; i < n; i++) {
 		struct canary_pin_value v = { .slot = rules[i].slot };
+		int t = fd[rules[i].family == AF_INET6][rules[i].dir];
 
 		if (rules[i].family == AF_INET) {
 			struct canary_pin_key_v4 k = { .prefixlen = rules[i].prefixlen };
 
 			memcpy(&k.addr, rules[i].addr, 4);
-			err = bpf_map_update_elem(fd4, &k, &v, 0);
+			err = bpf_map_update_elem(t, &k, &v, 0);
 		} else {
 			struct canary_pin_key_v6 k = { .prefixlen = rules[i].prefixlen };
 
 			memcpy(k.addr, rules[i].addr, 16);
-			err = bpf_map_update_elem(fd6, &k, &v, 0);
+			err = bpf_map_update_elem(t, &k, &v, 0);
 		}
 		if (err) {
 			err = -errno;
 			goto out;
 		}
 	}
-	/* Fill off-line, swap each trie in whole, then enable the lookup. */
-	if (n4 && bpf_map_update_elem(dp->fd[DP_PIN4], &zero, &fd4, 0)) {
-		err = -errno;
-		goto out;
-	}
-	if (n6 && bpf_map_update_elem(dp->fd[DP_PIN6], &zero, &fd6, 0)) {
-		err = -errno;
-		goto out;
-	}
+	/* Fill off-line, swap each trie in whole, then enable the lookups. */
+	for (v6 = 0; v6 < 2; v6++)
+		for (dir = 0; dir < CANARY_PIN_DIRS; dir++)
+			if (cnt[v6][dir] &&
+			    bpf_map_update_elem(dp->fd[v6 ? DP_PIN6 : DP_PIN4], &dir, &fd[v6][dir], 0)) {
+				err = -errno;
+				goto out;
+			}
 	cfg = dp->cfg;
-	cfg.flags |= (n4 ? CANARY_F_PIN_V4 : 0) | (n6 ? CANARY_F_PIN_V6 : 0);
+	cfg.flags |= want;
 	if (cfg.flags != dp->cfg.flags)
 		err = install_config(dp, &cfg);
-	if (!err) {
-		if (!n4)
-			bpf_map_delete_elem(dp->fd[DP_PIN4], &zero);
-		if (!n6)
-			bpf_map_delete_elem(dp->fd[DP_PIN6], &zero);
-	}
+	if (!err)
+		for (v6 = 0; v6 < 2; v6++)
+			for (dir = 0; dir < CANARY_PIN_DIRS; dir++)
+				if (!cnt[v6][dir])
+					bpf_map_delete_elem(dp->fd[v6 ? DP_PIN6 : DP_PIN4], &dir);
 out:
 	if (err)
 		pr_warn("dispatcher: cannot install pin rule set (%zu rules): %s\n", n,
 			strerror(-err));
-	if (fd4 >= 0)
-		close(fd4);
-	if (fd6 >= 0)
-		close(fd6);
+	for (v6 = 0; v6 < 2; v6++)
+		for (dir = 0; dir < CANARY_PIN_DIRS; dir++)
+			if (fd[v6][dir] >= 0)
+				close(fd[v6][dir]);
 	return err;
 }
 

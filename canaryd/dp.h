@@ -88,9 +88,14 @@ struct canary_pin_rule {
 	__u32 prefixlen;
 	__u8 addr[16];		/* network byte order; IPv4 in the first 4 bytes */
 	__u32 slot;
+	__u32 dir;		/* CANARY_PIN_SRC (0, the default) or CANARY_PIN_DST */
 };
 
-/* Parse "198.18.0.0/24=1" or "2001:db8::/32=2". */
+/*
+ * Parse "198.18.0.0/24=1" or "2001:db8::/32=2" (source prefixes), with
+ * "dst:" in front for a destination prefix ("src:" is accepted too). A
+ * source rule that matches wins over any destination rule.
+ */
 int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule);
 
 /*

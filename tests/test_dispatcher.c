@@ -375,7 +375,7 @@ static void test_pins_override(void **state)
 		struct canary_config cfg;
 
 		canary_dp__get_config(f->dp, &cfg);
-		assert_int_equal(cfg.flags & (CANARY_F_PIN_V4 | CANARY_F_PIN_V6), 0);
+		assert_int_equal(cfg.flags & CANARY_F_PINS, 0);
 	}
 	assert_int_equal(run(f, &in4_more), XDP_DROP);
 
@@ -389,6 +389,58 @@ static void test_pins_override(void **state)
 		assert_int_equal(canary_pin_rule__parse("2001:db8::/129=1", &r), -EINVAL);
 		assert_int_equal(canary_pin_rule__parse("nonsense/8=1", &r), -EINVAL);
 	}
+}
+
+/* Destination rules: matched when no source rule matches; pinned class; swapped alike. */
+static void test_pins_destination(void **state)
+{
+	static const char *const rules[] = { "dst:198.18.30.0/24=1", "dst:2001:db8:30::/48=1",
+					     "198.18.31.0/24=0" };
+	static const char *const dst_only[] = { "dst:198.18.30.0/24=1" };
+	struct fixture *f = *state;
+	struct pkt_spec to4 = { .dst = "198.18.30.5", .sport = 1, .dport = 2 };
+	struct pkt_spec to6 = { .family = AF_INET6, .dst = "2001:db8:30::5", .sport = 1 };
+	struct pkt_spec both = { .src = "198.18.31.1", .dst = "198.18.30.5", .sport = 1 };
+	struct pkt_spec other = { .dst = "198.18.32.5", .sport = 1 };
+	struct canary_pin_rule r;
+	struct canary_config cfg;
+	struct canary_mode mode;
+	__u64 pinned;
+
+	assert_int_equal(canary_pin_rule__parse("dst:2001:db8::/32=2", &r), 0);
+	assert_int_equal(r.dir, CANARY_PIN_DST);
+	assert_int_equal(r.family, AF_INET6);
+	assert_int_equal(canary_pin_rule__parse("src:198.18.0.0/16=1", &r), 0);
+	assert_int_equal(r.dir, CANARY_PIN_SRC);
+	assert_int_equal(canary_pin_rule__parse("dst:198.18.0.0/33=1", &r), -EINVAL);
+	assert_int_equal(canary_pin_rule__parse("dst:", &r), -EINVAL);
+
+	two_slots(f, 0, 0);
+	assert_int_equal(run(f, &to4), XDP_PASS);
+	assert_int_equal(set_rules(f, rules, 3), 0);
+	canary_dp__get_config(f->dp, &cfg);
+	assert_int_equal(cfg.flags & CANARY_F_PINS,
+			 CANARY_F_PIN_V4 | CANARY_F_PIN_V4_DST | CANARY_F_PIN_V6_DST);
+	pinned = row_packets(f, 1, CANARY_CLASS_PINNED);
+	assert_int_equal(run(f, &to4), XDP_DROP);
+	assert_int_equal(run(f, &to6), XDP_DROP);
+	assert_int_equal(run(f, &both), XDP_PASS);	/* the source rule wins */
+	assert_int_equal(run(f, &other), XDP_PASS);
+	assert_int_equal(row_packets(f, 1, CANARY_CLASS_PINNED) - pinned, 2);
+
+	/* Destination rules alone keep the split path on; removing them ends it. */
+	assert_int_equal(set_rules(f, dst_only, 1), 0);
+	canary_dp__get_config(f->dp, &cfg);
+	assert_int_equal(cfg.flags & CANARY_F_PINS, CANARY_F_PIN_V4_DST);
+	assert_int_equal(canary_dp__read_mode(f->dp, &mode), 0);
+	assert_int_equal(mode.split, CANARY_MODE_SPLIT);
+	assert_int_equal(run(f, &to4), XDP_DROP);
+	assert_int_equal(run(f, &both), XDP_DROP);	/* no source rule any more */
+	assert_int_equal(run(f, &to6), XDP_PASS);
+	assert_int_equal(canary_dp__set_pins(f->dp, NULL, 0), 0);
+	assert_int_equal(canary_dp__read_mode(f->dp, &mode), 0);
+	assert_int_equal(mode.split, 0);
+	assert_int_equal(run(f, &to4), XDP_PASS);
 }
 
 struct hammer {
@@ -1160,6 +1212,7 @@ int main(void)
 		cmocka_unit_test(test_symmetric),
 		cmocka_unit_test(test_pins_override),
 		cmocka_unit_test(test_pins_swap_whole),
+		cmocka_unit_test(test_pins_destination),
 		cmocka_unit_test(test_verdict_capture),
 		cmocka_unit_test(test_fallbacks),
 		cmocka_unit_test(test_circuit_breaker),

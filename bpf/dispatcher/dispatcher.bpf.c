@@ -70,16 +70,17 @@ struct canary_pin6_inner {
 	__uint(value_size, sizeof(struct canary_pin_value));
 };
 
+/* [CANARY_PIN_SRC]: source prefixes, [CANARY_PIN_DST]: destination prefixes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
+	__uint(max_entries, CANARY_PIN_DIRS);
 	__type(key, __u32);
 	__array(values, struct canary_pin4_inner);
 } canary_pin4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
+	__uint(max_entries, CANARY_PIN_DIRS);
 	__type(key, __u32);
 	__array(values, struct canary_pin6_inner);
 } canary_pin6 SEC(".maps");
@@ -221,14 +222,13 @@ static __always_inline __u32 flow_bucket(const struct canary_flow *fl, __u32 fla
  * as much as all the rest of the split path. The keys are copies, so the
  * parsed flow's address never escapes and the flow stays in registers.
  */
-static __always_inline int pin_lookup4(__u32 saddr)
+static __always_inline int pin_lookup4(__u32 addr, __u32 dir)
 {
-	struct canary_pin_key_v4 k4 = { .prefixlen = 32, .addr = saddr };
+	struct canary_pin_key_v4 k4 = { .prefixlen = 32, .addr = addr };
 	struct canary_pin_value *v = NULL;
-	__u32 zero = 0;
 	void *trie;
 
-	trie = bpf_map_lookup_elem(&canary_pin4, &zero);
+	trie = bpf_map_lookup_elem(&canary_pin4, &dir);
 	if (trie)
 		v = bpf_map_lookup_elem(trie, &k4);
 	if (!v || v->slot >= CANARY_MAX_SLOTS)
@@ -236,13 +236,12 @@ static __always_inline int pin_lookup4(__u32 saddr)
 	return (int)v->slot;
 }
 
-static __always_inline int pin_lookup6(const struct canary_pin_key_v6 *k6)
+static __always_inline int pin_lookup6(const struct canary_pin_key_v6 *k6, __u32 dir)
 {
 	struct canary_pin_value *v = NULL;
-	__u32 zero = 0;
 	void *trie;
 
-	trie = bpf_map_lookup_elem(&canary_pin6, &zero);
+	trie = bpf_map_lookup_elem(&canary_pin6, &dir);
 	if (trie)
 		v = bpf_map_lookup_elem(trie, k6);
 	if (!v || v->slot >= CANARY_MAX_SLOTS)
@@ -250,19 +249,35 @@ static __always_inline int pin_lookup6(const struct canary_pin_key_v6 *k6)
 	return (int)v->slot;
 }
 
+/* A source rule first; the destination only when no source rule matches. */
 static __always_inline int pin_lookup(const struct canary_flow *fl, __u32 flags)
 {
-	if (!fl->is_v6)
-		return flags & CANARY_F_PIN_V4 ? pin_lookup4(fl->saddr[0]) : -1;
+	int slot = -1;
+
+	if (!fl->is_v6) {
+		if (flags & CANARY_F_PIN_V4)
+			slot = pin_lookup4(fl->saddr[0], CANARY_PIN_SRC);
+		if (slot < 0 && (flags & CANARY_F_PIN_V4_DST))
+			slot = pin_lookup4(fl->daddr[0], CANARY_PIN_DST);
+		return slot;
+	}
 	if (flags & CANARY_F_PIN_V6) {
 		struct canary_pin_key_v6 k6 = {
 			.prefixlen = 128,
 			.addr = { fl->saddr[0], fl->saddr[1], fl->saddr[2], fl->saddr[3] },
 		};
 
-		return pin_lookup6(&k6);
+		slot = pin_lookup6(&k6, CANARY_PIN_SRC);
 	}
-	return -1;
+	if (slot < 0 && (flags & CANARY_F_PIN_V6_DST)) {
+		struct canary_pin_key_v6 k6 = {
+			.prefixlen = 128,
+			.addr = { fl->daddr[0], fl->daddr[1], fl->daddr[2], fl->daddr[3] },
+		};
+
+		slot = pin_lookup6(&k6, CANARY_PIN_DST);
+	}
+	return slot;
 }
 
 static __always_inline struct canary_counters *counters(__u32 row, __u32 cls)
@@ -444,7 +459,7 @@ static __always_inline int dispatch_split(struct xdp_md *ctx)
 		int pinned = -1;
 
 		cls = CANARY_CLASS_SPLIT;
-		if (flags & (CANARY_F_PIN_V4 | CANARY_F_PIN_V6))
+		if (flags & CANARY_F_PINS)
 			pinned = pin_lookup(&fl, flags);
 		if (pinned >= 0) {
 			cls = CANARY_CLASS_PINNED;

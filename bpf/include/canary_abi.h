@@ -13,7 +13,10 @@
 
 #include <linux/types.h>
 
-/* 2: the canary_strata map, the split word (canary_mode) in the dispatcher's .bss. */
+/*
+ * 2: the canary_strata map, the split word (canary_mode) in the dispatcher's
+ * .bss, destination pin rules (a second trie in each pin map).
+ */
 #define CANARY_ABI_VERSION 2
 
 /* Slot 0 is the stable version; slots 1..CANARY_MAX_SLOTS-1 are candidates. */
@@ -133,9 +136,12 @@ struct canary_mode {
  * ranges, so an idle dispatcher (no rollout under way) skips the flow hash.
  */
 #define CANARY_F_SPLIT (1U << 5)
-#define CANARY_F_ALL                                                                  \
-	(CANARY_F_SYMMETRIC | CANARY_F_FAIL_CLOSED | CANARY_F_PIN_V4 | CANARY_F_PIN_V6 | \
-	 CANARY_F_COST | CANARY_F_SPLIT)
+#define CANARY_F_PIN_V4_DST (1U << 6)	/* an IPv4 destination pin rule set is installed */
+#define CANARY_F_PIN_V6_DST (1U << 7)	/* an IPv6 destination pin rule set is installed */
+#define CANARY_F_PINS \
+	(CANARY_F_PIN_V4 | CANARY_F_PIN_V6 | CANARY_F_PIN_V4_DST | CANARY_F_PIN_V6_DST)
+#define CANARY_F_ALL \
+	(CANARY_F_SYMMETRIC | CANARY_F_FAIL_CLOSED | CANARY_F_PINS | CANARY_F_COST | CANARY_F_SPLIT)
 
 /* Hash-space range [lo, hi) of one candidate slot, in basis points. */
 struct canary_range {
@@ -181,7 +187,17 @@ struct canary_breaker {
 	__u32 pad;
 };
 
-/* Pin rules: source prefix -> slot, in LPM tries swapped whole. */
+/*
+ * Pin rules: source or destination prefix -> slot, in LPM tries swapped
+ * whole. Each pin map (canary_pin4, canary_pin6) holds two tries: index
+ * CANARY_PIN_SRC matched against the source address, CANARY_PIN_DST against
+ * the destination. A packet whose source matches a rule goes where that
+ * rule says; only when none does is its destination looked up.
+ */
+#define CANARY_PIN_SRC 0
+#define CANARY_PIN_DST 1
+#define CANARY_PIN_DIRS 2
+
 struct canary_pin_key_v4 {
 	__u32 prefixlen;
 	__u32 addr;		/* network byte order */
