@@ -159,14 +159,15 @@ for r in $(seq "$ROUNDS"); do
 	r_idle+=("$(ratio "${idle[-1]}" "${bare[-1]}")")
 	r_split+=("$(ratio "${split[-1]}" "${bare[-1]}")")
 done
-li=$(median "${r_idle[@]}")
-ls=$(median "${r_split[@]}")
-printf 'live pps ratio idle/bare: %.3f [%s .. %s], split %d bp/bare: %.3f [%s .. %s] (median of %d per-round ratios; bare %d pps median)\n' \
+# Rounded once, so every line below shows the same figures.
+li=$(awk -v x="$(median "${r_idle[@]}")" 'BEGIN { printf "%.3f", x }')
+ls=$(awk -v x="$(median "${r_split[@]}")" 'BEGIN { printf "%.3f", x }')
+printf 'live pps ratio idle/bare: %s [%s .. %s], split %d bp/bare: %s [%s .. %s] (median of %d per-round ratios; bare %d pps median)\n' \
 	"$li" "$(printf '%s\n' "${r_idle[@]}" | sort -g | head -1)" \
 	"$(printf '%s\n' "${r_idle[@]}" | sort -g | tail -1)" "$SHARE_BP" "$ls" \
 	"$(printf '%s\n' "${r_split[@]}" | sort -g | head -1)" \
 	"$(printf '%s\n' "${r_split[@]}" | sort -g | tail -1)" "$ROUNDS" "$(median "${bare[@]}")"
 awk -v i="$li" -v s="$ls" 'BEGIN {
-	printf "targets: live idle/bare %.3f >= 0.93: %s; live split/bare %.3f >= 0.85: %s\n",
+	printf "targets: live idle/bare %s >= 0.93: %s; live split/bare %s >= 0.85: %s\n",
 		i, (i >= 0.93 ? "met" : "MISSED"), s, (s >= 0.85 ? "met" : "MISSED")
-	printf "live-summary: live_idle=%.3f live_split=%.3f\n", i, s }'
+	printf "live-summary: live_idle=%s live_split=%s\n", i, s }'

@@ -72,6 +72,7 @@ enum variant {
 	ST_PARSE,	/* floor + the dispatcher's parser */
 	ST_HASH,	/* + flow hash and bucket */
 	ST_STRATA,	/* + one per-stratum count */
+	ST_CONFIG,	/* + config lookup (array-of-maps) and range compares */
 	SPLIT_NOCOST,	/* split 5 % with cost sampling off */
 	NVARIANTS,
 };
@@ -101,6 +102,7 @@ static const struct {
 	[ST_PARSE] = { "stage: floor + parse", BARE },
 	[ST_HASH] = { "stage: floor + parse + hash", BARE },
 	[ST_STRATA] = { "stage: floor + parse+hash+strata", BARE },
+	[ST_CONFIG] = { "stage: ... + config lookup+ranges", BARE },
 	[SPLIT_NOCOST] = { "split 5%, cost sampling off", BARE },
 };
 
@@ -286,6 +288,20 @@ int main(void)
 		fprintf(stderr, "bench: cannot fill the floor's ProgMap: %s\n", strerror(errno));
 		return 1;
 	}
+	{
+		/* The config stage's configuration: slot 1 at 5 %, as the split dispatcher. */
+		struct canary_config c = { .seed = 0x2545f491u, .range[1] = { 0, SHARE_BP } };
+		int in = bpf_map_create(BPF_MAP_TYPE_ARRAY, "floor_cfg_in", sizeof(__u32), sizeof(c),
+					1, NULL);
+
+		if (in < 0 || bpf_map_update_elem(in, &i, &c, 0) ||
+		    bpf_map_update_elem(bpf_map__fd(fl->maps.floor_cfg), &i, &in, 0)) {
+			fprintf(stderr, "bench: cannot configure the config stage: %s\n",
+				strerror(errno));
+			return 1;
+		}
+		close(in);
+	}
 	if (access(XDPFILT, R_OK)) {
 		fprintf(stderr, "bench: %s is missing: apt-get install xdp-tools\n", XDPFILT);
 		return 1;
@@ -329,6 +345,7 @@ int main(void)
 	fd[ST_PARSE] = bpf_program__fd(fl->progs.bench_parse);
 	fd[ST_HASH] = bpf_program__fd(fl->progs.bench_hash);
 	fd[ST_STRATA] = bpf_program__fd(fl->progs.bench_strata);
+	fd[ST_CONFIG] = bpf_program__fd(fl->progs.bench_config);
 	fd[SPLIT_NOCOST] = canary_dp__prog_fd(dp_nocost);
 	for (v = 0; v < NVARIANTS; v++) {
 		pkt[v] = vinfo[v].six ? p6 : p4;
@@ -400,12 +417,13 @@ int main(void)
 	printf("  fw_v1 through the idle dispatcher: %+.1f %%\n", fw_pct);
 
 	printf("split path, stage by stage (medians of per-round differences, ns/packet):\n"
-	       "  floor %.2f | parse %+.2f | hash+bucket %+.2f | stratum count %+.2f | rest of "
-	       "the split path %+.2f (config, ranges, counters, breaker check, cost sampling "
-	       "%+.2f) | split over idle %+.2f\n",
+	       "  floor %.2f | parse %+.2f | hash+bucket %+.2f | stratum count %+.2f | config "
+	       "lookup+ranges %+.2f | rest of the split path %+.2f (counters, breaker check, "
+	       "slot switch, cost sampling %+.2f) | split over idle %+.2f\n",
 	       add[FLOOR], diff_median(rounds, ST_PARSE, FLOOR), diff_median(rounds, ST_HASH, ST_PARSE),
-	       diff_median(rounds, ST_STRATA, ST_HASH), diff_median(rounds, SPLIT, ST_STRATA),
-	       diff_median(rounds, SPLIT, SPLIT_NOCOST), diff_median(rounds, SPLIT, IDLE));
+	       diff_median(rounds, ST_STRATA, ST_HASH), diff_median(rounds, ST_CONFIG, ST_STRATA),
+	       diff_median(rounds, SPLIT, ST_CONFIG), diff_median(rounds, SPLIT, SPLIT_NOCOST),
+	       diff_median(rounds, SPLIT, IDLE));
 	printf("  pin lookups (1000 v4 + 1000 v6 prefixes, miss) over the split path: source v4 "
 	       "%+.2f, v6 %+.2f; destination v4 %+.2f, v6 %+.2f\n",
 	       diff_median(rounds, PINS, SPLIT), diff_median(rounds, PINS6, SPLIT6),

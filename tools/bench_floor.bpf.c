@@ -52,6 +52,21 @@ struct {
 	__type(value, struct canary_stratum);
 } floor_strata SEC(".maps");
 
+/* A configuration behind an array-of-maps, as the dispatcher's canary_cfg. */
+struct floor_cfg_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct canary_config));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct floor_cfg_inner);
+} floor_cfg SEC(".maps");
+
 #define FLOOR_EMPTY 0x7fffffff
 
 static __noinline int floor_slot0(struct xdp_md *ctx)
@@ -160,4 +175,38 @@ int bench_root(struct xdp_md *ctx)
 {
 	bpf_tail_call_static(ctx, &floor_progs, 0);
 	return XDP_PASS;
+}
+
+/* bench_strata plus the configuration lookup and the candidate range compares. */
+SEC("xdp")
+int bench_config(struct xdp_md *ctx)
+{
+	struct canary_config *cfg = NULL;
+	struct canary_stratum *st;
+	struct canary_flow fl;
+	__u32 b, stratum, zero = 0, slot = 0;
+	void *inner;
+	int verdict;
+
+	inner = bpf_map_lookup_elem(&floor_cfg, &zero);
+	if (inner)
+		cfg = bpf_map_lookup_elem(inner, &zero);
+	if (!cfg || canary_parse(ctx, &fl) < 0)
+		return floor_run(ctx, 0);
+	b = fl.is_v6 ? canary_bucket(stage_hash_v6(&fl))
+		     : canary_bucket(canary_hash_v4(fl.saddr[0], fl.daddr[0],
+						    (__u32)fl.sport << 16 | fl.dport, fl.proto,
+						    cfg->seed));
+	if (b >= cfg->range[1].lo && b < cfg->range[1].hi)
+		slot = 1;
+	else if (b >= cfg->range[2].lo && b < cfg->range[2].hi)
+		slot = 2;
+	else if (b >= cfg->range[3].lo && b < cfg->range[3].hi)
+		slot = 3;
+	verdict = floor_run(ctx, b + slot);
+	stratum = (b * 52429) >> 19;
+	st = bpf_map_lookup_elem(&floor_strata, &stratum);
+	if (st)
+		st->verdict[verdict & 3]++;
+	return verdict;
 }
