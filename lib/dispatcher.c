@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
+#include "canary_abi.h"	/* before the skeleton: it holds a struct canary_mode */
 #include "dispatcher.skel.h"
 #include "dp.h"
 #include "log.h"
@@ -30,12 +31,15 @@ enum {
 	DP_BREAKER,
 	DP_PIN4,
 	DP_PIN6,
+	DP_STRATA,
+	DP_MODE,
 	DP_NR_FDS,
 };
 
 static const char *const pin_names[DP_NR_FDS] = {
 	CANARY_PROG_DISPATCH, CANARY_MAP_PROGS, CANARY_MAP_COUNTERS, CANARY_MAP_CFG,
-	CANARY_MAP_BREAKER, CANARY_MAP_PIN4, CANARY_MAP_PIN6,
+	CANARY_MAP_BREAKER, CANARY_MAP_PIN4, CANARY_MAP_PIN6, CANARY_MAP_STRATA,
+	CANARY_MAP_MODE,
 };
 
 struct canary_dp {
@@ -46,6 +50,7 @@ struct canary_dp {
 	enum xdp_attach_mode mode;
 	char pin_dir[PATH_MAX - 64];	/* empty when not pinned; leaves room for names */
 	struct canary_config cfg;	/* what is installed now */
+	__u32 split;			/* the split word as written last */
 	int ncpus;
 };
 
@@ -59,11 +64,41 @@ const char *canary_dp__pin_dir(const struct canary_dp *dp)
 	return dp->pin_dir[0] ? dp->pin_dir : NULL;
 }
 
-/* Create a fresh one-entry config map holding CFG and swap it in whole. */
+/* Does CFG give the dispatcher anything to classify: a candidate range or a pin rule set? */
+static bool config_splits(const struct canary_config *cfg)
+{
+	return cfg->flags & (CANARY_F_SPLIT | CANARY_F_PINS);
+}
+
+/* Write the split word that every packet reads first (canary_abi.h). */
+static int write_split_word(struct canary_dp *dp, __u32 split)
+{
+	struct canary_mode m = { .split = split };
+	__u32 zero = 0;
+	int err;
+
+	if (bpf_map_update_elem(dp->fd[DP_MODE], &zero, &m, 0)) {
+		err = -errno;
+		pr_warn("dispatcher: cannot %s the split path: %s\n", split ? "enable" : "disable",
+			strerror(-err));
+		return err;
+	}
+	dp->split = split;
+	return 0;
+}
+
+/*
+ * Create a fresh one-entry config map holding CFG and swap it in whole. The
+ * split word follows the update order: cleared before a configuration that
+ * has nothing to split replaces one that had, set only after a configuration
+ * with something to split is in. Packets read the word first, so none takes
+ * the split path without a configuration made for it, and going idle never
+ * waits for the swap.
+ */
 static int install_config(struct canary_dp *dp, const struct canary_config *cfg)
 {
 	struct canary_config c = *cfg;
-	__u32 zero = 0;
+	__u32 zero = 0, split;
 	int fd, err, i;
 
 	c.abi_version = CANARY_ABI_VERSION;
@@ -71,6 +106,12 @@ static int install_config(struct canary_dp *dp, const struct canary_config *cfg)
 	for (i = 1; i < CANARY_MAX_SLOTS; i++)
 		if (c.range[i].lo < c.range[i].hi)
 			c.flags |= CANARY_F_SPLIT;
+	split = config_splits(&c) ? CANARY_MODE_SPLIT : 0;
+	if (!split && dp->split) {
+		err = write_split_word(dp, 0);
+		if (err)
+			return err;
+	}
 	c.generation = dp->cfg.generation + 1;
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "canary_cfg_in", sizeof(__u32), sizeof(c), 1,
 			    NULL);
@@ -90,6 +131,8 @@ static int install_config(struct canary_dp *dp, const struct canary_config *cfg)
 		dp->cfg = c;
 	}
 	close(fd);	/* the outer map holds its own reference */
+	if (!err && split && !dp->split)
+		err = write_split_word(dp, split);
 	return err;
 }
 
@@ -125,6 +168,8 @@ struct canary_dp *canary_dp__open(void)
 	dp->fd[DP_BREAKER] = bpf_map__fd(dp->skel->maps.canary_breaker);
 	dp->fd[DP_PIN4] = bpf_map__fd(dp->skel->maps.canary_pin4);
 	dp->fd[DP_PIN6] = bpf_map__fd(dp->skel->maps.canary_pin6);
+	dp->fd[DP_STRATA] = bpf_map__fd(dp->skel->maps.canary_strata);
+	dp->fd[DP_MODE] = bpf_map__fd(dp->skel->maps.bss);
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
 		cfg.seed = (__u32)getpid();
 	for (i = 0; i < CANARY_MAX_SLOTS; i++)
@@ -152,7 +197,7 @@ void canary_dp__close(struct canary_dp *dp)
 		dispatcher__destroy(dp->skel);
 	} else {
 		for (int i = 0; i < DP_NR_FDS; i++)
-			if (dp->fd[i] > 0)
+			if (dp->fd[i] >= 0)
 				close(dp->fd[i]);
 	}
 	free(dp);
@@ -228,9 +273,26 @@ static int read_installed_config(int cfg_outer_fd, struct canary_config *cfg)
 	return err;
 }
 
-struct canary_dp *canary_dp__adopt(const char *dir)
+static int open_pinned(struct canary_dp *dp, const char *dir, int i)
 {
 	char path[PATH_MAX];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
+	dp->fd[i] = bpf_obj_get(path);
+	if (dp->fd[i] >= 0)
+		return 0;
+	err = -errno;
+	if (err != -ENOENT || i != DP_PROG)
+		pr_warn("pin dir %s: cannot open %s: %s\n", dir, pin_names[i], strerror(-err));
+	return err;
+}
+
+struct canary_dp *canary_dp__adopt(const char *dir)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), zero = 0;
+	struct canary_mode mode;
 	struct canary_dp *dp;
 	int i, err;
 
@@ -246,17 +308,16 @@ struct canary_dp *canary_dp__adopt(const char *dir)
 	for (i = 0; i < DP_NR_FDS; i++)
 		dp->fd[i] = -1;
 	dp->ncpus = libbpf_num_possible_cpus();
-	for (i = 0; i < DP_NR_FDS; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
-		dp->fd[i] = bpf_obj_get(path);
-		if (dp->fd[i] < 0) {
-			err = -errno;
-			if (err != -ENOENT || i)
-				pr_warn("pin dir %s: cannot open %s: %s\n", dir, pin_names[i],
-					strerror(-err));
-			goto err_close;
-		}
-	}
+	/*
+	 * The program, then the config and its ABI version, then the rest: a
+	 * dispatcher of another version may lack maps this one has, and that
+	 * must read as "other ABI", not as a missing pin.
+	 */
+	err = open_pinned(dp, dir, DP_PROG);
+	if (!err)
+		err = open_pinned(dp, dir, DP_CFG);
+	if (err)
+		goto err_close;
 	err = read_installed_config(dp->fd[DP_CFG], &dp->cfg);
 	if (err) {
 		pr_warn("pin dir %s: cannot read the dispatcher's config: %s\n", dir,
@@ -270,6 +331,31 @@ struct canary_dp *canary_dp__adopt(const char *dir)
 			CANARY_ABI_VERSION, dir);
 		err = -EPROTO;
 		goto err_close;
+	}
+	for (i = 0; i < DP_NR_FDS; i++) {
+		if (dp->fd[i] >= 0)
+			continue;
+		err = open_pinned(dp, dir, i);
+		if (err)
+			goto err_close;
+	}
+	if (bpf_obj_get_info_by_fd(dp->fd[DP_MODE], &info, &len) ||
+	    info.value_size != sizeof(mode) || bpf_map_lookup_elem(dp->fd[DP_MODE], &zero, &mode)) {
+		pr_warn("pin dir %s: %s is not the dispatcher's split word\n", dir,
+			CANARY_MAP_MODE);
+		err = -EPROTO;
+		goto err_close;
+	}
+	/*
+	 * A daemon that died between a config swap and the word write left
+	 * them out of step: bring the word in line with the config in force
+	 * (either way every packet still sees one whole configuration).
+	 */
+	dp->split = mode.split;
+	if (!!dp->split != config_splits(&dp->cfg)) {
+		err = write_split_word(dp, config_splits(&dp->cfg) ? CANARY_MODE_SPLIT : 0);
+		if (err)
+			goto err_close;
 	}
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", dir);
 	return dp;
@@ -426,6 +512,13 @@ int canary_dp__set_config(struct canary_dp *dp, const struct canary_config *cfg)
 				r->lo, r->hi, CANARY_BP_MAX);
 			return -EINVAL;
 		}
+		/* A stratum is served by one version at a time: whole strata only. */
+		if (r->lo < r->hi && (r->lo % CANARY_STRATUM_BP || r->hi % CANARY_STRATUM_BP)) {
+			pr_warn("dispatcher config: slot %d range [%u,%u) does not start and end on "
+				"a stratum boundary (a multiple of %u bp)\n", i, r->lo, r->hi,
+				CANARY_STRATUM_BP);
+			return -EINVAL;
+		}
 		for (j = 1; j < i; j++)
 			if (ranges_overlap(r, &cfg->range[j])) {
 				pr_warn("dispatcher config: slot %d and slot %d shares overlap\n", j,
@@ -443,6 +536,18 @@ int canary_dp__set_share(struct canary_dp *dp, __u32 slot, __u32 bp)
 
 	if (slot == CANARY_SLOT_STABLE || slot >= CANARY_MAX_SLOTS || bp > CANARY_BP_MAX) {
 		pr_warn("dispatcher: share %u bp for slot %u is out of range\n", bp, slot);
+		return -EINVAL;
+	}
+	/*
+	 * Refused, not rounded: the rollout's idea of the share must be the
+	 * datapath's, or the judge would weigh exposure that is not there.
+	 */
+	if (bp % CANARY_STRATUM_BP) {
+		pr_warn("dispatcher: share %u bp (%.2f %%) for slot %u is not a multiple of %u bp "
+			"(%.1f %%), the width of a stratum of the hash space; use a step such as "
+			"%.1f %%\n", bp, bp / 100.0, slot, CANARY_STRATUM_BP,
+			CANARY_STRATUM_BP / 100.0,
+			(bp / CANARY_STRATUM_BP ? bp / CANARY_STRATUM_BP : 1) * CANARY_STRATUM_BP / 100.0);
 		return -EINVAL;
 	}
 	r = &cfg.range[slot];
@@ -489,6 +594,12 @@ int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule)
 	unsigned long plen, slot;
 
 	memset(rule, 0, sizeof(*rule));
+	if (!strncmp(text, "dst:", 4)) {
+		rule->dir = CANARY_PIN_DST;
+		text += 4;
+	} else if (!strncmp(text, "src:", 4)) {
+		text += 4;
+	}
 	if (snprintf(buf, sizeof(buf), "%s", text) >= (int)sizeof(buf))
 		return -EINVAL;
 	slash = strchr(buf, '/');
@@ -527,91 +638,101 @@ static int new_trie(int family)
 	return fd < 0 ? -errno : fd;
 }
 
+/* The config flag that enables the lookup in trie [family][dir]. */
+static __u32 pin_flag(int v6, __u32 dir)
+{
+	static const __u32 flags[2][CANARY_PIN_DIRS] = {
+		{ CANARY_F_PIN_V4, CANARY_F_PIN_V4_DST },
+		{ CANARY_F_PIN_V6, CANARY_F_PIN_V6_DST },
+	};
+
+	return flags[v6][dir];
+}
+
 int canary_dp__set_pins(struct canary_dp *dp, const struct canary_pin_rule *rules, size_t n)
 {
+	size_t cnt[2][CANARY_PIN_DIRS] = {}, i;
+	int fd[2][CANARY_PIN_DIRS] = { { -1, -1 }, { -1, -1 } }, err = 0, v6;
 	struct canary_config cfg = dp->cfg;
-	size_t n4 = 0, n6 = 0, i;
-	int fd4 = -1, fd6 = -1, err = 0;
-	__u32 zero = 0;
+	__u32 want = 0, dir;
 
 	for (i = 0; i < n; i++) {
-		if (rules[i].slot >= CANARY_MAX_SLOTS)
+		if (rules[i].slot >= CANARY_MAX_SLOTS || rules[i].dir >= CANARY_PIN_DIRS ||
+		    (rules[i].family != AF_INET && rules[i].family != AF_INET6))
 			return -EINVAL;
-		if (rules[i].family == AF_INET)
-			n4++;
-		else if (rules[i].family == AF_INET6)
-			n6++;
-		else
-			return -EINVAL;
+		cnt[rules[i].family == AF_INET6][rules[i].dir]++;
 	}
-	if (n4 > CANARY_PIN_MAX || n6 > CANARY_PIN_MAX) {
-		pr_warn("dispatcher: pin rule set too large (%zu v4, %zu v6; max %u each)\n", n4,
-			n6, CANARY_PIN_MAX);
-		return -E2BIG;
-	}
+	for (v6 = 0; v6 < 2; v6++)
+		for (dir = 0; dir < CANARY_PIN_DIRS; dir++) {
+			if (cnt[v6][dir] > CANARY_PIN_MAX) {
+				pr_warn("dispatcher: pin rule set too large (%zu IPv%d %s rules; max %u)\n",
+					cnt[v6][dir], v6 ? 6 : 4, dir ? "destination" : "source",
+					CANARY_PIN_MAX);
+				return -E2BIG;
+			}
+			if (cnt[v6][dir])
+				want |= pin_flag(v6, dir);
+		}
 
-	/* Removal (or shrink to one family): stop the lookups before the tries go. */
-	cfg.flags &= ~((n4 ? 0 : CANARY_F_PIN_V4) | (n6 ? 0 : CANARY_F_PIN_V6));
+	/* Removal (or shrink to fewer tries): stop the lookups before the tries go. */
+	cfg.flags &= ~(CANARY_F_PINS & ~want);
 	if (cfg.flags != dp->cfg.flags) {
 		err = install_config(dp, &cfg);
 		if (err)
 			return err;
 	}
 
-	if (n4 && (fd4 = new_trie(AF_INET)) < 0) {
-		err = fd4;
-		goto out;
-	}
-	if (n6 && (fd6 = new_trie(AF_INET6)) < 0) {
-		err = fd6;
-		goto out;
-	}
+	for (v6 = 0; v6 < 2; v6++)
+		for (dir = 0; dir < CANARY_PIN_DIRS; dir++)
+			if (cnt[v6][dir] && (fd[v6][dir] = new_trie(v6 ? AF_INET6 : AF_INET)) < 0) {
+				err = fd[v6][dir];
+				goto out;
+			}
 	for (i = 0; i < n; i++) {
 		struct canary_pin_value v = { .slot = rules[i].slot };
+		int t = fd[rules[i].family == AF_INET6][rules[i].dir];
 
 		if (rules[i].family == AF_INET) {
 			struct canary_pin_key_v4 k = { .prefixlen = rules[i].prefixlen };
 
 			memcpy(&k.addr, rules[i].addr, 4);
-			err = bpf_map_update_elem(fd4, &k, &v, 0);
+			err = bpf_map_update_elem(t, &k, &v, 0);
 		} else {
 			struct canary_pin_key_v6 k = { .prefixlen = rules[i].prefixlen };
 
 			memcpy(k.addr, rules[i].addr, 16);
-			err = bpf_map_update_elem(fd6, &k, &v, 0);
+			err = bpf_map_update_elem(t, &k, &v, 0);
 		}
 		if (err) {
 			err = -errno;
 			goto out;
 		}
 	}
-	/* Fill off-line, swap each trie in whole, then enable the lookup. */
-	if (n4 && bpf_map_update_elem(dp->fd[DP_PIN4], &zero, &fd4, 0)) {
-		err = -errno;
-		goto out;
-	}
-	if (n6 && bpf_map_update_elem(dp->fd[DP_PIN6], &zero, &fd6, 0)) {
-		err = -errno;
-		goto out;
-	}
+	/* Fill off-line, swap each trie in whole, then enable the lookups. */
+	for (v6 = 0; v6 < 2; v6++)
+		for (dir = 0; dir < CANARY_PIN_DIRS; dir++)
+			if (cnt[v6][dir] &&
+			    bpf_map_update_elem(dp->fd[v6 ? DP_PIN6 : DP_PIN4], &dir, &fd[v6][dir], 0)) {
+				err = -errno;
+				goto out;
+			}
 	cfg = dp->cfg;
-	cfg.flags |= (n4 ? CANARY_F_PIN_V4 : 0) | (n6 ? CANARY_F_PIN_V6 : 0);
+	cfg.flags |= want;
 	if (cfg.flags != dp->cfg.flags)
 		err = install_config(dp, &cfg);
-	if (!err) {
-		if (!n4)
-			bpf_map_delete_elem(dp->fd[DP_PIN4], &zero);
-		if (!n6)
-			bpf_map_delete_elem(dp->fd[DP_PIN6], &zero);
-	}
+	if (!err)
+		for (v6 = 0; v6 < 2; v6++)
+			for (dir = 0; dir < CANARY_PIN_DIRS; dir++)
+				if (!cnt[v6][dir])
+					bpf_map_delete_elem(dp->fd[v6 ? DP_PIN6 : DP_PIN4], &dir);
 out:
 	if (err)
 		pr_warn("dispatcher: cannot install pin rule set (%zu rules): %s\n", n,
 			strerror(-err));
-	if (fd4 >= 0)
-		close(fd4);
-	if (fd6 >= 0)
-		close(fd6);
+	for (v6 = 0; v6 < 2; v6++)
+		for (dir = 0; dir < CANARY_PIN_DIRS; dir++)
+			if (fd[v6][dir] >= 0)
+				close(fd[v6][dir]);
 	return err;
 }
 
@@ -644,6 +765,67 @@ int canary_dp__read_counters(const struct canary_dp *dp, struct canary_counters 
 	}
 	free(percpu);
 	return err;
+}
+
+/* One per-CPU stratum record, summed over the CPUs into OUT. */
+static void sum_stratum(const struct canary_stratum *percpu, int ncpus, struct canary_stratum *out)
+{
+	int cpu, v;
+
+	memset(out, 0, sizeof(*out));
+	for (cpu = 0; cpu < ncpus; cpu++)
+		for (v = 0; v < CANARY_V_MAX; v++)
+			out->verdict[v] += percpu[cpu].verdict[v];
+}
+
+int canary_dp__read_strata(const struct canary_dp *dp, struct canary_stratum *out)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = dp->fd[DP_STRATA], err = 0;
+	struct canary_stratum *percpu;
+	__u32 *keys, count = CANARY_STRATA, next, key, i;
+
+	/* The record is 48 bytes, a multiple of 8: per-CPU values are packed. */
+	_Static_assert(sizeof(struct canary_stratum) % 8 == 0, "per-CPU value layout");
+	percpu = calloc((size_t)dp->ncpus * CANARY_STRATA, sizeof(*percpu));
+	keys = calloc(CANARY_STRATA, sizeof(*keys));
+	if (!percpu || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* One system call for the 1,000 strata where the kernel has batch lookups. */
+	if ((!bpf_map_lookup_batch(fd, NULL, &next, keys, percpu, &count, &opts) ||
+	     errno == ENOENT) && count == CANARY_STRATA) {
+		for (i = 0; i < count; i++) {
+			if (keys[i] >= CANARY_STRATA) {
+				err = -EIO;
+				goto out;
+			}
+			sum_stratum(&percpu[(size_t)i * dp->ncpus], dp->ncpus, &out[keys[i]]);
+		}
+		goto out;
+	}
+	for (key = 0; key < CANARY_STRATA; key++) {
+		if (bpf_map_lookup_elem(fd, &key, percpu)) {
+			err = -errno;
+			pr_warn("dispatcher: cannot read strata: %s\n", strerror(-err));
+			break;
+		}
+		sum_stratum(percpu, dp->ncpus, &out[key]);
+	}
+out:
+	free(keys);
+	free(percpu);
+	return err;
+}
+
+int canary_dp__read_mode(const struct canary_dp *dp, struct canary_mode *out)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(dp->fd[DP_MODE], &zero, out))
+		return -errno;
+	return 0;
 }
 
 int canary_dp__read_breaker(const struct canary_dp *dp, __u32 slot, struct canary_breaker *out)

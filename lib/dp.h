@@ -62,7 +62,16 @@ int canary_dp__set_config(struct canary_dp *dp, const struct canary_config *cfg)
  * Candidate share in basis points, hash space taken from a fixed end per slot
  * (slot 1 from 0 upwards, slot 2 from 10000 downwards, slot 3 from 5000
  * upwards), so raising a share keeps every flow already on that candidate.
- * -EINVAL when the new range would overlap another candidate's.
+ * -EINVAL when the new range would overlap another candidate's, and when BP
+ * is not a multiple of CANARY_STRATUM_BP (10 bp = 0.1 %): ranges cover whole
+ * strata. set_config refuses such ranges too.
+ *
+ * The idle/split switch is handled here, in set_config and in set_pins: the
+ * dispatcher takes its split path (parse, pin rules, hash, strata, cost
+ * samples) while a candidate range is non-empty or a pin rule set is
+ * installed, and its idle path (stable, counted on (stable, split)) otherwise.
+ * The split word is set after such a configuration is in and cleared before
+ * it is removed; callers do nothing more.
  */
 int canary_dp__set_share(struct canary_dp *dp, __u32 slot, __u32 bp);
 
@@ -78,9 +87,14 @@ struct canary_pin_rule {
 	__u32 prefixlen;
 	__u8 addr[16];		/* network byte order; IPv4 in the first 4 bytes */
 	__u32 slot;
+	__u32 dir;		/* CANARY_PIN_SRC (0, the default) or CANARY_PIN_DST */
 };
 
-/* Parse "198.18.0.0/24=1" or "2001:db8::/32=2". */
+/*
+ * Parse "198.18.0.0/24=1" or "2001:db8::/32=2" (source prefixes), with
+ * "dst:" in front for a destination prefix ("src:" is accepted too). A
+ * source rule that matches wins over any destination rule.
+ */
 int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule);
 
 /*
@@ -92,6 +106,14 @@ int canary_dp__set_pins(struct canary_dp *dp, const struct canary_pin_rule *rule
 
 /* Sum the per-CPU counters: out has CANARY_COUNTERS_ENTRIES records. */
 int canary_dp__read_counters(const struct canary_dp *dp, struct canary_counters *out);
+/*
+ * Sum the per-CPU strata map: out has CANARY_STRATA records, out[s] the
+ * verdicts of the hash-split packets of stratum s (canary_stratum_of(hash)),
+ * whichever version served them. Counted only on the split path.
+ */
+int canary_dp__read_strata(const struct canary_dp *dp, struct canary_stratum *out);
+/* The split word as the dispatcher reads it (canary_abi.h). */
+int canary_dp__read_mode(const struct canary_dp *dp, struct canary_mode *out);
 int canary_dp__read_breaker(const struct canary_dp *dp, __u32 slot, struct canary_breaker *out);
 /* Close the breaker: zero its bad count and let flows reach the slot again. */
 int canary_dp__reset_breaker(struct canary_dp *dp, __u32 slot);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Dispatcher datapath tests through BPF_PROG_TEST_RUN: parsing, split,
- * pin rules, verdict capture, fallbacks, circuit breaker, cost sampling.
+ * pin rules, verdict capture, fallbacks, circuit breaker, cost sampling,
+ * per-stratum counts, the idle path and the switch between idle and split.
  *
  * Slot programs are stand-ins from tests/bpf/verdicts.bpf.c, so the
  * dispatcher's return value tells which slot handled a packet.
@@ -374,7 +375,7 @@ static void test_pins_override(void **state)
 		struct canary_config cfg;
 
 		canary_dp__get_config(f->dp, &cfg);
-		assert_int_equal(cfg.flags & (CANARY_F_PIN_V4 | CANARY_F_PIN_V6), 0);
+		assert_int_equal(cfg.flags & CANARY_F_PINS, 0);
 	}
 	assert_int_equal(run(f, &in4_more), XDP_DROP);
 
@@ -388,6 +389,58 @@ static void test_pins_override(void **state)
 		assert_int_equal(canary_pin_rule__parse("2001:db8::/129=1", &r), -EINVAL);
 		assert_int_equal(canary_pin_rule__parse("nonsense/8=1", &r), -EINVAL);
 	}
+}
+
+/* Destination rules: matched when no source rule matches; pinned class; swapped alike. */
+static void test_pins_destination(void **state)
+{
+	static const char *const rules[] = { "dst:198.18.30.0/24=1", "dst:2001:db8:30::/48=1",
+					     "198.18.31.0/24=0" };
+	static const char *const dst_only[] = { "dst:198.18.30.0/24=1" };
+	struct fixture *f = *state;
+	struct pkt_spec to4 = { .dst = "198.18.30.5", .sport = 1, .dport = 2 };
+	struct pkt_spec to6 = { .family = AF_INET6, .dst = "2001:db8:30::5", .sport = 1 };
+	struct pkt_spec both = { .src = "198.18.31.1", .dst = "198.18.30.5", .sport = 1 };
+	struct pkt_spec other = { .dst = "198.18.32.5", .sport = 1 };
+	struct canary_pin_rule r;
+	struct canary_config cfg;
+	struct canary_mode mode;
+	__u64 pinned;
+
+	assert_int_equal(canary_pin_rule__parse("dst:2001:db8::/32=2", &r), 0);
+	assert_int_equal(r.dir, CANARY_PIN_DST);
+	assert_int_equal(r.family, AF_INET6);
+	assert_int_equal(canary_pin_rule__parse("src:198.18.0.0/16=1", &r), 0);
+	assert_int_equal(r.dir, CANARY_PIN_SRC);
+	assert_int_equal(canary_pin_rule__parse("dst:198.18.0.0/33=1", &r), -EINVAL);
+	assert_int_equal(canary_pin_rule__parse("dst:", &r), -EINVAL);
+
+	two_slots(f, 0, 0);
+	assert_int_equal(run(f, &to4), XDP_PASS);
+	assert_int_equal(set_rules(f, rules, 3), 0);
+	canary_dp__get_config(f->dp, &cfg);
+	assert_int_equal(cfg.flags & CANARY_F_PINS,
+			 CANARY_F_PIN_V4 | CANARY_F_PIN_V4_DST | CANARY_F_PIN_V6_DST);
+	pinned = row_packets(f, 1, CANARY_CLASS_PINNED);
+	assert_int_equal(run(f, &to4), XDP_DROP);
+	assert_int_equal(run(f, &to6), XDP_DROP);
+	assert_int_equal(run(f, &both), XDP_PASS);	/* the source rule wins */
+	assert_int_equal(run(f, &other), XDP_PASS);
+	assert_int_equal(row_packets(f, 1, CANARY_CLASS_PINNED) - pinned, 2);
+
+	/* Destination rules alone keep the split path on; removing them ends it. */
+	assert_int_equal(set_rules(f, dst_only, 1), 0);
+	canary_dp__get_config(f->dp, &cfg);
+	assert_int_equal(cfg.flags & CANARY_F_PINS, CANARY_F_PIN_V4_DST);
+	assert_int_equal(canary_dp__read_mode(f->dp, &mode), 0);
+	assert_int_equal(mode.split, CANARY_MODE_SPLIT);
+	assert_int_equal(run(f, &to4), XDP_DROP);
+	assert_int_equal(run(f, &both), XDP_DROP);	/* no source rule any more */
+	assert_int_equal(run(f, &to6), XDP_PASS);
+	assert_int_equal(canary_dp__set_pins(f->dp, NULL, 0), 0);
+	assert_int_equal(canary_dp__read_mode(f->dp, &mode), 0);
+	assert_int_equal(mode.split, 0);
+	assert_int_equal(run(f, &to4), XDP_PASS);
 }
 
 struct hammer {
@@ -598,11 +651,20 @@ static void test_cost_sampling(void **state)
 	__u64 hist = 0;
 	int i;
 
+	/* Idle (no rollout): nothing is sampled, whatever the sampling rate. */
 	two_slots(f, 0, 0);
 	assert_int_equal(canary_dp__set_cost_sampling(f->dp, 1), 0);
 	c0 = *fixture_counters(f, 0, CANARY_CLASS_SPLIT);
 	assert_int_equal(canary_pkt__run_repeat(f->disp, buf, n, 1000, NULL, NULL), 0);
 	c = fixture_counters(f, 0, CANARY_CLASS_SPLIT);
+	assert_int_equal(c->packets - c0.packets, 1000);
+	assert_int_equal(c->cost_samples, c0.cost_samples);
+
+	/* A rollout runs: 1 in N of the split packets. */
+	two_slots(f, 10000, 0);
+	c0 = *fixture_counters(f, 1, CANARY_CLASS_SPLIT);
+	assert_int_equal(canary_pkt__run_repeat(f->disp, buf, n, 1000, NULL, NULL), 0);
+	c = fixture_counters(f, 1, CANARY_CLASS_SPLIT);
 	assert_int_equal(c->cost_samples - c0.cost_samples, 1000);
 	for (i = 0; i < CANARY_COST_BUCKETS; i++)
 		hist += c->cost_hist[i] - c0.cost_hist[i];
@@ -612,14 +674,15 @@ static void test_cost_sampling(void **state)
 	assert_int_equal(canary_dp__set_cost_sampling(f->dp, 100), 0);	/* -> 1 in 128 */
 	c0 = *c;
 	assert_int_equal(canary_pkt__run_repeat(f->disp, buf, n, 12800, NULL, NULL), 0);
-	c = fixture_counters(f, 0, CANARY_CLASS_SPLIT);
+	c = fixture_counters(f, 1, CANARY_CLASS_SPLIT);
 	assert_int_equal(c->cost_samples - c0.cost_samples, 100);
 
 	assert_int_equal(canary_dp__set_cost_sampling(f->dp, 0), 0);
 	c0 = *c;
 	assert_int_equal(canary_pkt__run_repeat(f->disp, buf, n, 1000, NULL, NULL), 0);
-	assert_int_equal(fixture_counters(f, 0, CANARY_CLASS_SPLIT)->cost_samples,
+	assert_int_equal(fixture_counters(f, 1, CANARY_CLASS_SPLIT)->cost_samples,
 			 c0.cost_samples);
+	assert_int_equal(canary_dp__set_cost_sampling(f->dp, CANARY_COST_SAMPLE_DEFAULT), 0);
 }
 
 /* Config swaps are validated before they reach the kernel. */
@@ -689,7 +752,8 @@ static void test_pin_dir(void **state)
 {
 	static const char *const names[] = {
 		CANARY_PROG_DISPATCH, CANARY_MAP_PROGS, CANARY_MAP_COUNTERS, CANARY_MAP_CFG,
-		CANARY_MAP_BREAKER, CANARY_MAP_PIN4, CANARY_MAP_PIN6,
+		CANARY_MAP_BREAKER, CANARY_MAP_PIN4, CANARY_MAP_PIN6, CANARY_MAP_STRATA,
+		CANARY_MAP_MODE,
 	};
 	struct fixture *f = *state;
 	struct bpf_prog_info a = {}, b = {};
@@ -750,6 +814,16 @@ static void test_pin_dir(void **state)
 			close(inner);
 			close(outer);
 		}
+		assert_null(canary_dp__adopt(dir));
+		assert_int_equal(errno, EPROTO);
+		/*
+		 * A dispatcher pinned by ABI 1 has neither the strata map nor the
+		 * split word: still "other ABI", not "nothing pinned here".
+		 */
+		snprintf(path, sizeof(path), "%s/%s", dir, CANARY_MAP_STRATA);
+		assert_int_equal(unlink(path), 0);
+		snprintf(path, sizeof(path), "%s/%s", dir, CANARY_MAP_MODE);
+		assert_int_equal(unlink(path), 0);
 		assert_null(canary_dp__adopt(dir));
 		assert_int_equal(errno, EPROTO);
 		/* Put a good config back through the first handle. */
@@ -820,6 +894,315 @@ static void test_shared_state_maps(void **state)
 	assert_int_equal(access(dir, F_OK), -1);
 }
 
+
+static void read_strata(struct fixture *f, struct canary_stratum *out)
+{
+	assert_int_equal(canary_dp__read_strata(f->dp, out), 0);
+}
+
+static __u32 predict_bucket(const struct pkt_spec *s, __u32 seed)
+{
+	__u32 sa, da;
+
+	inet_pton(AF_INET, s->src ? s->src : "198.18.0.1", &sa);
+	inet_pton(AF_INET, s->dst ? s->dst : "198.18.0.2", &da);
+	return canary_bucket(canary_hash_v4(sa, da, (__u32)s->sport << 16 | s->dport, IPPROTO_UDP,
+					    seed));
+}
+
+static struct canary_stratum strata0[CANARY_STRATA], strata1[CANARY_STRATA],
+	want_strata[CANARY_STRATA];
+
+/* Compare the strata's growth since strata0 with want_strata, stratum by stratum. */
+static void check_strata(struct fixture *f, const char *what)
+{
+	__u32 s, v;
+
+	read_strata(f, strata1);
+	for (s = 0; s < CANARY_STRATA; s++)
+		for (v = 0; v < CANARY_V_MAX; v++)
+			if (strata1[s].verdict[v] - strata0[s].verdict[v] !=
+			    want_strata[s].verdict[v])
+				fail_msg("%s: stratum %u verdict %s: counted %llu, sent %llu", what, s,
+					 canary_verdict_name(v),
+					 (unsigned long long)(strata1[s].verdict[v] -
+							      strata0[s].verdict[v]),
+					 (unsigned long long)want_strata[s].verdict[v]);
+}
+
+/*
+ * Every hash-split packet counts its returned verdict in its stratum,
+ * canary_bucket(hash) / CANARY_STRATUM_BP, whichever version served it,
+ * fallbacks included.
+ */
+static void test_strata_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct canary_config cfg;
+	struct canary_mode mode;
+	char src[32];
+	__u32 i, b, st, cand = 0, pass;
+
+	two_slots(f, 500, 0);
+	canary_dp__get_config(f->dp, &cfg);
+	cfg.seed = 0x51ed270bu;
+	assert_int_equal(canary_dp__set_config(f->dp, &cfg), 0);
+	assert_int_equal(canary_dp__read_mode(f->dp, &mode), 0);
+	assert_int_equal(mode.split, CANARY_MODE_SPLIT);
+
+	for (pass = 0; pass < 2; pass++) {
+		/* Pass 1: slot 1 emptied, its flows fall back to stable (PASS). */
+		if (pass)
+			assert_int_equal(canary_dp__clear_slot(f->dp, 1), 0);
+		memset(want_strata, 0, sizeof(want_strata));
+		read_strata(f, strata0);
+		for (i = 0; i < 20000; i++) {
+			struct pkt_spec s;
+			__u32 got, want;
+
+			flow_spec(&s, src, sizeof(src), i * 7);
+			b = predict_bucket(&s, cfg.seed);
+			st = b / CANARY_STRATUM_BP;
+			want = b < 500 && !pass ? XDP_DROP : XDP_PASS;
+			got = run(f, &s);
+			if (got != want)
+				fail_msg("flow %u (bucket %u): verdict %u, expected %u", i, b, got, want);
+			want_strata[st].verdict[want]++;
+			cand += b < 500;
+		}
+		check_strata(f, pass ? "after fallback" : "split at 5 %");
+	}
+	print_message("20000 flows, %u in the candidate's 50 strata, counted exactly\n", cand / 2);
+	assert_true(cand > 0);
+	/* The shared helper names the same stratum as bucket / CANARY_STRATUM_BP. */
+	for (i = 0; i < 100000; i++) {
+		__u32 h = i * 2654435761u;
+
+		assert_int_equal(canary_stratum_of(h), canary_bucket(h) / CANARY_STRATUM_BP);
+	}
+	assert_int_equal(canary_dp__set_slot(f->dp, 1, f->fd[CANARY_V_DROP]), 0);
+}
+
+/* Pinned and unparsed packets, and any packet while idle, leave the strata alone. */
+static void test_strata_not_counted(void **state)
+{
+	static const char *const rules[] = { "198.18.9.0/24=1", "2001:db8:9::/48=0" };
+	struct fixture *f = *state;
+	struct pkt_spec pinned4 = { .src = "198.18.9.1", .sport = 1, .dport = 2 };
+	struct pkt_spec pinned6 = { .family = AF_INET6, .src = "2001:db8:9::1", .sport = 1 };
+	struct pkt_spec arp = { .ethertype = 0x0806 };
+	struct pkt_spec trunc = { .sport = 3, .dport = 4 };
+	struct pkt_spec plain = { .sport = 5, .dport = 6 };
+	struct canary_mode mode;
+	const struct canary_counters *c;
+	__u64 idle0, none0;
+	__u8 buf[PKT_MAX];
+	size_t n;
+	__u32 ret;
+
+	memset(want_strata, 0, sizeof(want_strata));
+
+	/* Split path with pins: pinned and unparsed packets are not hash-split. */
+	two_slots(f, 10000, 0);
+	assert_int_equal(set_rules(f, rules, 2), 0);
+	read_strata(f, strata0);
+	assert_int_equal(run(f, &pinned4), XDP_DROP);
+	assert_int_equal(run(f, &pinned6), XDP_PASS);
+	assert_int_equal(run(f, &arp), XDP_PASS);
+	n = canary_pkt__build(&trunc, buf, sizeof(buf));
+	assert_int_equal(canary_pkt__run(f->disp, buf, 14 + 10, &ret), 0);	/* cut inside IPv4 */
+	assert_int_equal(ret, XDP_PASS);
+	check_strata(f, "pinned and unparsed");
+
+	/* Pins alone (no share) keep the split path: unpinned flows hashed, counted. */
+	two_slots(f, 0, 0);
+	assert_int_equal(canary_dp__read_mode(f->dp, &mode), 0);
+	assert_int_equal(mode.split, CANARY_MODE_SPLIT);
+	assert_int_equal(run(f, &plain), XDP_PASS);
+	read_strata(f, strata1);
+	{
+		__u64 sum = 0;
+		__u32 s;
+
+		for (s = 0; s < CANARY_STRATA; s++)
+			sum += strata1[s].verdict[CANARY_V_PASS] - strata0[s].verdict[CANARY_V_PASS];
+		assert_int_equal(sum, 1);
+	}
+
+	/* Idle: no share, no pins. The word is clear; stable serves, counted as split. */
+	assert_int_equal(canary_dp__set_pins(f->dp, NULL, 0), 0);
+	assert_int_equal(canary_dp__read_mode(f->dp, &mode), 0);
+	assert_int_equal(mode.split, 0);
+	read_strata(f, strata0);
+	c = fixture_counters(f, 0, CANARY_CLASS_SPLIT);
+	idle0 = c->packets;
+	none0 = canary_counters__at(f->c, CANARY_ROW_NONE, CANARY_CLASS_SPLIT)->packets;
+	assert_int_equal(run(f, &plain), XDP_PASS);
+	assert_int_equal(run(f, &pinned4), XDP_PASS);
+	assert_int_equal(run(f, &arp), XDP_PASS);
+	assert_int_equal(canary_pkt__run_repeat(f->disp, buf, n, 1000, &ret, NULL), 0);
+	assert_int_equal(ret, XDP_PASS);
+	memset(want_strata, 0, sizeof(want_strata));
+	check_strata(f, "idle");
+	assert_int_equal(fixture_counters(f, 0, CANARY_CLASS_SPLIT)->packets - idle0, 1003);
+
+	/* Idle with no stable: fail open on the "none" row, as on the split path. */
+	assert_int_equal(canary_dp__clear_slot(f->dp, 0), 0);
+	assert_int_equal(run(f, &plain), XDP_PASS);
+	assert_int_equal(fixture_counters(f, CANARY_ROW_NONE, CANARY_CLASS_SPLIT)->packets - none0,
+			 1);
+	two_slots(f, 0, CANARY_F_FAIL_CLOSED);
+	assert_int_equal(canary_dp__clear_slot(f->dp, 0), 0);
+	assert_int_equal(run(f, &plain), XDP_DROP);
+	two_slots(f, 0, 0);
+}
+
+/* Shares cover whole strata: anything else is refused, not rounded. */
+static void test_share_strata_boundaries(void **state)
+{
+	struct fixture *f = *state;
+	struct canary_config cfg, now;
+
+	two_slots(f, 0, 0);
+	canary_dp__get_config(f->dp, &now);
+	assert_int_equal(canary_dp__set_share(f->dp, 1, 5), -EINVAL);	/* 0.05 % */
+	assert_int_equal(canary_dp__set_share(f->dp, 1, 15), -EINVAL);
+	assert_int_equal(canary_dp__set_share(f->dp, 2, 9995), -EINVAL);
+	assert_int_equal(canary_dp__set_share(f->dp, 3, 1), -EINVAL);
+	canary_dp__get_config(f->dp, &cfg);
+	assert_int_equal(cfg.generation, now.generation);	/* nothing reached the kernel */
+	cfg.range[1] = (struct canary_range){ 0, 15 };
+	assert_int_equal(canary_dp__set_config(f->dp, &cfg), -EINVAL);
+	cfg.range[1] = (struct canary_range){ 5, 20 };
+	assert_int_equal(canary_dp__set_config(f->dp, &cfg), -EINVAL);
+	assert_int_equal(canary_dp__set_share(f->dp, 1, 10), 0);	/* 0.1 %: one stratum */
+	canary_dp__get_config(f->dp, &cfg);
+	assert_int_equal(cfg.range[1].lo, 0);
+	assert_int_equal(cfg.range[1].hi, 10);
+	assert_int_equal(canary_dp__set_share(f->dp, 2, 9990), 0);
+	assert_int_equal(canary_dp__set_share(f->dp, 2, 0), 0);
+	assert_int_equal(canary_dp__set_share(f->dp, 1, 0), 0);
+}
+
+struct flipper {
+	struct fixture *f;
+	volatile int stop;
+	__u64 runs, packets, bad;
+};
+
+#define FLIP_REPEAT 256
+
+static void *flip_hammer(void *arg)
+{
+	struct flipper *h = arg;
+	struct pkt_spec s[3] = {
+		{ .src = "198.18.7.1", .sport = 9, .dport = 10 },	/* pinned to 1 when pins are in */
+		{ .family = AF_INET6, .src = "2001:db8:7::1", .sport = 9 },
+		{ .src = "198.18.20.1", .sport = 11, .dport = 12 },
+	};
+	__u8 p[3][PKT_MAX];
+	size_t n[3];
+	int i;
+
+	for (i = 0; i < 3; i++)
+		n[i] = canary_pkt__build(&s[i], p[i], sizeof(p[i]));
+	while (!h->stop) {
+		for (i = 0; i < 3; i++) {
+			__u32 r = 0;
+
+			if (canary_pkt__run_repeat(h->f->disp, p[i], n[i], FLIP_REPEAT, &r, NULL)) {
+				h->bad++;
+				continue;
+			}
+			/* Stable (PASS) or the candidate (DROP): nothing else is a version. */
+			h->bad += r != XDP_PASS && r != XDP_DROP;
+			h->packets += FLIP_REPEAT;
+			__atomic_add_fetch(&h->runs, 1, __ATOMIC_RELAXED);
+		}
+	}
+	return NULL;
+}
+
+static __u64 sum_packets(struct fixture *f, __u64 *none)
+{
+	__u64 total = 0;
+	__u32 i, cls;
+
+	assert_int_equal(canary_dp__read_counters(f->dp, f->c), 0);
+	for (i = 0; i < CANARY_COUNTERS_ENTRIES; i++)
+		total += f->c[i].packets;
+	*none = 0;
+	for (cls = 0; cls < CANARY_CLASS_MAX; cls++)
+		*none += canary_counters__at(f->c, CANARY_ROW_NONE, cls)->packets;
+	return total;
+}
+
+/*
+ * Rollouts starting and ending (idle -> split -> idle) in the update order
+ * while packets flow: every packet is handled by a version and counted once;
+ * none reaches the "no version" row, none is lost.
+ */
+static void test_idle_split_swaps(void **state)
+{
+	static const char *const rules[] = { "198.18.7.0/24=1", "2001:db8:7::/48=1" };
+	struct fixture *f = *state;
+	struct flipper h = { .f = f };
+	struct canary_mode mode;
+	__u64 total0, total1, none0, none1, runs0;
+	pthread_t t;
+	int i;
+
+	two_slots(f, 0, 0);
+	assert_int_equal(canary_dp__read_mode(f->dp, &mode), 0);
+	assert_int_equal(mode.split, 0);
+	total0 = sum_packets(f, &none0);
+	assert_int_equal(pthread_create(&t, NULL, flip_hammer, &h), 0);
+	while (!__atomic_load_n(&h.runs, __ATOMIC_RELAXED))
+		sched_yield();
+	runs0 = __atomic_load_n(&h.runs, __ATOMIC_RELAXED);
+	for (i = 0; i < 300; i++) {
+		switch (i % 3) {
+		case 0:	/* start: slot 1 filled, then the share; roll back: share 0, slot 1 emptied */
+			assert_int_equal(canary_dp__set_slot(f->dp, 1, f->fd[CANARY_V_DROP]), 0);
+			assert_int_equal(canary_dp__set_share(f->dp, 1, 500 + 10 * (i % 900)), 0);
+			sched_yield();
+			assert_int_equal(canary_dp__set_share(f->dp, 1, 0), 0);
+			assert_int_equal(canary_dp__clear_slot(f->dp, 1), 0);
+			break;
+		case 1:	/* pin rules alone, in and out */
+			assert_int_equal(canary_dp__set_slot(f->dp, 1, f->fd[CANARY_V_DROP]), 0);
+			assert_int_equal(set_rules(f, rules, 2), 0);
+			sched_yield();
+			assert_int_equal(canary_dp__set_pins(f->dp, NULL, 0), 0);
+			assert_int_equal(canary_dp__clear_slot(f->dp, 1), 0);
+			break;
+		default:	/* both, removed in the opposite order */
+			assert_int_equal(canary_dp__set_slot(f->dp, 1, f->fd[CANARY_V_DROP]), 0);
+			assert_int_equal(set_rules(f, rules, 2), 0);
+			assert_int_equal(canary_dp__set_share(f->dp, 1, 10000), 0);
+			sched_yield();
+			assert_int_equal(canary_dp__set_share(f->dp, 1, 0), 0);
+			assert_int_equal(canary_dp__set_pins(f->dp, NULL, 0), 0);
+			assert_int_equal(canary_dp__clear_slot(f->dp, 1), 0);
+			break;
+		}
+		assert_int_equal(canary_dp__read_mode(f->dp, &mode), 0);
+		assert_int_equal(mode.split, 0);
+		sched_yield();
+	}
+	h.stop = 1;
+	pthread_join(t, NULL);
+	total1 = sum_packets(f, &none1);
+	print_message("%llu packets during 300 idle/split cycles: %llu counted, %llu on no version, "
+		      "%llu bad\n", (unsigned long long)h.packets,
+		      (unsigned long long)(total1 - total0), (unsigned long long)(none1 - none0),
+		      (unsigned long long)h.bad);
+	assert_true(h.runs > runs0);
+	assert_int_equal(h.bad, 0);
+	assert_int_equal(none1 - none0, 0);
+	assert_int_equal(total1 - total0, h.packets);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -829,6 +1212,7 @@ int main(void)
 		cmocka_unit_test(test_symmetric),
 		cmocka_unit_test(test_pins_override),
 		cmocka_unit_test(test_pins_swap_whole),
+		cmocka_unit_test(test_pins_destination),
 		cmocka_unit_test(test_verdict_capture),
 		cmocka_unit_test(test_fallbacks),
 		cmocka_unit_test(test_circuit_breaker),
@@ -837,6 +1221,10 @@ int main(void)
 		cmocka_unit_test(test_abn_split),
 		cmocka_unit_test(test_pin_dir),
 		cmocka_unit_test(test_shared_state_maps),
+		cmocka_unit_test(test_strata_counts),
+		cmocka_unit_test(test_strata_not_counted),
+		cmocka_unit_test(test_share_strata_boundaries),
+		cmocka_unit_test(test_idle_split_swaps),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

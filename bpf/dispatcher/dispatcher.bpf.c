@@ -70,19 +70,43 @@ struct canary_pin6_inner {
 	__uint(value_size, sizeof(struct canary_pin_value));
 };
 
+/* [CANARY_PIN_SRC]: source prefixes, [CANARY_PIN_DST]: destination prefixes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
+	__uint(max_entries, CANARY_PIN_DIRS);
 	__type(key, __u32);
 	__array(values, struct canary_pin4_inner);
 } canary_pin4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
+	__uint(max_entries, CANARY_PIN_DIRS);
 	__type(key, __u32);
 	__array(values, struct canary_pin6_inner);
 } canary_pin6 SEC(".maps");
+
+/*
+ * Per-CPU verdict counts per stratum of the hash space (canary_abi.h), for
+ * the judge: every hash-split packet, whichever version served it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CANARY_STRATA);
+	__type(key, __u32);
+	__type(value, struct canary_stratum);
+} canary_strata SEC(".maps");
+
+/*
+ * The split word, alone in .bss (user space pins and writes that map as
+ * CANARY_MAP_MODE). A global is a direct load from the map value, no helper
+ * call: the idle path costs one load and a branch on top of the tail call.
+ * The configuration itself stays behind the array-of-maps swap; this word
+ * only says whether there is anything to split. User space sets it after
+ * the split configuration is in and clears it before that is removed, so a
+ * packet that sees the word set finds a configuration it may use, and one
+ * that sees it clear goes to stable, as every configuration agrees it may.
+ */
+struct canary_mode canary_mode;
 
 /* Returned by a run_slot subprogram when its tail call did not happen. */
 #define SLOT_EMPTY 0x7fffffff
@@ -139,11 +163,7 @@ static __always_inline __u32 cost_bucket(__u64 ns)
 	return b < CANARY_COST_BUCKETS ? b : CANARY_COST_BUCKETS - 1;
 }
 
-/*
- * IPv6 lives in its own frame: the main program's stack must stay small,
- * because a tail call is refused when the frames above it total 256 bytes.
- */
-static __noinline __u32 flow_bucket_v6(const struct canary_flow *fl, __u32 flags, __u32 seed)
+static __always_inline __u32 flow_bucket_v6(const struct canary_flow *fl, __u32 flags, __u32 seed)
 {
 	__u16 sport = fl->sport, dport = fl->dport;
 	const __u32 *sa = fl->saddr, *da = fl->daddr;
@@ -195,30 +215,69 @@ static __always_inline __u32 flow_bucket(const struct canary_flow *fl, __u32 fla
 	return canary_bucket(canary_hash_v4(s, d, (__u32)sport << 16 | dport, fl->proto, seed));
 }
 
-/* Slot forced by a pin rule, or -1. Only called when a rule set is installed. */
-static __noinline int pin_lookup(const struct canary_flow *fl, __u32 flags)
+/*
+ * Slot forced by a pin rule, or -1. Only called when a rule set is installed.
+ * Inlined: a subprogram call costs a return, and where the kernel mitigates
+ * return-stack attacks with a return thunk (SRSO "Safe RET") one return costs
+ * as much as all the rest of the split path. The keys are copies, so the
+ * parsed flow's address never escapes and the flow stays in registers.
+ */
+static __always_inline int pin_lookup4(__u32 addr, __u32 dir)
 {
-	__u32 zero = 0;
+	struct canary_pin_key_v4 k4 = { .prefixlen = 32, .addr = addr };
 	struct canary_pin_value *v = NULL;
 	void *trie;
 
-	if (!fl->is_v6 && (flags & CANARY_F_PIN_V4)) {
-		struct canary_pin_key_v4 k4 = { .prefixlen = 32, .addr = fl->saddr[0] };
-
-		trie = bpf_map_lookup_elem(&canary_pin4, &zero);
-		if (trie)
-			v = bpf_map_lookup_elem(trie, &k4);
-	} else if (fl->is_v6 && (flags & CANARY_F_PIN_V6)) {
-		struct canary_pin_key_v6 k6 = { .prefixlen = 128 };
-
-		__builtin_memcpy(k6.addr, fl->saddr, 16);
-		trie = bpf_map_lookup_elem(&canary_pin6, &zero);
-		if (trie)
-			v = bpf_map_lookup_elem(trie, &k6);
-	}
+	trie = bpf_map_lookup_elem(&canary_pin4, &dir);
+	if (trie)
+		v = bpf_map_lookup_elem(trie, &k4);
 	if (!v || v->slot >= CANARY_MAX_SLOTS)
 		return -1;
 	return (int)v->slot;
+}
+
+static __always_inline int pin_lookup6(const struct canary_pin_key_v6 *k6, __u32 dir)
+{
+	struct canary_pin_value *v = NULL;
+	void *trie;
+
+	trie = bpf_map_lookup_elem(&canary_pin6, &dir);
+	if (trie)
+		v = bpf_map_lookup_elem(trie, k6);
+	if (!v || v->slot >= CANARY_MAX_SLOTS)
+		return -1;
+	return (int)v->slot;
+}
+
+/* A source rule first; the destination only when no source rule matches. */
+static __always_inline int pin_lookup(const struct canary_flow *fl, __u32 flags)
+{
+	int slot = -1;
+
+	if (!fl->is_v6) {
+		if (flags & CANARY_F_PIN_V4)
+			slot = pin_lookup4(fl->saddr[0], CANARY_PIN_SRC);
+		if (slot < 0 && (flags & CANARY_F_PIN_V4_DST))
+			slot = pin_lookup4(fl->daddr[0], CANARY_PIN_DST);
+		return slot;
+	}
+	if (flags & CANARY_F_PIN_V6) {
+		struct canary_pin_key_v6 k6 = {
+			.prefixlen = 128,
+			.addr = { fl->saddr[0], fl->saddr[1], fl->saddr[2], fl->saddr[3] },
+		};
+
+		slot = pin_lookup6(&k6, CANARY_PIN_SRC);
+	}
+	if (slot < 0 && (flags & CANARY_F_PIN_V6_DST)) {
+		struct canary_pin_key_v6 k6 = {
+			.prefixlen = 128,
+			.addr = { fl->daddr[0], fl->daddr[1], fl->daddr[2], fl->daddr[3] },
+		};
+
+		slot = pin_lookup6(&k6, CANARY_PIN_DST);
+	}
+	return slot;
 }
 
 static __always_inline struct canary_counters *counters(__u32 row, __u32 cls)
@@ -228,27 +287,171 @@ static __always_inline struct canary_counters *counters(__u32 row, __u32 cls)
 	return bpf_map_lookup_elem(&canary_counters, &key);
 }
 
-SEC("xdp")
-int canary_dispatch(struct xdp_md *ctx)
+static __always_inline __u64 verdict_index(int verdict)
 {
-	struct canary_flow fl;
+	__u64 vi = (__u32)verdict;
+
+	/*
+	 * Clamp in one 64-bit register the verifier can follow: clang otherwise
+	 * compares a zero-extended copy and indexes with the original, which
+	 * leaves the index unbounded for the verifier.
+	 */
+	asm volatile("" : "+r"(vi));
+	if (vi > CANARY_V_INVALID)
+		vi = CANARY_V_INVALID;
+	return vi;
+}
+
+/* Fail-open/closed verdict when no stable version is installed. */
+static __noinline int no_stable_verdict(void)
+{
 	struct canary_config *cfg = NULL;
-	struct canary_breaker *brk = NULL;
-	struct canary_counters *rec, *want_rec;
-	__u32 zero = 0, cls, slot = CANARY_SLOT_STABLE, row, flags = 0, cost_mask = 0;
-	__u64 len = ctx->data_end - ctx->data;
-	__u64 t0 = 0;
-	int verdict;
-	__u32 vi;
+	__u32 zero = 0;
 	void *inner;
 
 	inner = bpf_map_lookup_elem(&canary_cfg, &zero);
 	if (inner)
 		cfg = bpf_map_lookup_elem(inner, &zero);
-	if (cfg) {
-		flags = cfg->flags;
-		cost_mask = cfg->cost_mask;
+	return cfg && (cfg->flags & CANARY_F_FAIL_CLOSED) ? XDP_DROP : XDP_PASS;
+}
+
+/*
+ * Idle: no rollout runs, so there is nothing to classify. Stable handles
+ * every packet; its verdict is counted on (stable, split): unclassified
+ * traffic, all of it on the version that serves the hash split. No cost
+ * sampling: that is for comparing versions, and only one runs.
+ */
+static __always_inline int dispatch_idle(struct xdp_md *ctx)
+{
+	__u64 len = ctx->data_end - ctx->data;
+	struct canary_counters *rec;
+	__u32 row = CANARY_SLOT_STABLE;
+	int verdict;
+
+	verdict = run_slot0(ctx);
+	rec = counters(CANARY_SLOT_STABLE, CANARY_CLASS_SPLIT);
+	if (verdict == SLOT_EMPTY) {
+		if (rec)
+			rec->fallback++;
+		row = CANARY_ROW_NONE;
+		verdict = no_stable_verdict();
+		rec = counters(row, CANARY_CLASS_SPLIT);
 	}
+	if (!rec)
+		return verdict;	/* unreachable: the key is in range */
+	rec->packets++;
+	rec->bytes += len;
+	rec->verdict[verdict_index(verdict)]++;
+	return verdict;
+}
+
+/*
+ * The split path's rare ends, out of line so that the common path keeps few
+ * values alive across the tail call (every value kept is a stack spill and
+ * a reload): the slot it meant to run was empty (or failed), so stable
+ * runs it, or nobody. want_rec had the packet counted already; the count
+ * moves to the row that handled it. The tail call did not happen, so the
+ * packet and ctx are as they were.
+ */
+static __noinline int split_fallback(struct xdp_md *ctx, struct canary_counters *want_rec,
+				     __u32 info)
+{
+	__u32 slot = info & 0xff, cls = (info >> 8) & 0xff, stratum = info >> 16;
+	__u64 len = ctx->data_end - ctx->data;
+	struct canary_counters *rec;
+	struct canary_stratum *st;
+	__u32 row = CANARY_SLOT_STABLE;
+	int verdict = SLOT_EMPTY;
+	__u64 vi;
+
+	want_rec->fallback++;
+	want_rec->packets--;
+	want_rec->bytes -= len;
+	if (slot != CANARY_SLOT_STABLE) {
+		verdict = run_slot0(ctx);
+		if (verdict == SLOT_EMPTY) {
+			rec = counters(CANARY_SLOT_STABLE, cls);
+			if (rec)
+				rec->fallback++;
+		}
+	}
+	if (verdict == SLOT_EMPTY) {
+		/* No stable version: fail open, or closed if configured. */
+		row = CANARY_ROW_NONE;
+		verdict = no_stable_verdict();
+	}
+	rec = counters(row, cls);
+	if (!rec)
+		return verdict;
+	vi = verdict_index(verdict);
+	rec->packets++;
+	rec->bytes += len;
+	rec->verdict[vi]++;
+	if (stratum < CANARY_STRATA) {
+		st = bpf_map_lookup_elem(&canary_strata, &stratum);
+		if (st)
+			st->verdict[vi]++;
+	}
+	return verdict;
+}
+
+/* Kernel-side circuit breaker: guards traffic even with no daemon. */
+static __noinline void breaker_count(struct canary_breaker *brk, __u32 slot)
+{
+	struct canary_config *cfg = NULL;
+	__u32 zero = 0;
+	__u64 bad = __sync_fetch_and_add(&brk->bad, 1) + 1;
+	void *inner;
+
+	inner = bpf_map_lookup_elem(&canary_cfg, &zero);
+	if (inner)
+		cfg = bpf_map_lookup_elem(inner, &zero);
+	if (cfg && bad > cfg->breaker_budget[slot & (CANARY_MAX_SLOTS - 1)] && !brk->tripped) {
+		brk->tripped = 1;
+		brk->tripped_ns = bpf_ktime_get_ns();
+		__sync_fetch_and_add(&brk->trips, 1);
+	}
+}
+
+/* One packet in 2^n: the slot's run timed into the histogram. */
+static __noinline int run_sampled(struct xdp_md *ctx, __u32 slot, struct canary_counters *rec)
+{
+	__u64 t0 = bpf_ktime_get_ns(), dt;
+	int verdict = run_slot(ctx, slot);
+
+	if (verdict == SLOT_EMPTY)
+		return verdict;	/* not this slot's cost */
+	dt = bpf_ktime_get_ns() - t0;
+	rec->cost_samples++;
+	rec->cost_ns += dt;
+	rec->cost_hist[cost_bucket(dt)]++;
+	return verdict;
+}
+
+/*
+ * A rollout runs: pin rules, flow hash, per-stratum counts, cost samples.
+ * The packet is counted on the row it is meant for before the tail call
+ * (moved by split_fallback in the rare case that row does not handle it),
+ * so that after the call only the verdict is left to count.
+ */
+static __always_inline int dispatch_split(struct xdp_md *ctx)
+{
+	struct canary_flow fl;
+	struct canary_config *cfg = NULL;
+	struct canary_breaker *brk = NULL;
+	struct canary_counters *rec;
+	__u32 zero = 0, cls, slot = CANARY_SLOT_STABLE, flags, stratum = CANARY_STRATA;
+	struct canary_stratum *st;
+	int verdict;
+	__u64 vi;
+	void *inner;
+
+	inner = bpf_map_lookup_elem(&canary_cfg, &zero);
+	if (inner)
+		cfg = bpf_map_lookup_elem(inner, &zero);
+	if (!cfg)
+		return dispatch_idle(ctx);	/* unreachable: user space installs one first */
+	flags = cfg->flags;
 
 	if (canary_parse(ctx, &fl) < 0) {
 		cls = CANARY_CLASS_UNPARSED;
@@ -256,14 +459,17 @@ int canary_dispatch(struct xdp_md *ctx)
 		int pinned = -1;
 
 		cls = CANARY_CLASS_SPLIT;
-		if (flags & (CANARY_F_PIN_V4 | CANARY_F_PIN_V6))
+		if (flags & CANARY_F_PINS)
 			pinned = pin_lookup(&fl, flags);
 		if (pinned >= 0) {
 			cls = CANARY_CLASS_PINNED;
 			slot = pinned;
-		} else if (cfg && (flags & CANARY_F_SPLIT)) {
+		} else {
+			/* Hashed even with no candidate range: the strata need it. */
 			__u32 b = flow_bucket(&fl, flags, cfg->seed);
 
+			/* b / CANARY_STRATUM_BP, exact for b < 43690, without a division. */
+			stratum = (b * 52429) >> 19;
 			if (b >= cfg->range[1].lo && b < cfg->range[1].hi)
 				slot = 1;
 			else if (b >= cfg->range[2].lo && b < cfg->range[2].hi)
@@ -273,76 +479,52 @@ int canary_dispatch(struct xdp_md *ctx)
 		}
 	}
 
-	want_rec = counters(slot, cls);
-	if (!want_rec)
+	rec = counters(slot, cls);
+	if (!rec)
 		return XDP_PASS;	/* unreachable: the key is in range */
-
 	if (slot != CANARY_SLOT_STABLE) {
 		brk = bpf_map_lookup_elem(&canary_breaker, &slot);
 		if (brk && brk->tripped) {
-			want_rec->fallback++;
-			want_rec->diverted++;
+			rec->fallback++;
+			rec->diverted++;
 			slot = CANARY_SLOT_STABLE;
-			want_rec = counters(slot, cls);
-			if (!want_rec)
+			rec = counters(slot, cls);
+			if (!rec)
 				return XDP_PASS;
 			brk = NULL;
 		}
 	}
-
-	if ((flags & CANARY_F_COST) && !(want_rec->packets & cost_mask))
-		t0 = bpf_ktime_get_ns();
-
-	row = slot;
-	verdict = run_slot(ctx, slot);
-	if (verdict == SLOT_EMPTY) {
-		/* Empty or failing slot: stable handles the packet, if there is one. */
-		want_rec->fallback++;
-		brk = NULL;
-		if (slot != CANARY_SLOT_STABLE) {
-			row = CANARY_SLOT_STABLE;
-			verdict = run_slot0(ctx);
-			if (verdict == SLOT_EMPTY) {
-				rec = counters(CANARY_SLOT_STABLE, cls);
-				if (rec)
-					rec->fallback++;
-			}
-		}
-		if (verdict == SLOT_EMPTY) {
-			/* No stable version: fail open, or closed if configured. */
-			row = CANARY_ROW_NONE;
-			verdict = (flags & CANARY_F_FAIL_CLOSED) ? XDP_DROP : XDP_PASS;
-		}
-	}
-
-	rec = row == slot ? want_rec : counters(row, cls);
-	if (!rec)
-		return verdict;
 	rec->packets++;
-	rec->bytes += len;
-	vi = (__u32)verdict < CANARY_V_INVALID ? (__u32)verdict : CANARY_V_INVALID;
-	/* Clang drops a C mask it can prove redundant; the verifier needs one. */
-	asm volatile("%[vi] &= 7" : [vi] "+r"(vi));
+	rec->bytes += ctx->data_end - ctx->data;
+
+	if ((flags & CANARY_F_COST) && !((rec->packets - 1) & cfg->cost_mask))
+		verdict = run_sampled(ctx, slot, rec);
+	else
+		verdict = run_slot(ctx, slot);
+	if (verdict == SLOT_EMPTY)
+		return split_fallback(ctx, rec, slot | cls << 8 | stratum << 16);
+
+	vi = verdict_index(verdict);
 	rec->verdict[vi]++;
-
-	if (t0) {
-		__u64 dt = bpf_ktime_get_ns() - t0;
-
-		rec->cost_samples++;
-		rec->cost_ns += dt;
-		rec->cost_hist[cost_bucket(dt)]++;
+	/* The verdict returned, in the flow's stratum. */
+	if (stratum < CANARY_STRATA) {
+		st = bpf_map_lookup_elem(&canary_strata, &stratum);
+		if (st)
+			st->verdict[vi]++;
 	}
-
-	/* Kernel-side circuit breaker: guards traffic even with no daemon. */
-	if (brk && cfg && ((__u32)verdict == XDP_ABORTED || (__u32)verdict > XDP_REDIRECT)) {
-		__u64 bad = __sync_fetch_and_add(&brk->bad, 1) + 1;
-		__u32 s = slot & (CANARY_MAX_SLOTS - 1);
-
-		if (bad > cfg->breaker_budget[s] && !brk->tripped) {
-			brk->tripped = 1;
-			brk->tripped_ns = bpf_ktime_get_ns();
-			__sync_fetch_and_add(&brk->trips, 1);
-		}
-	}
+	if (brk && ((__u32)verdict == XDP_ABORTED || (__u32)verdict > XDP_REDIRECT))
+		breaker_count(brk, slot);
 	return verdict;
+}
+
+SEC("xdp")
+int canary_dispatch(struct xdp_md *ctx)
+{
+	/*
+	 * One aligned word, read once: the whole packet takes one path. Only
+	 * 0 or CANARY_MODE_SPLIT is ever written, so any non-zero is split.
+	 */
+	if (!*(volatile __u32 *)&canary_mode.split)
+		return dispatch_idle(ctx);
+	return dispatch_split(ctx);
 }

@@ -13,7 +13,11 @@
 
 #include <linux/types.h>
 
-#define CANARY_ABI_VERSION 1
+/*
+ * 2: the canary_strata map, the split word (canary_mode) in the dispatcher's
+ * .bss, destination pin rules (a second trie in each pin map).
+ */
+#define CANARY_ABI_VERSION 2
 
 /* Slot 0 is the stable version; slots 1..CANARY_MAX_SLOTS-1 are candidates. */
 #define CANARY_MAX_SLOTS 4
@@ -101,6 +105,33 @@ struct canary_stratum {
 	__u64 verdict[CANARY_V_MAX];
 };
 
+/*
+ * A flow's stratum from its hash: floor(bucket / CANARY_STRATUM_BP), with
+ * bucket = canary_bucket(hash). floor(floor(x) / n) == floor(x / n), so this
+ * is the same number as canary_bucket(hash) / CANARY_STRATUM_BP, with no
+ * division on the packet path.
+ */
+static inline __u32 canary_stratum_of(__u32 hash)
+{
+	return (__u32)(((__u64)hash * CANARY_STRATA) >> 32);
+}
+
+/*
+ * The split word: the one aligned 32-bit value in the dispatcher's .bss
+ * (pinned as CANARY_MAP_MODE; the whole section is this struct). Every
+ * packet reads it first, with a plain load (no helper call). 0: idle, no
+ * rollout runs: no parse, no hash, stable handles the packet and its verdict
+ * is counted. CANARY_MODE_SPLIT: classify (pin rules, flow hash, strata)
+ * under the configuration in canary_cfg. User space sets it after a split
+ * configuration (a candidate range or a pin rule set) is in, and clears it
+ * before that configuration is removed (the update order of DESIGN.md 5).
+ */
+#define CANARY_MODE_SPLIT 1U
+
+struct canary_mode {
+	__u32 split;
+};
+
 /* canary_config.flags */
 #define CANARY_F_SYMMETRIC (1U << 0)	/* sort endpoints before hashing */
 #define CANARY_F_FAIL_CLOSED (1U << 1)	/* no stable: XDP_DROP instead of XDP_PASS */
@@ -112,9 +143,12 @@ struct canary_stratum {
  * ranges, so an idle dispatcher (no rollout under way) skips the flow hash.
  */
 #define CANARY_F_SPLIT (1U << 5)
-#define CANARY_F_ALL                                                                  \
-	(CANARY_F_SYMMETRIC | CANARY_F_FAIL_CLOSED | CANARY_F_PIN_V4 | CANARY_F_PIN_V6 | \
-	 CANARY_F_COST | CANARY_F_SPLIT)
+#define CANARY_F_PIN_V4_DST (1U << 6)	/* an IPv4 destination pin rule set is installed */
+#define CANARY_F_PIN_V6_DST (1U << 7)	/* an IPv6 destination pin rule set is installed */
+#define CANARY_F_PINS \
+	(CANARY_F_PIN_V4 | CANARY_F_PIN_V6 | CANARY_F_PIN_V4_DST | CANARY_F_PIN_V6_DST)
+#define CANARY_F_ALL \
+	(CANARY_F_SYMMETRIC | CANARY_F_FAIL_CLOSED | CANARY_F_PINS | CANARY_F_COST | CANARY_F_SPLIT)
 
 /* Hash-space range [lo, hi) of one candidate slot, in basis points. */
 struct canary_range {
@@ -160,7 +194,17 @@ struct canary_breaker {
 	__u32 pad;
 };
 
-/* Pin rules: source prefix -> slot, in LPM tries swapped whole. */
+/*
+ * Pin rules: source or destination prefix -> slot, in LPM tries swapped
+ * whole. Each pin map (canary_pin4, canary_pin6) holds two tries: index
+ * CANARY_PIN_SRC matched against the source address, CANARY_PIN_DST against
+ * the destination. A packet whose source matches a rule goes where that
+ * rule says; only when none does is its destination looked up.
+ */
+#define CANARY_PIN_SRC 0
+#define CANARY_PIN_DST 1
+#define CANARY_PIN_DIRS 2
+
 struct canary_pin_key_v4 {
 	__u32 prefixlen;
 	__u32 addr;		/* network byte order */
@@ -185,6 +229,7 @@ struct canary_pin_value {
 #define CANARY_MAP_PIN4 "canary_pin4"
 #define CANARY_MAP_PIN6 "canary_pin6"
 #define CANARY_MAP_STRATA "canary_strata"
+#define CANARY_MAP_MODE "canary_mode"
 #define CANARY_PROG_DISPATCH "canary_dispatch"
 
 /*

@@ -75,11 +75,15 @@ static __always_inline int canary__parse_l4(void *l4, void *data_end, struct can
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
 	case IPPROTO_SCTP:
-		/* The ports are the first four bytes of all three headers. */
+		/* The ports are the first four bytes of all three headers: one load. */
 		if (p + 4 > (__u8 *)data_end)
 			return -1;
-		fl->sport = (__u16)(p[0] << 8 | p[1]);
-		fl->dport = (__u16)(p[2] << 8 | p[3]);
+		{
+			__u32 ports = bpf_ntohl(*(__u32 *)p);
+
+			fl->sport = (__u16)(ports >> 16);
+			fl->dport = (__u16)ports;
+		}
 		return 0;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
