@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -120,6 +121,8 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	}
 	snprintf(next.cand_obj, sizeof(next.cand_obj), "%s", obj);
 	next.rollout_id = canaryd_wall_ms();
+	if (getrandom(&next.seed, sizeof(next.seed), 0) != sizeof(next.seed))
+		next.seed = (__u32)(next.rollout_id * 2654435761u);
 	/* Once, here: webhooks name exactly the bytes that were loaded. */
 	if (canary_sha256_file(obj, next.cand_sha256))
 		next.cand_sha256[0] = '\0';

@@ -80,6 +80,7 @@ void canaryd_iface__restore_stable(struct iface *ifc)
 {
 	canary_dp__set_share(ifc->dp, 1, 0);
 	canary_dp__clear_slot(ifc->dp, 1);
+	canary_dp__set_rollout(ifc->dp, false, 0);
 }
 
 /* A fresh dispatcher: stable in slot 0, configured, pinned, attached. */

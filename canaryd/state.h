@@ -14,7 +14,8 @@
 #include "engine.h"
 
 #define CANARYD_STATE_MAGIC "CNRYSTAT"
-#define CANARYD_STATE_LAYOUT 3	/* 2: approval gates in struct rollout; 3: version ids */
+/* 2: approval gates in struct rollout; 3: version ids; 4: seed per rollout, stratum judge */
+#define CANARYD_STATE_LAYOUT 4
 
 /* The file: this header, then struct canaryd_persist. */
 struct canaryd_state_header {
@@ -41,6 +42,12 @@ struct canaryd_persist {
 	__u64 rollout_id;		/* wall-clock ms at start: names the rollout */
 	char cand_sha256[65];		/* of the candidate's object file, at start */
 	__u32 event_seq;		/* webhook events so far: event ids never repeat */
+	/*
+	 * The flow-hash seed of this rollout, drawn at its start and set while
+	 * no flow is on the candidate: each rollout exposes another draw of
+	 * flows (customers), not the same ones every time.
+	 */
+	__u32 seed;
 	struct rollout ro;
 };
 

@@ -169,6 +169,7 @@ json_t *canaryd_status__rollout(const struct iface *ifc)
 
 	o = json_object();
 	set_str(o, CANARY_K_ID, id);
+	set_u64(o, CANARY_K_SEED, ifc->st.seed);
 	set_str(o, CANARY_K_PHASE, rollout_phase__name(r->phase));
 	set_str(o, CANARY_K_REASON, r->reason);
 	json_object_set_new(o, CANARY_K_CANDIDATE,

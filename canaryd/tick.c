@@ -29,14 +29,18 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 
 	switch (a->type) {
 	case ROLLOUT_ACT_FILL_SLOT:
-		return canary_dp__set_slot(dp, 1, ifc->cand_fd);
+		/* This rollout's seed and strata counting first: no flow is on slot 1 yet. */
+		err = canary_dp__set_rollout(dp, true, ifc->st.seed);
+		return err ? err : canary_dp__set_slot(dp, 1, ifc->cand_fd);
 	case ROLLOUT_ACT_ARM_BREAKER:
 		err = canary_dp__reset_breaker(dp, 1);
 		return err ? err : canary_dp__set_breaker_budget(dp, 1, a->arg);
 	case ROLLOUT_ACT_SET_SHARE:
 		return canary_dp__set_share(dp, 1, (__u32)a->arg);
 	case ROLLOUT_ACT_CLEAR_SLOT:
-		return canary_dp__clear_slot(dp, 1);
+		err = canary_dp__clear_slot(dp, 1);
+		/* The rollout is over: back to the idle path (the seed stays). */
+		return err ? err : canary_dp__set_rollout(dp, false, 0);
 	case ROLLOUT_ACT_PROMOTE:
 		/* Keep the old stable as "previous" for an instant revert. */
 		prev = canaryd_iface__get_pinned(ifc, PIN_STABLE);

@@ -67,7 +67,7 @@ const char *canary_dp__pin_dir(const struct canary_dp *dp)
 /* Does CFG give the dispatcher anything to classify: a candidate range or a pin rule set? */
 static bool config_splits(const struct canary_config *cfg)
 {
-	return cfg->flags & (CANARY_F_SPLIT | CANARY_F_PINS);
+	return cfg->flags & (CANARY_F_SPLIT | CANARY_F_PINS | CANARY_F_STRATA);
 }
 
 /* Write the split word that every packet reads first (canary_abi.h). */
@@ -566,6 +566,28 @@ int canary_dp__set_share(struct canary_dp *dp, __u32 slot, __u32 bp)
 		}
 		*r = (struct canary_range){ CANARY_BP_MAX / 2, CANARY_BP_MAX / 2 + bp };
 		break;
+	}
+	return canary_dp__set_config(dp, &cfg);
+}
+
+int canary_dp__set_rollout(struct canary_dp *dp, bool on, __u32 seed)
+{
+	struct canary_config cfg = dp->cfg;
+	__u32 i;
+
+	if (on) {
+		/* A new draw of flows only while none is on a candidate. */
+		for (i = 1; i < CANARY_MAX_SLOTS; i++)
+			if (cfg.range[i].lo < cfg.range[i].hi && cfg.seed != seed) {
+				pr_warn("dispatcher: the flow-hash seed can change only while no "
+					"candidate has a share (slot %u has %u bp)\n", i,
+					cfg.range[i].hi - cfg.range[i].lo);
+				return -EBUSY;
+			}
+		cfg.flags |= CANARY_F_STRATA;
+		cfg.seed = seed;
+	} else {
+		cfg.flags &= ~CANARY_F_STRATA;
 	}
 	return canary_dp__set_config(dp, &cfg);
 }

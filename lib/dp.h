@@ -82,6 +82,14 @@ int canary_dp__set_share(struct canary_dp *dp, __u32 slot, __u32 bp);
 #define CANARY_COST_SAMPLE_DEFAULT 128
 int canary_dp__set_cost_sampling(struct canary_dp *dp, __u32 n);
 
+/*
+ * A rollout begins (ON, with its own flow-hash SEED, refused with -EBUSY
+ * while a candidate has a share) or ends: while on, the dispatcher takes the
+ * split path and counts strata even with no share, so the judge can learn
+ * each stratum's baseline before the first flow moves.
+ */
+int canary_dp__set_rollout(struct canary_dp *dp, bool on, __u32 seed);
+
 struct canary_pin_rule {
 	int family;		/* AF_INET or AF_INET6 */
 	__u32 prefixlen;

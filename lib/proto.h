@@ -21,7 +21,8 @@
  *   {"iface":"eth0","mode":"native","managed":true,"error":null,
  *    "stable":{"object":"...","program":"..."},
  *    "rollout":null | {
- *      "id":"eth0-1700000000000",  "phase":"progressing",  "reason":"...",
+ *      "id":"eth0-1700000000000",  "seed":N (the flow-hash seed, new per rollout),
+ *      "phase":"progressing",  "reason":"...",
  *      "candidate":{"object":"...","program":"..."},
  *      "step":2, "steps":5, "share_pct":5.0, "shares_pct":[1,5,25,50,100],
  *      "step_elapsed_ms":1234, "step_min_ms":60000, "elapsed_ms":99999,
@@ -120,6 +121,7 @@ enum canaryctl_exit {
 #define CANARY_K_COST_NS_AVG "cost_ns_avg"
 /* The rollout. */
 #define CANARY_K_ID "id"
+#define CANARY_K_SEED "seed"		/* the rollout's flow-hash seed */
 #define CANARY_K_PHASE "phase"
 #define CANARY_K_REASON "reason"
 #define CANARY_K_STEP "step"

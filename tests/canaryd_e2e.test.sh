@@ -27,6 +27,7 @@ echo "good candidate promoted in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f
 $CTL -j status "$TB_DUT_IF" | grep -q '"phase": *"promoted"' || fail "status does not say promoted"
 stable_now() { $CTL -j status "$TB_DUT_IF" | jq -r '.interfaces[0].stable.object'; }
 [[ $(stable_now) == */fw_v2.bpf.o ]] || fail "after the promotion status names $(stable_now) as stable"
+SEED0=$($CTL -j status "$TB_DUT_IF" | jq '.interfaces[0].rollout.seed')
 
 timeout 120 $CTL start "$TB_DUT_IF" $B/versions/fw_blackhole.bpf.o --wait >"$CB_TMP/bad.out" 2>&1
 rc=$?
@@ -35,6 +36,11 @@ status=$($CTL -j status "$TB_DUT_IF")
 echo "black-holing candidate rolled back: $(echo "$status" | grep -o '"elapsed_ms": *[0-9]*' | head -1), \
 $(echo "$status" | grep -o '"candidate_packets": *[0-9]*')"
 echo "$status" | grep -q '"phase": *"rolled_back"' || fail "status does not say rolled_back"
+# Each rollout draws its own flows: a new seed, the one the kernel hashes with.
+seed1=$(jq '.interfaces[0].rollout.seed' <<<"$status")
+[ "$seed1" = "$(cb_kernel_seed)" ] || fail "status seed $seed1, kernel seed $(cb_kernel_seed)"
+[ "$seed1" != "$SEED0" ] || fail "the second rollout hashed with the first one's seed $SEED0"
+echo "seeds: $SEED0, then $seed1 (the kernel's)"
 
 # A candidate the verifier refuses: error, exit 1, stable untouched.
 before=$($CTL -j status "$TB_DUT_IF")

@@ -1057,6 +1057,54 @@ static void test_strata_not_counted(void **state)
 	two_slots(f, 0, 0);
 }
 
+/*
+ * A rollout's baseline: with the rollout on and no share, every flow goes to
+ * stable and is counted in the stratum its new seed puts it in; the seed
+ * changes only while no flow is on a candidate; off, the dispatcher is idle.
+ */
+static void test_rollout_baseline(void **state)
+{
+	struct fixture *f = *state;
+	struct canary_config cfg;
+	struct canary_mode mode;
+	char src[32];
+	__u32 i, b, seed = 0x7e11a5edu;
+
+	two_slots(f, 0, 0);
+	assert_int_equal(canary_dp__read_mode(f->dp, &mode), 0);
+	assert_int_equal(mode.split, 0);
+	assert_int_equal(canary_dp__set_rollout(f->dp, true, seed), 0);
+	canary_dp__get_config(f->dp, &cfg);
+	assert_int_equal(cfg.seed, seed);
+	assert_int_equal(canary_dp__read_mode(f->dp, &mode), 0);
+	assert_int_equal(mode.split, CANARY_MODE_SPLIT);
+	memset(want_strata, 0, sizeof(want_strata));
+	read_strata(f, strata0);
+	for (i = 0; i < 5000; i++) {
+		struct pkt_spec s;
+
+		flow_spec(&s, src, sizeof(src), i * 13);
+		b = predict_bucket(&s, seed);
+		assert_int_equal(run(f, &s), XDP_PASS);
+		want_strata[b / CANARY_STRATUM_BP].verdict[XDP_PASS]++;
+	}
+	check_strata(f, "baseline with no share");
+
+	/* A share is set: the seed may not change under it (flows would jump). */
+	assert_int_equal(canary_dp__set_share(f->dp, 1, 500), 0);
+	assert_int_equal(canary_dp__set_rollout(f->dp, true, seed + 1), -EBUSY);
+	assert_int_equal(canary_dp__set_rollout(f->dp, true, seed), 0);
+
+	/* Over: share 0, slot cleared, rollout off: the idle path again. */
+	assert_int_equal(canary_dp__set_share(f->dp, 1, 0), 0);
+	assert_int_equal(canary_dp__set_rollout(f->dp, false, 0), 0);
+	assert_int_equal(canary_dp__read_mode(f->dp, &mode), 0);
+	assert_int_equal(mode.split, 0);
+	canary_dp__get_config(f->dp, &cfg);
+	assert_int_equal(cfg.flags & CANARY_F_STRATA, 0);
+	two_slots(f, 0, 0);
+}
+
 /* Shares cover whole strata: anything else is refused, not rounded. */
 static void test_share_strata_boundaries(void **state)
 {
@@ -1223,6 +1271,7 @@ int main(void)
 		cmocka_unit_test(test_shared_state_maps),
 		cmocka_unit_test(test_strata_counts),
 		cmocka_unit_test(test_strata_not_counted),
+		cmocka_unit_test(test_rollout_baseline),
 		cmocka_unit_test(test_share_strata_boundaries),
 		cmocka_unit_test(test_idle_split_swaps),
 	};

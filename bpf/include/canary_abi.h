@@ -147,8 +147,16 @@ struct canary_mode {
 #define CANARY_F_PIN_V6_DST (1U << 7)	/* an IPv6 destination pin rule set is installed */
 #define CANARY_F_PINS \
 	(CANARY_F_PIN_V4 | CANARY_F_PIN_V6 | CANARY_F_PIN_V4_DST | CANARY_F_PIN_V6_DST)
-#define CANARY_F_ALL \
-	(CANARY_F_SYMMETRIC | CANARY_F_FAIL_CLOSED | CANARY_F_PINS | CANARY_F_COST | CANARY_F_SPLIT)
+/*
+ * A rollout runs: take the split path (and count strata) even while no
+ * candidate has a share, so the judge learns each stratum's baseline under
+ * stable before the first flow moves. User space only: it keeps the split
+ * word set; the dispatcher reads nothing new.
+ */
+#define CANARY_F_STRATA (1U << 8)
+#define CANARY_F_ALL                                                                \
+	(CANARY_F_SYMMETRIC | CANARY_F_FAIL_CLOSED | CANARY_F_PINS | CANARY_F_COST | \
+	 CANARY_F_SPLIT | CANARY_F_STRATA)
 
 /* Hash-space range [lo, hi) of one candidate slot, in basis points. */
 struct canary_range {

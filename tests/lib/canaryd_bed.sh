@@ -93,6 +93,7 @@ cb_start_daemon() {
 #                               candidate, previous), 0 when none
 #   cb_kernel_share [IFACE]     slot 1's share in basis points, from the
 #                               installed struct canary_config
+#   cb_kernel_seed [IFACE]      the flow-hash seed of the installed struct canary_config
 #   cb_xdp_id [IFACE]           id of the XDP program attached to the interface
 # (grep rather than jq: these run in loops, and jq is slow to start.)
 cb_slot_id() {
@@ -125,6 +126,18 @@ cb_kernel_share() {
 			jq "$CB_JQ_LE32 .[0].value | le32(36) - le32(32)" 2>/dev/null) && break
 	done
 	echo "$share"
+}
+
+# The installed struct canary_config's flow-hash seed (u32 at byte 8).
+cb_kernel_seed() {
+	local inner seed i
+	for i in 1 2 3 4 5; do
+		inner=$(bpftool -j map dump pinned "$CB_PIN/${1:-$TB_DUT_IF}/canary_cfg" |
+			jq "$CB_JQ_LE32 .[0].value | le32(0)")
+		seed=$(bpftool -j map dump id "$inner" 2>/dev/null |
+			jq "$CB_JQ_LE32 .[0].value | le32(8)" 2>/dev/null) && break
+	done
+	echo "$seed"
 }
 
 cb_xdp_id() {
