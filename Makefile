@@ -130,7 +130,8 @@ $(O)/%.skel.h: $(O)/tools/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(O)/obj/%.o: canaryd/%.c $(wildcard canaryd/*.h) $(BPF_HDRS) $(O)/dispatcher.skel.h
+$(O)/obj/%.o: canaryd/%.c $(wildcard canaryd/*.h) $(wildcard rollout/*.h) $(BPF_HDRS) \
+		$(O)/dispatcher.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -c $< -o $@
 
@@ -138,7 +139,8 @@ $(O)/obj/rollout/%.o: rollout/%.c $(wildcard rollout/*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -c $< -o $@
 
-$(O)/obj/tests/%.o: tests/%.c $(wildcard tests/lib/*.h) $(wildcard canaryd/*.h) $(BPF_HDRS)
+$(O)/obj/tests/%.o: tests/%.c $(wildcard tests/lib/*.h) $(wildcard canaryd/*.h) $(wildcard rollout/*.h) \
+		$(BPF_HDRS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -Itests -Itests/lib -c $< -o $@
 
