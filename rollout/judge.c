@@ -499,21 +499,29 @@ static void freeze(struct judge_state *st)
 }
 
 /*
- * The common shock of one metric on stable's strata: a fraction delta of
- * the non-events turn into events (delta < 0: the other way), the same
- * fraction in every stratum. Linear in delta on purpose: the fit is noisy
- * from interval to interval, and a model that switched form with the sign
- * of the noise would bias every stratum whose rate is far from the mean
- * (the expected events of a stratum that never drops would only ever
- * grow). A flood of dropped packets fits it exactly.
+ * The common shock of one metric on stable's strata: a stratum's events
+ * beyond its baseline, x - n r, are modelled as (alpha + beta n) (1 - r):
+ * some of its non-events turn into events, a number alpha the same in
+ * every stratum (a random-source flood: its new flows hash uniformly over
+ * the strata, whatever their own traffic) plus beta times its baseline
+ * packets (a change that hits every flow alike); negative values the other
+ * way. The baseline packets, not this interval's: those include the
+ * flood's own packets, and the fit would take the flood's noise for a
+ * proportional shock. Fitted each interval by weighted least squares over stable's
+ * strata. Linear on purpose: the fit is
+ * noisy from interval to interval, and a model that switched form with the
+ * sign of the noise would bias every stratum whose rate is far from the
+ * mean.
  */
 struct shock {
-	double delta;
+	double alpha, beta;
 };
 
-static double expect(const struct shock *k, double n, double r)
+static double expect(const struct shock *k, const struct judge_stratum *js, int m, double n)
 {
-	return n * (r + k->delta * (1 - r));
+	double r = js->base[m];
+
+	return n * r + (k->alpha + k->beta * js->base_n) * (1 - r);
 }
 
 /*
@@ -532,17 +540,33 @@ static double bvar(double e, double n)
 static void fit_shock(const struct judge_state *st, const struct interval *iv, int m,
 		      struct shock *k)
 {
-	double a = 0, b = 0, x = 0;
+	double suu = 0, suv = 0, svv = 0, suy = 0, svy = 0, det;
 	__u32 s;
 
+	k->alpha = k->beta = 0;
 	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
-		double r = st->s[s].base[m];
+		double r = st->s[s].base[m], n = iv->n[s], bn = st->s[s].base_n;
+		double u = 1 - r, v = bn * (1 - r), y = iv->x[m][s] - n * r;
+		/*
+		 * Weights from the baseline, never from this interval's counts:
+		 * those carry the very noise being fitted (a stratum that got
+		 * more flood packets has more packets), and would bias the fit.
+		 */
+		double w = 1 / (1 + bn * r * (1 - r) / fmax(st->base_intervals, 1));
 
-		a += iv->n[s] * r;
-		b += iv->n[s] * (1 - r);
-		x += iv->x[m][s];
+		suu += w * u * u;
+		suv += w * u * v;
+		svv += w * v * v;
+		suy += w * u * y;
+		svy += w * v * y;
 	}
-	k->delta = b > 0 ? fmax(-1, fmin(1, (x - a) / b)) : 0;
+	det = suu * svv - suv * suv;
+	if (det > 1e-9 * suu * svv && det > 0) {
+		k->alpha = (svv * suy - suv * svy) / det;
+		k->beta = (suu * svy - suv * suy) / det;
+	} else if (svv > 0) {
+		k->beta = svy / svv;
+	}
 }
 
 static void sums_add(struct judge_sums *a, double x, double e, double es, double n)
@@ -669,7 +693,7 @@ static void interval_apply(struct judge_state *st, const struct interval *iv)
 		fit_shock(st, iv, m, &k);
 		for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
 			struct judge_stratum *js = &st->s[s];
-			double e = expect(&k, iv->n[s], js->base[m]);
+			double e = expect(&k, js, m, iv->n[s]);
 
 			js->r[m] += (float)(iv->x[m][s] - e);
 			js->w[m] += (float)bvar(e, iv->n[s]);
@@ -678,7 +702,7 @@ static void interval_apply(struct judge_state *st, const struct interval *iv)
 			ns += iv->n[s];
 		}
 		for (s = 0; s < iv->nc; s++) {
-			double e = expect(&k, iv->n[s], st->s[s].base[m]);
+			double e = expect(&k, &st->s[s], m, iv->n[s]);
 
 			xc += iv->x[m][s];
 			ec += e;
