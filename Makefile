@@ -2,6 +2,7 @@
 # make            build everything into build/
 # make test       run every test (as root)
 # make test-long  the slow scenarios (tests/*.long.sh), e.g. swaps at >= 1 Mpps
+# make sim        the judge's A/A and power tables on flow-level traffic (tests/test_sim.c)
 # make bench      side-by-side performance ratios
 # make demo       the live demo on a veth test bed
 # make install    canaryd, canaryctl, example versions and config, systemd unit
@@ -214,6 +215,10 @@ valgrind: $(TEST_BINS)
 test-long: all
 	$(Q)tests/run.sh --long
 
+# The full flow-level simulation: 1,000 A/A rollouts per family, 200 per harm.
+sim: $(O)/tests/test_sim
+	$(Q)$(O)/tests/test_sim --tables
+
 bench: all
 	$(Q)tests/bench.sh
 
@@ -244,6 +249,6 @@ clean:
 	$(call msg,CLEAN,$(O))
 	$(Q)rm -rf $(O)
 
-.PHONY: all test test-long bench demo install clean fuzz valgrind
+.PHONY: all test test-long sim bench demo install clean fuzz valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:

@@ -160,8 +160,10 @@ double judge_chi2_lower(double k, double q)
 
 	if (!(k >= 1))
 		k = 1;
-	/* Acklam-free: the normal quantile by bisection on erfc, q small. */
-	{
+	if (q == 0.05) {
+		z = -1.6448536269514722;
+	} else {
+		/* The normal quantile by bisection on erfc. */
 		double lo = -10, hi = 0;
 		int i;
 
@@ -537,35 +539,109 @@ static double bvar(double e, double n)
 	return e > 0 ? e * (1 - r) : 0;
 }
 
-static void fit_shock(const struct judge_state *st, const struct interval *iv, int m,
-		      struct shock *k)
+/* The k-th smallest of v[0..n) (reorders v): Hoare's selection. */
+static double select_kth(double *v, int n, int k)
+{
+	int lo = 0, hi = n - 1;
+
+	while (lo < hi) {
+		double pivot = v[(lo + hi) / 2];
+		int i = lo, j = hi;
+
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				double t = v[i];
+
+				v[i++] = v[j];
+				v[j--] = t;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return v[k];
+}
+
+/* Weighted least squares of y = alpha u + beta v over stable's strata. */
+static void shock_ls(const double *u, const double *v, const double *y, const double *w,
+		     int n, struct shock *k)
 {
 	double suu = 0, suv = 0, svv = 0, suy = 0, svy = 0, det;
-	__u32 s;
+	int i;
 
-	k->alpha = k->beta = 0;
-	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
-		double r = st->s[s].base[m], n = iv->n[s], bn = st->s[s].base_n;
-		double u = 1 - r, v = bn * (1 - r), y = iv->x[m][s] - n * r;
-		/*
-		 * Weights from the baseline, never from this interval's counts:
-		 * those carry the very noise being fitted (a stratum that got
-		 * more flood packets has more packets), and would bias the fit.
-		 */
-		double w = 1 / (1 + bn * r * (1 - r) / fmax(st->base_intervals, 1));
-
-		suu += w * u * u;
-		suv += w * u * v;
-		svv += w * v * v;
-		suy += w * u * y;
-		svy += w * v * y;
+	for (i = 0; i < n; i++) {
+		suu += w[i] * u[i] * u[i];
+		suv += w[i] * u[i] * v[i];
+		svv += w[i] * v[i] * v[i];
+		suy += w[i] * u[i] * y[i];
+		svy += w[i] * v[i] * y[i];
 	}
+	k->alpha = k->beta = 0;
 	det = suu * svv - suv * suv;
 	if (det > 1e-9 * suu * svv && det > 0) {
 		k->alpha = (svv * suy - suv * svy) / det;
 		k->beta = (suu * svy - suv * suy) / det;
 	} else if (svv > 0) {
 		k->beta = svy / svv;
+	}
+}
+
+/*
+ * Robust: a burst of new attack flows lands in a few strata, and least
+ * squares would spread it over all of them (every candidate stratum would
+ * then expect drops it never sees). Two Huber reweightings leave such
+ * strata out of the fit; they stay in the dispersion, where they belong.
+ * The cut is 2.5 times the median absolute standardized residual but never
+ * below 5: counts of a stratum are often 0 or 1 per interval, and a cut at
+ * their own tiny median would take ordinary Poisson noise for outliers and
+ * bias the fit low.
+ */
+static void fit_shock(const struct judge_state *st, const struct interval *iv, int m,
+		      struct shock *k)
+{
+	double u[JUDGE_STRATA], v[JUDGE_STRATA], y[JUDGE_STRATA], w0[JUDGE_STRATA];
+	double w[JUDGE_STRATA], a[JUDGE_STRATA];
+	int n = 0, i, it;
+	__u32 s;
+
+	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
+		double r = st->s[s].base[m], bn = st->s[s].base_n;
+		double t = st->base_intervals > 1 ? st->base_intervals : 1;
+
+		u[n] = 1 - r;
+		v[n] = bn * (1 - r);
+		y[n] = iv->x[m][s] - iv->n[s] * r;
+		/*
+		 * Weights from the baseline, never from this interval's counts:
+		 * those carry the very noise being fitted (a stratum that got
+		 * more flood packets has more packets), and would bias the fit.
+		 */
+		w0[n] = 1 / (1 + bn * r * (1 - r) / t);
+		w[n] = w0[n];
+		n++;
+	}
+	shock_ls(u, v, y, w, n, k);
+	for (it = 0; it < 2 && n > 10; it++) {
+		double cut;
+
+		for (i = 0; i < n; i++) {
+			a[i] = fabs(y[i] - k->alpha * u[i] - k->beta * v[i]) * sqrt(w0[i]);
+			w[i] = a[i];
+		}
+		cut = 2.5 * 1.4826 * select_kth(w, n, n / 2);
+		if (cut < 5)
+			cut = 5;
+		for (i = 0; i < n; i++)
+			w[i] = w0[i] * (a[i] > cut ? cut / a[i] : 1);
+		shock_ls(u, v, y, w, n, k);
 	}
 }
 
@@ -592,7 +668,7 @@ static double stratum_var(const struct judge_state *st, const struct judge_strat
 	double r = js->base[m], b = js->base_n, d = b + js->pm[m];
 
 	/* Shrunk with pm packets of prior: the baseline's own noise is b / (b + pm)^2. */
-	return w + n * n * r * (1 - r) * (d > 0 ? fmax(b, 1) / (d * d) : 1);
+	return w + n * n * r * (1 - r) * (d > 0 ? (b > 1 ? b : 1) / (d * d) : 1);
 }
 
 /*
@@ -640,14 +716,15 @@ static double dispersion(const struct judge_state *st, int m, __u32 lo_s, bool s
  * its packets in the span (since it moved; STEP: since the step began).
  */
 static double cand_var_ratio(const struct judge_state *st, int m, const struct judge_sums *u,
-			     bool step)
+			     bool step, __u32 nc)
 {
 	double v = u->v;
 	__u32 s;
 
 	if (u->e <= 0)
 		return 1;
-	for (s = 0; s < JUDGE_STRATA; s++) {
+	/* Shares only grow within a rollout: the candidate's strata are [0, nc). */
+	for (s = 0; s < nc && s < JUDGE_STRATA; s++) {
 		const struct judge_stratum *js = &st->s[s];
 		double from;
 
@@ -690,13 +767,26 @@ static void interval_apply(struct judge_state *st, const struct interval *iv)
 		struct shock k;
 		double xc = 0, ec = 0, nc = 0, xs = 0, es = 0, ns = 0, vc = 0;
 
-		fit_shock(st, iv, m, &k);
+		/*
+		 * A metric no test compares only needs its counts (the exact
+		 * abort test has its own offsets): no fit, no dispersion.
+		 */
+		bool full = dir_on(&st->cfg.metric[m], JUDGE_DIR_UP) ||
+			    dir_on(&st->cfg.metric[m], JUDGE_DIR_DOWN);
+
+		if (full) {
+			fit_shock(st, iv, m, &k);
+		} else {
+			k.alpha = k.beta = 0;
+		}
 		for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
 			struct judge_stratum *js = &st->s[s];
-			double e = expect(&k, js, m, iv->n[s]);
+			double e = full ? expect(&k, js, m, iv->n[s]) : 0;
 
-			js->r[m] += (float)(iv->x[m][s] - e);
-			js->w[m] += (float)bvar(e, iv->n[s]);
+			if (full) {
+				js->r[m] += (float)(iv->x[m][s] - e);
+				js->w[m] += (float)bvar(e, iv->n[s]);
+			}
 			xs += iv->x[m][s];
 			es += e;
 			ns += iv->n[s];
@@ -724,10 +814,12 @@ static void interval_apply(struct judge_state *st, const struct interval *iv)
 			counts_add(&ms->total, &c);
 			counts_add(&ms->step, &c);
 		}
+		if (!full)
+			continue;
 		ms->phi = dispersion(st, m, iv->lo_s, false);
 		ms->sphi = dispersion(st, m, iv->lo_s, true);
-		ms->vr = cand_var_ratio(st, m, &ms->sum, false);
-		ms->svr = cand_var_ratio(st, m, &ms->ssum, true);
+		ms->vr = cand_var_ratio(st, m, &ms->sum, false, iv->nc);
+		ms->svr = cand_var_ratio(st, m, &ms->ssum, true, iv->nc);
 	}
 }
 

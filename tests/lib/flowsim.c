@@ -234,6 +234,7 @@ static void setup(struct sim *m, const struct flowsim_family *fam, uint64_t seed
 
 			m->q_mult = fam->harm == FLOWSIM_DROP_MULT ?
 				fmin(1, (fam->harm_mult - 1) * r / (1 - r)) : 0;
+			res->drop_rate = r;
 		}
 	}
 	m->mu = log(uni(&m->rng, 80, 1500));

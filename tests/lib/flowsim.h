@@ -68,6 +68,7 @@ struct flowsim_result {
 	__u64 cand_packets;		/* hash-split, whole rollout */
 	__u64 harmed_packets;		/* packets the harm changed */
 	double pps, flows;
+	double drop_rate;		/* stable's drop rate at the start (flows and per packet) */
 	char reason[ROLLOUT_REASON_LEN];
 };
 
