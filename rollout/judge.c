@@ -72,6 +72,12 @@
 #define JUDGE_PHI_Q 0.05
 /* Most the upper confidence factor of phi may be (one odd stratum). */
 #define JUDGE_PHI_UCB_MAX 50.0
+/*
+ * Time constant of the baselines' memory: flows come and go, so what a
+ * stratum did two minutes ago says less about its flows now; long enough
+ * to hold the warm-up and a step.
+ */
+#define JUDGE_BASE_TAU_MS 120000.0
 /* Cost samples of the candidate before the cost test may decide. */
 #define JUDGE_COST_MIN 30
 /* Intervals of a step before the counters' agreement can be judged. */
@@ -291,11 +297,6 @@ static void step_reset(struct judge_state *st)
 	memset(&st->srm_total, 0, sizeof(st->srm_total));
 	st->srm_max_llr = -INFINITY;
 	st->srm_deff_max = 1;
-	for (i = 0; i < JUDGE_STRATA; i++) {
-		memcpy(st->s[i].r0, st->s[i].r, sizeof(st->s[i].r0));
-		memcpy(st->s[i].w0, st->s[i].w, sizeof(st->s[i].w0));
-		st->s[i].n0 = st->s[i].n;
-	}
 	for (i = 0; i < JUDGE_NR_METRICS; i++) {
 		struct judge_metric_state *ms = &st->m[i];
 
@@ -322,7 +323,7 @@ int judge__init(struct judge_state *st, const struct judge_config *cfg)
 	memset(st, 0, sizeof(*st));
 	st->cfg = *cfg;
 	for (i = 0; i < JUDGE_STRATA; i++)
-		st->s[i].nm = -1;
+		st->s[i].cohort = JUDGE_STABLE;
 	for (i = 0; i < JUDGE_NR_METRICS; i++) {
 		const struct judge_metric_cfg *mc = &cfg->metric[i];
 
@@ -399,12 +400,12 @@ static bool own_rate(const struct judge_stratum *js, int m, double p)
 	return n > 0 && fabs(x - n * p) > 3 * sqrt(n * p * (1 - p)) + 1;
 }
 
-static double cv_loss(const struct judge_state *st, int m, double p, double pm)
+static double cv_loss(const struct judge_state *st, int m, double p, double pm, int lo)
 {
 	double loss = 0;
 	int s;
 
-	for (s = 0; s < JUDGE_STRATA; s++) {
+	for (s = lo; s < JUDGE_STRATA; s++) {
 		const struct judge_stratum *js = &st->s[s];
 		double na = js->half_n, xa = js->half[m];
 		double nb = js->base_n - na, xb = js->base[m] - xa;
@@ -426,12 +427,12 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Median baseline rate of metric M over the strata with packets. */
-static double median_rate(const struct judge_state *st, int m)
+static double median_rate(const struct judge_state *st, int m, int lo)
 {
 	double v[JUDGE_STRATA];
 	int s, k = 0;
 
-	for (s = 0; s < JUDGE_STRATA; s++)
+	for (s = lo; s < JUDGE_STRATA; s++)
 		if (st->s[s].base_n > 0)
 			v[k++] = st->s[s].base[m] / st->s[s].base_n;
 	if (!k)
@@ -449,25 +450,25 @@ static double median_rate(const struct judge_state *st, int m)
  * too much shrinkage is a bias that grows with every packet after the
  * freeze. A stratum without baseline packets takes the pooled rate.
  */
-static void freeze(struct judge_state *st)
+static void freeze(struct judge_state *st, int lo)
 {
 	double n = 0;
 	int s, m, g;
 
 	st->frozen = true;
-	for (s = 0; s < JUDGE_STRATA; s++)
+	for (s = lo; s < JUDGE_STRATA; s++)
 		n += st->s[s].base_n;
 	for (m = 0; m < JUDGE_SM; m++) {
-		double x = 0, p, pm = 0, best = INFINITY;
+		double p, pm = 0, best = INFINITY;
 
-		for (s = 0; s < JUDGE_STRATA; s++)
-			x += st->s[s].base[m];
 		if (n <= 0) {
 			/* No baseline: every stratum at 0, the shock does all (phi protects). */
 			st->pool[m] = 0;
 			st->prior_m[m] = 0;
-			for (s = 0; s < JUDGE_STRATA; s++)
+			for (s = lo; s < JUDGE_STRATA; s++) {
 				st->s[s].base[m] = 0;
+				st->s[s].pm[m] = 0;
+			}
 			continue;
 		}
 		/*
@@ -476,11 +477,10 @@ static void freeze(struct judge_state *st)
 		 * anything. Half an event over all packets keeps it above 0: a
 		 * metric never seen is rare, not impossible.
 		 */
-		p = fmax(median_rate(st, m), 0.5 / (n + 1));
-		(void)x;
+		p = fmax(median_rate(st, m, lo), 0.5 / (n + 1));
 		/* 0 and powers of 4 up to 4^15 packets. */
 		for (g = -1; g < 16; g++) {
-			double c = g < 0 ? 0 : ldexp(1, 2 * g), l = cv_loss(st, m, p, c);
+			double c = g < 0 ? 0 : ldexp(1, 2 * g), l = cv_loss(st, m, p, c, lo);
 
 			if (l < best * (1 - 1e-9)) {
 				best = l;
@@ -489,7 +489,7 @@ static void freeze(struct judge_state *st)
 		}
 		st->pool[m] = p;
 		st->prior_m[m] = pm;
-		for (s = 0; s < JUDGE_STRATA; s++) {
+		for (s = lo; s < JUDGE_STRATA; s++) {
 			struct judge_stratum *js = &st->s[s];
 			double k = own_rate(js, m, p) ? 0 : pm;
 
@@ -497,6 +497,51 @@ static void freeze(struct judge_state *st)
 			js->base[m] = js->base_n + k > 0 ?
 				(float)((js->base[m] + k * p) / (js->base_n + k)) : (float)p;
 		}
+	}
+}
+
+/*
+ * The share grew to NC strata: every stratum stable still served freezes
+ * its learnt baseline (decayed over JUDGE_BASE_TAU_MS: flows come and go,
+ * and a baseline older than the step describes other flows), its residual
+ * sums start again, and strata [cur_nc, nc) are the new cohort. Stable's
+ * strata and the new cohort thus have baselines of the same age and
+ * residuals over the same span: exchangeable. Earlier cohorts keep serving
+ * the candidate but are no longer compared (their baselines are older than
+ * any placebo's); a harm they carry shows in the new cohort too.
+ */
+static void refreeze(struct judge_state *st, __u32 nc)
+{
+	__u32 lo = st->cur_nc, s;
+	int m;
+
+	for (s = lo; s < JUDGE_STRATA; s++) {
+		struct judge_stratum *js = &st->s[s];
+
+		js->base_n = js->dn;
+		js->half_n = js->dhn;
+		for (m = 0; m < JUDGE_SM; m++) {
+			js->base[m] = js->dx[m];
+			js->half[m] = js->dhx[m];
+			js->r[m] = js->w[m] = 0;
+		}
+		js->n = 0;
+		if (s < nc)
+			js->cohort = (__u16)st->nr_freeze;
+	}
+	freeze(st, lo);
+	st->base_t_frozen = st->base_t;
+	st->cohort_lo = lo;
+	st->cur_nc = nc;
+	st->nr_freeze++;
+	for (m = 0; m < JUDGE_NR_METRICS; m++) {
+		struct judge_metric_state *ms = &st->m[m];
+		int d;
+
+		memset(&ms->sum, 0, sizeof(ms->sum));
+		for (d = 0; d < JUDGE_NR_DIRS; d++)
+			ms->harm_max[d] = -INFINITY;
+		ms->phi = ms->sphi = ms->vr = ms->svr = 1;
 	}
 }
 
@@ -614,7 +659,7 @@ static void fit_shock(const struct judge_state *st, const struct interval *iv, i
 
 	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
 		double r = st->s[s].base[m], bn = st->s[s].base_n;
-		double t = st->base_intervals > 1 ? st->base_intervals : 1;
+		double t = st->base_t_frozen > 1 ? st->base_t_frozen : 1;
 
 		u[n] = 1 - r;
 		v[n] = bn * (1 - r);
@@ -681,7 +726,7 @@ static double stratum_var(const struct judge_state *st, const struct judge_strat
  * stratum's size), and at least 1. Not the ratio estimate alone: one
  * elephant's stratum would then decide the effective number.
  */
-static double dispersion(const struct judge_state *st, int m, __u32 lo_s, bool step)
+static double dispersion(const struct judge_state *st, int m, __u32 lo_s)
 {
 	double r2 = 0, v = 0, z2 = 0, z4 = 0, k = 0, phi, neff, ucb;
 	__u32 s;
@@ -690,9 +735,7 @@ static double dispersion(const struct judge_state *st, int m, __u32 lo_s, bool s
 		return st->cfg.deff;
 	for (s = lo_s; s < JUDGE_STRATA; s++) {
 		const struct judge_stratum *js = &st->s[s];
-		double r = js->r[m] - (step ? js->r0[m] : 0), q = r * r;
-		double vs = stratum_var(st, js, m, js->n - (step ? js->n0 : 0),
-					js->w[m] - (step ? js->w0[m] : 0));
+		double r = js->r[m], q = r * r, vs = stratum_var(st, js, m, js->n, js->w[m]);
 
 		if (vs <= 1e-9)
 			continue;
@@ -716,23 +759,15 @@ static double dispersion(const struct judge_state *st, int m, __u32 lo_s, bool s
  * its packets in the span (since it moved; STEP: since the step began).
  */
 static double cand_var_ratio(const struct judge_state *st, int m, const struct judge_sums *u,
-			     bool step, __u32 nc)
+			     __u32 lo, __u32 nc)
 {
 	double v = u->v;
 	__u32 s;
 
 	if (u->e <= 0)
 		return 1;
-	/* Shares only grow within a rollout: the candidate's strata are [0, nc). */
-	for (s = 0; s < nc && s < JUDGE_STRATA; s++) {
-		const struct judge_stratum *js = &st->s[s];
-		double from;
-
-		if (js->nm < 0)
-			continue;
-		from = step ? fmax(js->nm, js->n0) : js->nm;
-		v += stratum_var(st, js, m, js->n - from, 0);
-	}
+	for (s = lo; s < nc && s < JUDGE_STRATA; s++)
+		v += stratum_var(st, &st->s[s], m, st->s[s].n, 0);
 	return fmax(v / u->e, 0.05);
 }
 
@@ -754,14 +789,11 @@ static void interval_apply(struct judge_state *st, const struct interval *iv)
 	__u32 s;
 	int m;
 
-	for (s = 0; s < JUDGE_STRATA; s++) {
-		struct judge_stratum *js = &st->s[s];
+	__u32 lo = st->cohort_lo;
 
-		if (s < iv->nc && js->nm < 0)
-			js->nm = js->n;
+	for (s = lo; s < JUDGE_STRATA; s++)
 		if (s < iv->nc || s >= iv->lo_s)
-			js->n += (float)iv->n[s];
-	}
+			st->s[s].n += (float)iv->n[s];
 	for (m = 0; m < JUDGE_SM; m++) {
 		struct judge_metric_state *ms = &st->m[m];
 		struct shock k;
@@ -791,7 +823,7 @@ static void interval_apply(struct judge_state *st, const struct interval *iv)
 			es += e;
 			ns += iv->n[s];
 		}
-		for (s = 0; s < iv->nc; s++) {
+		for (s = lo; s < iv->nc; s++) {
 			double e = expect(&k, &st->s[s], m, iv->n[s]);
 
 			xc += iv->x[m][s];
@@ -816,10 +848,9 @@ static void interval_apply(struct judge_state *st, const struct interval *iv)
 		}
 		if (!full)
 			continue;
-		ms->phi = dispersion(st, m, iv->lo_s, false);
-		ms->sphi = dispersion(st, m, iv->lo_s, true);
-		ms->vr = cand_var_ratio(st, m, &ms->sum, false, iv->nc);
-		ms->svr = cand_var_ratio(st, m, &ms->ssum, true, iv->nc);
+		ms->phi = ms->sphi = dispersion(st, m, iv->lo_s);
+		ms->vr = cand_var_ratio(st, m, &ms->sum, lo, iv->nc);
+		ms->svr = cand_var_ratio(st, m, &ms->ssum, lo, iv->nc);
 	}
 }
 
@@ -858,7 +889,17 @@ static double poisson_mix(const struct judge_state *st, double x, double e, doub
 	return logsumexp_w(st, v);
 }
 
-/* Harm of metric m in direction d, on the rollout's sums. */
+/*
+ * The harm threshold of the current cohort: alpha_i / 2^k for the k-th
+ * freeze (k from 1), so the harm tests of all steps together keep alpha_i
+ * per rollout.
+ */
+static double harm_thr(const struct judge_state *st)
+{
+	return st->harm_log_thr + (st->nr_freeze ? st->nr_freeze : 1) * M_LN2;
+}
+
+/* Harm of metric m in direction d, on the current cohort's sums. */
 static double harm_llr(const struct judge_state *st, int m, int d)
 {
 	const struct judge_metric_state *ms = &st->m[m];
@@ -966,11 +1007,13 @@ static double cost_llr(const struct judge_state *st, double *ratio)
 /* Baseline offsets of the exact abort test (no shock: stable may have none). */
 static void abort_offsets(struct judge_state *st, const struct interval *iv)
 {
-	double ac = 0, as = 0, xs = 0;
+	double ac = 0, as = 0, xs = 0, xc = 0;
 	__u32 s;
 
-	for (s = 0; s < iv->nc; s++)
+	for (s = 0; s < iv->nc; s++) {
 		ac += iv->n[s] * fmax(st->s[s].base[JUDGE_METRIC_ABORT], 1e-12);
+		xc += iv->x[JUDGE_METRIC_ABORT][s];
+	}
 	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
 		as += iv->n[s] * fmax(st->s[s].base[JUDGE_METRIC_ABORT], 1e-12);
 		xs += iv->x[JUDGE_METRIC_ABORT][s];
@@ -980,6 +1023,7 @@ static void abort_offsets(struct judge_state *st, const struct interval *iv)
 	st->abort_ac += ac;
 	st->abort_as += as;
 	st->abort_xs += xs;
+	st->abort_xc += xc;
 }
 
 /*
@@ -990,7 +1034,7 @@ static void abort_offsets(struct judge_state *st, const struct interval *iv)
 static double exact_abort(const struct judge_state *st, double *p)
 {
 	double r = st->cfg.abort_rho0, th, lp;
-	__u64 xc = (__u64)llround(st->m[JUDGE_METRIC_ABORT].sum.x);
+	__u64 xc = (__u64)llround(st->abort_xc);
 	__u64 xs = (__u64)llround(st->abort_xs);
 
 	if (!xc || st->abort_ac <= 0) {
@@ -1068,7 +1112,7 @@ static void ev_mixture(const struct judge_state *st, struct judge_test_ev *t, in
 	case MIX_HARM:
 		t->rho = mc->rho0;
 		t->stat = harm_llr(st, m, d);
-		t->threshold = st->harm_log_thr;
+		t->threshold = harm_thr(st);
 		best = ms->harm_max[d];
 		l0 = d == JUDGE_DIR_UP ? mc->rho0 : 1 / mc->rho0;
 		t->p_fixed = fixed_p(u->x, u->e, pe, l0, d == JUDGE_DIR_UP);
@@ -1127,8 +1171,8 @@ static void ev_exact(const struct judge_state *st, struct judge_test_ev *t)
 {
 	ev_name(t, metric_names[JUDGE_METRIC_ABORT], JUDGE_METRIC_ABORT, JUDGE_DIR_UP,
 		JUDGE_TEST_EXACT);
-	t->x_c = (__u64)llround(st->m[JUDGE_METRIC_ABORT].sum.x);
-	t->n_c = (__u64)llround(st->m[JUDGE_METRIC_ABORT].sum.n);
+	t->x_c = (__u64)llround(st->abort_xc);
+	t->n_c = st->m[JUDGE_METRIC_ABORT].total.n_c;
 	t->x_s = (__u64)llround(st->abort_xs);
 	t->n_s = st->m[JUDGE_METRIC_ABORT].total.n_s;
 	t->rate_c = t->n_c ? (double)t->x_c / t->n_c : 0;
@@ -1606,21 +1650,23 @@ static void from_samples(const struct judge_input *in, struct interval *iv)
 	}
 }
 
-static void baseline_add(struct judge_state *st, const struct interval *iv)
+/* Learn the baselines of the strata stable serves: decayed sums. */
+static void baseline_add(struct judge_state *st, const struct interval *iv, double dt_ms)
 {
 	bool odd = st->base_intervals++ & 1;
-	int s, m;
+	float d = (float)exp(-dt_ms / JUDGE_BASE_TAU_MS);
+	__u32 s;
+	int m;
 
-	for (s = 0; s < JUDGE_STRATA; s++) {
+	st->base_t = st->base_t * d + 1;
+	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
 		struct judge_stratum *js = &st->s[s];
 
-		js->base_n += (float)iv->n[s];
-		if (odd)
-			js->half_n += (float)iv->n[s];
+		js->dn = js->dn * d + (float)iv->n[s];
+		js->dhn = js->dhn * d + (odd ? (float)iv->n[s] : 0);
 		for (m = 0; m < JUDGE_SM; m++) {
-			js->base[m] += (float)iv->x[m][s];
-			if (odd)
-				js->half[m] += (float)iv->x[m][s];
+			js->dx[m] = js->dx[m] * d + (float)iv->x[m][s];
+			js->dhx[m] = js->dhx[m] * d + (odd ? (float)iv->x[m][s] : 0);
 		}
 		st->base_packets += (__u64)iv->n[s];
 	}
@@ -1653,7 +1699,7 @@ enum judge_verdict judge__update_strata(struct judge_state *st, const struct jud
 	struct judge_test_ev t;
 	double best = -INFINITY, p, ratio;
 	const char *what = "";
-	__u64 x = 0, n = 0, now;
+	__u64 x = 0, n = 0, now, prev_ms;
 	int i, d, bm = -1, bd = 0;
 	bool all = true, fl;
 
@@ -1684,6 +1730,7 @@ enum judge_verdict judge__update_strata(struct judge_state *st, const struct jud
 	} else {
 		from_samples(in, &iv);
 	}
+	prev_ms = st->last_ms;
 	st->last_ms = now;
 
 	st->cand_invalid += in->cand->invalid;
@@ -1695,16 +1742,19 @@ enum judge_verdict judge__update_strata(struct judge_state *st, const struct jud
 		return finish(st, JUDGE_HARMFUL, &t, ev);
 	}
 
-	if (!st->frozen) {
-		if (!in->share_bp) {
-			baseline_add(st, &iv);
-			ev_baseline(st, &t);
-			return finish(st, JUDGE_INCONCLUSIVE, &t, ev);
-		}
-		freeze(st);
+	if (!st->frozen && !in->share_bp) {
+		baseline_add(st, &iv, now - prev_ms);
+		ev_baseline(st, &t);
+		return finish(st, JUDGE_INCONCLUSIVE, &t, ev);
 	}
-	if (!in->share_bp || iv.nc == 0 || iv.lo_s >= JUDGE_STRATA) {
+	if (in->share_bp != st->cur_share) {
+		if (iv.nc > st->cur_nc)
+			refreeze(st, iv.nc);
+		st->cur_share = in->share_bp;
+	}
+	if (!in->share_bp || iv.nc <= st->cohort_lo || iv.lo_s >= JUDGE_STRATA) {
 		/* No comparison: nothing on one side. */
+		baseline_add(st, &iv, now - prev_ms);
 		ev_exposure(st, &t);
 		return finish(st, st->latched == JUDGE_UNTRUSTED ? JUDGE_UNTRUSTED :
 			      JUDGE_INCONCLUSIVE, &t, ev);
@@ -1716,6 +1766,7 @@ enum judge_verdict judge__update_strata(struct judge_state *st, const struct jud
 	for (i = 0; i < (int)iv.nc; i++)
 		st->step_strata_cand += (__u64)iv.n[i];
 	interval_apply(st, &iv);
+	baseline_add(st, &iv, now - prev_ms);
 	abort_offsets(st, &iv);
 	cost_add(st, in->stable, in->cand);
 
@@ -1763,7 +1814,7 @@ enum judge_verdict judge__update_strata(struct judge_state *st, const struct jud
 				ms->safe_max[d] = fmax(ms->safe_max[d], safe_llr(st, i, d));
 				ms->floor_max[d] = fmax(ms->floor_max[d], floor_llr(st, i, d));
 			}
-			margin = ms->harm_max[d] - st->harm_log_thr;
+			margin = ms->harm_max[d] - harm_thr(st);
 			if (margin >= 0 && margin > best) {
 				best = margin;
 				bm = i;
@@ -1817,7 +1868,7 @@ __u64 judge__baseline_packets(const struct judge_state *st, __u32 share_bp)
 	if (!st)
 		return 0;
 	for (s = 0; s < nc && s < JUDGE_STRATA; s++)
-		n += st->s[s].base_n;
+		n += st->s[s].dn;
 	return (__u64)n;
 }
 

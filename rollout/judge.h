@@ -242,19 +242,23 @@ struct judge_metric_state {
  * placebo sample of what the candidate's strata do without a candidate.
  */
 struct judge_stratum {
+	/* Learning, while stable serves it: packets and events, decayed (JUDGE_BASE_TAU_MS). */
+	float dn, dx[JUDGE_SM];
+	float dhn, dhx[JUDGE_SM];	/* the same over odd intervals: cross-validation */
+	/* Frozen when the share last grew (its cohort's baseline if it then moved). */
 	float base_n;
-	float half_n;		/* baseline of the odd intervals: cross-validates the shrinkage */
+	float half_n;		/* scratch of the freeze */
 	float half[JUDGE_SM];
-	float base[JUDGE_SM];	/* events before the freeze, shrunk rates after */
+	float base[JUDGE_SM];	/* shrunk rates */
 	float pm[JUDGE_SM];	/* prior packets it was shrunk with (0: its own rate) */
-	float r[JUDGE_SM];	/* sum of x - e while stable serves it */
+	/* Since that freeze. */
+	float r[JUDGE_SM];	/* sum of x - e */
 	float w[JUDGE_SM];	/* sum of the within-interval binomial variance n r (1 - r) */
-	float r0[JUDGE_SM];	/* r and w when the step began: the step's own dispersion */
-	float w0[JUDGE_SM];
-	float n;		/* packets since the freeze (whoever served them) */
-	float n0;		/* n when the step began */
-	float nm;		/* n when it moved to the candidate; < 0 while stable's */
+	float n;		/* packets */
+	__u16 cohort;		/* freeze at which it moved to the candidate; JUDGE_STABLE */
+	__u16 pad;
 };
+#define JUDGE_STABLE 0xffff
 
 /* Cost: sampled-cost sums of both versions over the same intervals. */
 struct judge_cost {
@@ -281,11 +285,17 @@ struct judge_state {
 	struct judge_stratum s[JUDGE_STRATA];
 	struct judge_cost cost;
 	bool frozen;		/* baseline frozen: the comparison runs */
+	__u32 cur_share;	/* share of the last freeze */
+	__u32 cur_nc;		/* candidate strata [0, cur_nc) */
+	__u32 cohort_lo;	/* the current cohort: strata [cohort_lo, cur_nc) */
+	__u32 nr_freeze;	/* freezes so far: the harm test of the k-th has alpha / 2^k */
 	bool strata_seen;	/* strata were given */
 	__u32 base_intervals;
 	double prior_m[JUDGE_SM];	/* empirical-Bayes prior strength (packets) */
 	/* Exact abort test: baseline-expected aborts of both sides, stable's aborts. */
-	double abort_ac, abort_as, abort_xs;
+	double abort_ac, abort_as, abort_xs, abort_xc;
+	double base_t;		/* intervals learnt, decayed like the sums */
+	double base_t_frozen;	/* at the last freeze */
 	double pool[JUDGE_SM];		/* pooled baseline rate */
 	__u64 base_packets;
 	__u64 cand_invalid;
