@@ -8,35 +8,39 @@
  * it. The seeded hash makes the strata exchangeable: without a candidate,
  * the strata the candidate serves behave like any others. So:
  *
- *  - Baseline. Before the first step (share 0) every stratum's own event
- *    rates are learned; at the first interval with a candidate they are
- *    frozen and shrunk towards the pooled rate (empirical Bayes, method of
- *    moments), so a stratum with little history borrows the others'.
+ *  - Baseline. While stable serves a stratum its rates are learnt with a
+ *    memory (decayed over two minutes: flows come and go). Every time the
+ *    share grows, the baselines of all strata stable still serves freeze,
+ *    shrunk towards the median stratum rate (empirical Bayes, the prior's
+ *    strength cross-validated between odd and even intervals); the strata
+ *    that move are the step's cohort. The warm-up at share 0 gives the
+ *    first cohort its baseline.
  *  - Expected events. Each interval, the common shock is fitted on the
- *    strata stable serves: events above their baselines are modelled as a
- *    fraction delta of their non-events turning into events (a flood of
- *    dropped packets, exactly), events below as a fraction of their events
- *    turning into non-events (the mirror image). The candidate's strata
- *    then expect e_s = n_s * (r_s + delta * (1 - r_s)) (or n_s * r_s * f):
- *    their own composition, today's shock: a difference-in-differences.
- *  - Dispersion. Every stable stratum keeps its residual sum R_s and
- *    expected sum E_s since the freeze, under exactly the same frozen
- *    baseline as the candidate's strata: placebo candidates. phi = sum R_s^2
- *    / sum E_s is the cluster-robust variance of the candidate's residual
- *    per expected event, whatever makes strata differ (flows that persist,
- *    churn, bursts of new attack flows, elephants). Its effective number of
- *    strata (sum R^2)^2 / sum R^4 sets a chi-square upper confidence factor,
- *    so a few odd strata cannot make a small phi look certain. phi >= 1.
- *    Cumulative sums forget in the right sense: a past flood's variance
- *    stays with the evidence it touched and is diluted by later evidence,
- *    instead of dividing all later evidence by a flood-time estimate.
+ *    strata stable serves (robust least squares): events beyond their
+ *    baselines are (alpha + beta b_s) (1 - r_s), non-events turning into
+ *    events, a number alike in every stratum (a random-source flood) plus
+ *    a part proportional to the stratum's size. The cohort's strata then
+ *    expect e_s = n_s r_s + (alpha + beta b_s) (1 - r_s): their own
+ *    composition, today's shock: a difference-in-differences.
+ *  - Dispersion. Every stable stratum keeps its residual sum R_s and its
+ *    model variance V_s (binomial noise and baseline error) since the
+ *    freeze, under a baseline exactly as old as the cohort's: placebo
+ *    candidates. phi, from their z^2 = R^2 / V with a chi-square upper
+ *    confidence factor for the effective number of strata behind it (a few
+ *    odd strata cannot make a small phi look certain), scales the cohort's
+ *    variance, whatever makes strata differ (flows that persist, bursts of
+ *    new attack flows, elephants). phi >= 1.
+ *    Cumulative sums since the step's freeze forget in the right sense: a
+ *    past flood's variance stays with the evidence it touched and is
+ *    diluted by later evidence, and the next step starts afresh.
  *  - Tests. Quasi-Poisson likelihood ratios on the effective counts x/phi',
- *    e/phi' (phi' = phi * (1 + e_C / e_S) adds the uncertainty of the shock
+ *    e/phi' (phi' = phi * V_C / e_C * (1 + e_C / e_S) adds the uncertainty of the shock
  *    fitted on stable's side, as the conditional binomial does), mixed over
  *    a grid of ratios (Robbins' mixture; anytime-valid by Ville's
- *    inequality), running maximum over the looks. Harm over the whole
- *    rollout (one alpha per test, Bonferroni over the tests), safety per
- *    step (mirrored), plus an absolute floor for metrics without events.
+ *    inequality), running maximum over the looks. Harm per cohort with
+ *    alpha_i / 2^k at the k-th step (at most alpha_i per rollout, Bonferroni
+ *    over the tests), safety per step (mirrored), plus an absolute floor
+ *    for metrics without events.
  *  - Cost: the mean sampled cost of the candidate against cost_tolerance
  *    times stable's over the same intervals, a normal-mixture sequential
  *    test with variances from the histograms (docs/JUDGE.md, "Cost").

@@ -156,8 +156,8 @@ static void test_aa(void **state)
 
 	(void)state;
 	printf("A/A, default plan 1,5,25,50,100, 60 s steps, max 1 h, min_packets 10000\n");
-	printf("%-16s %6s %9s %9s %8s %8s %10s\n", "family", "runs", "rollback", "promoted",
-	       "paused", "reach", "median s");
+	printf("%-16s %6s %9s %9s %8s %6s %11s %9s\n", "family", "runs", "rollback", "promoted",
+	       "paused", "reach", "prom|reach", "median s");
 	for (f = 0; f < NAA; f++) {
 		int i, back = 0, prom = 0, paused = 0, reach = 0, reach_prom = 0;
 		__u64 *secs = calloc(aa_runs, sizeof(*secs));
@@ -180,9 +180,10 @@ static void test_aa(void **state)
 				printf("  rollback seed %d pps %.0f flows %.0f: %s\n", i, r.pps,
 				       r.flows, r.reason);
 		}
-		printf("%-16s %6d %8.2f%% %8.2f%% %7.2f%% %8d %10llu\n", aa[f].name, aa_runs,
-		       100.0 * back / aa_runs, 100.0 * prom / aa_runs, 100.0 * paused / aa_runs,
-		       reach, (unsigned long long)quant(secs, aa_runs, 0.5));
+		printf("%-16s %6d %8.2f%% %8.2f%% %7.2f%% %6d %10.1f%% %9llu\n", aa[f].name,
+		       aa_runs, 100.0 * back / aa_runs, 100.0 * prom / aa_runs,
+		       100.0 * paused / aa_runs, reach, reach ? 100.0 * reach_prom / reach : 0.0,
+		       (unsigned long long)quant(secs, aa_runs, 0.5));
 		fflush(stdout);
 		free(secs);
 		if (!assert_on)
