@@ -56,6 +56,7 @@ struct flowsim_family {
 	double bh_lo, bh_hi;		/* packet share of the /24 */
 	enum flowsim_harm harm;
 	double harm_mult;
+	bool no_promotion;		/* a known limit: promotions are reported, not bounded */
 };
 
 /* What one rollout did. */
