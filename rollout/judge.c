@@ -1104,7 +1104,8 @@ static void ev_mixture(const struct judge_state *st, struct judge_test_ev *t, in
 	const struct judge_metric_state *ms = &st->m[m];
 	const struct judge_metric_cfg *mc = &st->cfg.metric[m];
 	const struct judge_sums *u = kind == MIX_HARM ? &ms->sum : &ms->ssum;
-	double pe = (kind == MIX_HARM ? phi_eff(ms->phi, ms->vr, u) : phi_eff(ms->sphi, ms->svr, u)), best, l0;
+	double pe = kind == MIX_HARM ? phi_eff(ms->phi, ms->vr, u) : phi_eff(ms->sphi, ms->svr, u);
+	double best, l0;
 
 	ev_name(t, metric_names[m], m, d,
 		kind == MIX_HARM ? JUDGE_TEST_HARM : kind == MIX_SAFE ? JUDGE_TEST_SAFETY :

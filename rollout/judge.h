@@ -332,7 +332,9 @@ int judge__init(struct judge_state *st, const struct judge_config *cfg);
 
 /*
  * The candidate's share changed: the split check, the exposure minimums and
- * the safety proof start again; the harm evidence carries on.
+ * the safety proof start again. The next interval with a larger share
+ * freezes the baselines again and starts the new cohort's comparison (its
+ * harm test with half the previous alpha); the cost test carries on.
  */
 void judge__new_step(struct judge_state *st);
 

@@ -479,6 +479,9 @@ static void test_strata_aa(void **state)
 	int i, harm = 0, healthy = 0, runs = 150;
 
 	(void)state;
+	/* tests/valgrind.sh asks for fewer; the bounds scale with the count. */
+	if (getenv("CANARY_AA_RUNS"))
+		runs = atoi(getenv("CANARY_AA_RUNS"));
 	judge_config__defaults(&cfg);
 	for (i = 0; i < runs; i++) {
 		enum judge_verdict v;
@@ -492,7 +495,7 @@ static void test_strata_aa(void **state)
 			show(&ev);
 	}
 	print_message("  A/A strata: %d harmful, %d healthy of %d\n", harm, healthy, runs);
-	assert_true(harm <= 3);
+	assert_true(harm <= 3 * runs / 150);
 	assert_true(healthy >= runs * 0.9);
 }
 
