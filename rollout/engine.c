@@ -17,7 +17,8 @@ int rollout_plan__parse(struct rollout_plan *plan, const char *steps, __u64 min_
 
 	memset(plan, 0, sizeof(*plan));
 	plan->breaker_budget = CANARY_BUDGET_OFF;
-	plan->warmup_ms = ROLLOUT_WARMUP_MS;
+	/* The warm-up is a step long: the operator's time scale. */
+	plan->warmup_ms = min_bake_ms;
 	if (max_ms && max_ms < min_bake_ms)
 		return -EINVAL;
 	while (*p) {
@@ -265,7 +266,7 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 	 * Warm-up over: step 0 (a pause holds it, as it holds any progress).
 	 * It lasts until the strata step 0 will move hold twice the step's
 	 * minimum packets in their baseline (the comparison of a stratum with
-	 * its own past is only as precise as that past), at most ten times
+	 * its own past is only as precise as that past), at most twice
 	 * warmup_ms (low traffic: the judge then says so in the step).
 	 */
 	if (r->warming) {
@@ -274,7 +275,7 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 
 		if (r->phase == ROLLOUT_PROGRESSING && el >= r->plan.warmup_ms &&
 		    (judge__baseline_packets(&r->judge, s0->share_bp) >= 2 * s0->min_packets ||
-		     el >= 10 * r->plan.warmup_ms)) {
+		     el >= 2 * r->plan.warmup_ms)) {
 			r->warming = false;
 			snprintf(r->reason, sizeof(r->reason),
 				 "baseline learned over %.0f s; step 1 at %.2f%%",

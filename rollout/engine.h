@@ -25,11 +25,6 @@
 #include "judge.h"
 
 #define ROLLOUT_MAX_STEPS 16
-/*
- * Default share-0 warm-up before the first step: the judge learns every
- * stratum's own baseline under stable (with this rollout's new seed).
- */
-#define ROLLOUT_WARMUP_MS (60 * 1000)
 
 enum rollout_phase {
 	ROLLOUT_IDLE,
@@ -85,8 +80,9 @@ struct rollout_plan {
 	enum rollout_gate_policy on_gate_failure;
 	/*
 	 * Share 0 for this long after the start (the candidate loaded, no
-	 * traffic): the judge's baseline. rollout_plan__parse() sets
-	 * ROLLOUT_WARMUP_MS; 0 = none (the judge then has no per-stratum
+	 * traffic), and up to twice as long until step 0's strata hold twice
+	 * its min_packets: the judge's baseline. rollout_plan__parse() sets
+	 * the step time; 0 = none (the judge then has no per-stratum
 	 * baseline and relies on the dispersion alone: less power).
 	 */
 	__u64 warmup_ms;
