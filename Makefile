@@ -4,6 +4,7 @@
 # make test-long  the slow scenarios (tests/*.long.sh), e.g. swaps at >= 1 Mpps
 # make test-stress make test with every core kept busy (stress-ng)
 # make check      the unit tests that need no privileges, as any user
+# make sim        the judge's A/A and power tables on flow-level traffic (tests/test_sim.c)
 # make bench      side-by-side performance ratios
 # make demo       the live demo on a veth test bed
 # make install    canaryd, canaryctl, example versions and config, systemd unit
@@ -247,6 +248,10 @@ valgrind: $(TEST_BINS)
 test-long: $(TEST_DEPS)
 	$(Q)tests/run.sh --long
 
+# The full flow-level simulation: 1,000 A/A rollouts per family, 200 per harm.
+sim: $(O)/tests/test_sim
+	$(Q)$(O)/tests/test_sim --tables
+
 bench: $(TEST_DEPS)
 	$(Q)tests/bench.sh
 
@@ -279,6 +284,6 @@ clean:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
-.PHONY: all tests test test-long test-stress check bench demo install clean fuzz valgrind
+.PHONY: all tests test test-long test-stress check sim bench demo install clean fuzz valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:

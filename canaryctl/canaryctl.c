@@ -362,7 +362,7 @@ static bool steps_valid(const char *s)
 struct verb_args {
 	const char *pos[4];
 	int npos;
-	const char *socket, *steps, *step_time, *pcap, *max_diff;
+	const char *socket, *steps, *step_time, *warmup, *pcap, *max_diff;
 	bool json, help, wait, watch, verbose;
 };
 
@@ -409,6 +409,8 @@ static const struct ctl_opt start_opts[] = {
 	DEFINE_OPTION("steps", 0, "LIST", steps, "candidate shares in percent, e.g. 1,5,25,50,100"),
 	DEFINE_OPTION("step-time", 0, "DURATION",
 		      step_time, "minimum time per step: 250ms, 1.5s, 5m, 1h (bare: s)"),
+	DEFINE_OPTION("warmup", 0, "DURATION",
+		      warmup, "share-0 baseline before the first step (default: the config's)"),
 	DEFINE_OPTION("wait", 0, NULL, wait, "wait for the end of the rollout, exit with its code"),
 	{ 0 },
 };
@@ -1139,7 +1141,7 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 {
 	char cand[PATH_MAX + 256], cwd[PATH_MAX], done[PATH_MAX + 320];
 	const char *iface, *obj;
-	long long ms = 0;
+	long long ms = 0, wms = 0;
 	json_t *req;
 
 	if (a->npos < 1)
@@ -1160,6 +1162,12 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 				 "start: bad --step-time '%s' (a duration like 250ms, 10s, 5m, 1h; "
 				 "bare number: seconds)",
 				 a->step_time);
+	/* A warm-up may be 0: no baseline (the judge then compares strata alone). */
+	if (a->warmup && strcmp(a->warmup, "0") && parse_duration_ms(a->warmup, &wms))
+		return usage_err(c,
+				 "start: bad --warmup '%s' (a duration like 0, 10s, 1m; "
+				 "bare number: seconds)",
+				 a->warmup);
 	/* canaryd doesn't share our working directory. */
 	if (*obj != '/') {
 		if (!getcwd(cwd, sizeof(cwd))) {
@@ -1177,6 +1185,8 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 		json_object_set_new(req, "steps", json_string(a->steps));
 	if (req && a->step_time)
 		json_object_set_new(req, "step_time_ms", json_integer(ms));
+	if (req && a->warmup)
+		json_object_set_new(req, "warmup_ms", json_integer(wms));
 	snprintf(done, sizeof(done), "rollout of %s started (canaryctl status %s --watch)", cand,
 		 iface);
 	return run_command(req, iface, a->wait, done);

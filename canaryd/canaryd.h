@@ -50,6 +50,8 @@ struct iface {
 	struct judge_sample d_stable, d_cand;	/* last interval, for status */
 	double d_secs;
 	struct canary_rate rate;	/* split-class packets of stable and candidate */
+	struct canary_stratum strata_last[CANARY_STRATA];	/* the last read of the strata */
+	bool have_strata;
 	struct canary_breaker brk;
 	char gate_detail[160];		/* the gate's last answer, for status */
 	__u64 decisions[ROLLOUT_FAILED + 1];	/* rollouts ended per phase, for metrics */

@@ -612,7 +612,10 @@ _Static_assert(sizeof(enum rollout_on_timeout) == sizeof(int), "choices write an
 	{ .name = n "_safety", JUDGE(metric[m].rho1), .parse = parse_ratio,                      \
 	  .allowed = "a rate ratio > 1", .hidden = true },                                       \
 	{ .name = n "_budget", JUDGE(metric[m].budget), .parse = parse_budget,                   \
-	  .allowed = "excess events >= 0, 0 for no budget", .hidden = true }
+	  .allowed = "excess events >= 0, 0 for no budget", .hidden = true },                     \
+	{ .name = n "_floor", JUDGE(metric[m].floor), .parse = parse_prob,                       \
+	  .allowed = "a per-packet rate in (0, 0.5] proven safe when neither version has events", \
+	  .hidden = true }
 
 static const struct key keys[] = {
 	{ .name = "socket", DAEMON(socket), .parse = parse_path,
@@ -664,6 +667,8 @@ static const struct key keys[] = {
 	  .allowed = "a duration: 250ms, 1s, 5m, 1h" },
 	{ .name = "max_step_time", ROLLOUT(max_step_time_ms), .parse = parse_duration,
 	  .allowed = "a duration of at least step_time, 0 for no limit" },
+	{ .name = "warmup", ROLLOUT(warmup_ms), .parse = parse_duration, .hi = 3600 * 1000,
+	  .allowed = "a duration up to 1h (the share-0 baseline before step 1; 0: none)" },
 	{ .name = "min_packets", ROLLOUT(min_packets), .parse = parse_count,
 	  .allowed = "a whole number" },
 	{ .name = "on_timeout", ROLLOUT(on_timeout), .parse = parse_choice, .choices = timeouts,
@@ -757,6 +762,7 @@ static void rollout_defaults(struct canary_rollout_cfg *r)
 	strcpy(r->steps, "1,5,25,50,100");
 	r->step_time_ms = 60 * 1000;
 	r->max_step_time_ms = 3600 * 1000;
+	r->warmup_ms = 60 * 1000;
 	r->min_packets = 10000;
 	r->on_timeout = ROLLOUT_TIMEOUT_PAUSE;
 	r->breaker_budget = 100;

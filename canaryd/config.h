@@ -34,6 +34,11 @@ struct canary_rollout_cfg {
 	char steps[128];		/* steps = 1,5,25,50,100 (percent; last must be 100) */
 	__u64 step_time_ms;		/* step_time = 60s: minimum bake time per step */
 	__u64 max_step_time_ms;		/* max_step_time = 1h: then on_timeout applies */
+	/*
+	 * warmup = 60s: share 0 before step 1 while the judge learns each
+	 * stratum's baseline (docs/JUDGE.md); at most the step time.
+	 */
+	__u64 warmup_ms;
 	__u64 min_packets;		/* min_packets = 10000: candidate packets per step */
 	enum rollout_on_timeout on_timeout;	/* on_timeout = pause|rollback */
 	__u64 breaker_budget;		/* breaker_budget = 100 (aborted+invalid); off */

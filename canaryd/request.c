@@ -41,6 +41,7 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 	const char *spec = json_string_value(json_object_get(o, "candidate"));
 	const char *steps = json_string_value(json_object_get(o, "steps"));
 	json_t *st = json_object_get(o, "step_time_ms");
+	json_t *wu = json_object_get(o, "warmup_ms");
 	struct rollout_plan plan;
 	char q[64];
 
@@ -55,6 +56,14 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 			return -EINVAL;
 		}
 		req->step_time_ms = json_integer_value(st);
+	}
+	req->warmup_ms = ~0ULL;
+	if (wu) {
+		if (!json_is_integer(wu) || json_integer_value(wu) < 0) {
+			snprintf(msg, len, "start: warmup_ms must be an integer >= 0");
+			return -EINVAL;
+		}
+		req->warmup_ms = json_integer_value(wu);
 	}
 	/* The shares alone; the interface's times are checked when it starts. */
 	if (steps && (strlen(steps) >= sizeof(req->steps) ||

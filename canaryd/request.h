@@ -32,6 +32,7 @@ struct canaryd_request {
 	char cand_prog[CANARY_PROG_LEN];	/* empty: the object's one XDP program */
 	char steps[128];		/* empty: the interface's default */
 	__u64 step_time_ms;		/* 0: the interface's default */
+	__u64 warmup_ms;		/* the share-0 baseline before step 1; ~0: the default */
 };
 
 /* "status", "start", ...: the wire name of CMD. */

@@ -85,7 +85,8 @@ static json_t *tests_json(const struct judge_evidence *ev)
 		set_real(o, "rate_s", t->rate_s);
 		set_real(o, "ratio", isfinite(t->ratio) ? t->ratio : -1.0);
 		set_real(o, "rho", t->rho);
-		set_real(o, "stat", isfinite(t->stat) ? t->stat : 1e308);
+		/* JSON has no infinities: the largest doubles, with their sign. */
+		set_real(o, "stat", isfinite(t->stat) ? t->stat : t->stat < 0 ? -1e308 : 1e308);
 		set_real(o, "threshold", t->threshold);
 		set_real(o, "p", t->p);
 		set_bool(o, "decided", t->decided);

@@ -199,7 +199,9 @@ void canaryd__on_gate(void *ctx, void *owner, enum rollout_gate gate,
 void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double secs)
 {
 	static struct canary_counters c[CANARY_COUNTERS_ENTRIES];
+	static struct canary_stratum strata[CANARY_STRATA], delta[CANARY_STRATA];
 	struct rollout_event ev = { .type = ROLLOUT_EV_TICK, .now_ms = now };
+	bool have_strata, strata_ok;
 	__u32 thr;
 
 	if (!canaryd_iface__managed(ifc))
@@ -211,6 +213,13 @@ void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double
 	if (canary_dp__read_counters(ifc->dp, c))
 		return;
 	canary_dp__read_breaker(ifc->dp, 1, &ifc->brk);
+	/* The strata: the judge's evidence by groups of flows (docs/JUDGE.md). */
+	have_strata = !canary_dp__read_strata(ifc->dp, strata);
+	strata_ok = have_strata && ifc->have_strata &&
+		    !rollout_sample__strata(strata, ifc->strata_last, delta);
+	if (have_strata)
+		memcpy(ifc->strata_last, strata, sizeof(strata));
+	ifc->have_strata = have_strata;
 	{
 		__u64 pk[CANARY_RATE_SERIES] = {
 			canary_counters__at(c, 0, CANARY_CLASS_SPLIT)->packets,
@@ -234,6 +243,12 @@ void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double
 	memcpy(ifc->last, c, sizeof(c));
 	if (!ifc->has_rollout || rollout__done(&ifc->st.ro))
 		return;
+	/* A read without strata, or with one that went backwards, is no evidence. */
+	if (!strata_ok) {
+		pr_debug("iface %s: strata not read this interval; not judged\n", ifc->cfg.name);
+		return;
+	}
+	ev.strata = delta;
 	ev.breaker_tripped = ifc->brk.tripped;
 	canaryd_iface__feed(d, ifc, &ev);
 }

@@ -17,6 +17,8 @@ int rollout_plan__parse(struct rollout_plan *plan, const char *steps, __u64 min_
 
 	memset(plan, 0, sizeof(*plan));
 	plan->breaker_budget = CANARY_BUDGET_OFF;
+	/* The warm-up is a step long: the operator's time scale. */
+	plan->warmup_ms = min_bake_ms;
 	if (max_ms && max_ms < min_bake_ms)
 		return -EINVAL;
 	while (*p) {
@@ -146,12 +148,25 @@ static void promote(struct rollout *r, __u64 now, struct rollout_actions *acts)
 	act(acts, ROLLOUT_ACT_PERSIST, 0);
 }
 
-/* Start order: candidate into slot 1, breaker armed, then the share. */
+/*
+ * Start order: candidate into slot 1, breaker armed, then the share: 0 for
+ * the warm-up (the judge learns each stratum's baseline under stable; the
+ * shell sets this rollout's new hash seed with the slot, while no flow is
+ * on the candidate), else step 0's.
+ */
 static void begin(struct rollout *r, __u64 now, struct rollout_actions *acts)
 {
 	act(acts, ROLLOUT_ACT_FILL_SLOT, 0);
 	act(acts, ROLLOUT_ACT_ARM_BREAKER, r->plan.breaker_budget);
-	enter_step(r, 0, now, acts);
+	if (r->plan.warmup_ms) {
+		r->warming = true;
+		r->step = 0;
+		r->step_start_ms = now;
+		r->share_bp = 0;
+		act(acts, ROLLOUT_ACT_SET_SHARE, 0);
+	} else {
+		enter_step(r, 0, now, acts);
+	}
 	act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_STARTED);
 	act(acts, ROLLOUT_ACT_PERSIST, 0);
 }
@@ -225,9 +240,16 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 	}
 	add_totals(r, ev);
 	r->last_ms = ev->now_ms;
-	v = judge__update(&r->judge, &ev->stable, &ev->cand, r->share_bp,
-			  ev->now_ms - r->start_ms, &r->last_ev);
+	{
+		struct judge_input in = {
+			.strata = ev->strata, .stable = &ev->stable, .cand = &ev->cand,
+			.share_bp = r->share_bp, .now_ms = ev->now_ms - r->start_ms,
+		};
+
+		v = judge__update_strata(&r->judge, &in, &r->last_ev);
+	}
 	r->last_verdict = v;
+
 
 	/* The kernel already stopped the slot; make it final. */
 	if (ev->breaker_tripped) {
@@ -240,6 +262,32 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 		return 0;
 	}
 
+	/*
+	 * Warm-up over: step 0 (a pause holds it, as it holds any progress).
+	 * It lasts until the strata step 0 will move hold twice the step's
+	 * minimum packets in their baseline (the comparison of a stratum with
+	 * its own past is only as precise as that past), at most twice
+	 * warmup_ms (low traffic: the judge then says so in the step).
+	 */
+	if (r->warming) {
+		__u64 el = ev->now_ms - r->step_start_ms;
+		const struct rollout_step *s0 = &r->plan.step[0];
+
+		if (r->phase == ROLLOUT_PROGRESSING && el >= r->plan.warmup_ms &&
+		    (judge__baseline_packets(&r->judge, s0->share_bp) >= 2 * s0->min_packets ||
+		     el >= 2 * r->plan.warmup_ms)) {
+			r->warming = false;
+			snprintf(r->reason, sizeof(r->reason),
+				 "baseline learned over %.0f s; step 1 at %.2f%%",
+				 (ev->now_ms - r->step_start_ms) / 1000.0,
+				 r->plan.step[0].share_bp / 100.0);
+			enter_step(r, 0, ev->now_ms, acts);
+			judge__new_step(&r->judge);
+			act(acts, ROLLOUT_ACT_PERSIST, 0);
+		}
+		return 0;
+	}
+
 	switch (v) {
 	case JUDGE_HARMFUL:
 		/* Harm rolls back in any live phase, paused included. */
@@ -247,7 +295,17 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 		roll_back(r, ROLLOUT_ROLLED_BACK, ROLLOUT_N_ROLLED_BACK, ev->now_ms, acts);
 		break;
 	case JUDGE_UNTRUSTED:
-		if (r->phase == ROLLOUT_PROGRESSING) {
+		/*
+		 * The judge keeps its harm tests running while untrusted (harm
+		 * still rolls back above); and the step's maximum time runs on:
+		 * a candidate that cannot be judged is not left in place past
+		 * it.
+		 */
+		if (r->plan.step[r->step].max_ms &&
+		    ev->now_ms - r->step_start_ms >= r->plan.step[r->step].max_ms) {
+			set_reason_ev(r, "withdrawn: untrusted beyond the step's maximum time");
+			roll_back(r, ROLLOUT_ROLLED_BACK, ROLLOUT_N_ROLLED_BACK, ev->now_ms, acts);
+		} else if (r->phase == ROLLOUT_PROGRESSING) {
 			set_reason_ev(r, "paused, split untrusted");
 			r->phase = ROLLOUT_PAUSED;
 			act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_PAUSED);

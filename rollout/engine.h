@@ -78,6 +78,14 @@ struct rollout_plan {
 	__u64 breaker_budget;	/* aborted + invalid verdicts before the kernel stops the slot */
 	__u32 gates;		/* ROLLOUT_GATE_BIT()s of the gates configured */
 	enum rollout_gate_policy on_gate_failure;
+	/*
+	 * Share 0 for this long after the start (the candidate loaded, no
+	 * traffic), and up to twice as long until step 0's strata hold twice
+	 * its min_packets: the judge's baseline. rollout_plan__parse() sets
+	 * the step time; 0 = none (the judge then has no per-stratum
+	 * baseline and relies on the dispersion alone: less power).
+	 */
+	__u64 warmup_ms;
 };
 
 enum rollout_event_type {
@@ -107,6 +115,12 @@ struct rollout_event {
 	__u64 now_ms;			/* monotonic time of the event */
 	/* ROLLOUT_EV_TICK: hash-split deltas since the previous tick. */
 	struct judge_sample stable, cand;
+	/*
+	 * ROLLOUT_EV_TICK: CANARY_STRATA per-stratum verdict deltas since the
+	 * previous tick (hash-split, all versions), or NULL: the judge then
+	 * treats packets as independent (struct judge_input).
+	 */
+	const struct canary_stratum *strata;
 	bool breaker_tripped;		/* the kernel stopped the candidate slot */
 	/* ROLLOUT_EV_GATE_RESULT: which gate answered, how, and a few words why
 	 * ("HTTP 403", "timeout after 3 retries") for the reason line. */
@@ -165,6 +179,7 @@ struct rollout {
 	__u32 share_bp;			/* share written to the datapath */
 	__u64 start_ms, step_start_ms, end_ms, last_ms;
 	bool has_previous;		/* a promoted rollout can be reverted */
+	bool warming;			/* in the share-0 warm-up before step 0 */
 	struct judge_state judge;
 	enum judge_verdict last_verdict;
 	struct judge_evidence last_ev;	/* evidence of the latest judgement */

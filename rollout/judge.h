@@ -9,8 +9,12 @@
  * a daemon may fwrite() it and fread() it back to resume exactly where it was.
  *
  * Use: judge_config__defaults(), adjust, judge__init(); then each read
- * interval judge__update() with that interval's deltas; judge__new_step()
- * whenever the candidate's share changes.
+ * interval judge__update_strata() with that interval's per-stratum deltas
+ * (struct judge_input); judge__new_step() whenever the candidate's share
+ * changes. Intervals with share 0 before the first step are the baseline
+ * (each stratum's own rates under stable). judge__update() is the old entry
+ * without strata: it judges the packets as if they were independent.
+ * docs/JUDGE.md has the method.
  */
 #ifndef CANARY_JUDGE_H
 #define CANARY_JUDGE_H
@@ -18,6 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+
+#include "canary_abi.h"
 
 enum judge_verdict {
 	JUDGE_INCONCLUSIVE,	/* nothing decided yet: keep waiting */
@@ -54,12 +60,17 @@ enum judge_test {
 	JUDGE_TEST_SRM,		/* sample-ratio mismatch of the split (this step only) */
 	JUDGE_TEST_INPUT,	/* inconsistent input: share > 10000 bp, events > opportunities */
 	JUDGE_TEST_EXPOSURE,	/* minimum exposure of the step not reached yet */
+	JUDGE_TEST_FLOOR,	/* safety by an absolute bound: event rate below the floor */
+	JUDGE_TEST_BASELINE,	/* still learning the strata's baselines (share 0) */
 };
 
 /* Number of points of each mixture grid. */
 #define JUDGE_GRID 15
-/* Dispersion bins kept per metric (and per step for the split). */
+/* Split-check bins of the path without strata (judge__update()). */
 #define JUDGE_BINS 64
+/* Metrics counted per stratum: drop, pass, abort (the first three). */
+#define JUDGE_SM 3
+#define JUDGE_STRATA CANARY_STRATA
 /* Room for every evidence record judge__update() can produce. */
 #define JUDGE_MAX_EVIDENCE 32
 #define JUDGE_NAME_LEN 12
@@ -72,7 +83,25 @@ struct judge_sample {
 	__u64 passes;
 	__u64 invalid;		/* verdicts outside XDP_ABORTED..XDP_REDIRECT */
 	__u64 cost_samples;	/* packets whose cost was sampled */
-	__u64 slow;		/* of those, samples above the slow threshold */
+	__u64 slow;		/* unused by the judge now (kept for callers) */
+	__u64 cost_ns;		/* sum of the sampled costs */
+	__u64 cost_hist[CANARY_COST_BUCKETS];	/* log2 ns buckets of the sampled costs */
+};
+
+/*
+ * One read interval. STRATA: CANARY_STRATA per-stratum verdict deltas of the
+ * hash-split class over the interval (all versions), or NULL (then the
+ * packets are judged as independent, as judge__update() does). The
+ * candidate serves the strata [0, share_bp / CANARY_STRATUM_BP). STABLE and
+ * CAND: the versions' aggregate hash-split deltas (invalid verdicts, cost,
+ * and the packets that check the split against the strata).
+ */
+struct judge_input {
+	const struct canary_stratum *strata;
+	const struct judge_sample *stable;
+	const struct judge_sample *cand;
+	__u32 share_bp;
+	__u64 now_ms;		/* end of the interval, ms since the rollout started */
 };
 
 struct judge_metric_cfg {
@@ -82,6 +111,13 @@ struct judge_metric_cfg {
 	double rho0;		/* harm tolerance: a ratio up to rho0 is not harm */
 	double rho1;		/* safety margin: healthy needs proof the ratio is below rho1 */
 	double budget;		/* excess candidate events that roll back; 0 = no budget */
+	/*
+	 * Absolute bound: a direction is also proven safe when the candidate's
+	 * event rate (up) or the rate stable would have had on the
+	 * candidate's strata (down) is shown below this per-packet rate;
+	 * 0 = none. A filter that drops nothing is promotable.
+	 */
+	double floor;
 };
 
 struct judge_config {
@@ -102,6 +138,11 @@ struct judge_config {
 	__u64 min_events;	/* per step and proven metric, stable + candidate events */
 	__u64 min_bake_ms;	/* per step */
 	__u64 max_step_ms;	/* 0 = no limit; else JUDGE_TIMEOUT after it */
+	/*
+	 * Read intervals longer than this (or time running backwards) are
+	 * skipped and counted: a clock jump is not evidence.
+	 */
+	__u64 max_gap_ms;
 	struct judge_metric_cfg metric[JUDGE_NR_METRICS];
 };
 
@@ -133,7 +174,7 @@ struct judge_test_ev {
 	double p;		/* the decision's p: anytime-valid where the test is looked at often */
 	double p_fixed;		/* one-look p for reference: exact binomial or chi-square */
 	double deff;		/* design effect used */
-	bool ready;		/* enough bins to estimate deff: the test may decide */
+	bool ready;		/* enough data to estimate deff: the test may decide */
 	bool decided;
 };
 
@@ -144,6 +185,16 @@ struct judge_evidence {
 	__u64 step_ms;			/* time in this step */
 	__u64 step_cand_packets;
 	bool exposure_met;
+	/*
+	 * Low traffic: candidate packets per hour seen in this step, and per
+	 * hour needed to reach min_cand_packets within max_step_ms. unreachable:
+	 * at the rate seen the step cannot be exposed in time (it will time
+	 * out; that is never harm).
+	 */
+	double cand_pph, need_pph;
+	bool unreachable;
+	__u64 bad_reads;	/* intervals skipped: inconsistent or implausible counts */
+	__u64 bad_times;	/* intervals skipped: time backwards or a jump */
 	__u32 nr_tests;
 	struct judge_test_ev tests[JUDGE_MAX_EVIDENCE];	/* every enabled test */
 };
@@ -154,24 +205,66 @@ struct judge_counts {
 };
 
 /*
- * Dispersion bins: consecutive intervals summed until the bin holds enough
- * events, then closed; when all are used, neighbours are merged in pairs.
+ * Sums of one metric over the candidate's strata while it served them:
+ * observed events X, events expected from the strata's own baselines and
+ * stable's common shock E, stable's expected events over the same intervals
+ * ES (for the uncertainty of the shock), and the candidate's packets N.
  */
+struct judge_sums {
+	double x, e, es, n;
+	double v;	/* within-interval binomial variance of x: sum n r (1 - r) */
+};
+
+/* Vestigial: canaryd/state.c checks nr <= JUDGE_BINS; always 0 now. */
 struct judge_bins {
-	struct judge_counts bin[JUDGE_BINS];
-	struct judge_counts open;
 	__u32 nr;
 };
 
 struct judge_metric_state {
-	struct judge_counts total;		/* since judge__init() */
+	struct judge_counts total;		/* since judge__init(), for the record */
 	struct judge_counts step;		/* since judge__new_step() */
-	double harm_llr[JUDGE_NR_DIRS][JUDGE_GRID];	/* raw log likelihood ratios */
-	double safe_llr[JUDGE_NR_DIRS][JUDGE_GRID];
+	struct judge_sums sum;			/* candidate sums since the baseline froze */
+	struct judge_sums ssum;			/* this step's */
+	double phi;				/* dispersion since the freeze (>= 1) */
+	double sphi;				/* dispersion over this step */
+	double vr, svr;				/* the candidate's variance per expected event */
 	double harm_max[JUDGE_NR_DIRS];		/* running maximum of log(Lambda) */
-	double safe_max[JUDGE_NR_DIRS];
-	double excess;				/* sum of x_C - N_C * x_S / N_S */
+	double safe_max[JUDGE_NR_DIRS];		/* this step's, relative and floor */
+	double floor_max[JUDGE_NR_DIRS];
+	double excess;				/* x - e since the baseline froze */
 	struct judge_bins bins;
+};
+
+/*
+ * One stratum: its baseline (packets and event rates while stable served
+ * it in the share-0 intervals; rates after the freeze), and, while stable
+ * serves it, its residual and expected events since the freeze: the
+ * placebo sample of what the candidate's strata do without a candidate.
+ */
+struct judge_stratum {
+	/* Learning, while stable serves it: packets and events, decayed (JUDGE_BASE_TAU_MS). */
+	float dn, dx[JUDGE_SM];
+	float dhn, dhx[JUDGE_SM];	/* the same over odd intervals: cross-validation */
+	/* Frozen when the share last grew (its cohort's baseline if it then moved). */
+	float base_n;
+	float half_n;		/* scratch of the freeze */
+	float half[JUDGE_SM];
+	float base[JUDGE_SM];	/* shrunk rates */
+	float pm[JUDGE_SM];	/* prior packets it was shrunk with (0: its own rate) */
+	/* Since that freeze. */
+	float r[JUDGE_SM];	/* sum of x - e */
+	float w[JUDGE_SM];	/* sum of the within-interval binomial variance n r (1 - r) */
+	float n;		/* packets */
+	__u16 cohort;		/* freeze at which it moved to the candidate; JUDGE_STABLE */
+	__u16 pad;
+};
+#define JUDGE_STABLE 0xffff
+
+/* Cost: sampled-cost sums of both versions over the same intervals. */
+struct judge_cost {
+	double n_c, s_c, q_c;	/* samples, sum of ns, sum of squares (from the histogram) */
+	double n_s, s_s, q_s;
+	double max_llr;
 };
 
 struct judge_srm_bin {
@@ -183,19 +276,34 @@ struct judge_srm_bin {
 struct judge_state {
 	struct judge_config cfg;
 	/* Derived from cfg by judge__init(). */
-	double harm_rho[JUDGE_NR_METRICS][JUDGE_GRID];
-	double safe_rho[JUDGE_NR_METRICS][JUDGE_GRID];
-	double harm_log_ratio[JUDGE_GRID];	/* log(rho_j / rho0) */
-	double safe_log_ratio[JUDGE_GRID];	/* log(rho_j / rho1) */
+	double grid_log[JUDGE_GRID];		/* log of the grid's factors, > 0 */
 	double log_w[JUDGE_GRID];		/* mixture weights */
 	double harm_log_thr;	/* log(1/alpha_i) of each harm test */
 	double safe_log_thr;	/* log(1/alpha_i) of each safety test */
 
 	struct judge_metric_state m[JUDGE_NR_METRICS];
+	struct judge_stratum s[JUDGE_STRATA];
+	struct judge_cost cost;
+	bool frozen;		/* baseline frozen: the comparison runs */
+	__u32 cur_share;	/* share of the last freeze */
+	__u32 cur_nc;		/* candidate strata [0, cur_nc) */
+	__u32 cohort_lo;	/* the current cohort: strata [cohort_lo, cur_nc) */
+	__u32 nr_freeze;	/* freezes so far: the harm test of the k-th has alpha / 2^k */
+	bool strata_seen;	/* strata were given */
+	__u32 base_intervals;
+	double prior_m[JUDGE_SM];	/* empirical-Bayes prior strength (packets) */
+	/* Exact abort test: baseline-expected aborts of both sides, stable's aborts. */
+	double abort_ac, abort_as, abort_xs, abort_xc;
+	double base_t;		/* intervals learnt, decayed like the sums */
+	double base_t_frozen;	/* at the last freeze */
+	double pool[JUDGE_SM];		/* pooled baseline rate */
+	__u64 base_packets;
 	__u64 cand_invalid;
 	__u64 stable_invalid;
 	__u64 cand_packets;	/* since judge__init(), however judged */
 	__u64 stable_packets;
+	__u64 bad_reads, bad_times;
+	__u64 clock_skip_ms;	/* time skipped by jumps, taken off now_ms */
 
 	/* The current step. */
 	__u32 step;
@@ -203,6 +311,8 @@ struct judge_state {
 	__u64 last_ms;
 	__u64 step_cand_packets;
 	__u64 step_stable_packets;
+	__u64 step_strata_cand;	/* packets the strata put on the candidate's side */
+	__u64 step_intervals, step_bad;
 	struct judge_srm_bin srm_bin[JUDGE_BINS];
 	__u32 srm_nr;
 	struct judge_srm_bin srm_total;
@@ -222,18 +332,33 @@ int judge__init(struct judge_state *st, const struct judge_config *cfg);
 
 /*
  * The candidate's share changed: the split check, the exposure minimums and
- * the safety proof start again; the harm evidence carries on.
+ * the safety proof start again. The next interval with a larger share
+ * freezes the baselines again and starts the new cohort's comparison (its
+ * harm test with half the previous alpha); the cost test carries on.
  */
 void judge__new_step(struct judge_state *st);
 
 /*
- * One read interval: both versions' deltas over it, the candidate's
- * configured share during it (basis points) and the time at its end (ms
- * since the rollout started). EV, if not NULL, receives the evidence.
+ * One read interval (struct judge_input). EV, if not NULL, receives the
+ * evidence. Untrusted (split or counters look wrong) does not stop the harm
+ * tests: harm found while untrusted is still harmful.
+ */
+enum judge_verdict judge__update_strata(struct judge_state *st, const struct judge_input *in,
+					struct judge_evidence *ev);
+
+/*
+ * Without strata: both versions' deltas, the configured share (basis points)
+ * and the time at the interval's end (ms since the rollout started).
  */
 enum judge_verdict judge__update(struct judge_state *st, const struct judge_sample *stable,
 				 const struct judge_sample *cand, __u32 share_bp, __u64 now_ms,
 				 struct judge_evidence *ev);
+
+/*
+ * Packets the baseline holds for the strata a share of SHARE_BP will give
+ * the candidate: the engine's warm-up lasts until it is enough.
+ */
+__u64 judge__baseline_packets(const struct judge_state *st, __u32 share_bp);
 
 /* One line a person can check. 0, or -ENOSPC if truncated, -EINVAL. */
 int judge_evidence__format(const struct judge_evidence *ev, char *buf, size_t len);
@@ -245,5 +370,7 @@ const char *judge_verdict__name(enum judge_verdict v);
 double judge_chi2_sf(double x);				/* chi-square, 1 d.o.f. */
 double judge_binom_sf(__u64 k, __u64 x, double theta);	/* P(Bin(k, theta) >= x) */
 double judge_log_binom_sf(__u64 k, __u64 x, double theta);
+/* Lower quantile of the chi-square with k (real, >= 1) degrees of freedom. */
+double judge_chi2_lower(double k, double q);
 
 #endif

@@ -19,6 +19,7 @@ const char *rollout_judge_test__name(__u32 test)
 		[JUDGE_TEST_EXACT] = "exact",	  [JUDGE_TEST_LIMIT] = "limit",
 		[JUDGE_TEST_BUDGET] = "budget",	  [JUDGE_TEST_SRM] = "split",
 		[JUDGE_TEST_INPUT] = "input",	  [JUDGE_TEST_EXPOSURE] = "exposure",
+		[JUDGE_TEST_FLOOR] = "floor",	  [JUDGE_TEST_BASELINE] = "baseline",
 	};
 
 	return test < sizeof(names) / sizeof(names[0]) ? names[test] : NULL;

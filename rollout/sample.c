@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Counter deltas to judge samples, and the cost threshold (sample.h). */
+#include <errno.h>
 #include <string.h>
 
 #include "sample.h"
@@ -12,14 +13,37 @@ void rollout_sample__split(const struct canary_counters *now, const struct canar
 	__u32 i;
 
 	memset(s, 0, sizeof(*s));
-	s->packets = a->packets - b->packets;
+	/*
+	 * Packets as the sum of the verdicts, not the packet counter: a read
+	 * racing a CPU that has counted the packet but not yet its verdict
+	 * would otherwise show more verdicts of one kind than packets.
+	 */
+	for (i = 0; i < CANARY_V_MAX; i++)
+		s->packets += a->verdict[i] - b->verdict[i];
 	s->drops = a->verdict[CANARY_V_DROP] - b->verdict[CANARY_V_DROP];
 	s->aborts = a->verdict[CANARY_V_ABORTED] - b->verdict[CANARY_V_ABORTED];
 	s->passes = a->verdict[CANARY_V_PASS] - b->verdict[CANARY_V_PASS];
 	s->invalid = a->verdict[CANARY_V_INVALID] - b->verdict[CANARY_V_INVALID];
 	s->cost_samples = a->cost_samples - b->cost_samples;
+	s->cost_ns = a->cost_ns - b->cost_ns;
+	for (i = 0; i < CANARY_COST_BUCKETS; i++)
+		s->cost_hist[i] = a->cost_hist[i] - b->cost_hist[i];
 	for (i = slow_bucket + 2; i < CANARY_COST_BUCKETS; i++)
-		s->slow += a->cost_hist[i] - b->cost_hist[i];
+		s->slow += s->cost_hist[i];
+}
+
+int rollout_sample__strata(const struct canary_stratum *now, const struct canary_stratum *then,
+			   struct canary_stratum *delta)
+{
+	__u32 s, v;
+
+	for (s = 0; s < CANARY_STRATA; s++)
+		for (v = 0; v < CANARY_V_MAX; v++) {
+			if (now[s].verdict[v] < then[s].verdict[v])
+				return -ERANGE;
+			delta[s].verdict[v] = now[s].verdict[v] - then[s].verdict[v];
+		}
+	return 0;
 }
 
 /*

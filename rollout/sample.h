@@ -29,4 +29,12 @@ __u32 rollout_sample__slow_bucket(const struct canary_counters *now,
 void rollout_sample__split(const struct canary_counters *now, const struct canary_counters *then,
 			   __u32 row, __u32 slow_bucket, struct judge_sample *s);
 
+/*
+ * The per-stratum verdict deltas between two reads of the strata
+ * (CANARY_STRATA records each) into DELTA. -ERANGE when a counter went
+ * backwards (another dispatcher, or a read of the wrong map): no evidence.
+ */
+int rollout_sample__strata(const struct canary_stratum *now, const struct canary_stratum *then,
+			   struct canary_stratum *delta);
+
 #endif

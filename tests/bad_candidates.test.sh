@@ -43,7 +43,7 @@ for name in fw_slow fw_blackhole fw_aborts fw_leaky; do
 	decided=$(jq -r '[.interfaces[0].rollout.tests[] | select(.decided) |
 		"\(.metric)/\(.dir)/\(.test)"] | join(" ")' <<<"$s")
 	case $name in
-	fw_slow) want='slow/up' ;;
+	fw_slow) want='cost/up' ;;
 	fw_blackhole) want='drop/up' ;;
 	fw_leaky) want='drop/down' ;;
 	fw_aborts) want='abort' ;;

@@ -61,6 +61,8 @@ echo "  start on it: $out"
 # A rollout held at its first step by a long bake, to be left untouched.
 $CTL start "$TB_DUT_IF" "$B/versions/fw_v2.bpf.o" --step-time 600s >/dev/null ||
 	fail "cannot start the rollout"
+cb_wait_status "$TB_DUT_IF" '.rollout.share_pct > 0' 30 "the first step after the warm-up" ||
+	fail "the rollout did not reach its first step"
 
 # What must not change: XDP program, slots, share, rollout; stable forwarding.
 snapshot() {
@@ -191,6 +193,8 @@ halve() { truncate -s $(($(stat -c %s "$STATE") / 2)) "$STATE"; }
 state_case "corrupt state file" "checksum mismatch (corrupt)" flip_byte
 $CTL start "$TB_DUT_IF" "$B/versions/fw_v2.bpf.o" --step-time 600s >/dev/null ||
 	fail "cannot start the rollout again"
+cb_wait_status "$TB_DUT_IF" '.rollout.share_pct > 0' 30 "the first step after the warm-up" ||
+	fail "the rollout did not reach its first step"
 state_case "truncated state file" "truncated" halve
 seen=$(tb_wait_rx 10000 10) || fail "traffic stopped (${seen% *} packets in 10 s)"
 exit 0

@@ -82,7 +82,8 @@ echo "restart: adopted without detaching, rollout state resumed, stable still fw
 # with its rollout (same rollout, still progressing, candidate still served).
 $CTL start "$TB_DUT_IF" $B/versions/fw_v2.bpf.o --step-time 600s >/dev/null ||
 	fail "cannot start a rollout for the second-canaryd check"
-sleep 0.5
+cb_wait_status "$TB_DUT_IF" '.rollout.share_pct > 0' 30 "the first step after the warm-up" ||
+	fail "the rollout did not reach its first step"
 ro_of() { $CTL -j status "$TB_DUT_IF" | jq -c '.interfaces[0].rollout | {id, phase, step, share_pct}'; }
 ro0=$(ro_of)
 xdp_of() { tb_dut ip -j link show "$TB_DUT_IF" | jq '.[0].xdp.prog.id'; }

@@ -35,6 +35,8 @@ phase_of() {
 # Interface 1: a good candidate held at its first step by a long bake time.
 $CTL start "$TB_DUT_IF" $B/versions/fw_v2.bpf.o --step-time 60s >/dev/null ||
 	fail "cannot start the rollout on $TB_DUT_IF"
+cb_wait_status "$TB_DUT_IF" '.rollout.share_pct > 0' 30 "the first step after the warm-up" ||
+	fail "the rollout did not reach its first step"
 before=$($CTL -j status "$TB_DUT_IF" | jq -c '.interfaces[0].rollout | {id, step, share_pct}')
 
 # Interface 2: a black-holing candidate, rolled back.

@@ -220,6 +220,7 @@ log_count() { grep -cF -- "$1" "$LOG"; }
 old_id=$(st | jq -r '.rollout.id')
 cp "$STATE" "$STATE.keep"
 $CTL start "$TB_DUT_IF" "$(good_candidate)" >/dev/null || fail "window start: cannot start"
+wait_for '.rollout.share_pct > 0' || fail "window start: no first step after the warm-up"
 kill_daemon
 mv "$STATE.keep" "$STATE"
 [ "$(cb_slot_id 1)" -gt 0 ] && [ "$(cb_kernel_share)" -gt 0 ] || fail "window start: not set up"
@@ -234,6 +235,7 @@ echo "window start:     candidate in slot 1, state without it: stable only again
 # An advance written to the kernel, not persisted: back to the persisted step.
 obj=$(good_candidate)
 $CTL start "$TB_DUT_IF" "$obj" --step-time 2s >/dev/null || fail "window advance: cannot start"
+wait_for '.rollout.share_pct == 5' || fail "window advance: no step 1 after the warm-up"
 cp "$STATE" "$STATE.keep"
 wait_for '.rollout.step == 2' || fail "window advance: no step 2"
 kill_daemon

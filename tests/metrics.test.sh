@@ -62,6 +62,8 @@ judge_matches() {
 		a=$(value "$1" "canary_judge_statistic{$l}") || { why="no judge statistic for $l"; return 1; }
 		t=$(value "$1" "canary_judge_threshold{$l}") || { why="no judge threshold for $l"; return 1; }
 		d=$(value "$1" "canary_judge_decided{$l}") || { why="no judge decided for $l"; return 1; }
+		# Status writes the infinities as the largest doubles (JSON has none).
+		case $a in +Inf) a=1e308 ;; -Inf) a=-1e308 ;; esac
 		awk -v a="$a" -v b="$stat" -v t="$t" -v u="$threshold" 'function ok(x, y) {
 			return x == y || (x - y < 1e-9 * (y < 0 ? -y : y) + 1e-12 && y - x < 1e-9 * (y < 0 ? -y : y) + 1e-12) }
 			BEGIN { exit !(ok(a, b) && ok(t, u)) }' ||

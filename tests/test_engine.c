@@ -103,6 +103,19 @@ static void start(struct rollout *r, const struct rollout_plan *plan, struct rol
 	assert_int_equal(rollout__handle(r, &ev, a), 0);
 }
 
+/* From time T0 (ms) on, until the rollout ends or max_s seconds pass. */
+static void run_sim_from(struct rollout *r, struct sim *m, __u64 t0, __u64 max_s)
+{
+	struct rollout_event ev;
+	struct rollout_actions a;
+	__u64 t;
+
+	for (t = 1; t <= max_s && !rollout__done(r); t++) {
+		sim_tick(m, r, &ev, t0 + t * 1000);
+		assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	}
+}
+
 /* Run until the rollout ends or max_s seconds pass; returns seconds run. */
 static __u64 run_sim(struct rollout *r, struct sim *m, __u64 max_s, struct rollout_actions *last)
 {
@@ -172,7 +185,9 @@ static void test_equal_promoted(void **state)
 	plan_default(&plan);
 	start(r, &plan, &a);
 	assert_actions(&a, start_order, 5);
-	assert_int_equal(a.a[2].arg, 100);
+	/* Share 0 during the warm-up (the strata's baselines), then step 0's. */
+	assert_int_equal(a.a[2].arg, 0);
+	assert_true(r->warming);
 	secs = run_sim(r, &m, 3000, &a);
 	print_message("equal candidate: %s after %llu s: %s\n", rollout_phase__name(r->phase),
 		      (unsigned long long)secs, r->reason);
@@ -279,6 +294,8 @@ static void test_timeout_policy(void **state)
 		struct rollout *r = calloc(1, sizeof(*r));
 
 		assert_int_equal(rollout_plan__parse(&plan, "5,100", 10000, 30000, 5000), 0);
+		/* No warm-up: the judge without baselines still times out, not more. */
+		plan.warmup_ms = 0;
 		plan.on_timeout = policy ? ROLLOUT_TIMEOUT_ROLLBACK : ROLLOUT_TIMEOUT_PAUSE;
 		start(r, &plan, &a);
 		run_sim(r, &m, 40, NULL);
@@ -400,8 +417,16 @@ static void test_harm_while_paused(void **state)
 	(void)state;
 	plan_default(&plan);
 	start(r, &plan, &a);
+	/* Paused once the candidate has traffic (a pause holds the warm-up). */
+	while (r->warming) {
+		struct rollout_event t;
+
+		sim_tick(&m, r, &t, r->last_ms + 1000);
+		assert_int_equal(rollout__handle(r, &t, &a), 0);
+	}
+	ev.now_ms = r->last_ms + 500;
 	assert_int_equal(rollout__handle(r, &ev, &a), 0);
-	run_sim(r, &m, 600, NULL);
+	run_sim_from(r, &m, r->last_ms, 600);
 	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
 	assert_int_equal(r->step, 0);
 	free(r);
@@ -484,12 +509,20 @@ static void test_gate_start(void **state)
 	ev = gate_ev(ROLLOUT_GATE_START, ROLLOUT_GATE_PASS, t);
 	assert_int_equal(rollout__handle(r, &ev, &a), 0);
 	assert_actions(&a, begin, 5);
-	assert_int_equal(a.a[2].arg, 100);
+	assert_int_equal(a.a[2].arg, 0);
 	assert_int_equal(a.a[3].arg, ROLLOUT_N_STARTED);
 	assert_int_equal(r->gate, ROLLOUT_GATE_NONE);
-	assert_int_equal(r->share_bp, 100);
+	assert_true(r->warming);
+	assert_int_equal(r->share_bp, 0);
 	/* Answered: a second pass is stale. */
 	assert_int_equal(rollout__handle(r, &ev, &a), -EINVAL);
+	/* The warm-up: the strata's baselines at share 0, then step 0. */
+	while (r->warming) {
+		t += 1000;
+		sim_tick(&m, r, &ev, t);
+		assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	}
+	assert_int_equal(r->share_bp, 100);
 	/* Step 0 bakes its full minimum from the pass on, and does not time out. */
 	t_pass = t;
 	while (r->step == 0 && !rollout__done(r) && t < t_pass + 600000) {

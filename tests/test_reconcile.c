@@ -272,11 +272,13 @@ static void test_split_sample(void **state)
 	(void)state;
 	split(then, 1)->packets = 100;
 	split(then, 1)->verdict[CANARY_V_DROP] = 10;
+	split(then, 1)->verdict[CANARY_V_PASS] = 90;
 	split(then, 1)->cost_hist[9] = 4;
-	split(now, 1)->packets = 1100;
+	/* A torn read: a packet counted, its verdict not yet; packets follow the verdicts. */
+	split(now, 1)->packets = 1101;
 	split(now, 1)->verdict[CANARY_V_DROP] = 60;
 	split(now, 1)->verdict[CANARY_V_ABORTED] = 2;
-	split(now, 1)->verdict[CANARY_V_PASS] = 930;
+	split(now, 1)->verdict[CANARY_V_PASS] = 1037;
 	split(now, 1)->verdict[CANARY_V_INVALID] = 1;
 	split(now, 1)->cost_samples = 9;
 	split(now, 1)->cost_hist[4] = 3;	/* at the threshold + 1: not slow */
@@ -285,19 +287,39 @@ static void test_split_sample(void **state)
 	/* Other classes and rows do not leak in. */
 	now[1 * CANARY_CLASS_MAX + CANARY_CLASS_PINNED].packets = 777;
 	split(now, 0)->packets = 5000;
+	split(now, 0)->verdict[CANARY_V_PASS] = 5000;
 	rollout_sample__split(now, then, 1, 3, &s);
 	assert_int_equal(s.packets, 1000);
 	assert_int_equal(s.drops, 50);
 	assert_int_equal(s.aborts, 2);
-	assert_int_equal(s.passes, 930);
+	assert_int_equal(s.passes, 947);
 	assert_int_equal(s.invalid, 1);
 	assert_int_equal(s.cost_samples, 9);
 	assert_int_equal(s.slow, 6);
+	assert_int_equal(s.cost_hist[4], 3);
+	assert_int_equal(s.cost_hist[9], 1);
 	rollout_sample__split(now, then, 0, 3, &s);
 	assert_int_equal(s.packets, 5000);
 	/* The top bucket as threshold: nothing is slow. */
 	rollout_sample__split(now, then, 1, CANARY_COST_BUCKETS - 1, &s);
 	assert_int_equal(s.slow, 0);
+}
+
+static void test_strata_sample(void **state)
+{
+	static struct canary_stratum now[CANARY_STRATA], then[CANARY_STRATA], d[CANARY_STRATA];
+
+	(void)state;
+	then[7].verdict[CANARY_V_DROP] = 5;
+	now[7].verdict[CANARY_V_DROP] = 12;
+	now[999].verdict[CANARY_V_PASS] = 40;
+	assert_int_equal(rollout_sample__strata(now, then, d), 0);
+	assert_int_equal(d[7].verdict[CANARY_V_DROP], 7);
+	assert_int_equal(d[999].verdict[CANARY_V_PASS], 40);
+	assert_int_equal(d[0].verdict[CANARY_V_PASS], 0);
+	/* A counter that went backwards (another dispatcher): no evidence. */
+	then[500].verdict[CANARY_V_ABORTED] = 1;
+	assert_int_equal(rollout_sample__strata(now, then, d), -ERANGE);
 }
 
 static void test_slow_bucket(void **state)
@@ -338,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_rollback_completed),
 		cmocka_unit_test(test_slot0_restored),
 		cmocka_unit_test(test_split_sample),
+		cmocka_unit_test(test_strata_sample),
 		cmocka_unit_test(test_slow_bucket),
 	};
 

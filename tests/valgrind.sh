@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Runs each unit test binary under valgrind (memcheck; fair scheduling, or a
 # thread spinning on a flag can starve the one that would set it): a memory error or a
-# definite leak fails it. test_judge's 1,000-rollout A/A calibration runs
+# definite leak fails it. test_judge's 150-rollout A/A calibration runs
 # CANARY_AA_RUNS (20) rollouts instead: the bound scales with the count, and
-# the rollouts are seeded, so the result is the same on every run.
+# the rollouts are seeded, so the result is the same on every run; test_sim
+# runs two rollouts per family without bounds.
 #   tests/valgrind.sh BIN...
 set -u
 cd "$(dirname "$0")/.."
