@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "params.h"
 
 #define MAX_OPTS 32
@@ -91,6 +92,26 @@ int canary_opts__parse(int argc, char **argv, struct canary_opts_parse *p)
 			return fail(p, argv[optind], "unexpected argument '%s'");
 		p->pos[p->npos++] = argv[optind];
 	}
+	return 0;
+}
+
+int canary_opts__parse_tool(int argc, char **argv, const char *tool,
+			    const struct canary_opt *table, void *obj, const bool *help,
+			    const bool *verbose, void (*usage)(FILE *f))
+{
+	const struct canary_opt *const tables[] = { table, NULL };
+	struct canary_opts_parse p = { .tables = tables, .obj = obj };
+
+	if (canary_opts__parse(argc, argv, &p)) {
+		pr_warn("%s: %s (see --help)\n", tool, p.msg);
+		return -EINVAL;
+	}
+	if (*help) {
+		usage(stdout);
+		return 1;
+	}
+	if (*verbose)
+		canary_log_set_level(CANARY_LOG_DEBUG);
 	return 0;
 }
 

@@ -49,6 +49,17 @@ struct canary_opts_parse {
  */
 int canary_opts__parse(int argc, char **argv, struct canary_opts_parse *p);
 
+/*
+ * A tool's whole command line, no positional argument: TABLE's options into
+ * OBJ. HELP and VERBOSE are OBJ's fields for --help and --verbose: help
+ * prints USAGE on stdout, verbose turns the logger to debug. 0, 1 after the
+ * help (the tool exits 0), or -EINVAL after one line "TOOL: what is wrong
+ * (see --help)".
+ */
+int canary_opts__parse_tool(int argc, char **argv, const char *tool,
+			    const struct canary_opt *table, void *obj, const bool *help,
+			    const bool *verbose, void (*usage)(FILE *f));
+
 /* Does TABLE have an option of this name ("--name" or "--name=...")? */
 bool canary_opts__has(const struct canary_opt *table, const char *arg);
 

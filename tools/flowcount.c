@@ -63,20 +63,15 @@ static void usage(FILE *f)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	const struct canary_opt *const tables[] = { flowcount_opts, NULL };
-	struct canary_opts_parse p = { .tables = tables, .obj = o };
+	int err;
 
 	*o = (struct opts){};
-	if (canary_opts__parse(argc, argv, &p)) {
-		pr_warn("flowcount: %s (see --help)\n", p.msg);
-		return -EINVAL;
-	}
-	if (o->help) {
-		usage(stdout);
+	err = canary_opts__parse_tool(argc, argv, "flowcount", flowcount_opts, o, &o->help, &o->verbose,
+				      usage);
+	if (err > 0)
 		exit(0);
-	}
-	if (o->verbose)
-		canary_log_set_level(CANARY_LOG_DEBUG);
+	if (err)
+		return err;
 	if (!o->dev) {
 		pr_warn("flowcount: --dev DEV is required (the receiving interface)\n");
 		return -EINVAL;
