@@ -45,6 +45,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "params.h"
 #include "parse.h"
 #include "preflight.h"
 #include "proto.h"
@@ -366,30 +367,21 @@ struct verb_args {
 	bool json, help, wait, watch, verbose;
 };
 
-/* An option: --NAME [ARG] (and -SHORT), setting one field of struct verb_args. */
-struct ctl_opt {
-	const char *name;
-	int short_opt;		/* 0: long only */
-	const char *arg;	/* the argument's name in the usage; NULL: a flag (bool) */
-	size_t off;		/* the field set: const char * for an argument, else bool */
-	const char *help;
-};
-
+/* An option (params.h): --NAME [ARG] (and -SHORT), setting one field of struct verb_args. */
 #define DEFINE_OPTION(_name, _short, _arg, _field, _help)                                          \
-	{ .name = (_name), .short_opt = (_short), .arg = (_arg),                                   \
-	  .off = offsetof(struct verb_args, _field), .help = (_help) }
+	CANARY_OPTION(struct verb_args, _name, _short, _arg, _field, _help)
 
 struct cmd {
 	const char *name;
 	const char *args;	/* positional arguments, for the synopsis */
 	int max_pos;
-	const struct ctl_opt *opts;	/* the command's own, ended by { 0 } */
+	const struct canary_opt *opts;	/* the command's own, ended by { 0 } */
 	const char *desc;
 	int (*func)(const struct cmd *c, struct verb_args *a);
 };
 
 /* Accepted by every command, before or after it. */
-static const struct ctl_opt global_opts[] = {
+static const struct canary_opt global_opts[] = {
 	DEFINE_OPTION("socket", 0, "PATH", socket,
 		      "canaryd's socket (default $CANARYD_SOCKET, else " CANARY_DEFAULT_SOCKET ")"),
 	DEFINE_OPTION("json", 'j', NULL, json,
@@ -399,13 +391,13 @@ static const struct ctl_opt global_opts[] = {
 	{ 0 },
 };
 
-static const struct ctl_opt status_opts[] = {
+static const struct canary_opt status_opts[] = {
 	DEFINE_OPTION("watch", 0, NULL, watch, "redraw every 0.5 s; with IFACE, end with the "
 		      "rollout,\nwith the --wait exit code"),
 	{ 0 },
 };
 
-static const struct ctl_opt start_opts[] = {
+static const struct canary_opt start_opts[] = {
 	DEFINE_OPTION("steps", 0, "LIST", steps, "candidate shares in percent, e.g. 1,5,25,50,100"),
 	DEFINE_OPTION("step-time", 0, "DURATION",
 		      step_time, "minimum time per step: 250ms, 1.5s, 5m, 1h (bare: s)"),
@@ -415,12 +407,12 @@ static const struct ctl_opt start_opts[] = {
 	{ 0 },
 };
 
-static const struct ctl_opt op_opts[] = {
+static const struct canary_opt op_opts[] = {
 	DEFINE_OPTION("wait", 0, NULL, wait, "wait for the end of the rollout, exit with its code"),
 	{ 0 },
 };
 
-static const struct ctl_opt preflight_opts[] = {
+static const struct canary_opt preflight_opts[] = {
 	DEFINE_OPTION("pcap", 0, "FILE", pcap, "the capture (libpcap or pcapng, Ethernet)"),
 	DEFINE_OPTION("max-diff", 0, "RATE", max_diff, "allowed fraction of differing packets: "
 		      "0.01 or 1%\n(default 0: any difference fails)"),
@@ -477,43 +469,11 @@ static const struct cmd cmds[] = {
 /* "canaryctl [--socket PATH] [-j] start IFACE OBJECT[:PROGRAM] [--steps LIST] ..." */
 static void print_synopsis(FILE *f, const struct cmd *c)
 {
-	const struct ctl_opt *o;
-
 	int col = fprintf(f, "canaryctl [--socket PATH] [-j] %s%s%s", c->name,
 			  c->args[0] ? " " : "", c->args);
 
-	for (o = c->opts; o && o->name; o++) {
-		char one[64];
-		int n = snprintf(one, sizeof(one), o->arg ? " [--%s %s]" : " [--%s]", o->name,
-				 o->arg ? o->arg : "");
-
-		if (col + n > 92)	/* continued under the command */
-			col = fprintf(f, "\n%17s", "") - 1;
-		col += fprintf(f, "%s", one);
-	}
+	canary_opts__synopsis(f, c->opts, col, 17);
 	fputc('\n', f);
-}
-
-/* One line (or more) per option: "    --step-time DURATION  minimum time per step ...". */
-static void print_options(FILE *f, const struct ctl_opt *opts)
-{
-	const struct ctl_opt *o;
-
-	for (o = opts; o->name; o++) {
-		const char *h = o->help, *nl;
-		char flag[48];
-		int n = 0;
-
-		if (o->short_opt)
-			n = snprintf(flag, sizeof(flag), "-%c, ", o->short_opt);
-		snprintf(flag + n, sizeof(flag) - n, "--%s%s%s", o->name, o->arg ? " " : "",
-			 o->arg ? o->arg : "");
-		for (; (nl = strchr(h, '\n')); h = nl + 1) {
-			fprintf(f, "    %-24s %.*s\n", flag, (int)(nl - h), h);
-			flag[0] = '\0';
-		}
-		fprintf(f, "    %-24s %s\n", flag, h);
-	}
 }
 
 /* "  start: a rollout of ...", continuation lines indented. */
@@ -526,7 +486,7 @@ static void print_desc(FILE *f, const struct cmd *c)
 		fprintf(f, "%.*s\n  ", (int)(nl - h), h);
 	fputs(h, f);
 	if (c->opts && c->opts->name)
-		print_options(f, c->opts);
+		canary_opts__print(f, c->opts);
 }
 
 static void usage_cmd(FILE *f, const struct cmd *c)
@@ -557,7 +517,7 @@ static void usage_all(FILE *f)
 			print_desc(f, c);
 	}
 	fputs("Options:\n", f);
-	print_options(f, global_opts);
+	canary_opts__print(f, global_opts);
 	fputs(usage_tail, f);
 }
 
@@ -579,101 +539,38 @@ static int __attribute__((format(printf, 2, 3))) usage_err(const struct cmd *c, 
 	return CANARYCTL_EXIT_ERROR;
 }
 
-/* The table entries of OPTS and the global ones, in one list. */
-static int collect_opts(const struct ctl_opt *opts, const struct ctl_opt **all, int max)
-{
-	const struct ctl_opt *o;
-	int n = 0;
-
-	for (o = global_opts; o->name && n < max; o++)
-		all[n++] = o;
-	for (o = opts; o && o->name && n < max; o++)
-		all[n++] = o;
-	return n;
-}
-
-/* "--watch is an option of status" when another command has it. */
+/* " (an option of status)" when another command has the unknown option ARG. */
 static void other_owner(const char *arg, char *buf, size_t len)
 {
 	const struct cmd *c;
-	const struct ctl_opt *o;
-	size_t n = strcspn(arg + 2, "=");
 
 	buf[0] = '\0';
-	if (strncmp(arg, "--", 2))
-		return;
 	for (c = cmds; c->name; c++)
-		for (o = c->opts; o && o->name; o++)
-			if (strlen(o->name) == n && !strncmp(o->name, arg + 2, n)) {
-				snprintf(buf, len, " (an option of %s)", c->name);
-				return;
-			}
+		if (canary_opts__has(c->opts, arg)) {
+			snprintf(buf, len, " (an option of %s)", c->name);
+			return;
+		}
 }
 
 /*
  * Parse ARGV (argv[0] is the command, or "canaryctl" for the options before
- * it) with the table of C (NULL: the global options alone, stopping at the
- * first positional argument). Options may come anywhere among the
- * positional arguments; "-" (or "+") first in the optstring keeps that
- * independent of POSIXLY_CORRECT. 0 or an exit code after a usage error.
+ * it) with the global options and the table of C (NULL: the global options
+ * alone, stopping at the first positional argument: the command). 0 or an
+ * exit code after a usage error.
  */
 static int parse_opts(int argc, char **argv, const struct cmd *c, struct verb_args *a)
 {
-	const struct ctl_opt *all[16];
-	struct option longs[17] = {};
-	char shorts[40] = "", where[64];
-	const char *verb = c ? c->name : "canaryctl";
-	int n = collect_opts(c ? c->opts : NULL, all, 16), i, k, opt;
-	size_t sl;
+	const struct canary_opt *const tables[] = { global_opts, c ? c->opts : NULL, NULL };
+	struct canary_opts_parse p = { .tables = tables, .obj = a, .pos = a->pos,
+				       .max_pos = c ? c->max_pos : 0, .stop_at_pos = !c };
+	char where[64] = "";
 
-	strcpy(shorts, c ? "-:" : "+:");
-	for (i = 0; i < n; i++) {
-		longs[i] = (struct option){ .name = all[i]->name, .val = 256 + i,
-					    .has_arg = all[i]->arg ? required_argument : no_argument };
-		sl = strlen(shorts);
-		if (all[i]->short_opt && sl + 2 < sizeof(shorts)) {
-			shorts[sl] = (char)all[i]->short_opt;
-			shorts[sl + 1] = '\0';
-			if (all[i]->arg)
-				strcat(shorts, ":");
-		}
+	if (canary_opts__parse(argc, argv, &p)) {
+		if (!strncmp(p.msg, "unknown", 7))
+			other_owner(p.bad, where, sizeof(where));
+		return usage_err(c, "%s%s%s%s", c ? c->name : "", c ? ": " : "", p.msg, where);
 	}
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
-		if (opt == 1) {
-			if (!c || a->npos >= c->max_pos)
-				return usage_err(c, "%s: unexpected argument '%s'", verb, optarg);
-			a->pos[a->npos++] = optarg;
-			continue;
-		}
-		if (opt == ':')
-			return usage_err(c, "%s: option %s needs an argument", verb,
-					 argv[optind - 1]);
-		k = -1;
-		if (opt >= 256 && opt < 256 + n)
-			k = opt - 256;
-		for (i = 0; k < 0 && opt != '?' && i < n; i++)
-			if (all[i]->short_opt == opt)
-				k = i;
-		if (k < 0) {
-			if (optopt)
-				return usage_err(c, "%s: unknown option '-%c'", verb, optopt);
-			other_owner(argv[optind - 1], where, sizeof(where));
-			return usage_err(c, "%s: unknown option '%s'%s", verb, argv[optind - 1],
-					 where);
-		}
-		if (all[k]->arg)
-			*(const char **)((char *)a + all[k]->off) = optarg;
-		else
-			*(bool *)((char *)a + all[k]->off) = true;
-	}
-	/* After "--": all positional. */
-	for (; c && optind < argc; optind++) {
-		if (a->npos >= c->max_pos)
-			return usage_err(c, "%s: unexpected argument '%s'", verb, argv[optind]);
-		a->pos[a->npos++] = argv[optind];
-	}
+	a->npos = p.npos;
 	if (a->socket)
 		socket_opt = a->socket;
 	if (a->json)

@@ -48,6 +48,7 @@
 #include "dp.h"
 #include "version.h"
 #include "log.h"
+#include "params.h"
 
 struct opts {
 	const char *dev;
@@ -57,7 +58,8 @@ struct opts {
 	long share;			/* -1: not given */
 	long swaps;			/* cycles per SIGUSR1; 0: none */
 	const char *adopt;
-	bool bare, json;
+	bool bare, json, verbose, help;
+	const char *mode_arg, *share_arg, *swaps_arg;	/* as given, checked after */
 };
 
 struct swap_stats {
@@ -66,25 +68,38 @@ struct swap_stats {
 	int stable;			/* 0: --stable in slot 0 at the end, 1: --candidate */
 };
 
+static const struct canary_opt dpctl_opts[] = {
+	CANARY_OPTION(struct opts, "dev", 0, "DEV", dev,
+		      "interface to attach to (in the current network namespace)"),
+	CANARY_OPTION(struct opts, "mode", 0, "MODE", mode_arg, "native (default) or skb"),
+	CANARY_OPTION(struct opts, "stable", 0, "OBJ[:PROG]", stable,
+		      "stable version, slot 0 (PROG may be left out when OBJ has\n"
+		      "one XDP program)"),
+	CANARY_OPTION(struct opts, "candidate", 0, "OBJ[:PROG]", candidate,
+		      "candidate in slot 1, with --share"),
+	CANARY_OPTION(struct opts, "share", 0, "BP", share_arg,
+		      "the candidate's share of the flows, in basis points"),
+	CANARY_OPTION(struct opts, "bare", 0, NULL, bare,
+		      "attach the stable program alone, without the dispatcher"),
+	CANARY_OPTION(struct opts, "swaps", 0, "N", swaps_arg,
+		      "slot 1 starts empty; each SIGUSR1 runs N cycles of\n"
+		      "fill slot 1, share, promote (even) or roll back (odd)"),
+	CANARY_OPTION(struct opts, "adopt", 0, "DIR", adopt,
+		      "print the counters of the dispatcher pinned under DIR"),
+	CANARY_OPTION(struct opts, "json", 'j', NULL, json, "JSON output"),
+	CANARY_OPTION(struct opts, "verbose", 'v', NULL, verbose, "libbpf's messages"),
+	CANARY_OPTION(struct opts, "help", 'h', NULL, help, "this text"),
+	{ 0 },
+};
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: dpctl --dev DEV [--mode native|skb] --stable OBJ[:PROG]\n"
-		"             [--candidate OBJ[:PROG] --share BP [--swaps N]] [--bare] [-j] [-v]\n"
-		"       dpctl --adopt DIR [-j]\n"
-		"  --dev DEV          interface to attach to (in the current network namespace)\n"
-		"  --mode MODE        native (default) or skb\n"
-		"  --stable OBJ:PROG  stable version, slot 0 (PROG may be left out when OBJ has\n"
-		"                     one XDP program)\n"
-		"  --candidate OBJ:PROG --share BP\n"
-		"                     candidate in slot 1 with BP basis points of the flows\n"
-		"  --bare             attach the stable program alone, without the dispatcher\n"
-		"  --swaps N          slot 1 starts empty; each SIGUSR1 runs N cycles of\n"
-		"                     fill slot 1, share, promote (even) or roll back (odd)\n"
-		"  --adopt DIR        print the counters of the dispatcher pinned under DIR\n"
-		"  -j                 JSON output\n"
-		"Prints \"ready\" once attached; SIGINT or SIGTERM detaches and prints the\n"
-		"counters.\n");
+	fputs("usage: dpctl --dev DEV [--mode native|skb] --stable OBJ[:PROG]\n"
+	      "             [--candidate OBJ[:PROG] --share BP [--swaps N]] [--bare] [-j] [-v]\n"
+	      "       dpctl --adopt DIR [-j]\n", f);
+	canary_opts__print(f, dpctl_opts);
+	fputs("Prints \"ready\" once attached; SIGINT or SIGTERM detaches and prints the\n"
+	      "counters.\n", f);
 }
 
 /* "OBJ:PROG" -> OBJ and PROG (NULL when there is no ':' after the last '/'). */
@@ -98,70 +113,43 @@ static const char *split_spec(char *spec)
 	return colon[1] ? colon + 1 : NULL;
 }
 
-static int parse_opts(int argc, char **argv, struct opts *o)
+/* A whole number from MIN to MAX, or -EINVAL after saying what was expected. */
+static int parse_long(const char *opt, const char *s, long min, long max, const char *what,
+		      long *out)
 {
-	enum { O_DEV = 256, O_MODE, O_STABLE, O_CAND, O_SHARE, O_BARE, O_SWAPS, O_ADOPT };
-	static const struct option lopts[] = {
-		{ "dev", required_argument, NULL, O_DEV },
-		{ "mode", required_argument, NULL, O_MODE },
-		{ "stable", required_argument, NULL, O_STABLE },
-		{ "candidate", required_argument, NULL, O_CAND },
-		{ "share", required_argument, NULL, O_SHARE },
-		{ "bare", no_argument, NULL, O_BARE },
-		{ "swaps", required_argument, NULL, O_SWAPS },
-		{ "adopt", required_argument, NULL, O_ADOPT },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char *end;
-	int c;
 
-	*o = (struct opts){ .mode = XDP_MODE_NATIVE, .share = -1 };
-	while ((c = getopt_long(argc, argv, "jvh", lopts, NULL)) != -1) {
-		switch (c) {
-		case O_DEV: o->dev = optarg; break;
-		case O_MODE:
-			if (!strcmp(optarg, "native")) {
-				o->mode = XDP_MODE_NATIVE;
-			} else if (!strcmp(optarg, "skb")) {
-				o->mode = XDP_MODE_SKB;
-			} else {
-				pr_warn("dpctl: --mode '%s': use native or skb\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case O_STABLE: o->stable = optarg; break;
-		case O_CAND: o->candidate = optarg; break;
-		case O_SHARE:
-			errno = 0;
-			o->share = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || o->share < 0 ||
-			    o->share > CANARY_BP_MAX) {
-				pr_warn("dpctl: --share '%s': expected basis points, 0 to %d\n",
-					optarg, CANARY_BP_MAX);
-				return -EINVAL;
-			}
-			break;
-		case O_BARE: o->bare = true; break;
-		case O_SWAPS:
-			errno = 0;
-			o->swaps = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || o->swaps < 1 || o->swaps > 1000000) {
-				pr_warn("dpctl: --swaps '%s': expected cycles, 1 to 1000000\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case O_ADOPT: o->adopt = optarg; break;
-		case 'j': o->json = true; break;
-		case 'v': canary_log_set_level(CANARY_LOG_DEBUG); break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("dpctl: unexpected argument '%s' (see --help)\n", argv[optind]);
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	if (errno || end == s || *end || *out < min || *out > max) {
+		pr_warn("dpctl: --%s '%s': expected %s, %ld to %ld\n", opt, s, what, min, max);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	int err;
+
+	*o = (struct opts){ .mode = XDP_MODE_NATIVE, .share = -1 };
+	err = canary_opts__parse_tool(argc, argv, "dpctl", dpctl_opts, o, &o->help, &o->verbose,
+				      usage);
+	if (err > 0)
+		exit(0);
+	if (err)
+		return err;
+	if (o->mode_arg && !strcmp(o->mode_arg, "skb")) {
+		o->mode = XDP_MODE_SKB;
+	} else if (o->mode_arg && strcmp(o->mode_arg, "native")) {
+		pr_warn("dpctl: --mode '%s': use native or skb\n", o->mode_arg);
+		return -EINVAL;
+	}
+	if (o->share_arg &&
+	    parse_long("share", o->share_arg, 0, CANARY_BP_MAX, "basis points", &o->share))
+		return -EINVAL;
+	if (o->swaps_arg && parse_long("swaps", o->swaps_arg, 1, 1000000, "cycles", &o->swaps))
+		return -EINVAL;
 	if (o->adopt) {
 		if (o->dev || o->stable || o->candidate || o->bare || o->swaps) {
 			pr_warn("dpctl: --adopt DIR only reads counters; it takes no other option "

@@ -31,52 +31,47 @@
 
 #include "flowcount.h"
 #include "log.h"
+#include "params.h"
 #include "flowcount.skel.h"
 
 struct opts {
 	const char *dev, *out;
-	bool keep, json;
+	bool keep, json, verbose, help;
+};
+
+static const struct canary_opt flowcount_opts[] = {
+	CANARY_OPTION(struct opts, "dev", 0, "DEV", dev,
+		      "count at TC ingress of DEV (in the current network namespace)"),
+	CANARY_OPTION(struct opts, "out", 0, "FILE", out,
+		      "write FAMILY PROTO SRC SPORT DPORT PACKETS per flow"),
+	CANARY_OPTION(struct opts, "keep", 0, NULL, keep,
+		      "let counted packets go on into the stack (default: drop them)"),
+	CANARY_OPTION(struct opts, "json", 'j', NULL, json, "JSON summary"),
+	CANARY_OPTION(struct opts, "verbose", 'v', NULL, verbose, "libbpf's messages"),
+	CANARY_OPTION(struct opts, "help", 'h', NULL, help, "this text"),
+	{ 0 },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: flowcount --dev DEV [--out FILE] [--keep] [-j] [-v]\n"
-		"  --dev DEV    count at TC ingress of DEV (in the current network namespace)\n"
-		"  --out FILE   write FAMILY PROTO SRC SPORT DPORT PACKETS per flow\n"
-		"  --keep       let counted packets go on into the stack (default: drop them)\n"
-		"  -j           JSON summary\n"
-		"Prints \"ready\" once attached; SIGINT or SIGTERM stops and prints the counts.\n");
+	fputs("usage: flowcount", f);
+	canary_opts__synopsis(f, flowcount_opts, 16, 16);
+	fputc('\n', f);
+	canary_opts__print(f, flowcount_opts);
+	fputs("Prints \"ready\" once attached; SIGINT or SIGTERM stops and prints the counts.\n", f);
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_DEV = 256, O_OUT, O_KEEP };
-	static const struct option lopts[] = {
-		{ "dev", required_argument, NULL, O_DEV },
-		{ "out", required_argument, NULL, O_OUT },
-		{ "keep", no_argument, NULL, O_KEEP },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	int err;
 
 	*o = (struct opts){};
-	while ((c = getopt_long(argc, argv, "jvh", lopts, NULL)) != -1) {
-		switch (c) {
-		case O_DEV: o->dev = optarg; break;
-		case O_OUT: o->out = optarg; break;
-		case O_KEEP: o->keep = true; break;
-		case 'j': o->json = true; break;
-		case 'v': canary_log_set_level(CANARY_LOG_DEBUG); break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("flowcount: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return -EINVAL;
-	}
+	err = canary_opts__parse_tool(argc, argv, "flowcount", flowcount_opts, o, &o->help, &o->verbose,
+				      usage);
+	if (err > 0)
+		exit(0);
+	if (err)
+		return err;
 	if (!o->dev) {
 		pr_warn("flowcount: --dev DEV is required (the receiving interface)\n");
 		return -EINVAL;

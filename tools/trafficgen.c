@@ -35,6 +35,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "params.h"
 #include "pkt.h"
 #include "trafficgen.skel.h"
 
@@ -57,44 +58,57 @@ struct opts {
 	double duration;	/* 0: no time limit */
 	const char *flow_log;
 	bool malformed;
-	bool json;
+	bool json, verbose, help;
+	/* As given; checked and converted after the parse. */
+	const char *flows_arg, *count_arg, *batch_arg, *pps_arg, *family_arg, *proto_arg;
+	const char *size_arg, *ashare_arg, *duration_arg;
 };
+
+_Static_assert(MAX_FLOWS == 16777216, "--flows help text");
+
+#define OPT(name, arg, field, help) CANARY_OPTION(struct opts, name, 0, arg, field, help)
+static const struct canary_opt trafficgen_opts[] = {
+	OPT("dev", "DEV", dev, "egress interface (in the current network namespace)"),
+	OPT("flows", "N", flows_arg, "flows to spread frames over (default 1024, max 16777216)"),
+	OPT("count", "N", count_arg, "frames to send (default 0: until SIGINT/SIGTERM)"),
+	OPT("batch", "N", batch_arg, "frames per BPF_PROG_TEST_RUN call (default 100000;\n"
+	    "with --pps, pps/20 clamped to 1000..100000)"),
+	OPT("pps", "N", pps_arg, "rate cap, paced between calls (0: as fast as possible)"),
+	OPT("family", "4|6", family_arg, "IP version (default 4)"),
+	OPT("proto", "udp|tcp", proto_arg, "L4 protocol (default udp)"),
+	OPT("src", "ADDR", src, "source address (198.18.0.1, or 2001:db8::1)"),
+	OPT("dst", "ADDR", dst, "destination address (198.18.0.2, or 2001:db8::2)"),
+	OPT("size", "BYTES", size_arg, "frame size without FCS (default 64 or the header size)"),
+	OPT("attack-share", "PERMILLE", ashare_arg, "that share of frames comes from\n"
+	    "--attack-src instead"),
+	OPT("attack-src", "ADDR", attack_src, "the attack frames' source address"),
+	OPT("duration", "SECONDS", duration_arg, "stop after this long (checked between calls)"),
+	OPT("flow-log", "FILE", flow_log, "write FAMILY PROTO SRC SPORT DPORT FRAMES legit|attack\n"
+	    "per flow (the key format of flowcount --out)"),
+	OPT("malformed", NULL, malformed, "cycle through malformed frames, one kind per call"),
+	CANARY_OPTION(struct opts, "json", 'j', NULL, json, "JSON summary"),
+	CANARY_OPTION(struct opts, "verbose", 'v', NULL, verbose, "verbose (libbpf messages)"),
+	CANARY_OPTION(struct opts, "help", 'h', NULL, help, "this text"),
+	{ 0 },
+};
+#undef OPT
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: trafficgen --dev DEV [options]\n"
-		"  --dev DEV              egress interface (in the current network namespace)\n"
-		"  --flows N              flows to spread frames over (default 1024, max %u)\n"
-		"  --count N              frames to send (default 0: until SIGINT/SIGTERM)\n"
-		"  --batch N              frames per BPF_PROG_TEST_RUN call (default 100000;\n"
-		"                         with --pps, pps/20 clamped to 1000..100000)\n"
-		"  --pps N                rate cap, paced between calls (0: as fast as possible)\n"
-		"  --family 4|6           IP version (default 4)\n"
-		"  --proto udp|tcp        L4 protocol (default udp)\n"
-		"  --src ADDR --dst ADDR  addresses (198.18.0.1 -> 198.18.0.2, 2001:db8::1 -> ::2)\n"
-		"  --size BYTES           frame size without FCS (default 64 or the header size)\n"
-		"  --attack-share PERMILLE --attack-src ADDR\n"
-		"                         that share of frames comes from ADDR instead\n"
-		"  --duration SECONDS     stop after this long (checked between calls)\n"
-		"  --flow-log FILE        write FAMILY PROTO SRC SPORT DPORT FRAMES legit|attack\n"
-		"                         per flow (the key format of flowcount --out)\n"
-		"  --malformed            cycle through malformed frames, one kind per call\n"
-		"  -j                     JSON summary\n"
-		"  -v                     verbose (libbpf messages)\n",
-		MAX_FLOWS);
+	fputs("usage: trafficgen --dev DEV [options]\n", f);
+	canary_opts__print(f, trafficgen_opts);
 }
 
-static int parse_u64(const char *opt, const char *s, __u64 max, __u64 *out)
+static int parse_u64(const char *opt, const char *s, __u64 min, __u64 max, __u64 *out)
 {
 	unsigned long long v;
 	char *end;
 
 	errno = 0;
 	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-' || v > max) {
-		pr_warn("trafficgen: %s '%s': expected a number from 0 to %llu\n", opt, s,
-			(unsigned long long)max);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+		pr_warn("trafficgen: %s '%s': expected a number from %llu to %llu\n", opt, s,
+			(unsigned long long)min, (unsigned long long)max);
 		return -EINVAL;
 	}
 	*out = v;
@@ -103,106 +117,70 @@ static int parse_u64(const char *opt, const char *s, __u64 max, __u64 *out)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_DEV = 256, O_FLOWS, O_COUNT, O_BATCH, O_PPS, O_FAMILY, O_PROTO, O_SRC, O_DST,
-	       O_SIZE, O_ASHARE, O_ASRC, O_DURATION, O_FLOWLOG, O_MALFORMED };
-	static const struct option lopts[] = {
-		{ "dev", required_argument, NULL, O_DEV },
-		{ "flows", required_argument, NULL, O_FLOWS },
-		{ "count", required_argument, NULL, O_COUNT },
-		{ "batch", required_argument, NULL, O_BATCH },
-		{ "pps", required_argument, NULL, O_PPS },
-		{ "family", required_argument, NULL, O_FAMILY },
-		{ "proto", required_argument, NULL, O_PROTO },
-		{ "src", required_argument, NULL, O_SRC },
-		{ "dst", required_argument, NULL, O_DST },
-		{ "size", required_argument, NULL, O_SIZE },
-		{ "attack-share", required_argument, NULL, O_ASHARE },
-		{ "attack-src", required_argument, NULL, O_ASRC },
-		{ "duration", required_argument, NULL, O_DURATION },
-		{ "flow-log", required_argument, NULL, O_FLOWLOG },
-		{ "malformed", no_argument, NULL, O_MALFORMED },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char *end;
 	__u64 v;
-	int c, err = 0;
+	int err;
 
 	*o = (struct opts){ .flows = 1024, .family = AF_INET, .proto = IPPROTO_UDP };
-	while ((c = getopt_long(argc, argv, "jvh", lopts, NULL)) != -1) {
-		switch (c) {
-		case O_DEV: o->dev = optarg; break;
-		case O_FLOWS:
-			err = parse_u64("--flows", optarg, MAX_FLOWS, &v);
-			if (!err && !v) {
-				pr_warn("trafficgen: --flows must be at least 1\n");
-				err = -EINVAL;
-			}
-			o->flows = v;
-			break;
-		case O_COUNT: err = parse_u64("--count", optarg, ~0ULL, &o->count); break;
-		case O_BATCH:
-			err = parse_u64("--batch", optarg, UINT_MAX, &v);
-			if (!err && !v) {
-				pr_warn("trafficgen: --batch must be at least 1\n");
-				err = -EINVAL;
-			}
-			o->batch = v;
-			break;
-		case O_PPS: err = parse_u64("--pps", optarg, ~0ULL, &o->pps); break;
-		case O_FAMILY:
-			if (!strcmp(optarg, "4")) {
-				o->family = AF_INET;
-			} else if (!strcmp(optarg, "6")) {
-				o->family = AF_INET6;
-			} else {
-				pr_warn("trafficgen: --family '%s': use 4 or 6\n", optarg);
-				err = -EINVAL;
-			}
-			break;
-		case O_PROTO:
-			if (!strcmp(optarg, "udp")) {
-				o->proto = IPPROTO_UDP;
-			} else if (!strcmp(optarg, "tcp")) {
-				o->proto = IPPROTO_TCP;
-			} else {
-				pr_warn("trafficgen: --proto '%s': use udp or tcp\n", optarg);
-				err = -EINVAL;
-			}
-			break;
-		case O_SRC: o->src = optarg; break;
-		case O_DST: o->dst = optarg; break;
-		case O_SIZE:
-			err = parse_u64("--size", optarg, FRAME_MAX, &v);
-			o->size = v;
-			break;
-		case O_ASHARE:
-			err = parse_u64("--attack-share", optarg, 1000, &v);
-			o->attack_permille = v;
-			break;
-		case O_ASRC: o->attack_src = optarg; break;
-		case O_DURATION:
-			errno = 0;
-			o->duration = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(o->duration > 0) ||
-			    o->duration > 1e6) {
-				pr_warn("trafficgen: --duration '%s': expected seconds > 0\n", optarg);
-				err = -EINVAL;
-			}
-			break;
-		case O_FLOWLOG: o->flow_log = optarg; break;
-		case O_MALFORMED: o->malformed = true; break;
-		case 'j': o->json = true; break;
-		case 'v': canary_log_set_level(CANARY_LOG_DEBUG); break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -EINVAL;
-		}
-		if (err)
-			return err;
+	err = canary_opts__parse_tool(argc, argv, "trafficgen", trafficgen_opts, o, &o->help,
+				      &o->verbose, usage);
+	if (err > 0)
+		exit(0);
+	if (err)
+		return err;
+	if (o->flows_arg) {
+		if (parse_u64("--flows", o->flows_arg, 1, MAX_FLOWS, &v))
+			return -EINVAL;
+		o->flows = v;
 	}
-	if (optind < argc) {
-		pr_warn("trafficgen: unexpected argument '%s' (see --help)\n", argv[optind]);
+	if (o->count_arg && parse_u64("--count", o->count_arg, 0, ~0ULL, &o->count))
 		return -EINVAL;
+	if (o->batch_arg) {
+		if (parse_u64("--batch", o->batch_arg, 1, UINT_MAX, &v))
+			return -EINVAL;
+		o->batch = v;
+	}
+	if (o->pps_arg && parse_u64("--pps", o->pps_arg, 0, ~0ULL, &o->pps))
+		return -EINVAL;
+	if (o->family_arg) {
+		if (!strcmp(o->family_arg, "4")) {
+			o->family = AF_INET;
+		} else if (!strcmp(o->family_arg, "6")) {
+			o->family = AF_INET6;
+		} else {
+			pr_warn("trafficgen: --family '%s': use 4 or 6\n", o->family_arg);
+			return -EINVAL;
+		}
+	}
+	if (o->proto_arg) {
+		if (!strcmp(o->proto_arg, "udp")) {
+			o->proto = IPPROTO_UDP;
+		} else if (!strcmp(o->proto_arg, "tcp")) {
+			o->proto = IPPROTO_TCP;
+		} else {
+			pr_warn("trafficgen: --proto '%s': use udp or tcp\n", o->proto_arg);
+			return -EINVAL;
+		}
+	}
+	if (o->size_arg) {
+		if (parse_u64("--size", o->size_arg, 0, FRAME_MAX, &v))
+			return -EINVAL;
+		o->size = v;
+	}
+	if (o->ashare_arg) {
+		if (parse_u64("--attack-share", o->ashare_arg, 0, 1000, &v))
+			return -EINVAL;
+		o->attack_permille = v;
+	}
+	if (o->duration_arg) {
+		errno = 0;
+		o->duration = strtod(o->duration_arg, &end);
+		if (errno || end == o->duration_arg || *end || !(o->duration > 0) ||
+		    o->duration > 1e6) {
+			pr_warn("trafficgen: --duration '%s': expected seconds > 0\n",
+				o->duration_arg);
+			return -EINVAL;
+		}
 	}
 	if (!o->dev) {
 		pr_warn("trafficgen: --dev DEV is required (the egress interface)\n");
