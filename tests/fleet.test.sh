@@ -15,6 +15,7 @@
 #   good       fw_v2 over fw_v1 (pre-flight on a capture first): promoted on
 #              every host, waves in order
 #   preflight  fw_blackhole fails the pre-flight: no host is touched
+#   rerun      fw_v2 again: every host is skipped (stable already), no rollout
 #   bad        fw_blackhole: rolled back on the canary host h1; no other host
 #              has a rollout
 #   host3      fw_leaky with canary_fleet_revert=true: promoted on h1, h2,
@@ -238,7 +239,11 @@ scenario_good() {
 	[ "$waves" = "h1|h2|h3 h4|h5" ] && [ -n "$waves" ] ||
 		[ "$waves" = "h1|h2|h4 h3|h5" ] ||
 		{ show_play good; fail "good: waves '$waves', want h1|h2|h3 h4|h5"; }
-	echo "good: fw_v2 promoted on all $N hosts in waves $waves, pre-flight passed ($secs s)"
+	per_host=$(for i in $(seq $N); do
+		st "$i" | jq -r --arg h "h$i" '"\($h) \(.interfaces[0].rollout.elapsed_ms / 1000) s"'
+	done | paste -sd ',' | sed 's/,/, /g')
+	echo "good: fw_v2 promoted on all $N hosts in waves $waves, pre-flight passed ($secs s;" \
+		"rollouts: $per_host; load $(cut -d' ' -f1-3 /proc/loadavg))"
 }
 
 scenario_preflight() {
@@ -253,6 +258,19 @@ scenario_preflight() {
 		host_is "$i" promoted fw_v2.bpf.o || fail "preflight: h$i changed"
 	done
 	echo "preflight: fw_blackhole failed the pre-flight (exit $rc), no host touched ($secs s)"
+}
+
+scenario_rerun() {
+	# The fleet of the good scenario again: every host is already on fw_v2.
+	local ids0 ids1
+	ids0=$(for i in $(seq $N); do st "$i" | jq -r '.interfaces[0].rollout.id'; done)
+	play rerun -e canary_candidate="$B/versions/fw_v2.bpf.o"
+	[ $rc -eq 0 ] || { show_play rerun; fail "rerun: ansible-playbook exited $rc, want 0"; }
+	ids1=$(for i in $(seq $N); do st "$i" | jq -r '.interfaces[0].rollout.id'; done)
+	[ "$ids0" = "$ids1" ] || { show_play rerun; fail "rerun: a host got a new rollout"; }
+	summary_has rerun "h1: already_stable" "h3: already_stable" "h5: already_stable" ||
+		{ show_play rerun; fail "rerun: summary"; }
+	echo "rerun: fw_v2 again, every host already stable on it, no new rollout ($secs s)"
 }
 
 scenario_bad() {
@@ -289,6 +307,7 @@ scenario_host3() {
 echo "ansible: $(ansible-playbook --version 2>/dev/null | sed -n 1p)"
 scenario_good
 scenario_preflight
+scenario_rerun
 scenario_bad
 scenario_host3
 echo "PASS"

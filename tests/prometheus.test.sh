@@ -169,4 +169,41 @@ wait_api /api/v1/alerts ".data.alerts | map(select(.labels.alertname == \"Canary
 	"CanaryRolloutRolledBack firing" || pfail "no rollback alert"
 firing=$(api /api/v1/alerts | jq -r '[.data.alerts[] | select(.state == "firing") | .labels.alertname] | unique | join(" ")')
 echo "after a rollback, firing: $firing"
+
+# examples/kubernetes.md: every `query:` of its Argo Rollouts and Flagger
+# templates (templating filled in) is accepted; the rollbacks gates see the
+# rollback.
+python3 - examples/kubernetes.md "$IF" >"$CB_TMP/k8s-queries" <<'PY' || fail "cannot read examples/kubernetes.md"
+import re, sys, yaml
+text, iface = open(sys.argv[1]).read(), sys.argv[2]
+def walk(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k == "query" and isinstance(v, str):
+                yield v
+            else:
+                yield from walk(v)
+    elif isinstance(o, list):
+        for v in o:
+            yield from walk(v)
+for block in re.findall(r"```yaml\n(.*?)```", text, re.S):
+    try:
+        docs = list(yaml.safe_load_all(block))
+    except yaml.YAMLError:
+        continue  # a fragment (the Canary's analysis excerpt)
+    for q in (q for d in docs for q in walk(d)):
+        q = q.replace("{{args.interface}}", iface).replace("{{ interval }}", "5m")
+        print(" ".join(q.split()))
+PY
+nk=$(wc -l <"$CB_TMP/k8s-queries")
+[ "$nk" -ge 4 ] || fail "only $nk queries found in examples/kubernetes.md"
+while IFS= read -r e; do
+	r=$(query "$e")
+	[ "$(jq -r .status <<<"$r")" = success ] || fail "query API refused kubernetes.md's $e: $r"
+	if [[ $e == *rolled_back* ]]; then
+		jq -e '.data.result[0].value[1] | tonumber > 0.5' >/dev/null <<<"$r" ||
+			fail "kubernetes.md's rollback gate does not see the rollback: $e: $r"
+	fi
+done <"$CB_TMP/k8s-queries"
+echo "query API accepted all $nk queries of examples/kubernetes.md; its rollback gates read > 0 after the rollback"
 echo PASS
