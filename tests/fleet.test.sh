@@ -95,6 +95,13 @@ max_step_time = 60s
 min_packets = 2000
 breaker_budget = 1000
 
+# A test of the playbook, not of the judge: fewer false rollbacks of the
+# verdict-identical rollouts (fw_v2, and fw_leaky off host 3); the bad
+# candidates change a third or more of the verdicts and are still caught
+# in a second or two.
+[judge]
+alpha = 0.001
+
 [interface $d]
 mode = native
 stable = $B/versions/fw_v1.bpf.o
@@ -305,6 +312,13 @@ scenario_host3() {
 }
 
 echo "ansible: $(ansible-playbook --version 2>/dev/null | sed -n 1p)"
+# The example inventory parses, into the group the playbook targets.
+hosts=$(ansible-inventory -i examples/fleet/inventory.example.yml --list 2>/dev/null |
+	jq -r '.xdp_fleet.hosts | length') || hosts=0
+[ "$hosts" -ge 2 ] || fail "examples/fleet/inventory.example.yml: group xdp_fleet has $hosts hosts"
+ANSIBLE_CONFIG=$PWD/examples/fleet/ansible.cfg ansible-playbook --syntax-check \
+	-i examples/fleet/inventory.example.yml examples/fleet/rollout.yml >/dev/null ||
+	fail "examples/fleet/rollout.yml: syntax check"
 scenario_good
 scenario_preflight
 scenario_rerun
