@@ -32,6 +32,36 @@ echo "$(prometheus --version 2>&1 | sed -n 1p)"
 
 promtool check rules "$RULES" || fail "promtool check rules $RULES"
 
+# The dashboard as Grafana reads it (no Grafana in Debian): unique panel
+# ids, panels inside the 24-column grid and not overlapping, every query
+# target with a refId, an expr and the dashboard's data source variable.
+python3 - "$DASH" <<'PY' || fail "$DASH is not a well-formed dashboard"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["title"] and d["uid"] and isinstance(d["schemaVersion"], int), "title, uid, schemaVersion"
+names = [v["name"] for v in d["templating"]["list"]]
+assert names == ["datasource", "instance", "interface"], names
+ids, cells = set(), {}
+for p in d["panels"]:
+    assert p["id"] not in ids, "duplicate panel id %d" % p["id"]
+    ids.add(p["id"])
+    g = p["gridPos"]
+    assert g["x"] >= 0 and g["w"] > 0 and g["x"] + g["w"] <= 24 and g["h"] > 0, p["title"]
+    for x in range(g["x"], g["x"] + g["w"]):
+        for y in range(g["y"], g["y"] + g["h"]):
+            assert (x, y) not in cells, "%s overlaps %s" % (p["title"], cells[(x, y)])
+            cells[(x, y)] = p["title"]
+    if p["type"] == "row":
+        continue
+    assert p["datasource"]["uid"] == "${datasource}", p["title"]
+    assert p["targets"], "%s has no query" % p["title"]
+    refs = [t["refId"] for t in p["targets"]]
+    assert len(set(refs)) == len(refs), p["title"]
+    for t in p["targets"]:
+        assert t["expr"].strip() and t["datasource"]["uid"] == "${datasource}", p["title"]
+print("dashboard: %d panels, %d queries" % (len(ids), sum(len(p.get("targets", [])) for p in d["panels"])))
+PY
+
 # A rollout with evidence, so the judge's families exist.
 $CTL start "$IF" $B/versions/fw_v2.bpf.o >/dev/null || fail "cannot start the rollout"
 cb_wait_status "$IF" '((.rollout.tests // []) | length > 0) and .versions.candidate.packets > 2000' \
