@@ -18,6 +18,8 @@
 #   rerun      fw_v2 again: every host is skipped (stable already), no rollout
 #   bad        fw_blackhole: rolled back on the canary host h1; no other host
 #              has a rollout
+#   error      an operator's rollout in progress on h2: canaryctl start
+#              exits 1 there; h1 reverted, h3-h5 never started
 #   host3      fw_leaky with canary_fleet_revert=true: promoted on h1, h2,
 #              h4 (h4 shares h3's wave), rolled back on h3, h5 never
 #              started, then h1, h2, h4 reverted to fw_v1
@@ -293,6 +295,25 @@ scenario_bad() {
 	echo "bad: fw_blackhole rolled back on the canary host h1, h2-h$N have no rollout (exit $rc, $secs s)"
 }
 
+scenario_error() {
+	# The fleet of the bad scenario (h1 rolled back, the others untouched),
+	# with an operator's rollout in progress on h2: canaryctl start exits 1
+	# there. fw_v2 with canary_fleet_revert=true: h1 promoted then reverted,
+	# h2 an error (its own rollout left alone), h3-h5 never started.
+	$CTL --socket "$(sock 2)" start "$(dut_if 2)" "$B/versions/fw_v2.bpf.o" --step-time 10m >/dev/null ||
+		fail "error: cannot start the operator's rollout on h2"
+	play error -e canary_candidate="$B/versions/fw_v2.bpf.o" -e canary_fleet_revert=true
+	[ $rc -ne 0 ] || { show_play error; fail "error: ansible-playbook exited 0"; }
+	host_is 1 aborted fw_v1.bpf.o || { show_play error; fail "error: h1 not reverted"; }
+	host_is 2 progressing fw_v1.bpf.o || { show_play error; fail "error: h2's own rollout was touched"; }
+	for i in $(seq 3 $N); do
+		host_is "$i" null fw_v1.bpf.o || { show_play error; fail "error: h$i was touched"; }
+	done
+	summary_has error "h1: reverted" "h2: error (exit 1)" "h3: not reached" "h5: not reached" ||
+		{ show_play error; fail "error: summary"; }
+	echo "error: canaryctl start exited 1 on h2 (a rollout in progress), h1 reverted, h3-h$N never started (exit $rc, $secs s)"
+}
+
 scenario_host3() {
 	fleet_up || fail "host3: cannot build the fleet"
 	play host3 -e canary_candidate="$B/versions/fw_leaky.bpf.o" -e canary_fleet_revert=true
@@ -323,5 +344,6 @@ scenario_good
 scenario_preflight
 scenario_rerun
 scenario_bad
+scenario_error
 scenario_host3
 echo "PASS"
