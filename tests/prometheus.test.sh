@@ -11,7 +11,8 @@
 #   - every PromQL expression of the rules and of
 #     examples/grafana/canaryd-dashboard.json is accepted by /api/v1/query
 #     (Grafana's $variables replaced by values);
-#   - a rolled-back rollout fires CanaryRolloutRolledBack.
+#   - a rolled-back rollout fires CanaryRolloutRolledBack; a stopped canaryd
+#     puts CanarydDown pending.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
@@ -236,4 +237,10 @@ while IFS= read -r e; do
 	fi
 done <"$CB_TMP/k8s-queries"
 echo "query API accepted all $nk queries of examples/kubernetes.md; its rollback gates read > 0 after the rollback"
+
+# canaryd gone: the scrape fails, CanarydDown goes pending (for: 1m).
+kill "$CB_DAEMON_PID" && wait "$CB_DAEMON_PID" 2>/dev/null
+wait_api /api/v1/alerts '.data.alerts | map(select(.labels.alertname == "CanarydDown" and
+	.state == "pending")) | length == 1' 30 "CanarydDown pending" || pfail "no CanarydDown alert"
+echo "canaryd stopped: up == $(query 'up{job="canaryd"}' | jq -r '.data.result[0].value[1]'), CanarydDown pending"
 echo PASS
