@@ -10,7 +10,9 @@
 #   - promtool check rules passes, Prometheus loaded every rule (health ok);
 #   - every PromQL expression of the rules and of
 #     examples/grafana/canaryd-dashboard.json is accepted by /api/v1/query
-#     (Grafana's $variables replaced by values);
+#     (Grafana's $variables replaced by values), and so is every query of
+#     examples/kubernetes.md (its rollback gates read > 0 after a rollback);
+#   - the dashboard JSON is well formed as Grafana reads it (ids, grid, targets);
 #   - a rolled-back rollout fires CanaryRolloutRolledBack; a stopped canaryd
 #     puts CanarydDown pending.
 set -u
