@@ -7,7 +7,8 @@
 # make sim        the judge's A/A and power tables on flow-level traffic (tests/test_sim.c)
 # make bench      side-by-side performance ratios
 # make demo       the live demo on a veth test bed
-# make install    canaryd, canaryctl, example versions and config, systemd unit
+# make install    canaryd, canaryctl, example versions and config, systemd unit,
+#                 bash completion
 #                 (PREFIX=/usr/local, DESTDIR for staging)
 # make fuzz       run each libFuzzer target for FUZZ_TIME seconds (default 60)
 # make SANITIZE=1 [test]  ASan+UBSan build into build-san/ (and its tests)
@@ -277,6 +278,9 @@ install: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS)
 		>$(DESTDIR)$(SYSCONFDIR)/canaryd/canaryd.ini.example
 	$(Q)install -m 0644 README.md examples/kubernetes.md examples/webhook-receiver.md \
 		$(DESTDIR)$(DOCDIR)/
+	$(Q)install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	$(Q)install -m 0644 contrib/bash-completion/canaryctl \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/canaryctl
 
 clean:
 	$(call msg,CLEAN,$(O))

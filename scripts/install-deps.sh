@@ -11,6 +11,7 @@ PKGS=(
 	libpcap-dev libcmocka-dev libsystemd-dev
 	iproute2 ethtool util-linux procps jq python3 python3-yaml
 	curl systemd stress-ng
+	ansible-core prometheus bash-completion
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -79,6 +79,7 @@ usr/bin/canary-webhook-receiver
 $(for v in $B/versions/*.bpf.o; do echo "usr/lib/canaryd/versions/$(basename "$v")"; done)
 usr/lib/systemd/system/canaryd.service
 usr/sbin/canaryd
+usr/share/bash-completion/completions/canaryctl
 usr/share/doc/canaryd/README.md
 usr/share/doc/canaryd/kubernetes.md
 usr/share/doc/canaryd/webhook-receiver.md"
