@@ -74,7 +74,7 @@ want - -- --socket -j --json -h --help
 want bogus "" --
 want help "" --
 # Options per command, as canaryctl.c parses them.
-want start - -- --steps --step-time --wait --socket -j --json -h --help
+want start - -- --steps --step-time --warmup --wait --socket -j --json -h --help
 want status --w -- --watch
 want pause --w -- --wait
 want revert - -- --wait --socket -j --json -h --help
@@ -114,20 +114,20 @@ echo "$n completions checked, $bad wrong"
 CHECKS
 }
 
-# No drift from canaryctl.c: every long option and every command it parses
-# is offered.
-opts=$(grep -o '{ "[a-z-]*", *\(no\|required\)_argument' canaryd/canaryctl.c | grep -o '"[a-z-]*"' |
-	tr -d '"' | sort -u)
-[ "$(wc -l <<<"$opts")" -ge 8 ] || fail "cannot read canaryctl.c's options: $opts"
+# No drift from canaryctl: its usage is generated from the option tables that
+# parse, so every long option and command it prints is one it parses.
+help=$($B/canaryctl --help 2>&1)
+opts=$(grep -o -- '--[a-z][a-z-]*' <<<"$help" | sed 's/^--//' | sort -u)
+[ "$(wc -l <<<"$opts")" -ge 8 ] || fail "cannot read canaryctl's options from its --help: $opts"
 for o in $opts; do
-	grep -q -- "--$o\b" "$COMPLETION" || fail "canaryctl.c parses --$o; the completion does not offer it"
+	grep -q -- "--$o\b" "$COMPLETION" || fail "canaryctl parses --$o; the completion does not offer it"
 done
-cmds=$(sed -n '/^static const struct cmd cmds\[\]/,/^};/p' canaryd/canaryctl.c | grep -o '{ "[a-z]*"' |
-	grep -o '[a-z]*')
+cmds=$(grep -o '^\(Usage:\)\? *canaryctl \[--socket PATH\] \[-j\] [a-z]*' <<<"$help" | awk '{ print $NF }')
+[ "$(wc -w <<<"$cmds")" -ge 8 ] || fail "cannot read canaryctl's commands from its --help: $cmds"
 for c in $cmds; do
 	grep -q "^_canaryctl_commands=.*\b$c\b" "$COMPLETION" || fail "command $c is not completed"
 done
-echo "completion offers canaryctl.c's $(wc -l <<<"$opts") long options and $(wc -w <<<"$cmds") commands"
+echo "completion offers canaryctl's $(wc -l <<<"$opts") long options and $(wc -w <<<"$cmds") commands"
 
 # make install puts it where bash-completion's on-demand loader finds it
 # ($XDG_DATA_DIRS/bash-completion/completions/canaryctl).
