@@ -117,30 +117,23 @@ CB_JQ_LE32='def le32($o): .[$o:$o + 4] | map(ltrimstr("0x") | explode |
 	map(if . >= 97 then . - 87 else . - 48 end) | .[0] * 16 + .[1]) |
 	.[0] + .[1] * 256 + .[2] * 65536 + .[3] * 16777216;'
 
-cb_kernel_share() {
-	local inner share i
+# cb_kernel_cfg JQ [IFACE]: JQ (with le32) on the installed struct
+# canary_config's bytes: 4 x u32 (abi, flags, seed, cost mask), u64
+# generation, then range[slot] {lo, hi}.
+cb_kernel_cfg() {
+	local inner out i
 	# The inner map may be swapped (and freed) between the two reads: again.
 	for i in 1 2 3 4 5; do
-		inner=$(bpftool -j map dump pinned "$CB_PIN/${1:-$TB_DUT_IF}/canary_cfg" |
+		inner=$(bpftool -j map dump pinned "$CB_PIN/${2:-$TB_DUT_IF}/canary_cfg" |
 			jq "$CB_JQ_LE32 .[0].value | le32(0)")
-		# struct canary_config: 4 x u32, u64 generation, then range[slot] {lo, hi}.
-		share=$(bpftool -j map dump id "$inner" 2>/dev/null |
-			jq "$CB_JQ_LE32 .[0].value | le32(36) - le32(32)" 2>/dev/null) && break
+		out=$(bpftool -j map dump id "$inner" 2>/dev/null |
+			jq "$CB_JQ_LE32 .[0].value | $1" 2>/dev/null) && break
 	done
-	echo "$share"
+	echo "$out"
 }
 
-# The installed struct canary_config's flow-hash seed (u32 at byte 8).
-cb_kernel_seed() {
-	local inner seed i
-	for i in 1 2 3 4 5; do
-		inner=$(bpftool -j map dump pinned "$CB_PIN/${1:-$TB_DUT_IF}/canary_cfg" |
-			jq "$CB_JQ_LE32 .[0].value | le32(0)")
-		seed=$(bpftool -j map dump id "$inner" 2>/dev/null |
-			jq "$CB_JQ_LE32 .[0].value | le32(8)" 2>/dev/null) && break
-	done
-	echo "$seed"
-}
+cb_kernel_share() { cb_kernel_cfg 'le32(36) - le32(32)' "${1:-}"; }
+cb_kernel_seed() { cb_kernel_cfg 'le32(8)' "${1:-}"; }
 
 cb_xdp_id() {
 	tb_dut ip -j link show "${1:-$TB_DUT_IF}" | jq '.[0].xdp.prog.id // 0'
