@@ -1051,7 +1051,7 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 		return usage_err(c, "start: empty candidate object path in '%s'", obj);
 	if (a->steps && !steps_valid(a->steps))
 		return usage_err(c,
-				 "start: bad --steps '%s' (rising percentages ending at 100, "
+				 "start: bad --steps '%s' (rising percentages in steps of 0.1, ending at 100, "
 				 "e.g. 1,5,25,50,100)",
 				 a->steps);
 	if (a->step_time && parse_duration_ms(a->step_time, &ms))

@@ -662,7 +662,7 @@ static const struct key keys[] = {
 	  .allowed = "hold, rollback" },
 
 	{ .name = "steps", ROLLOUT(steps), .parse = parse_steps,
-	  .allowed = "rising percentages ending at 100, at most 16, e.g. 1,5,25,50,100" },
+	  .allowed = "rising percentages in steps of 0.1, ending at 100, at most 16, e.g. 1,5,25,50,100" },
 	{ .name = "step_time", ROLLOUT(step_time_ms), .parse = parse_duration,
 	  .allowed = "a duration: 250ms, 1s, 5m, 1h" },
 	{ .name = "max_step_time", ROLLOUT(max_step_time_ms), .parse = parse_duration,

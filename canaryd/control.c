@@ -91,7 +91,7 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 				  rc->min_packets);
 	if (err)
 		return err_reply(EINVAL,
-				 "start: steps '%s' must be rising percentages ending at 100, "
+				 "start: steps '%s' must be rising percentages in steps of 0.1, ending at 100, "
 				 "e.g. 1,5,25,50,100",
 				 steps ? steps : rc->steps);
 	plan.on_timeout = rc->on_timeout;

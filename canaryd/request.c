@@ -68,7 +68,7 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 	/* The shares alone; the interface's times are checked when it starts. */
 	if (steps && (strlen(steps) >= sizeof(req->steps) ||
 		      rollout_plan__parse(&plan, steps, req->step_time_ms, 0, 0))) {
-		snprintf(msg, len, "start: steps '%s' must be rising percentages ending at 100, "
+		snprintf(msg, len, "start: steps '%s' must be rising percentages in steps of 0.1, ending at 100, "
 			 "e.g. 1,5,25,50,100", quote(steps, q, sizeof(q)));
 		return -EINVAL;
 	}

@@ -29,8 +29,13 @@ int rollout_plan__parse(struct rollout_plan *plan, const char *steps, __u64 min_
 		if (end == p || pct <= 0 || pct > 100 || plan->nr_steps == ROLLOUT_MAX_STEPS)
 			return -EINVAL;
 		bp = (__u32)llround(pct * 100);
-		if (bp <= prev || fabs(pct * 100 - bp) > 1e-6)
-			return -EINVAL;	/* not rising, or finer than 0.01 % */
+		/*
+		 * Rising, and in whole strata of the hash space (0.1 %): the
+		 * datapath refuses any other share, and the judge compares
+		 * strata served by one version at a time.
+		 */
+		if (bp <= prev || fabs(pct * 100 - bp) > 1e-6 || bp % CANARY_STRATUM_BP)
+			return -EINVAL;
 		plan->step[plan->nr_steps++] = (struct rollout_step){
 			.share_bp = bp, .min_bake_ms = min_bake_ms, .max_ms = max_ms,
 			.min_packets = min_packets,

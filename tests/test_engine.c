@@ -145,6 +145,10 @@ static void test_plan_parse(void **state)
 	assert_int_equal(rollout_plan__parse(&p, "100", 1, 2, 3), -EINVAL);
 	assert_int_equal(rollout_plan__parse(&p, "5,1,100", 1, 2, 3), -EINVAL);
 	assert_int_equal(rollout_plan__parse(&p, "5,5,100", 1, 2, 3), -EINVAL);
+	/* Shares move in whole strata of the hash space: 0.1 %, not 0.05 %. */
+	assert_int_equal(rollout_plan__parse(&p, "0.1,100", 1, 2, 3), 0);
+	assert_int_equal(rollout_plan__parse(&p, "0.05,100", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "1.25,100", 1, 2, 3), -EINVAL);
 	assert_int_equal(rollout_plan__parse(&p, "5,50", 1, 2, 3), -EINVAL);
 	assert_int_equal(rollout_plan__parse(&p, "5,101", 1, 2, 3), -EINVAL);
 	assert_int_equal(rollout_plan__parse(&p, "0,100", 1, 2, 3), -EINVAL);
