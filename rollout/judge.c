@@ -568,6 +568,18 @@ struct shock {
 	double alpha, beta;
 };
 
+/*
+ * A stratum's baseline rate with half an event of doubt, for its variance
+ * (not its expectation: half an event is a bias where events are few): a
+ * baseline of a few packets, none or all of them events, does not make the
+ * stratum certain (a flow too small to show in the baseline shows up
+ * later).
+ */
+static double base_rate(const struct judge_stratum *js, int m)
+{
+	return (js->base[m] * js->base_n + 0.5) / (js->base_n + 1);
+}
+
 static double expect(const struct shock *k, const struct judge_stratum *js, int m, double n)
 {
 	double r = js->base[m];
@@ -711,13 +723,18 @@ static void sums_add(struct judge_sums *a, double x, double e, double es, double
  * (rates of flows changing, flows coming and going) is phi.
  */
 static double stratum_var(const struct judge_state *st, const struct judge_stratum *js, int m,
-			  double n, double w)
+			  double n, double w, double *base_term)
 {
-	(void)st;
-	double r = js->base[m], b = js->base_n, d = b + js->pm[m];
+	double b = js->base_n, d = b + js->pm[m], r = base_rate(js, m), q = r * (1 - r);
 
-	/* Shrunk with pm packets of prior: the baseline's own noise is b / (b + pm)^2. */
-	return w + n * n * r * (1 - r) * (d > 0 ? (b > 1 ? b : 1) / (d * d) : 1);
+	(void)st;
+	/*
+	 * At least the model's within variance: a stratum with 0 variance
+	 * would be left out of the dispersion, and its surprises are the
+	 * dispersion.
+	 */
+	*base_term = n * n * q * (d > 0 ? (b > 1 ? b : 1) / (d * d) : 1);
+	return fmax(w, n * q) + *base_term;
 }
 
 /*
@@ -739,7 +756,7 @@ static double dispersion(const struct judge_state *st, int m, __u32 lo_s)
 		return st->cfg.deff;
 	for (s = lo_s; s < JUDGE_STRATA; s++) {
 		const struct judge_stratum *js = &st->s[s];
-		double r = js->r[m], q = r * r, vs = stratum_var(st, js, m, js->n, js->w[m]);
+		double r = js->r[m], q = r * r, bt, vs = stratum_var(st, js, m, js->n, js->w[m], &bt);
 
 		if (vs <= 1e-9)
 			continue;
@@ -765,14 +782,23 @@ static double dispersion(const struct judge_state *st, int m, __u32 lo_s)
 static double cand_var_ratio(const struct judge_state *st, int m, const struct judge_sums *u,
 			     __u32 lo, __u32 nc)
 {
-	double v = u->v;
+	double base = 0, bt, e = fmax(u->e, 0.5);
 	__u32 s;
 
-	if (u->e <= 0)
-		return 1;
-	for (s = lo; s < nc && s < JUDGE_STRATA; s++)
-		v += stratum_var(st, &st->s[s], m, st->s[s].n, 0);
-	return fmax(v / u->e, 0.05);
+	/* Within variance, plus the baselines' errors. */
+	for (s = lo; s < nc && s < JUDGE_STRATA; s++) {
+		stratum_var(st, &st->s[s], m, st->s[s].n, 0, &bt);
+		base += bt;
+	}
+	{
+		double v = u->v + base;
+
+	/*
+	 * Below Poisson only with events enough to show it: a handful of
+	 * expected events from strata that are all drops says little.
+	 */
+		return fmax(v / e, e < 50 ? 1 : 0.05);
+	}
 }
 
 /*
@@ -935,7 +961,11 @@ static double safe_llr(const struct judge_state *st, int m, int d)
 static double floor_llr(const struct judge_state *st, int m, int d)
 {
 	const struct judge_metric_state *ms = &st->m[m];
-	double fl = st->cfg.metric[m].floor, pe = phi_eff(ms->sphi, ms->svr, &ms->ssum);
+	/*
+	 * The null is a rate at the floor: its variance is the floor's
+	 * Poisson one times phi, not the (possibly empty) strata's own.
+	 */
+	double fl = st->cfg.metric[m].floor, pe = phi_eff(ms->sphi, 1, &ms->ssum);
 	double x = fmax(0, d == JUDGE_DIR_UP ? ms->ssum.x : ms->ssum.e) / pe;
 
 	if (fl <= 0 || ms->ssum.n <= 0)
