@@ -742,9 +742,15 @@ static void print_iface(json_t *ifc)
 	}
 	if (json_is_object(ro)) {
 		const char *v = jstr(ro, CANARY_K_VERDICT), *ev = jstr(ro, CANARY_K_EVIDENCE);
+		json_t *ex;
 
 		printf("  %-10s %s\n", "verdict", v ? v : "-");
 		printf("  %-10s %s\n", "evidence", ev && *ev ? ev : "-");
+		ex = json_object_get(ro, CANARY_K_EXPOSURE);
+		if (json_is_true(json_object_get(ex, CANARY_K_UNREACHABLE)))
+			printf("  %-10s %.0f candidate packets/h seen, %.0f needed: this step will "
+			       "time out (never a rollback)\n", "low traffic",
+			       jnum(ex, CANARY_K_CAND_PPH), jnum(ex, CANARY_K_NEED_PPH));
 	}
 	if (json_is_object(br))
 		printf("  %-10s %s (bad %llu, trips %llu)\n", "breaker",

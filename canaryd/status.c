@@ -185,6 +185,17 @@ json_t *canaryd_status__rollout(const struct iface *ifc)
 	set_str(o, CANARY_K_VERDICT, judge_verdict__name(r->last_verdict));
 	set_str(o, CANARY_K_EVIDENCE, ev);
 	json_object_set_new(o, CANARY_K_TESTS, tests_json(&r->last_ev));
+	/* Why a step cannot finish at this traffic, and the reads the judge skipped. */
+	{
+		json_t *e = json_object();
+
+		set_real(e, CANARY_K_CAND_PPH, r->last_ev.cand_pph);
+		set_real(e, CANARY_K_NEED_PPH, r->last_ev.need_pph);
+		set_bool(e, CANARY_K_UNREACHABLE, r->last_ev.unreachable);
+		set_u64(e, CANARY_K_BAD_READS, r->last_ev.bad_reads);
+		set_u64(e, CANARY_K_BAD_TIMES, r->last_ev.bad_times);
+		json_object_set_new(o, CANARY_K_EXPOSURE, e);
+	}
 	json_object_set_new(o, CANARY_K_TOTALS, totals_json(r));
 	json_object_set_new(o, CANARY_K_GATE, gate_json(ifc, now));
 	return o;

@@ -27,6 +27,10 @@
  *      "step":2, "steps":5, "share_pct":5.0, "shares_pct":[1,5,25,50,100],
  *      "step_elapsed_ms":1234, "step_min_ms":60000, "elapsed_ms":99999,
  *      "verdict":"inconclusive", "evidence":"one line",
+ *      "exposure":{"candidate_packets_per_hour":F, "needed_packets_per_hour":F,
+ *                  "unreachable":B (this step cannot reach its minimum packets
+ *                  within max_step_time at this traffic: it will time out, never
+ *                  roll back for it), "bad_reads":N, "bad_times":N},
  *      "tests":[{"metric":"drop","dir":"up","test":"harm","x_c":1,"x_s":2,"n_c":3,"n_s":4,
  *                "rate_c":0.1,"rate_s":0.1,"ratio":1.0,"rho":1.1,"stat":0.2,"threshold":5.3,
  *                "p":1.0,"decided":false}, ...],
@@ -121,7 +125,14 @@ enum canaryctl_exit {
 #define CANARY_K_COST_NS_AVG "cost_ns_avg"
 /* The rollout. */
 #define CANARY_K_ID "id"
-#define CANARY_K_SEED "seed"		/* the rollout's flow-hash seed */
+#define CANARY_K_SEED "seed"
+/* rollout.exposure: the step's exposure at this traffic, and skipped reads. */
+#define CANARY_K_EXPOSURE "exposure"
+#define CANARY_K_CAND_PPH "candidate_packets_per_hour"
+#define CANARY_K_NEED_PPH "needed_packets_per_hour"
+#define CANARY_K_UNREACHABLE "unreachable"
+#define CANARY_K_BAD_READS "bad_reads"
+#define CANARY_K_BAD_TIMES "bad_times"		/* the rollout's flow-hash seed */
 #define CANARY_K_PHASE "phase"
 #define CANARY_K_REASON "reason"
 #define CANARY_K_STEP "step"

@@ -91,6 +91,12 @@ static json_t *status_reply(const char *phase, int step)
 	    CANARY_K_TESTS, "totals", "stable_packets", 1234567, "candidate_packets", 65012,
 	    "candidate_aborted", 0);
 
+	/* A low-traffic host: the step cannot reach its minimum in time. */
+	json_object_set_new(rollout, CANARY_K_EXPOSURE,
+			    json_pack("{s:f, s:f, s:b, s:i, s:i}", CANARY_K_CAND_PPH, 7200.0,
+				      CANARY_K_NEED_PPH, 20000.0, CANARY_K_UNREACHABLE, 1,
+				      CANARY_K_BAD_READS, 0, CANARY_K_BAD_TIMES, 0));
+
 	return json_pack("{s:b, s:[{s:s, s:s, s:b, s:n, s:{s:s, s:s}, s:o, s:{s:b, s:i, s:i},"
 			 " s:{s:o, s:o}}]}",
 			 CANARY_K_OK, 1, CANARY_K_INTERFACES, "iface", "eth0", "mode", "native",
@@ -500,6 +506,7 @@ static void test_human_status(void **state)
 		"candidate         650.0     1.25    98.75    0.000      47.9         650123",
 		"verdict    inconclusive",
 		"evidence   drop up harm: cand 8126/650123",
+		"low traffic 7200 candidate packets/h seen, 20000 needed",
 		"breaker    ok (bad 0, trips 0)",
 		"reason     step 2 baking",
 	};
