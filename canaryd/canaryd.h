@@ -95,6 +95,8 @@ void canaryd_iface__restore_stable(struct iface *ifc);
 
 /* tick.c */
 int canaryd_iface__feed(struct canaryd *d, struct iface *ifc, const struct rollout_event *ev);
+/* A new start for the next interval's deltas: the counters and strata as they are now. */
+void canaryd_iface__snapshot(struct iface *ifc);
 void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double secs);
 void canaryd__on_gate(void *ctx, void *owner, enum rollout_gate gate,
 		      enum rollout_gate_result res, const char *detail);

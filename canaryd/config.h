@@ -36,7 +36,7 @@ struct canary_rollout_cfg {
 	__u64 max_step_time_ms;		/* max_step_time = 1h: then on_timeout applies */
 	/*
 	 * warmup = 60s: share 0 before step 1 while the judge learns each
-	 * stratum's baseline (docs/JUDGE.md); at most the step time.
+	 * stratum's baseline (docs/JUDGE.md).
 	 */
 	__u64 warmup_ms;
 	__u64 min_packets;		/* min_packets = 10000: candidate packets per step */

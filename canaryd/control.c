@@ -96,10 +96,8 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 				 steps ? steps : rc->steps);
 	plan.on_timeout = rc->on_timeout;
 	plan.breaker_budget = rc->breaker_budget;
-	/* The baseline: as asked, else the config's, never longer than a step. */
+	/* The baseline: as asked, else the config's. */
 	plan.warmup_ms = req->warmup_ms != ~0ULL ? req->warmup_ms : rc->warmup_ms;
-	if (plan.warmup_ms > step_ms)
-		plan.warmup_ms = step_ms;
 	if (ifc->cfg.gate_hook >= 0) {
 		plan.gates = d->config.webhook[ifc->cfg.gate_hook].gates;
 		plan.on_gate_failure = d->config.webhook[ifc->cfg.gate_hook].on_failure;

@@ -36,7 +36,15 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 		err = canary_dp__reset_breaker(dp, 1);
 		return err ? err : canary_dp__set_breaker_budget(dp, 1, a->arg);
 	case ROLLOUT_ACT_SET_SHARE:
-		return canary_dp__set_share(dp, 1, (__u32)a->arg);
+		err = canary_dp__set_share(dp, 1, (__u32)a->arg);
+		/*
+		 * The next interval starts at the change: a share changed between
+		 * two reads (a gate's answer, an operator) would otherwise leave
+		 * an interval whose strata were served by both versions.
+		 */
+		if (!err)
+			canaryd_iface__snapshot(ifc);
+		return err;
 	case ROLLOUT_ACT_CLEAR_SLOT:
 		err = canary_dp__clear_slot(dp, 1);
 		/* The rollout is over: back to the idle path (the seed stays). */
@@ -194,6 +202,16 @@ void canaryd__on_gate(void *ctx, void *owner, enum rollout_gate gate,
 	snprintf(ifc->gate_detail, sizeof(ifc->gate_detail), "%s", now);
 	if (canaryd_iface__feed(d, ifc, &ev) == -EINVAL)
 		canary_webhook__cancel_gate(ifc);	/* nobody waits for it any more */
+}
+
+void canaryd_iface__snapshot(struct iface *ifc)
+{
+	static struct canary_counters c[CANARY_COUNTERS_ENTRIES];
+
+	if (!ifc->have_last || canary_dp__read_counters(ifc->dp, c))
+		return;
+	memcpy(ifc->last, c, sizeof(c));
+	ifc->have_strata = !canary_dp__read_strata(ifc->dp, ifc->strata_last);
 }
 
 void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double secs)

@@ -93,7 +93,10 @@ metrics = off
 [rollout]
 steps = 50,100
 step_time = 1s
-max_step_time = 60s
+# A baseline of a few seconds: the judge compares each stratum with its own
+# past, which a one-second baseline at 50 kpps knows too poorly to promote.
+warmup = 5s
+max_step_time = 120s
 min_packets = 2000
 breaker_budget = 1000
 
@@ -139,7 +142,7 @@ INI
 		echo "    canary_ctl: $CTL"
 		echo "    canary_steps: '50,100'"
 		echo "    canary_step_time: 1s"
-		echo "    canary_timeout: 120"
+		echo "    canary_timeout: 300"
 		echo "    canary_poll: 1"
 	} >"$FL_TMP/inventory.yml"
 }
