@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # make            the daemon, the client and the example versions, into build/
 # make test       build and run every test (as root); make tests builds them only
-# make test-long  the slow scenarios (tests/*.long.sh), e.g. swaps at >= 1 Mpps
+# make test-long  the slow scenarios (tests/*.long.sh): crash trials, swaps at rate
 # make test-stress make test with every core kept busy (stress-ng)
 # make check      the unit tests that need no privileges, as any user
 # make sim        the judge's A/A and power tables on flow-level traffic (tests/test_sim.c)
