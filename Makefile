@@ -99,7 +99,7 @@ TOOL_BINS := $(patsubst tools/%.c,$(O)/%,$(TOOL_SRCS))
 # linked with the pure parts of the libraries built the same way.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB_SRCS := canaryd/config.c lib/log.c lib/parse.c canaryd/state.c canaryd/request.c \
+FUZZ_LIB_SRCS := canaryd/config.c canaryd/config_values.c canaryd/config_keys.c lib/log.c lib/parse.c canaryd/state.c canaryd/request.c \
 	canaryd/metrics.c $(wildcard rollout/*.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 # Not -fsanitize=bool: fuzz_state feeds CRC-valid state files whose bools may
