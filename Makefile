@@ -231,7 +231,8 @@ test: $(TEST_DEPS)
 
 # The unit tests that need no privileges, as any user: judge, engine,
 # config, metrics renderer, canaryctl against its fake daemon.
-CHECK_TESTS := test_canaryctl test_config test_engine test_judge test_metrics test_reconcile
+CHECK_TESTS := test_canaryctl test_config test_engine test_judge test_link test_metrics test_reconcile \
+	test_settings
 check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
 	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
 
