@@ -10,6 +10,8 @@
  *   notify.c    webhook notifications and gates for an interface
  *   status.c    the status JSON (control socket and webhook bodies)
  *   control.c   the control socket: one handler per command
+ *   links.c     interfaces that come and go: observe, rollout_link__decide(), apply
+ *   netlink.c   the RTNETLINK socket that wakes links.c up
  */
 #ifndef CANARYD_CANARYD_H
 #define CANARYD_CANARYD_H
@@ -23,6 +25,7 @@
 #include "canary_abi.h"
 #include "config.h"
 #include "engine.h"
+#include "link.h"
 #include "rate.h"
 #include "state.h"
 
@@ -35,6 +38,9 @@ struct canary_dp;
 struct iface {
 	struct canary_iface_cfg cfg;
 	int ifindex;
+	char ifname[16];		/* its name now (renames are followed by ifindex) */
+	struct rollout_link link;	/* waiting, managed, lost, detached (rollout/link.h) */
+	bool settings_wait;		/* a settings change waits for the rollout to end */
 	char pin_dir[PATH_MAX - 32];
 	char state_path[PATH_MAX];
 	char share_dir[PATH_MAX];	/* state maps shared between versions */
@@ -57,9 +63,12 @@ struct iface {
 	__u64 decisions[ROLLOUT_FAILED + 1];	/* rollouts ended per phase, for metrics */
 };
 
+struct canaryd_netlink;
+
 struct canaryd {
 	struct canaryd_config config;
 	const char *config_path;
+	struct canaryd_netlink *nl;	/* RTNETLINK link messages (netlink.c) */
 	struct iface iface[CANARY_MAX_IFACES];
 	int nr_ifaces;
 };
@@ -84,7 +93,8 @@ static inline __u64 canaryd_wall_ms(void)
 int canaryd_iface__setup(struct canaryd *d, struct iface *ifc);
 void canaryd_iface__close(struct iface *ifc);
 bool canaryd_iface__managed(const struct iface *ifc);
-bool canaryd_iface__present(const struct iface *ifc);
+/* Dispatcher settings (symmetric, fail, cost_sample) from the config; WHY for the log. */
+void canaryd_iface__settings(struct iface *ifc, const char *why);
 void canaryd_iface__lost(struct canaryd *d, struct iface *ifc);
 struct iface *canaryd__find_iface(struct canaryd *d, const char *name);
 int canaryd_iface__pin(struct iface *ifc, const char *name, int fd);
@@ -92,6 +102,20 @@ int canaryd_iface__get_pinned(struct iface *ifc, const char *name);
 int canaryd_iface__persist(struct iface *ifc);
 int canaryd_iface__slot0_from_pin(struct iface *ifc, const char *name);
 void canaryd_iface__restore_stable(struct iface *ifc);
+
+/* links.c: interfaces that come and go, after a link message and on each tick */
+void canaryd_links__check(struct canaryd *d);
+/* canaryd_iface__setup() at start, leaving the link state (waiting when absent). */
+int canaryd_links__setup(struct canaryd *d, struct iface *ifc);
+/* The names of the configured interfaces that do not exist (waiting or lost). */
+int canaryd_links__waiting(const struct canaryd *d, char *buf, size_t len);
+
+/* netlink.c: an RTNETLINK socket on RTMGRP_LINK */
+int canaryd_netlink__open(struct canaryd *d);
+int canaryd_netlink__fd(const struct canaryd *d);
+/* Read what is queued; true when a link message (or an overrun) came. */
+bool canaryd_netlink__read(struct canaryd *d);
+void canaryd_netlink__close(struct canaryd *d);
 
 /* tick.c */
 int canaryd_iface__feed(struct canaryd *d, struct iface *ifc, const struct rollout_event *ev);

@@ -159,10 +159,17 @@ static json_t *cmd_status(struct canaryd *d, struct iface *ifc,
 		json_decref(arr);
 		return err_reply(ENODEV, "iface %s is not managed by this canaryd", req->iface);
 	}
-	for (k = 0; k < d->nr_ifaces; k++)
+	json_t *waiting = json_array();
+
+	for (k = 0; k < d->nr_ifaces; k++) {
 		if (!ifc || ifc == &d->iface[k])
 			json_array_append_new(arr, canaryd_status__iface(&d->iface[k]));
-	return json_pack("{s:b, s:o}", CANARY_K_OK, 1, CANARY_K_INTERFACES, arr);
+		if (d->iface[k].link.state == ROLLOUT_LINK_WAITING ||
+		    d->iface[k].link.state == ROLLOUT_LINK_LOST)
+			json_array_append_new(waiting, json_string(d->iface[k].cfg.name));
+	}
+	return json_pack("{s:b, s:o, s:o}", CANARY_K_OK, 1, CANARY_K_INTERFACES, arr,
+			 CANARY_K_WAITING, waiting);
 }
 
 /* pause, resume, promote, abort, revert: one engine event each. */

@@ -60,6 +60,11 @@ static int reload_config(struct canaryd *d)
 		/* Rollout and judge defaults apply from the next rollout on. */
 		d->iface[i].cfg.rollout = fresh.iface[j].rollout;
 		d->iface[i].cfg.judge = fresh.iface[j].judge;
+		/* Dispatcher settings now (symmetric waits for a running rollout's end). */
+		d->iface[i].cfg.fail_closed = fresh.iface[j].fail_closed;
+		canaryd_iface__settings(&d->iface[i], "SIGHUP");
+		d->iface[i].cfg.reattach = fresh.iface[j].reattach;
+		d->iface[i].link.reattach = fresh.iface[j].reattach;
 		/* Webhooks too: requests already queued keep what they were made with. */
 		memcpy(d->iface[i].cfg.webhooks, fresh.iface[j].webhooks,
 		       sizeof(fresh.iface[j].webhooks));
@@ -82,6 +87,7 @@ static int reload_config(struct canaryd *d)
 				fresh.iface[j].name);
 	canary_log_set_level(fresh.log_level);
 	pr_info("SIGHUP: config %s reloaded\n", d->config_path);
+	canaryd_links__check(d);	/* reattach = yes may repair a detachment now */
 	return 0;
 }
 
@@ -99,6 +105,7 @@ static int render_metrics(void *ctx, char **out, size_t *len)
 
 		m[i].name = ifc->cfg.name;
 		m[i].managed = canaryd_iface__managed(ifc);
+		m[i].link = ifc->link.state;
 		if (ifc->dp && ifc->have_last) {
 			m[i].counters = ifc->last;
 			m[i].breaker = &ifc->brk;
@@ -124,7 +131,12 @@ static void notify_status(const struct canaryd *d, bool ready)
 
 	for (i = 0; i < d->nr_ifaces; i++)
 		managed += canaryd_iface__managed(&d->iface[i]);
+	{
+	char waiting[256];
+
 	n = snprintf(line, sizeof(line), "managing %d of %d interfaces", managed, d->nr_ifaces);
+	if (canaryd_links__waiting(d, waiting, sizeof(waiting)))
+		n += snprintf(line + n, sizeof(line) - n, "; waiting for %s", waiting);
 	for (i = 0; i < d->nr_ifaces && n < (int)sizeof(line); i++) {
 		const struct rollout *r = &d->iface[i].st.ro;
 
@@ -132,6 +144,7 @@ static void notify_status(const struct canaryd *d, bool ready)
 			n += snprintf(line + n, sizeof(line) - n, "; %s: %s step %u/%u at %.2f%%",
 				      d->iface[i].cfg.name, rollout_phase__name(r->phase),
 				      r->step + 1, r->plan.nr_steps, r->share_bp / 100.0);
+	}
 	}
 	if (!ready && !strcmp(line, last))
 		return;
@@ -188,8 +201,8 @@ int main(int argc, char **argv)
 	char err_text[8192] = "";
 	struct itimerspec its = {};
 	struct canary_metrics_server *msrv = NULL;
-	/* Ours, the metrics server's, then libcurl's (2 per request). */
-	struct pollfd pfd[4 + 2 * 64];
+	/* Ours, the metrics server's, RTNETLINK's, then libcurl's (2 per request). */
+	struct pollfd pfd[5 + 2 * 64];
 	sigset_t sigs;
 	int opt, i, lfd, sfd, tfd, err, managed = 0;
 	bool verbose = false;
@@ -234,9 +247,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	d->nr_ifaces = d->config.nr_ifaces;
+	/* Subscribed before the first look: an interface that appears in between is seen. */
+	canaryd_netlink__open(d);
 	for (i = 0; i < d->nr_ifaces; i++) {
 		d->iface[i].cfg = d->config.iface[i];
-		err = canaryd_iface__setup(d, &d->iface[i]);
+		err = canaryd_links__setup(d, &d->iface[i]);
 		if (err == -EBUSY)
 			return 1;	/* another canaryd: touch nothing at all */
 		managed += !err;
@@ -261,7 +276,13 @@ int main(int argc, char **argv)
 	pr_info("canaryd: managing %d of %d interfaces, control socket %s, metrics %s, "
 		"interval %llu ms\n", managed, d->nr_ifaces, d->config.socket,
 		msrv ? d->config.metrics : "off", (unsigned long long)d->config.interval_ms);
-	notify_status(d, true);	/* every interface is set up and the socket answers */
+	/*
+	 * READY=1: the socket answers and every configured interface that exists
+	 * has been set up (managed, or refused with its error); the ones that do
+	 * not exist yet are named in STATUS= and in status, and attached when
+	 * they appear.
+	 */
+	notify_status(d, true);
 	printf("ready\n");
 	fflush(stdout);
 
@@ -270,12 +291,15 @@ int main(int argc, char **argv)
 	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	pfd[2] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 	pfd[3] = (struct pollfd){ .fd = canary_metrics__fd(msrv), .events = POLLIN };
+	pfd[4] = (struct pollfd){ .fd = canaryd_netlink__fd(d), .events = POLLIN };
+	/* Anything that changed between the first look and the subscription's first read. */
+	canaryd_links__check(d);
 	for (;;) {
 		int timeout = canary_metrics__timeout_ms(msrv), n;
 
 		/* libcurl's sockets and timers too: webhooks progress without blocking us. */
-		n = canary_webhooks__pollfds(pfd + 4, sizeof(pfd) / sizeof(pfd[0]) - 4, &timeout);
-		if (poll(pfd, 4 + n, timeout) < 0) {
+		n = canary_webhooks__pollfds(pfd + 5, sizeof(pfd) / sizeof(pfd[0]) - 5, &timeout);
+		if (poll(pfd, 5 + n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -299,12 +323,18 @@ int main(int argc, char **argv)
 			__u64 expirations, now = canaryd_now_ms();
 
 			if (read(tfd, &expirations, sizeof(expirations)) > 0) {
+				/* Also for what the kernel does not announce. */
+				canaryd_links__check(d);
 				for (i = 0; i < d->nr_ifaces; i++)
 					canaryd_iface__tick(d, &d->iface[i], now,
 							    (now - last_tick) / 1000.0);
 				last_tick = now;
 				notify_status(d, false);
 			}
+		}
+		if ((pfd[4].revents & POLLIN) && canaryd_netlink__read(d)) {
+			canaryd_links__check(d);
+			notify_status(d, false);
 		}
 		if (pfd[0].revents & POLLIN)
 			canaryd_control__serve(d, lfd);
@@ -317,6 +347,7 @@ int main(int argc, char **argv)
 	unlink(d->config.socket);
 	for (i = 0; i < d->nr_ifaces; i++)
 		canaryd_iface__close(&d->iface[i]);
+	canaryd_netlink__close(d);
 	canary_webhooks__fini();
 	return 0;
 }

@@ -425,6 +425,25 @@ done:
 	return 0;
 }
 
+int canary_dp__reattach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode)
+{
+	if (dp->xdp) {
+		xdp_program__close(dp->xdp);
+		dp->xdp = NULL;
+	}
+	return canary_dp__attach(dp, ifindex, mode);
+}
+
+__u32 canary_dp__prog_id(const struct canary_dp *dp)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(canary_dp__prog_fd(dp), &info, &len))
+		return 0;
+	return info.id;
+}
+
 int canary_dp__detach(struct canary_dp *dp)
 {
 	char name[IF_NAMESIZE];

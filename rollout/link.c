@@ -8,7 +8,9 @@ enum rollout_link_action rollout_link__decide(const struct rollout_link *link,
 	switch (link->state) {
 	case ROLLOUT_LINK_WAITING:
 	case ROLLOUT_LINK_LOST:
-		return obs->name_ifindex > 0 ? ROLLOUT_LINK_ATTACH : ROLLOUT_LINK_NOTHING;
+		return obs->name_ifindex > 0 && obs->name_ifindex != link->failed_ifindex
+			       ? ROLLOUT_LINK_ATTACH
+			       : ROLLOUT_LINK_NOTHING;
 	case ROLLOUT_LINK_MANAGED:
 		if (!obs->index_present)
 			return ROLLOUT_LINK_MARK_LOST;

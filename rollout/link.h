@@ -17,6 +17,9 @@
  *             is not the dispatcher (ip link set dev X xdp off, or another
  *             program); repaired when reattach = yes and nothing else is
  *             attached, else reported.
+ * An attach that failed for another reason than absence (the stable does
+ * not load, the driver refuses) is reported and not retried on that
+ * ifindex: only on another one (the interface re-created), or a restart.
  * A rename is followed: the dispatcher stays on the ifindex (XDP belongs to
  * the device, not its name) and canaryd logs the new name. An interface that
  * later takes the configured name is not the one managed.
@@ -40,6 +43,7 @@ struct rollout_link {
 	int ifindex;		/* followed (managed, detached) or last one (lost); 0 none */
 	__u32 dp_id;		/* the dispatcher's program id; 0 when none */
 	bool reattach;		/* reattach = yes */
+	int failed_ifindex;	/* an attach failed on it (error reported): not retried there */
 };
 
 /* What canaryd observed in the kernel. */

@@ -88,6 +88,19 @@ static void test_detached(void **state)
 			 ROLLOUT_LINK_MARK_LOST);
 }
 
+/* A failed attach is not retried on the same ifindex, only on a new one. */
+static void test_failed_attach(void **state)
+{
+	struct rollout_link l = link_in(ROLLOUT_LINK_WAITING, false);
+	struct rollout_link_obs o = { .name_ifindex = IDX };
+
+	(void)state;
+	l.failed_ifindex = IDX;
+	assert_int_equal(rollout_link__decide(&l, &o), ROLLOUT_LINK_NOTHING);
+	o.name_ifindex = NEW_IDX;
+	assert_int_equal(rollout_link__decide(&l, &o), ROLLOUT_LINK_ATTACH);
+}
+
 static void test_lost(void **state)
 {
 	(void)state;
@@ -145,6 +158,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_waiting),   cmocka_unit_test(test_managed),
 		cmocka_unit_test(test_detached),  cmocka_unit_test(test_lost),
+		cmocka_unit_test(test_failed_attach),
 		cmocka_unit_test(test_recreated_sequence), cmocka_unit_test(test_names),
 	};
 

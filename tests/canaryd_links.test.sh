@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Interfaces that come and go under a running canaryd (RTNETLINK):
+#   late: an [interface] that does not exist at start is waiting (status,
+#     STATUS list), and attached with its stable once created;
+#   a rollout on it ends as failed when it is deleted; it is lost, then
+#     attached again when re-created (a new ifindex), the failed rollout kept;
+#   renamed: followed by ifindex (status ifname), the dispatcher untouched;
+#   detached (ip link set dev X xdp off): reported in status, log and
+#     metrics, and left alone with reattach = no; repaired at once after a
+#     SIGHUP sets reattach = yes, and again when detached again.
+# Each wait has a deadline; the time each took is printed.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib/testbed.sh
+. tests/lib/canaryd_bed.sh
+
+cb_create 5,25,50,100 2s 200ms || fail "cannot create the test bed"
+LATE="${TB_ID}d1"
+LATE_GEN="${TB_ID}g1"
+RENAMED="${TB_ID}rn"
+LOG=$CB_TMP/canaryd.log
+# The last section of cb_create's config is $TB_DUT_IF's.
+cat >>"$CB_TMP/canaryd.ini" <<INI
+reattach = no
+
+[interface $LATE]
+mode = native
+stable = $B/versions/fw_v1.bpf.o
+INI
+
+ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# st IFACE JQ: the jq expression on IFACE's status entry.
+st() { $CTL -j status "$1" | jq -r ".interfaces[0] | $2"; }
+
+# wait_for WHAT SECS CMD...: until CMD succeeds; prints the milliseconds it took.
+wait_for() {
+	local what=$1 secs=$2 t0 deadline
+	shift 2
+	t0=$(ms)
+	deadline=$((t0 + secs * 1000))
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(ms)" -lt "$deadline" ] || fail "timed out after ${secs}s waiting for $what"
+		sleep 0.05
+	done
+	echo "  $what: $(($(ms) - t0)) ms"
+}
+
+attached_with_stable() {	# IFACE: the dispatcher on it, the stable pin in slot 0
+	local d
+	d=$(bpftool -j prog show pinned "$CB_PIN/$1/canary_dispatch" 2>/dev/null | jq '.id')
+	[ -n "$d" ] && [ "$(cb_xdp_id "$1")" = "$d" ] && [ "$(cb_slot_id 0 "$1")" != 0 ] &&
+		[ "$(cb_slot_id 0 "$1")" = "$(cb_pin_id stable "$1")" ] &&
+		[ "$(st "$1" '.link + " " + (.managed | tostring)')" = "managed true" ]
+}
+
+make_late() {
+	ip link add "$LATE_GEN" netns "$TB_GEN" type veth peer name "$LATE" netns "$TB_DUT" ||
+		fail "cannot create $LATE"
+	ip -n "$TB_GEN" link set "$LATE_GEN" up
+	ip -n "$TB_DUT" link set "$LATE" up
+}
+
+cb_start_daemon || fail "canaryd did not come up"
+
+echo "late interface:"
+[ "$(st "$LATE" '.link')" = waiting ] || fail "$LATE: link $(st "$LATE" '.link'), want waiting"
+[ "$(st "$LATE" '.managed')" = false ] || fail "$LATE: managed before it exists"
+$CTL -j status | jq -e --arg l "$LATE" '.waiting == [$l]' >/dev/null ||
+	fail "status does not list $LATE as waiting: $($CTL -j status | jq -c .waiting)"
+$CTL status | grep -q "waiting for: $LATE" || fail "canaryctl status does not say $LATE is waiting"
+grep -q "iface $LATE: interface $LATE not found; waiting for it to appear" "$LOG" ||
+	fail "no clear log line for the waiting interface"
+attached_with_stable "$TB_DUT_IF" || fail "$TB_DUT_IF is not managed with its stable"
+make_late
+wait_for "created -> attached with its stable" 10 attached_with_stable "$LATE"
+$CTL -j status | jq -e '.waiting == []' >/dev/null || fail "$LATE still listed as waiting"
+idx1=$(st "$LATE" '.ifindex')
+
+echo "a rollout on a deleted interface, then re-created:"
+$CTL start "$LATE" $B/versions/fw_v2.bpf.o --step-time 60s >/dev/null ||
+	fail "cannot start a rollout on $LATE"
+[ "$(st "$LATE" '.rollout.phase')" = progressing ] || fail "rollout on $LATE not progressing"
+ip -n "$TB_DUT" link del "$LATE" || fail "cannot delete $LATE"
+wait_for "deleted -> lost, rollout failed" 10 \
+	bash -c "[ \"\$($CTL -j status $LATE | jq -r '.interfaces[0] | .link + \" \" + .rollout.phase')\" = 'lost failed' ]"
+grep -q "iface $LATE: rollout failed: failed: the interface was removed during the rollout" "$LOG" ||
+	fail "no log line for the failed rollout"
+$CTL -j status | jq -e --arg l "$LATE" '.waiting == [$l]' >/dev/null ||
+	fail "a lost $LATE is not listed as waiting"
+out=$($CTL start "$LATE" $B/versions/fw_v2.bpf.o 2>&1) && fail "a start on a lost interface was accepted"
+echo "  start on it: $out"
+make_late
+wait_for "re-created -> attached again" 10 attached_with_stable "$LATE"
+idx2=$(st "$LATE" '.ifindex')
+[ "$idx1" != "$idx2" ] || fail "the re-created interface has the same ifindex $idx1"
+[ "$(st "$LATE" '.rollout.phase')" = failed ] || fail "the failed rollout was not kept"
+[ "$(cb_slot_id 1 "$LATE")" = 0 ] || fail "slot 1 of $LATE is not empty after the failure"
+echo "  ifindex $idx1 -> $idx2, rollout $(st "$LATE" '.rollout.phase')"
+
+echo "renamed:"
+xdp0=$(cb_xdp_id)
+idx0=$(st "$TB_DUT_IF" '.ifindex')
+ip -n "$TB_DUT" link set "$TB_DUT_IF" down
+ip -n "$TB_DUT" link set "$TB_DUT_IF" name "$RENAMED" || fail "cannot rename $TB_DUT_IF"
+ip -n "$TB_DUT" link set "$RENAMED" up
+wait_for "renamed -> followed" 10 \
+	bash -c "[ \"\$($CTL -j status $TB_DUT_IF | jq -r '.interfaces[0] | .ifname + \" \" + .link')\" = '$RENAMED managed' ]"
+[ "$(cb_xdp_id "$RENAMED")" = "$xdp0" ] || fail "the dispatcher on the renamed interface changed"
+[ "$(st "$TB_DUT_IF" '.ifindex')" = "$idx0" ] || fail "ifindex changed across the rename"
+grep -q "iface $TB_DUT_IF: renamed $TB_DUT_IF -> $RENAMED (ifindex $idx0); followed" "$LOG" ||
+	fail "no log line for the rename"
+ip -n "$TB_DUT" link set "$RENAMED" down
+ip -n "$TB_DUT" link set "$RENAMED" name "$TB_DUT_IF"
+ip -n "$TB_DUT" link set "$TB_DUT_IF" up
+wait_for "renamed back -> followed" 10 \
+	bash -c "[ \"\$($CTL -j status $TB_DUT_IF | jq -r '.interfaces[0].ifname')\" = '$TB_DUT_IF' ]"
+
+echo "detached by another tool (reattach = no):"
+tb_dut ip link set dev "$TB_DUT_IF" xdp off || fail "ip link set xdp off failed"
+wait_for "xdp off -> detached in status" 10 \
+	bash -c "[ \"\$($CTL -j status $TB_DUT_IF | jq -r '.interfaces[0] | .link + \" \" + (.managed | tostring)')\" = 'detached false' ]"
+grep -q "iface $TB_DUT_IF: dispatcher (program $xdp0) detached by someone else: no XDP program" "$LOG" ||
+	fail "no log line for the detachment"
+tb_dut curl -s -m 5 http://127.0.0.1:9464/metrics >"$CB_TMP/metrics" || fail "no metrics"
+grep -q "^canary_interface_link{interface=\"$TB_DUT_IF\",state=\"detached\"} 1" "$CB_TMP/metrics" ||
+	fail "metrics do not say detached: $(grep "canary_interface_link{interface=\"$TB_DUT_IF\"" "$CB_TMP/metrics")"
+grep -q "^canary_interface_managed{interface=\"$TB_DUT_IF\"} 0" "$CB_TMP/metrics" ||
+	fail "metrics still say managed"
+# Negative check: with reattach = no it stays detached (five intervals and more).
+sleep 1.5
+[ "$(cb_xdp_id)" = 0 ] || fail "reattached although reattach = no"
+[ "$(st "$TB_DUT_IF" '.link')" = detached ] || fail "no longer reported detached"
+echo "  still detached after 1.5 s with reattach = no"
+
+echo "reattach = yes by SIGHUP:"
+sed -i 's/^reattach = no/reattach = yes/' "$CB_TMP/canaryd.ini"
+kill -HUP "$CB_DAEMON_PID"
+wait_for "SIGHUP -> reattached" 10 attached_with_stable "$TB_DUT_IF"
+grep -q "iface $TB_DUT_IF: dispatcher reattached (reattach = yes)" "$LOG" || fail "no reattach log line"
+tb_dut ip link set dev "$TB_DUT_IF" xdp off || fail "ip link set xdp off failed"
+wait_for "xdp off again -> repaired" 10 attached_with_stable "$TB_DUT_IF"
+[ "$(grep -c "iface $TB_DUT_IF: dispatcher reattached" "$LOG")" = 2 ] ||
+	fail "want two reattach lines"
+cb_wait_status "$TB_DUT_IF" '.managed' 5 "managed" || fail "not managed after the repair"
+kill -0 "$CB_DAEMON_PID" || fail "canaryd died"
+echo "ok"
