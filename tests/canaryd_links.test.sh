@@ -97,6 +97,13 @@ idx2=$(st "$LATE" '.ifindex')
 [ "$idx1" != "$idx2" ] || fail "the re-created interface has the same ifindex $idx1"
 [ "$(st "$LATE" '.rollout.phase')" = failed ] || fail "the failed rollout was not kept"
 [ "$(cb_slot_id 1 "$LATE")" = 0 ] || fail "slot 1 of $LATE is not empty after the failure"
+# Counted through the engine (kept across the re-attach), and persisted (the
+# re-created interface's rollout was read back from the state file).
+tb_dut curl -s -m 5 http://127.0.0.1:9464/metrics >"$CB_TMP/metrics" || fail "no metrics"
+grep -q "^canary_decisions_total{interface=\"$LATE\",decision=\"failed\"} 1" "$CB_TMP/metrics" ||
+	fail "the failed rollout is not counted: $(grep "canary_decisions_total{interface=\"$LATE\"" "$CB_TMP/metrics")"
+grep -q "^canary_interface_link{interface=\"$LATE\",state=\"managed\"} 1" "$CB_TMP/metrics" ||
+	fail "metrics do not say $LATE is managed"
 echo "  ifindex $idx1 -> $idx2, rollout $(st "$LATE" '.rollout.phase')"
 
 echo "renamed:"
