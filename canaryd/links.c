@@ -12,9 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <bpf/libbpf.h>
-#include <linux/if_link.h>
-
 #include "canaryd.h"
 #include "dp.h"
 #include "log.h"
@@ -28,7 +25,6 @@ static enum xdp_attach_mode iface_mode(const struct iface *ifc)
 static void observe(const struct iface *ifc, struct rollout_link_obs *o)
 {
 	char name[IF_NAMESIZE];
-	__u32 id = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->name_ifindex = if_nametoindex(ifc->cfg.name);
@@ -36,9 +32,8 @@ static void observe(const struct iface *ifc, struct rollout_link_obs *o)
 		return;
 	o->index_present = true;
 	o->index_renamed = strcmp(name, ifc->ifname) != 0;
-	if (!bpf_xdp_query_id(ifc->link.ifindex,
-			      ifc->cfg.native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE, &id))
-		o->index_xdp_id = id;
+	if (ifc->dp)
+		o->index_xdp_id = canary_dp__xdp_id(ifc->dp, ifc->link.ifindex, iface_mode(ifc));
 }
 
 /* A live rollout ends as failed, through the engine (webhook, metrics, state). */

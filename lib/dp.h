@@ -51,6 +51,13 @@ int canary_dp__detach(struct canary_dp *dp);
 int canary_dp__reattach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode);
 /* The dispatcher program's id, 0 when it cannot be read. */
 __u32 canary_dp__prog_id(const struct canary_dp *dp);
+/*
+ * What runs as IFINDEX's XDP program in MODE: the dispatcher's id when it is
+ * the program attached there, or one of the programs of a libxdp multiprog
+ * dispatcher attached there (same tag); else the attached program's id, 0
+ * when there is none.
+ */
+__u32 canary_dp__xdp_id(const struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode);
 
 /* Put a program version into a slot (one atomic ProgMap update), or empty it. */
 int canary_dp__set_slot(struct canary_dp *dp, __u32 slot, int prog_fd);
