@@ -131,17 +131,20 @@ static void apply(struct canaryd *d, struct iface *ifc, enum rollout_link_action
 	case ROLLOUT_LINK_MARK_DETACHED:
 		fail_rollout(d, ifc, "failed: the dispatcher was detached from the interface "
 				     "during the rollout");
-		snprintf(ifc->error, sizeof(ifc->error),
-			 "dispatcher (program %u) detached by someone else: %s; %s", ifc->link.dp_id,
-			 o->index_xdp_id ? "another XDP program is attached" : "no XDP program",
-			 ifc->cfg.reattach && !o->index_xdp_id
-				 ? "reattaching (reattach = yes)"
-				 : ifc->cfg.reattach ? "not replaced; detach it to let canaryd reattach"
-						     : "reattach = yes repairs it, or restart canaryd");
 		if (o->index_xdp_id)
-			snprintf(ifc->error + strlen(ifc->error),
-				 sizeof(ifc->error) - strlen(ifc->error), " (program %u)",
-				 o->index_xdp_id);
+			snprintf(ifc->error, sizeof(ifc->error),
+				 "dispatcher (program %u) detached by someone else: another XDP "
+				 "program is attached (program %u); %s", ifc->link.dp_id,
+				 o->index_xdp_id,
+				 ifc->cfg.reattach ? "not replaced; detach it to let canaryd reattach"
+						   : "detach it and set reattach = yes, or restart "
+						     "canaryd");
+		else
+			snprintf(ifc->error, sizeof(ifc->error),
+				 "dispatcher (program %u) detached by someone else: no XDP program; %s",
+				 ifc->link.dp_id,
+				 ifc->cfg.reattach ? "reattaching (reattach = yes)"
+						   : "reattach = yes repairs it, or restart canaryd");
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		ifc->link.state = ROLLOUT_LINK_DETACHED;
 		return;

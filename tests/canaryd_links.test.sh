@@ -6,9 +6,12 @@
 #   a rollout on it ends as failed when it is deleted; it is lost, then
 #     attached again when re-created (a new ifindex), the failed rollout kept;
 #   renamed: followed by ifindex (status ifname), the dispatcher untouched;
-#   detached (ip link set dev X xdp off): reported in status, log and
-#     metrics, and left alone with reattach = no; repaired at once after a
-#     SIGHUP sets reattach = yes, and again when detached again.
+#   detached (ip link set dev X xdp off): its rollout ends failed; reported
+#     in status, log and metrics, and left alone with reattach = no;
+#     repaired at once after a SIGHUP sets reattach = yes, and again when
+#     detached again; another program put in its place is reported and never
+#     replaced, and the dispatcher comes back once that program is removed.
+# (The STATUS= line naming a waiting interface: tests/systemd.test.sh.)
 # canaryd's interval is 5 s and each change must be acted on within 2 s: the
 # RTNETLINK messages drive it, not the tick. The time each took is printed.
 set -u
@@ -126,12 +129,18 @@ ip -n "$TB_DUT" link set "$TB_DUT_IF" up
 wait_for "renamed back -> followed" $FAST \
 	bash -c "[ \"\$($CTL -j status $TB_DUT_IF | jq -r '.interfaces[0].ifname')\" = '$TB_DUT_IF' ]"
 
-echo "detached by another tool (reattach = no):"
+echo "detached by another tool (reattach = no), a rollout running:"
+$CTL start "$TB_DUT_IF" $B/versions/fw_v2.bpf.o --step-time 60s >/dev/null ||
+	fail "cannot start a rollout on $TB_DUT_IF"
 tb_dut ip link set dev "$TB_DUT_IF" xdp off || fail "ip link set xdp off failed"
 wait_for "xdp off -> detached in status" $FAST \
 	bash -c "[ \"\$($CTL -j status $TB_DUT_IF | jq -r '.interfaces[0] | .link + \" \" + (.managed | tostring)')\" = 'detached false' ]"
 grep -q "iface $TB_DUT_IF: dispatcher (program $xdp0) detached by someone else: no XDP program" "$LOG" ||
 	fail "no log line for the detachment"
+[ "$(st "$TB_DUT_IF" '.rollout.phase')" = failed ] || fail "the rollout did not end failed"
+grep -q "iface $TB_DUT_IF: rollout failed: failed: the dispatcher was detached" "$LOG" ||
+	fail "no log line for the failed rollout"
+[ "$(cb_slot_id 1)" = 0 ] || fail "slot 1 still holds the candidate after the detachment"
 tb_dut curl -s -m 5 http://127.0.0.1:9464/metrics >"$CB_TMP/metrics" || fail "no metrics"
 grep -q "^canary_interface_link{interface=\"$TB_DUT_IF\",state=\"detached\"} 1" "$CB_TMP/metrics" ||
 	fail "metrics do not say detached: $(grep "canary_interface_link{interface=\"$TB_DUT_IF\"" "$CB_TMP/metrics")"
@@ -157,5 +166,21 @@ wait_for "xdp off again -> repaired" $FAST attached_with_stable "$TB_DUT_IF"
 [ "$(grep -c "iface $TB_DUT_IF: dispatcher reattached" "$LOG")" = 2 ] ||
 	fail "want two reattach lines"
 cb_wait_status "$TB_DUT_IF" '.managed' 5 "managed" || fail "not managed after the repair"
+
+echo "another program put in its place (reattach = yes): reported, never replaced:"
+ip -force -n "$TB_DUT" link set dev "$TB_DUT_IF" xdpdrv obj $B/versions/fw_v1.bpf.o sec xdp ||
+	fail "cannot attach another program"
+other=$(cb_xdp_id)
+wait_for "replaced -> detached in status" $FAST \
+	bash -c "$CTL -j status $TB_DUT_IF | jq -e '.interfaces[0] | .link == \"detached\" and
+		(.error | test(\"another XDP program is attached\"))'"
+t_end=$(($(ms) + 1000))
+while [ "$(ms)" -lt "$t_end" ]; do
+	[ "$(cb_xdp_id)" = "$other" ] || fail "the other program (id $other) was replaced"
+	sleep 0.1
+done
+echo "  program $other left in place: $(st "$TB_DUT_IF" '.error')"
+tb_dut ip link set dev "$TB_DUT_IF" xdp off || fail "ip link set xdp off failed"
+wait_for "the other program removed -> reattached" $FAST attached_with_stable "$TB_DUT_IF"
 kill -0 "$CB_DAEMON_PID" || fail "canaryd died"
 echo "ok"
