@@ -153,8 +153,8 @@ $(O)/obj/%.o: %.c | $(O)/dispatcher.skel.h $(TOOL_SKELS)
 INC_canaryd := -Icanaryd
 INC_canaryctl := -Icanaryctl
 INC_tests := -Itests -Itests/lib -Icanaryd
-# bench_dispatch measures the dispatcher on the tests' fixture.
-INC_tools := -Itests/lib
+# config_keys prints the config parser's key table.
+INC_tools := -Icanaryd
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -177,10 +177,7 @@ $(TEST_BINS): $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_COMMON) $(LIBS_ALL) | $(O)
 
 $(TOOL_BINS): $(O)/%: $(O)/obj/tools/%.o $(LIBS_ALL) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(TOOL_OBJS) $(LIBS_ALL) $(LINK_LIBS) $(TOOL_LIBS) -o $@
-
-$(O)/bench_dispatch: TOOL_OBJS = $(TEST_COMMON)
-$(O)/bench_dispatch: $(TEST_COMMON)
+	$(Q)$(CC) $(CFLAGS) $< $(LIBS_ALL) $(LINK_LIBS) $(TOOL_LIBS) -o $@
 
 # The webhook receiver for tests and trying gates by hand.
 $(O)/webhook_receiver: TOOL_LIBS += $(MHD_LIBS) $(CRYPTO_LIBS)
