@@ -276,7 +276,7 @@ install: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS) $(MAN
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/canaryd/versions \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/canaryd $(DESTDIR)$(DOCDIR) \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	$(Q)for m in $(MAN_PAGES); do \
 		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; done
 	$(Q)install -m 0755 $(O)/canaryd $(DESTDIR)$(SBINDIR)/canaryd

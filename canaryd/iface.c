@@ -23,6 +23,20 @@
 #include "reconcile.h"
 #include "version.h"
 
+/*
+ * The datapath library's line for IFC without its "iface NAME: " head: the
+ * status and the log name the interface already.
+ */
+static const char *lib_msg(const struct iface *ifc, const char *msg)
+{
+	size_t n = strlen(ifc->cfg.name);
+
+	if (!strncmp(msg, "iface ", 6) && !strncmp(msg + 6, ifc->cfg.name, n) &&
+	    !strncmp(msg + 6 + n, ": ", 2))
+		return msg + 6 + n + 2;
+	return msg;
+}
+
 /* Why IFC is not managed, one line (cut to fit). */
 static void set_error(struct iface *ifc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -128,7 +142,7 @@ static int iface_create_datapath(struct iface *ifc)
 	}
 	if (err) {
 		if (msg[0])	/* the library's own line: what failed and what to do */
-			set_error(ifc, "%s", msg);
+			set_error(ifc, "%s", lib_msg(ifc, msg));
 		else
 			set_error(ifc, "dispatcher cannot be set up: %s", strerror(-err));
 		canary_dp__close(ifc->dp);
@@ -342,6 +356,7 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	ifc->lock_fd = open(ifc->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ifc->lock_fd < 0 || flock(ifc->lock_fd, LOCK_EX | LOCK_NB)) {
 		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		ifc->locked_out = err == -EBUSY;
 		pr_warn("iface %s: another canaryd manages it (lock on %s is held); "
 			"stop that one first\n", ifc->cfg.name, ifc->pin_dir);
 		return err;
@@ -351,7 +366,7 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		err = canary_dp__attach(ifc->dp, ifc->ifindex, iface_mode(ifc), &dopts);
 		if (err) {
 			set_error(ifc, "adopted dispatcher cannot be attached: %s",
-				  msg[0] ? msg : strerror(-err));
+				  msg[0] ? lib_msg(ifc, msg) : strerror(-err));
 			pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 			return err;
 		}

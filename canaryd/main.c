@@ -239,7 +239,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < d->nr_ifaces; i++) {
 		d->iface[i].cfg = d->config.iface[i];
 		err = canaryd_iface__setup(d, &d->iface[i]);
-		if (err == -EBUSY)
+		if (d->iface[i].locked_out)
 			return 1;	/* another canaryd: touch nothing at all */
 		managed += !err;
 	}

@@ -45,6 +45,7 @@ want="/etc/canaryd/canaryd.ini.example
 /usr/bin/canaryctl
 /usr/sbin/canaryd
 /usr/lib/systemd/system/canaryd.service
+/usr/share/man/man1/canary-webhook-receiver.1.gz
 /usr/share/man/man5/canaryd.ini.5.gz
 /usr/share/man/man8/canaryctl.8.gz
 /usr/share/man/man8/canaryd.8.gz
@@ -76,7 +77,8 @@ unit=$R/usr/lib/systemd/system/canaryd.service
 grep -qx 'ExecStart=/usr/sbin/canaryd -c /etc/canaryd/canaryd.ini' "$unit" ||
 	fail "unit ExecStart is not /usr/sbin/canaryd: $(grep ExecStart "$unit")"
 grep -q '^Documentation=man:canaryd(8)' "$unit" || fail "unit does not name canaryd(8)"
-for p in man8/canaryd.8.gz man8/canaryctl.8.gz man5/canaryd.ini.5.gz; do
+for p in man8/canaryd.8.gz man8/canaryctl.8.gz man5/canaryd.ini.5.gz \
+	man1/canary-webhook-receiver.1.gz; do
 	w=$(MANWIDTH=80 man -l --warnings "$R/usr/share/man/$p" 2>&1 >/dev/null)
 	[ -z "$w" ] || fail "installed $p warns: $w"
 	[ "$(MANWIDTH=80 man -l "$R/usr/share/man/$p" 2>/dev/null | wc -l)" -gt 40 ] ||
@@ -99,5 +101,5 @@ dpkg --root="$R" --force-script-chrootless --log=/dev/null --purge canaryd >"$RO
 left=$(find "$R" -path "$R/var/lib/dpkg" -prune -o -type f -print)
 [ -z "$left" ] || fail "dpkg --purge left: $left"
 echo "$(basename "$deb"): installed into a scratch root with dpkg --root ($n paths): binaries" \
-	"run, unit, 3 man pages without warnings, example config and its versions, docs," \
+	"run, unit, 4 man pages without warnings, example config and its versions, docs," \
 	"conffile; a missing file is caught; purge leaves nothing"

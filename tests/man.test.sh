@@ -7,7 +7,8 @@
 #                  from canaryctl's option tables);
 #   canaryd(8)     every option of canaryd --help (its option table);
 #   canaryd.ini(5) every key of build/config_keys (the config parser's key
-#                  table, canaryd/config_keys.c).
+#                  table, canaryd/config_keys.c);
+#   canary-webhook-receiver(1)  every option of webhook_receiver --help.
 # An entry is a tagged paragraph's term: "status ...", "-j, --json",
 # "socket = ...". Negative checks: a page with one entry taken out, and a
 # page with a bad request, must fail.
@@ -22,8 +23,8 @@ fail() {
 	exit 1
 }
 
-for f in $B/man/canaryd.8 $B/man/canaryctl.8 $B/man/canaryd.ini.5 $B/canaryctl $B/canaryd \
-	$B/config_keys; do
+for f in $B/man/canaryd.8 $B/man/canaryctl.8 $B/man/canaryd.ini.5 \
+	$B/man/canary-webhook-receiver.1 $B/canaryctl $B/canaryd $B/config_keys $B/webhook_receiver; do
 	[ -e "$f" ] || fail "$f is missing (make all tests)"
 done
 
@@ -60,12 +61,14 @@ ctl_cmds=$(sed -nE 's/^(Usage:| ) +canaryctl \[--socket PATH\] \[-j\] ([a-z]+).*
 ctl_opts=$(grep -E '^    -' <<<"$ctl_help" | grep -oE -- '--[a-z][a-z-]*' | sed 's/^--//' | sort -u)
 d_opts=$($B/canaryd --help | grep -E '^    -' | grep -oE -- '--[a-z][a-z-]*' | sed 's/^--//' | sort -u)
 keys=$($B/config_keys | awk '{ print $2 }')
+r_opts=$($B/webhook_receiver --help | grep -E '^    -' | grep -oE -- '--[a-z][a-z-]*' | sed 's/^--//' | sort -u)
+[ "$(wc -w <<<"$r_opts")" -ge 9 ] || fail "webhook_receiver --help: only options '$r_opts'"
 [ "$(wc -w <<<"$ctl_cmds")" -ge 9 ] || fail "canaryctl --help: only commands '$ctl_cmds'"
 [ "$(wc -w <<<"$ctl_opts")" -ge 11 ] || fail "canaryctl --help: only options '$ctl_opts'"
 [ "$(wc -w <<<"$d_opts")" -ge 3 ] || fail "canaryd --help: only options '$d_opts'"
 [ "$(wc -w <<<"$keys")" -ge 50 ] || fail "config_keys: only $(wc -w <<<"$keys") keys"
 
-for p in canaryd.8 canaryctl.8 canaryd.ini.5; do
+for p in canaryd.8 canaryctl.8 canaryd.ini.5 canary-webhook-receiver.1; do
 	w=$(warnings "$B/man/$p")
 	[ -z "$w" ] || fail "man -l $p warns: $w"
 done
@@ -76,6 +79,8 @@ m=$(missing $B/man/canaryd.8 opt $d_opts)
 [ -z "$m" ] || fail "canaryd(8) has no entry for: $(echo $m)"
 m=$(missing $B/man/canaryd.ini.5 key $keys)
 [ -z "$m" ] || fail "canaryd.ini(5) has no entry for: $(echo $m)"
+m=$(missing $B/man/canary-webhook-receiver.1 opt $r_opts)
+[ -z "$m" ] || fail "canary-webhook-receiver(1) has no entry for: $(echo $m)"
 
 # Negative checks: an entry taken out is caught, by name; so is a warning.
 grep -v '^\*drop_safety =\*' man/canaryd.ini.5.scd | scdoc >"$TMP/ini.5" ||
@@ -91,4 +96,5 @@ m=$(missing "$TMP/ctl.8" opt $ctl_opts)
 
 echo "canaryctl(8): $(wc -w <<<"$ctl_cmds") commands, $(wc -w <<<"$ctl_opts") options;" \
 	"canaryd(8): $(wc -w <<<"$d_opts") options; canaryd.ini(5): $(wc -w <<<"$keys") keys;" \
+	"canary-webhook-receiver(1): $(wc -w <<<"$r_opts") options;" \
 	"no warnings; a missing entry and a bad request are caught"

@@ -85,6 +85,7 @@ usr/share/doc/canaryd/JUDGE.md
 usr/share/doc/canaryd/README.md
 usr/share/doc/canaryd/kubernetes.md
 usr/share/doc/canaryd/webhook-receiver.md
+usr/share/man/man1/canary-webhook-receiver.1
 usr/share/man/man5/canaryd.ini.5
 usr/share/man/man8/canaryctl.8
 usr/share/man/man8/canaryd.8"
