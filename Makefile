@@ -8,23 +8,26 @@
 # make bench      side-by-side performance ratios
 # make demo       the live demo on a veth test bed
 # make install    canaryd, canaryctl, example versions and config, systemd unit,
-#                 bash completion
+#                 man pages, bash completion
+# make deb        a Debian package (debhelper) in build/deb/
 #                 (PREFIX=/usr/local, DESTDIR for staging)
 # make fuzz       run each libFuzzer target for FUZZ_TIME seconds (default 60)
 # make SANITIZE=1 [test]  ASan+UBSan build into build-san/ (and its tests)
 # make valgrind   the unit tests under valgrind
-# V=1 shows the commands; CC, CLANG, BPFTOOL, PREFIX, DESTDIR can be overridden.
+# V=1 shows the commands; CC, CLANG, BPFTOOL, SCDOC, PREFIX, DESTDIR can be overridden.
 
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 PKG_CONFIG ?= pkg-config
+SCDOC ?= scdoc
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 LIBDIR ?= $(PREFIX)/lib
 DOCDIR ?= $(PREFIX)/share/doc/canaryd
+MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(LIBDIR)/systemd/system
 # canaryd.service reads /etc/canaryd/canaryd.ini whatever the PREFIX.
 SYSCONFDIR ?= /etc
@@ -111,9 +114,17 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -MMD -MP $(FUZZ_SAN) -Ibp
 	-Ilib -Icanaryd -Irollout
 FUZZ_TIME ?= 60
 
+# Man pages: scdoc sources in man/ (NAME.SECTION.scd), roff in $(O)/man/.
+MAN_SRCS := $(wildcard man/*.scd)
+MAN_PAGES := $(patsubst man/%.scd,$(O)/man/%,$(MAN_SRCS))
+
 # What a user needs; the tests and tools come with "make test", the fuzz
 # targets with "make fuzz" (and "make test", whose regression test replays them).
-all: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS)
+all: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS) $(MAN_PAGES)
+
+$(O)/man/%: man/%.scd | $(O)
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(@D) && $(SCDOC) <$< >$@.tmp && mv $@.tmp $@
 
 TEST_DEPS := all $(O)/dispatcher.bpf.o $(TEST_BPF_OBJS) $(TOOL_BPF_OBJS) $(TEST_BINS) $(TOOL_BINS) \
 	$(FUZZ_BINS) $(O)/fuzz/gen_state_seeds
@@ -153,8 +164,8 @@ $(O)/obj/%.o: %.c | $(O)/dispatcher.skel.h $(TOOL_SKELS)
 INC_canaryd := -Icanaryd
 INC_canaryctl := -Icanaryctl
 INC_tests := -Itests -Itests/lib -Icanaryd
-# bench_dispatch measures the dispatcher on the tests' fixture.
-INC_tools := -Itests/lib
+# config_keys prints the config parser's key table.
+INC_tools := -Icanaryd
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -177,10 +188,7 @@ $(TEST_BINS): $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_COMMON) $(LIBS_ALL) | $(O)
 
 $(TOOL_BINS): $(O)/%: $(O)/obj/tools/%.o $(LIBS_ALL) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(TOOL_OBJS) $(LIBS_ALL) $(LINK_LIBS) $(TOOL_LIBS) -o $@
-
-$(O)/bench_dispatch: TOOL_OBJS = $(TEST_COMMON)
-$(O)/bench_dispatch: $(TEST_COMMON)
+	$(Q)$(CC) $(CFLAGS) $< $(LIBS_ALL) $(LINK_LIBS) $(TOOL_LIBS) -o $@
 
 # The webhook receiver for tests and trying gates by hand.
 $(O)/webhook_receiver: TOOL_LIBS += $(MHD_LIBS) $(CRYPTO_LIBS)
@@ -264,10 +272,13 @@ demo: $(TEST_DEPS)
 # config (pointing at them) next to where canaryd.service looks for
 # canaryd.ini. The example is not installed as canaryd.ini itself: its
 # [interface eth0] would attach to a real NIC at the first start.
-install: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS)
+install: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS) $(MAN_PAGES)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/canaryd/versions \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/canaryd $(DESTDIR)$(DOCDIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/canaryd $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	$(Q)for m in $(MAN_PAGES); do \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; done
 	$(Q)install -m 0755 $(O)/canaryd $(DESTDIR)$(SBINDIR)/canaryd
 	$(Q)install -m 0755 $(O)/canaryctl $(DESTDIR)$(BINDIR)/canaryctl
 	$(Q)install -m 0755 $(O)/webhook_receiver $(DESTDIR)$(BINDIR)/canary-webhook-receiver
@@ -276,11 +287,27 @@ install: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS)
 		>$(DESTDIR)$(UNITDIR)/canaryd.service && chmod 0644 $(DESTDIR)$(UNITDIR)/canaryd.service
 	$(Q)sed 's|/etc/canaryd/versions/|$(LIBDIR)/canaryd/versions/|g' examples/canaryd.ini \
 		>$(DESTDIR)$(SYSCONFDIR)/canaryd/canaryd.ini.example
-	$(Q)install -m 0644 README.md examples/kubernetes.md examples/webhook-receiver.md \
-		$(DESTDIR)$(DOCDIR)/
+	$(Q)install -m 0644 README.md docs/DESIGN.md docs/JUDGE.md examples/kubernetes.md \
+		examples/webhook-receiver.md $(DESTDIR)$(DOCDIR)/
 	$(Q)install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	$(Q)install -m 0644 contrib/bash-completion/canaryctl \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/canaryctl
+
+# The Debian package (debian/, debhelper): dpkg-buildpackage in a copy of the
+# tree under $(O)/deb/src (so build/ here is left alone: none of this make's
+# variables, O= included, may reach debian/rules' own make clean), the .deb
+# in $(O)/deb/, then lintian, which must find no error.
+DEB_DIR := $(O)/deb
+deb:
+	$(call msg,DEB,$(DEB_DIR))
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	$(Q)tar -cf - --exclude=./build --exclude=./build-san --exclude=./.git . | \
+		tar -xf - -C $(DEB_DIR)/src
+	$(Q)cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MFLAGS -u MAKEOVERRIDES -u MAKELEVEL \
+		dpkg-buildpackage -b -us -uc $(if $(filter 1,$(V)),,>../build.log 2>&1) || \
+		{ tail -40 ../build.log 2>/dev/null; exit 1; }
+	$(Q)lintian --fail-on error --info $(DEB_DIR)/*.changes
+	$(Q)ls $(DEB_DIR)/*.deb
 
 clean:
 	$(call msg,CLEAN,$(O))
@@ -288,6 +315,6 @@ clean:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
-.PHONY: all tests test test-long test-stress check sim bench demo install clean fuzz valgrind
+.PHONY: all tests test test-long test-stress check sim bench demo install deb clean fuzz valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:

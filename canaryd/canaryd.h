@@ -39,6 +39,7 @@ struct iface {
 	char state_path[PATH_MAX];
 	char share_dir[PATH_MAX];	/* state maps shared between versions */
 	int lock_fd;
+	bool locked_out;		/* another canaryd holds the pin directory's lock */
 	struct canary_dp *dp;
 	char error[256];		/* why it is not managed; empty when it is */
 	bool has_rollout;

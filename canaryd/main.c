@@ -13,7 +13,6 @@
  * the rollout and judge defaults from the config file.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +31,7 @@
 #include "dp.h"
 #include "log.h"
 #include "metrics.h"
+#include "params.h"
 #include "webhook.h"
 
 static int reload_config(struct canaryd *d)
@@ -165,23 +165,28 @@ static int pin_root_check(const char *dir)
 	return 0;
 }
 
+struct opts {
+	const char *config;
+	bool verbose, help;
+};
+
+static const struct canary_opt canaryd_opts[] = {
+	CANARY_OPTION(struct opts, "config", 'c', "FILE", config,
+		      "INI configuration (default /etc/canaryd/canaryd.ini)"),
+	CANARY_OPTION(struct opts, "verbose", 'v', NULL, verbose,
+		      "debug logging (libbpf, libxdp and the verifier included)"),
+	CANARY_OPTION(struct opts, "help", 'h', NULL, help, "this text"),
+	{ 0 },
+};
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: canaryd [-c CONFIG] [-v]\n"
-		"  -c, --config CONFIG  INI configuration (default /etc/canaryd/canaryd.ini)\n"
-		"  -v, --verbose        debug logging (libbpf, libxdp and the verifier included)\n"
-		"  -h, --help           this text\n");
+	fputs("usage: canaryd [-c|--config FILE] [-v|--verbose]\n", f);
+	canary_opts__print(f, canaryd_opts);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
 	/* Static: the configuration and the interfaces are large. */
 	static struct canaryd daemon = { .config_path = "/etc/canaryd/canaryd.ini" };
 	struct canaryd *d = &daemon;
@@ -190,19 +195,16 @@ int main(int argc, char **argv)
 	struct canary_metrics_server *msrv = NULL;
 	/* Ours, the metrics server's, then libcurl's (2 per request). */
 	struct pollfd pfd[4 + 2 * 64];
+	struct opts o = {};
 	sigset_t sigs;
-	int opt, i, lfd, sfd, tfd, err, managed = 0;
-	bool verbose = false;
+	int i, lfd, sfd, tfd, err, managed = 0;
 	__u64 last_tick;
 
-	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c': d->config_path = optarg; break;
-		case 'v': verbose = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
-		}
-	}
+	err = canary_opts__parse_tool(argc, argv, "canaryd", canaryd_opts, &o, &o.help, NULL, usage);
+	if (err)
+		return err > 0 ? 0 : 1;
+	if (o.config)
+		d->config_path = o.config;
 	canary_log_init_libs();
 	if (canary_webhooks__init(canaryd__on_gate, d)) {
 		fprintf(stderr, "canaryd: libcurl cannot be initialised\n");
@@ -217,7 +219,7 @@ int main(int argc, char **argv)
 			d->config_path);
 		return 1;
 	}
-	canary_log_set_level(verbose ? CANARY_LOG_DEBUG
+	canary_log_set_level(o.verbose ? CANARY_LOG_DEBUG
 				     : (enum canary_log_level)d->config.log_level);
 	if (pin_root_check(d->config.pin_root))
 		return 1;
@@ -237,7 +239,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < d->nr_ifaces; i++) {
 		d->iface[i].cfg = d->config.iface[i];
 		err = canaryd_iface__setup(d, &d->iface[i]);
-		if (err == -EBUSY)
+		if (d->iface[i].locked_out)
 			return 1;	/* another canaryd: touch nothing at all */
 		managed += !err;
 	}
