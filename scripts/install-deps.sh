@@ -12,6 +12,7 @@ PKGS=(
 	iproute2 ethtool util-linux procps jq python3 python3-yaml
 	curl systemd stress-ng
 	ansible-core prometheus bash-completion
+	chromium
 )
 
 if [ "$(id -u)" -ne 0 ]; then
