@@ -58,7 +58,9 @@ static json_t *load(const char *dir, const char *iface, char *path, size_t plen,
 				 "there yet, or another state dir: --state-dir DIR, --config FILE)",
 				 iface, path);
 		else
-			snprintf(err, len, "cannot read the history %s: %s", path, strerror(-*ret));
+			snprintf(err, len, "cannot read the history %s: %s%s", path, strerror(-*ret),
+				 *ret == -EACCES ? " (state_dir is canaryd's, mode 0700: run as root)"
+						 : "");
 		return NULL;
 	}
 	if (bad)

@@ -362,7 +362,7 @@ static const char css[] =
 	".title{font-size:13px;font-weight:bold}"
 	".ylab{font-size:11px;text-anchor:end;fill:#555}.xlab{font-size:11px;text-anchor:middle;"
 	"fill:#555}"
-	".series{fill:none;stroke-width:2.5;stroke-linejoin:round}"
+	".series{fill:none;stroke-width:3;stroke-linejoin:round}"
 	/* Wider, under the candidate's: where both rates agree, stable shows at its edges. */
 	".series.stable{stroke-width:6}"
 	".event{stroke:" COL_EVENT ";stroke-dasharray:4 3}"

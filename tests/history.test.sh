@@ -6,6 +6,7 @@
 #    directly, through --state-dir and through --config) lists both with
 #    their outcomes, who = "uid=U pid=P" of the canaryctl client that
 #    started each, "judge" for the verdicts, and the evidence that decided;
+#    an operator's abort is decided by the uid/pid of that canaryctl;
 #  - `canaryctl report ID -o x.html` writes one self-contained page (no
 #    script, no external reference) with the series' polylines;
 #  - headless Chromium opens it and takes a screenshot, in which the
@@ -19,8 +20,8 @@ cd "$(dirname "$0")/.."
 
 COL_STABLE=1f77b4 COL_CAND=ff7f0e COL_SHARE=2ca02c
 # A polyline 2.5 px wide across the plot is thousands of pixels; the legend's
-# squares of the same colours are about a hundred.
-MIN_PIXELS=1500
+# squares of the same colours are about a hundred and fifty.
+MIN_PIXELS=800
 
 command -v chromium >/dev/null || fail "chromium is not installed (scripts/install-deps.sh)"
 cb_create 5,50,100 1s 200ms || fail "cannot create the test bed"
@@ -40,6 +41,13 @@ PID_GOOD=$SPID
 run_rollout "$B/versions/fw_blackhole.bpf.o" rolled_back
 PID_BAD=$SPID
 BAD_ID=$($CTL -j status "$TB_DUT_IF" | jq -r '.interfaces[0].rollout.id')
+# An operator's abort: decided by that client.
+$CTL start "$TB_DUT_IF" "$B/versions/fw_v2.bpf.o" --step-time 60s >/dev/null || fail "third start failed"
+cb_wait_status "$TB_DUT_IF" '.rollout.phase == "progressing"' 30 "the third rollout" ||
+	fail "the third rollout did not start"
+$CTL abort "$TB_DUT_IF" >/dev/null &
+APID=$!
+wait "$APID" || fail "abort failed"
 
 # The record is in state_dir: canaryd is not needed to read it.
 kill "$CB_DAEMON_PID"
@@ -49,7 +57,7 @@ kill -0 "$CB_DAEMON_PID" 2>/dev/null && fail "canaryd did not stop"
 H=$($B/canaryctl -j history "$TB_DUT_IF" --state-dir "$STATE") || fail "history -j failed: $H"
 echo "history: $(jq -c '[.rollouts[] | {rollout_id, started_by, outcome, decided_by,
 	events: [.events[] | .event]}]' <<<"$H")"
-[ "$(jq '.rollouts | length' <<<"$H")" -eq 2 ] || fail "history lists not 2 rollouts: $H"
+[ "$(jq '.rollouts | length' <<<"$H")" -eq 3 ] || fail "history lists not 3 rollouts: $H"
 check() { jq -e "$1" <<<"$H" >/dev/null || fail "history: $2 ($1)"; }
 check ".rollouts[0].started_by == \"uid=$(id -u) pid=$PID_GOOD\"" "the first start's who"
 check ".rollouts[0].events[0] | .event == \"started\" and .uid == $(id -u) and .pid == $PID_GOOD" \
@@ -60,6 +68,8 @@ check ".rollouts[1].started_by == \"uid=$(id -u) pid=$PID_BAD\"" "the second sta
 check '.rollouts[1].outcome == "rolled_back" and .rollouts[1].decided_by == "judge"' \
 	"the black hole rolled back by the judge"
 check ".rollouts[1].rollout_id == \"$BAD_ID\"" "the rolled-back rollout's id"
+check ".rollouts[2].outcome == \"aborted\" and .rollouts[2].decided_by == \"uid=$(id -u) pid=$APID\"" \
+	"the abort decided by its client"
 echo "the rollback's line: $(jq -c '.rollouts[1].events[-1] | del(.tests)' <<<"$H")"
 # After the transition: stable only (share 0), at the step that decided.
 check '.rollouts[1].events[-1] | .verdict == "harmful" and (.evidence | length) > 0
