@@ -100,7 +100,7 @@ TOOL_BINS := $(patsubst tools/%.c,$(O)/%,$(TOOL_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_LIB_SRCS := canaryd/config.c canaryd/config_values.c canaryd/config_keys.c lib/log.c lib/parse.c canaryd/state.c canaryd/request.c \
-	canaryd/metrics.c $(wildcard rollout/*.c)
+	canaryd/metrics.c lib/history.c lib/report.c $(wildcard rollout/*.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 # Not -fsanitize=bool: fuzz_state feeds CRC-valid state files whose bools may
 # hold any byte (each reads as true); the loader checks what can do harm:

@@ -79,8 +79,8 @@ static void fmt_utc(char *buf, size_t len, const json_t *ms)
 		return;
 	}
 	t = (time_t)(json_integer_value(ms) / 1000);
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, len, "%lld ms", (long long)json_integer_value(ms));
 }
 
 static const char *str(const json_t *o, const char *k)
@@ -122,7 +122,7 @@ int canaryctl_history(const char *dir, const char *iface, bool json, char *err, 
 		fmt_utc(when, sizeof(when), t0);
 		if (json_is_integer(t0) && json_is_integer(t1))
 			snprintf(secs, sizeof(secs), "%.1f",
-				 (json_integer_value(t1) - json_integer_value(t0)) / 1000.0);
+				 ((double)json_integer_value(t1) - (double)json_integer_value(t0)) / 1000);
 		printf("%-28s %-19s %-16s %-22s %-12s %-16s %8s  %s\n", str(r, "rollout_id"), when,
 		       str(r, "started_by"), base ? base + 1 : obj, str(r, "outcome"),
 		       str(r, "decided_by"), secs, str(r, "reason"));

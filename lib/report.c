@@ -77,9 +77,15 @@ static double ypos(double v, double ymax)
 /* "2026-12-03 05:40:01 UTC" */
 static void fmt_time(char *buf, size_t len, double ms)
 {
-	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
+	time_t t;
 
+	/* Files are data: a time beyond year 9999 is printed as it is. */
+	if (!(ms >= 0 && ms < 253402300800000.0)) {
+		snprintf(buf, len, "%g ms", ms);
+		return;
+	}
+	t = (time_t)(ms / 1000);
 	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm))
 		snprintf(buf, len, "%.0f ms", ms);
 }
@@ -279,6 +285,12 @@ static void legend(FILE *f)
 		COL_STABLE, COL_CAND, COL_SHARE, COL_DECISION, COL_EVENT);
 }
 
+/* The shares_pct index of a 1-based step; out of range (none) for anything else. */
+static size_t step_index(double step)
+{
+	return step >= 1 && step <= 1024 ? (size_t)step - 1 : (size_t)-1;
+}
+
 static void evidence(FILE *f, const json_t *dec)
 {
 	const json_t *t;
@@ -298,7 +310,7 @@ static void evidence(FILE *f, const json_t *dec)
 	fprintf(f, "%.0f of %.0f (the plan's share there: %g %%; now %g %%): ",
 		jnum(dec, "step", 0), jnum(dec, "steps", 0),
 		json_number_value(json_array_get(json_object_get(dec, "shares_pct"),
-						 (size_t)jnum(dec, "step", 1) - 1)),
+						 step_index(jnum(dec, "step", 0)))),
 		jnum(dec, "share_pct", 0));
 	esc(f, jstr(dec, "reason"));
 	fputs("</p>\n<p>Verdict: <b>", f);
