@@ -130,6 +130,8 @@ void canaryd_history__peer(struct canaryd *d, int cfd);
 void canaryd_history__record(struct canaryd *d, struct iface *ifc, enum rollout_notice n);
 /* The last interval (ifc->d_stable, d_cand over SECS) into the rollout's series. */
 void canaryd_history__sample(struct canaryd *d, struct iface *ifc, double secs);
+/* At exit: a running rollout's series to its file (a restart reloads it). */
+void canaryd_history__flush(struct canaryd *d, struct iface *ifc);
 
 /* control.c */
 int canaryd_control__listen(const char *path);

@@ -156,3 +156,10 @@ void canaryd_history__record(struct canaryd *d, struct iface *ifc, enum rollout_
 	json_decref(rec);
 	series_save(d, ifc, now);
 }
+
+void canaryd_history__flush(struct canaryd *d, struct iface *ifc)
+{
+	/* Only a running rollout's series, and only once it is the one in memory. */
+	if (ifc->has_rollout && !rollout__done(&ifc->st.ro) && ifc->series_id == ifc->st.rollout_id)
+		series_save(d, ifc, canaryd_wall_ms());
+}

@@ -6,7 +6,8 @@
 #    directly, through --state-dir and through --config) lists both with
 #    their outcomes, who = "uid=U pid=P" of the canaryctl client that
 #    started each, "judge" for the verdicts, and the evidence that decided;
-#    an operator's abort is decided by the uid/pid of that canaryctl;
+#    an operator's abort is decided by the uid/pid of that canaryctl; that
+#    rollout's series goes on across a restart of canaryd;
 #  - `canaryctl report ID -o x.html` writes one self-contained page (no
 #    script, no external reference) with the series' polylines;
 #  - headless Chromium opens it and takes a screenshot, in which the
@@ -41,10 +42,22 @@ PID_GOOD=$SPID
 run_rollout "$B/versions/fw_blackhole.bpf.o" rolled_back
 PID_BAD=$SPID
 BAD_ID=$($CTL -j status "$TB_DUT_IF" | jq -r '.interfaces[0].rollout.id')
-# An operator's abort: decided by that client.
+# A restart in the middle of a rollout keeps its series (written at exit,
+# reloaded at the next interval), then an operator's abort: decided by that client.
 $CTL start "$TB_DUT_IF" "$B/versions/fw_v2.bpf.o" --step-time 60s >/dev/null || fail "third start failed"
-cb_wait_status "$TB_DUT_IF" '.rollout.phase == "progressing"' 30 "the third rollout" ||
-	fail "the third rollout did not start"
+cb_wait_status "$TB_DUT_IF" '.rollout.phase == "progressing" and .rollout.elapsed_ms > 2000' 30 \
+	"the third rollout" || fail "the third rollout did not start"
+AB_ID=$($CTL -j status "$TB_DUT_IF" | jq -r '.interfaces[0].rollout.id')
+kill "$CB_DAEMON_PID"
+for _ in $(seq 50); do kill -0 "$CB_DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+AB_SERIES=$STATE/series.$AB_ID.json
+n_before=$(jq '.points | length' "$AB_SERIES") || fail "no series $AB_SERIES after canaryd stopped"
+t0_before=$(jq '.points[0].t0_ms' "$AB_SERIES")
+[ "$n_before" -ge 8 ] || fail "$n_before points in the series of 2 s of 200 ms intervals"
+cb_start_daemon || fail "canaryd did not come back"
+cb_wait_status "$TB_DUT_IF" ".rollout.elapsed_ms > $(($($CTL -j status "$TB_DUT_IF" |
+	jq '.interfaces[0].rollout.elapsed_ms') + 1500))" 30 "the rollout after the restart" ||
+	fail "the rollout did not go on after the restart"
 $CTL abort "$TB_DUT_IF" >/dev/null &
 APID=$!
 wait "$APID" || fail "abort failed"
@@ -70,6 +83,10 @@ check '.rollouts[1].outcome == "rolled_back" and .rollouts[1].decided_by == "jud
 check ".rollouts[1].rollout_id == \"$BAD_ID\"" "the rolled-back rollout's id"
 check ".rollouts[2].outcome == \"aborted\" and .rollouts[2].decided_by == \"uid=$(id -u) pid=$APID\"" \
 	"the abort decided by its client"
+n_after=$(jq '.points | length' "$AB_SERIES")
+echo "series across the restart: $n_before points before, $n_after at the abort"
+[ "$n_after" -gt $((n_before + 5)) ] && [ "$(jq '.points[0].t0_ms' "$AB_SERIES")" = "$t0_before" ] ||
+	fail "the series did not go on across the restart ($n_before -> $n_after points)"
 echo "the rollback's line: $(jq -c '.rollouts[1].events[-1] | del(.tests)' <<<"$H")"
 # After the transition: stable only (share 0), at the step that decided.
 check '.rollouts[1].events[-1] | .verdict == "harmful" and (.evidence | length) > 0
