@@ -103,7 +103,7 @@ TOOL_BINS := $(patsubst tools/%.c,$(O)/%,$(TOOL_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_LIB_SRCS := canaryd/config.c canaryd/config_values.c canaryd/config_keys.c lib/log.c lib/parse.c canaryd/state.c canaryd/request.c \
-	canaryd/metrics.c $(wildcard rollout/*.c)
+	canaryd/metrics.c lib/history.c lib/report.c $(wildcard rollout/*.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 # Not -fsanitize=bool: fuzz_state feeds CRC-valid state files whose bools may
 # hold any byte (each reads as true); the loader checks what can do harm:
@@ -162,7 +162,7 @@ $(O)/obj/%.o: %.c | $(O)/dispatcher.skel.h $(TOOL_SKELS)
 	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) $(INC_$(firstword $(subst /, ,$<))) -c $< -o $@
 
 INC_canaryd := -Icanaryd
-INC_canaryctl := -Icanaryctl
+INC_canaryctl := -Icanaryctl -Icanaryd
 INC_tests := -Itests -Itests/lib -Icanaryd
 # config_keys prints the config parser's key table.
 INC_tools := -Icanaryd
@@ -201,14 +201,19 @@ $(O)/canaryd: $(patsubst %.c,$(O)/obj/%.o,$(DAEMON_MAIN)) $(LIBS_ALL) | $(O)
 
 # The client: jansson for the daemon's protocol; libbpf (through the datapath
 # library's loaders) and libpcap for "preflight", which runs without a daemon;
-# the decision core's step list parser, so a bad --steps is refused early.
-$(O)/canaryctl: $(CTL_OBJS) $(LIB) $(ROLLOUT) | $(O)
+# the decision core's step list parser, so a bad --steps is refused early;
+# canaryd's config parser (the archive's config objects only), for the
+# state_dir that history and report read.
+$(O)/canaryctl: $(CTL_OBJS) $(DAEMON_LIB) $(LIB) $(ROLLOUT) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $(CTL_OBJS) $(LIB) $(ROLLOUT) $(LINK_LIBS) $(PCAP_LIBS) $(TOOL_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(CTL_OBJS) $(DAEMON_LIB) $(LIB) $(ROLLOUT) $(LINK_LIBS) $(PCAP_LIBS) \
+		$(TOOL_LIBS) -o $@
 
 # Its test runs build/canaryctl against a fake daemon and parses JSON.
 $(O)/tests/test_canaryctl: $(O)/canaryctl
 $(O)/tests/test_canaryctl: TEST_LIBS += $(TOOL_LIBS)
+# History and reports: jansson.
+$(O)/tests/test_history: TEST_LIBS += $(TOOL_LIBS)
 # Its test writes captures (libpcap) and runs build/canaryctl preflight.
 $(O)/tests/test_preflight: $(O)/canaryctl $(TEST_BPF_OBJS) $(VERSION_OBJS)
 $(O)/tests/test_preflight: TEST_LIBS += $(PCAP_LIBS) $(TOOL_LIBS)
@@ -238,8 +243,9 @@ test: $(TEST_DEPS)
 	$(Q)CANARY_BUILD=$(abspath $(O)) tests/run.sh
 
 # The unit tests that need no privileges, as any user: judge, engine,
-# config, metrics renderer, canaryctl against its fake daemon.
-CHECK_TESTS := test_canaryctl test_config test_engine test_judge test_metrics test_reconcile
+# config, metrics renderer, canaryctl against its fake daemon, history and reports.
+CHECK_TESTS := test_canaryctl test_config test_engine test_judge test_metrics test_reconcile \
+	test_history
 check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
 	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
 

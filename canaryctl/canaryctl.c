@@ -8,6 +8,8 @@
  *   canaryctl [--socket PATH] [-j] pause|resume|promote|abort|revert IFACE [--wait]
  *   canaryctl [-j] preflight --pcap FILE STABLE[:PROGRAM] CANDIDATE[:PROGRAM]
  *             [--max-diff RATE] [--verbose]
+ *   canaryctl [-j] history IFACE [--state-dir DIR] [--config FILE]
+ *   canaryctl report ROLLOUT_ID -o FILE.html [--state-dir DIR] [--config FILE]
  *
  * One request per connection, one JSON line each way (canaryd/proto.h). The
  * verbs follow Argo Rollouts, the shape follows bpftool: a table of commands
@@ -23,7 +25,8 @@
  * preflight needs no daemon: it runs a capture through two versions with
  * BPF_PROG_TEST_RUN (preflight.c) and exits 0 within --max-diff, 2 beyond
  * it, 1 on any error; for that, and only that, canaryctl links libbpf and
- * libpcap.
+ * libpcap. history and report need no daemon either: they read canaryd's
+ * state_dir (history.c), found from canaryd's config.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -44,6 +47,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "history_cmd.h"
 #include "log.h"
 #include "params.h"
 #include "parse.h"
@@ -364,6 +368,7 @@ struct verb_args {
 	const char *pos[4];
 	int npos;
 	const char *socket, *steps, *step_time, *warmup, *pcap, *max_diff;
+	const char *state_dir, *config, *output;
 	bool json, help, wait, watch, verbose;
 };
 
@@ -420,6 +425,34 @@ static const struct canary_opt preflight_opts[] = {
 	{ 0 },
 };
 
+#define STATE_DIR_HELP "canaryd's state_dir (default: the config's)"
+#define CONFIG_HELP "canaryd's config, for its state_dir\n(default " CANARYCTL_DEFAULT_CONFIG ")"
+
+static const struct canary_opt history_opts[] = {
+	DEFINE_OPTION("state-dir", 0, "DIR", state_dir, STATE_DIR_HELP),
+	DEFINE_OPTION("config", 'c', "FILE", config, CONFIG_HELP),
+	{ 0 },
+};
+
+static const struct canary_opt report_opts[] = {
+	DEFINE_OPTION("output", 'o', "FILE", output, "the HTML page to write"),
+	DEFINE_OPTION("state-dir", 0, "DIR", state_dir, STATE_DIR_HELP),
+	DEFINE_OPTION("config", 'c', "FILE", config, CONFIG_HELP),
+	{ 0 },
+};
+
+#define DESC_HISTORY                                                                               \
+	"IFACE's past rollouts from canaryd's state_dir (works with canaryd stopped):\n"          \
+	"id, start, who started it (uid/pid of the client), candidate, outcome, who\n"            \
+	"decided (judge, gate, a client's uid/pid, canaryd), duration, reason.\n"                  \
+	"-j: {\"ok\":true, \"interface\", \"file\", \"rollouts\":[{\"rollout_id\",\n"   \
+	"    \"candidate\", \"started_ms\", \"started_by\", \"outcome\", \"decided_by\",\n" \
+	"    \"ended_ms\", \"reason\", \"events\":[history lines]}]}\n"
+#define DESC_REPORT                                                                                \
+	"one self-contained HTML page (inline SVG, no network) of rollout ROLLOUT_ID:\n"          \
+	"pass, drop and abort rates of both versions over time, the share steps, the\n"           \
+	"decision and the evidence that decided, the events.\n"
+
 #define DESC_STATUS                                                                                \
 	"phase, step, candidate share and step progress, per-version rates, the judge's\n"         \
 	"verdict and evidence, the circuit breaker.\n"
@@ -448,6 +481,8 @@ static int do_status(const struct cmd *c, struct verb_args *a);
 static int do_start(const struct cmd *c, struct verb_args *a);
 static int do_op(const struct cmd *c, struct verb_args *a);
 static int do_preflight(const struct cmd *c, struct verb_args *a);
+static int do_history(const struct cmd *c, struct verb_args *a);
+static int do_report(const struct cmd *c, struct verb_args *a);
 static int do_help(const struct cmd *c, struct verb_args *a);
 
 static const struct cmd cmds[] = {
@@ -462,6 +497,8 @@ static const struct cmd cmds[] = {
 	  do_op },
 	{ "preflight", "STABLE_OBJECT[:PROG] CANDIDATE_OBJECT[:PROG]", 2, preflight_opts,
 	  DESC_PREFLIGHT, do_preflight },
+	{ "history", "IFACE", 1, history_opts, DESC_HISTORY, do_history },
+	{ "report", "ROLLOUT_ID", 1, report_opts, DESC_REPORT, do_report },
 	{ "help", "", 0, NULL, "", do_help },	/* also canaryctl -h */
 	{ 0 },
 };
@@ -1157,6 +1194,48 @@ static int do_preflight(const struct cmd *c, struct verb_args *a)
 out:
 	free(pf);
 	return ret;
+}
+
+static int do_history(const struct cmd *c, struct verb_args *a)
+{
+	char dir[4096], err[1024];
+	int ret;
+
+	if (a->npos < 1)
+		return usage_err(c, "history: missing IFACE");
+	ret = canaryctl_state_dir(a->state_dir, a->config, dir, sizeof(dir), err, sizeof(err));
+	if (!ret)
+		ret = canaryctl_history(dir, a->pos[0], json_output, err, sizeof(err));
+	if (ret) {
+		p_err(-ret, "history: %s", err);
+		return CANARYCTL_EXIT_ERROR;
+	}
+	return 0;
+}
+
+static int do_report(const struct cmd *c, struct verb_args *a)
+{
+	char dir[4096], err[1024];
+	int ret;
+
+	if (a->npos < 1)
+		return usage_err(c, "report: missing ROLLOUT_ID (canaryctl history IFACE lists them)");
+	if (!a->output)
+		return usage_err(c, "report: missing -o FILE.html");
+	ret = canaryctl_state_dir(a->state_dir, a->config, dir, sizeof(dir), err, sizeof(err));
+	if (!ret)
+		ret = canaryctl_report(dir, a->pos[0], a->output, err, sizeof(err));
+	if (ret) {
+		p_err(-ret, "%s", err);
+		return CANARYCTL_EXIT_ERROR;
+	}
+	if (json_output) {
+		json_t *o = json_pack("{s:b, s:s}", "ok", 1, "file", a->output);
+
+		print_json(o);
+		json_decref(o);
+	}
+	return 0;
 }
 
 static int do_help(const struct cmd *c, struct verb_args *a)

@@ -10,6 +10,7 @@
  *   notify.c    webhook notifications and gates for an interface
  *   status.c    the status JSON (control socket and webhook bodies)
  *   control.c   the control socket: one handler per command
+ *   history.c   the audit trail and the per-interval series (lib/history.h)
  */
 #ifndef CANARYD_CANARYD_H
 #define CANARYD_CANARYD_H
@@ -23,6 +24,7 @@
 #include "canary_abi.h"
 #include "config.h"
 #include "engine.h"
+#include "history.h"
 #include "rate.h"
 #include "state.h"
 
@@ -56,6 +58,10 @@ struct iface {
 	struct canary_breaker brk;
 	char gate_detail[160];		/* the gate's last answer, for status */
 	__u64 decisions[ROLLOUT_FAILED + 1];	/* rollouts ended per phase, for metrics */
+	enum rollout_event_type feeding;	/* the event being fed, for the history's "who" */
+	struct canary_series series;	/* this rollout's intervals (history.c) */
+	__u64 series_id;		/* the rollout_id the series is of */
+	__u64 series_saved_ms;		/* when it was last written */
 };
 
 struct canaryd {
@@ -63,6 +69,10 @@ struct canaryd {
 	const char *config_path;
 	struct iface iface[CANARY_MAX_IFACES];
 	int nr_ifaces;
+	/* The client whose request is being handled ("uid=U pid=P"), else empty. */
+	char who[48];
+	unsigned who_uid;
+	int who_pid;
 };
 
 static inline __u64 canaryd_now_ms(void)
@@ -113,6 +123,16 @@ json_t *canaryd_status__event(const struct iface *ifc, const struct canary_webho
 			      const char *type, const char *event, const char *event_id);
 json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,
 				const struct judge_sample *d, const struct canary_rate *rate);
+
+/* history.c */
+/* The peer of control connection CFD (SO_PEERCRED) into d->who. */
+void canaryd_history__peer(struct canaryd *d, int cfd);
+/* A transition's line in the history (and the series written). */
+void canaryd_history__record(struct canaryd *d, struct iface *ifc, enum rollout_notice n);
+/* The last interval (ifc->d_stable, d_cand over SECS) into the rollout's series. */
+void canaryd_history__sample(struct canaryd *d, struct iface *ifc, double secs);
+/* At exit: a running rollout's series to its file (a restart reloads it). */
+void canaryd_history__flush(struct canaryd *d, struct iface *ifc);
 
 /* control.c */
 int canaryd_control__listen(const char *path);

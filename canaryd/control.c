@@ -282,7 +282,9 @@ void canaryd_control__serve(struct canaryd *d, int lfd)
 		}
 	}
 	err = canaryd_request__parse(buf, &req, msg, sizeof(msg));
+	canaryd_history__peer(d, cfd);	/* who asked, for the history */
 	reply = err ? err_reply(err, "%s", msg) : handle_request(d, &req);
+	d->who[0] = '\0';
 	if (reply) {
 		char *out = json_dumps(reply, JSON_COMPACT);
 

@@ -317,8 +317,10 @@ int main(int argc, char **argv)
 	canary_metrics__close(msrv);
 	close(lfd);
 	unlink(d->config.socket);
-	for (i = 0; i < d->nr_ifaces; i++)
+	for (i = 0; i < d->nr_ifaces; i++) {
+		canaryd_history__flush(d, &d->iface[i]);
 		canaryd_iface__close(&d->iface[i]);
+	}
 	canary_webhooks__fini();
 	return 0;
 }

@@ -88,6 +88,7 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 		return err;
 	case ROLLOUT_ACT_NOTIFY:
 		log_notice(ifc, (enum rollout_notice)a->arg);
+		canaryd_history__record(d, ifc, (enum rollout_notice)a->arg);
 		canaryd_iface__notify(d, ifc, (enum rollout_notice)a->arg);
 		return 0;
 	case ROLLOUT_ACT_PERSIST:
@@ -172,7 +173,10 @@ static int feed_actions(struct canaryd *d, struct iface *ifc, const struct rollo
 int canaryd_iface__feed(struct canaryd *d, struct iface *ifc, const struct rollout_event *ev)
 {
 	enum rollout_phase before = ifc->st.ro.phase;
-	int err = feed_actions(d, ifc, ev);
+	int err;
+
+	ifc->feeding = ev->type;
+	err = feed_actions(d, ifc, ev);
 
 	if (ifc->st.ro.phase != before && rollout__done(&ifc->st.ro))
 		ifc->decisions[ifc->st.ro.phase]++;
@@ -261,6 +265,7 @@ void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double
 	memcpy(ifc->last, c, sizeof(c));
 	if (!ifc->has_rollout || rollout__done(&ifc->st.ro))
 		return;
+	canaryd_history__sample(d, ifc, secs);
 	/* A read without strata, or with one that went backwards, is no evidence. */
 	if (!strata_ok) {
 		pr_debug("iface %s: strata not read this interval; not judged\n", ifc->cfg.name);

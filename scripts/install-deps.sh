@@ -13,6 +13,7 @@ PKGS=(
 	curl systemd stress-ng
 	ansible-core prometheus bash-completion
 	scdoc man-db groff-base bsdextrautils debhelper dpkg-dev fakeroot lintian
+	chromium
 )
 
 if [ "$(id -u)" -ne 0 ]; then
