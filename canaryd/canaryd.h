@@ -55,6 +55,8 @@ struct iface {
 	struct canary_breaker brk;
 	char gate_detail[160];		/* the gate's last answer, for status */
 	__u64 decisions[ROLLOUT_FAILED + 1];	/* rollouts ended per phase, for metrics */
+	/* Counter reads since canaryd started, and the longest time between two. */
+	__u64 reads, last_read_ms, max_read_gap_ms;
 };
 
 struct canaryd {

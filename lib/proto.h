@@ -37,6 +37,7 @@
  *      "totals":{"stable_packets":N,"candidate_packets":N,"candidate_aborted":N,...},
  *      "gate":null | {"name":"step","waiting_ms":N,"passed":false,"asking":true,
  *                     "last_answer":"not yet (HTTP 403)"}},
+ *    "reads":N, "max_read_gap_ms":N,
  *    "read_interval_ms":200,
  *    "breaker":{"tripped":false,"bad":0,"trips":0},
  *    "versions":{"stable":VERSION,"candidate":VERSION}}
@@ -66,6 +67,10 @@
  * - "verdict"/"evidence" may be empty before the first judgement; "breaker",
  *   "versions" and "read_interval_ms" (time between the last two counter
  *   reads) are absent until the first counter read.
+ * - "reads" counts the counter reads since canaryd started, "max_read_gap_ms"
+ *   is the longest time between two consecutive ones (0 before the second):
+ *   what a stalled loop would show, about "read_interval_ms" when nothing
+ *   stalls it.
  * - "gate" names the approval gate the rollout waits on ("start", "step",
  *   "promote"; null when none): "passed" once it passed while paused (resume
  *   goes on), "asking" while canaryd is asking its webhook (false after the
@@ -109,6 +114,8 @@ enum canaryctl_exit {
 #define CANARY_K_PROGRAM "program"
 #define CANARY_K_ROLLOUT "rollout"
 #define CANARY_K_READ_INTERVAL_MS "read_interval_ms"
+#define CANARY_K_READS "reads"
+#define CANARY_K_MAX_READ_GAP_MS "max_read_gap_ms"
 #define CANARY_K_BREAKER "breaker"
 #define CANARY_K_TRIPPED "tripped"
 #define CANARY_K_BAD "bad"
