@@ -9,7 +9,8 @@
  *               only place that applies its actions
  *   notify.c    webhook notifications and gates for an interface
  *   status.c    the status JSON (control socket and webhook bodies)
- *   control.c   the control socket: one handler per command
+ *   control.c   the control protocol: one handler per command
+ *   control_socket.c  the control socket: its lock, non-blocking clients, deadlines
  */
 #ifndef CANARYD_CANARYD_H
 #define CANARYD_CANARYD_H
@@ -59,11 +60,33 @@ struct iface {
 	__u64 reads, last_read_ms, max_read_gap_ms;
 };
 
+/* The control socket's clients: at most this many, each for at most this long. */
+#define CANARYD_CTL_CLIENTS 16
+#define CANARYD_CTL_CLIENTS_S "16"
+#define CANARYD_CTL_DEADLINE_MS 5000
+#define CANARYD_CTL_DEADLINE_S "5"
+
+struct canaryd_ctl_client {
+	int fd;			/* -1: a free slot */
+	__u64 deadline_ms;	/* for the whole exchange: request, then reply */
+	bool replying;		/* BUF holds the reply (LEN bytes, OFF written) */
+	char *buf;		/* the request being read, then the reply */
+	size_t len, cap, off;
+};
+
+struct canaryd_control {
+	int lfd, lock_fd;
+	char lock_path[PATH_MAX];
+	struct canaryd_ctl_client c[CANARYD_CTL_CLIENTS];
+};
+
 struct canaryd {
 	struct canaryd_config config;
 	const char *config_path;
 	struct iface iface[CANARY_MAX_IFACES];
 	int nr_ifaces;
+	struct canaryd_control ctl;
+	const char *metrics_state;	/* status "metrics": listening, unbound, off */
 };
 
 static inline __u64 canaryd_now_ms(void)
@@ -116,7 +139,18 @@ json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,
 				const struct judge_sample *d, const struct canary_rate *rate);
 
 /* control.c */
-int canaryd_control__listen(const char *path);
-void canaryd_control__serve(struct canaryd *d, int lfd);
+json_t *canaryd_control__reply(struct canaryd *d, const char *line);
+
+/* control_socket.c */
+/* Lock SOCKET.lock, then bind and listen; 0 or -errno (-EBUSY: another canaryd has it). */
+int canaryd_control__open(struct canaryd_control *ctl, const char *path);
+/* The listening socket and one slot per client into PFD (returns how many); *TIMEOUT
+ * shortened to the nearest client deadline. */
+struct pollfd;
+int canaryd_control__pollfds(struct canaryd_control *ctl, struct pollfd *pfd, int *timeout);
+/* After poll(): accept, read, answer, write, and close clients past their deadline. */
+void canaryd_control__run(struct canaryd *d, const struct pollfd *pfd);
+/* Close every client and the socket, unlink it and release the lock. */
+void canaryd_control__close(struct canaryd_control *ctl, const char *path);
 
 #endif

@@ -2,7 +2,12 @@
 /*
  * The control protocol between canaryd and canaryctl (and any other tool):
  * a UNIX stream socket (mode 0600), one JSON object per line each way, one
- * request per connection.
+ * request per connection. A connection has 5 s for the whole exchange (the
+ * request line, then reading the reply): past that canaryd closes it, after
+ * a one-line error if the request was not complete; at most 16 connections
+ * at once, one more gets a one-line error (errno EBUSY) and is closed.
+ * "metrics" in the status reply: "listening", "off", or "unbound" while
+ * the configured address cannot be bound (canaryd tries again every 10 s).
  *
  * Requests ("cmd" is required; "iface" names the interface):
  *   {"cmd":"status"}                           every interface
@@ -15,7 +20,7 @@
  *   {"ok":false,"error":"one line naming the object and what to do","errno":22}
  *   {"ok":false,"error":"...","errno":13,"log":"the verifier's log"}   a refused start
  *   {"ok":true}                                 commands
- *   {"ok":true,"interfaces":[IFACE...]}         status
+ *   {"ok":true,"interfaces":[IFACE...],"metrics":"listening"}   status
  *
  * IFACE:
  *   {"iface":"eth0","mode":"native","managed":true,"error":null,
@@ -104,6 +109,7 @@ enum canaryctl_exit {
 #define CANARY_K_ERRNO "errno"
 #define CANARY_K_LOG "log"		/* a refused candidate: the verifier's log */
 #define CANARY_K_INTERFACES "interfaces"
+#define CANARY_K_METRICS "metrics"	/* status: "listening", "unbound", "off" */
 /* One interface. */
 #define CANARY_K_IFACE "iface"
 #define CANARY_K_MODE "mode"
