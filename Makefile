@@ -201,6 +201,8 @@ $(O)/canaryctl: $(CTL_OBJS) $(LIB) $(ROLLOUT) | $(O)
 # Its test runs build/canaryctl against a fake daemon and parses JSON.
 $(O)/tests/test_canaryctl: $(O)/canaryctl
 $(O)/tests/test_canaryctl: TEST_LIBS += $(TOOL_LIBS)
+# The control socket's test: the daemon library's command handlers (jansson, libcurl).
+$(O)/tests/test_control: TEST_LIBS += $(TOOL_LIBS) $(CURL_LIBS)
 # Its test writes captures (libpcap) and runs build/canaryctl preflight.
 $(O)/tests/test_preflight: $(O)/canaryctl $(TEST_BPF_OBJS) $(VERSION_OBJS)
 $(O)/tests/test_preflight: TEST_LIBS += $(PCAP_LIBS) $(TOOL_LIBS)
@@ -231,7 +233,7 @@ test: $(TEST_DEPS)
 
 # The unit tests that need no privileges, as any user: judge, engine,
 # config, metrics renderer, canaryctl against its fake daemon.
-CHECK_TESTS := test_canaryctl test_config test_engine test_judge test_metrics test_reconcile
+CHECK_TESTS := test_canaryctl test_config test_control test_engine test_judge test_metrics test_reconcile
 check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
 	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
 

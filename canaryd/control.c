@@ -163,7 +163,7 @@ static json_t *cmd_status(struct canaryd *d, struct iface *ifc,
 		if (!ifc || ifc == &d->iface[k])
 			json_array_append_new(arr, canaryd_status__iface(&d->iface[k]));
 	return json_pack("{s:b, s:o, s:s}", CANARY_K_OK, 1, CANARY_K_INTERFACES, arr,
-			 CANARY_K_METRICS, d->metrics_state);
+			 CANARY_K_METRICS, d->metrics_state ?: "off");
 }
 
 /* pause, resume, promote, abort, revert: one engine event each. */
