@@ -214,6 +214,8 @@ $(O)/tests/test_canaryctl: $(O)/canaryctl
 $(O)/tests/test_canaryctl: TEST_LIBS += $(TOOL_LIBS)
 # History and reports: jansson.
 $(O)/tests/test_history: TEST_LIBS += $(TOOL_LIBS)
+# The control socket's test: the daemon library's command handlers (jansson, libcurl).
+$(O)/tests/test_control: TEST_LIBS += $(TOOL_LIBS) $(CURL_LIBS)
 # Its test writes captures (libpcap) and runs build/canaryctl preflight.
 $(O)/tests/test_preflight: $(O)/canaryctl $(TEST_BPF_OBJS) $(VERSION_OBJS)
 $(O)/tests/test_preflight: TEST_LIBS += $(PCAP_LIBS) $(TOOL_LIBS)
@@ -243,9 +245,10 @@ test: $(TEST_DEPS)
 	$(Q)CANARY_BUILD=$(abspath $(O)) tests/run.sh
 
 # The unit tests that need no privileges, as any user: judge, engine,
-# config, metrics renderer, canaryctl against its fake daemon, history and reports.
-CHECK_TESTS := test_canaryctl test_config test_engine test_judge test_metrics test_reconcile \
-	test_history
+# config, metrics renderer, canaryctl against its fake daemon, history and
+# reports, the control socket.
+CHECK_TESTS := test_canaryctl test_config test_control test_engine test_judge test_metrics \
+	test_reconcile test_history
 check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
 	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
 

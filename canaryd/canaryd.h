@@ -9,7 +9,8 @@
  *               only place that applies its actions
  *   notify.c    webhook notifications and gates for an interface
  *   status.c    the status JSON (control socket and webhook bodies)
- *   control.c   the control socket: one handler per command
+ *   control.c   the control protocol: one handler per command
+ *   control_socket.c  the control socket: its lock, non-blocking clients, deadlines
  *   history.c   the audit trail and the per-interval series (lib/history.h)
  */
 #ifndef CANARYD_CANARYD_H
@@ -62,6 +63,28 @@ struct iface {
 	struct canary_series series;	/* this rollout's intervals (history.c) */
 	__u64 series_id;		/* the rollout_id the series is of */
 	__u64 series_saved_ms;		/* when it was last written */
+	/* Counter reads since canaryd started, and the longest time between two. */
+	__u64 reads, last_read_ms, max_read_gap_ms;
+};
+
+/* The control socket's clients: at most this many, each for at most this long. */
+#define CANARYD_CTL_CLIENTS 16
+#define CANARYD_CTL_CLIENTS_S "16"
+#define CANARYD_CTL_DEADLINE_MS 5000
+#define CANARYD_CTL_DEADLINE_S "5"
+
+struct canaryd_ctl_client {
+	int fd;			/* -1: a free slot */
+	__u64 deadline_ms;	/* for the whole exchange: request, then reply */
+	bool replying;		/* BUF holds the reply (LEN bytes, OFF written) */
+	char *buf;		/* the request being read, then the reply */
+	size_t len, cap, off;
+};
+
+struct canaryd_control {
+	int lfd, lock_fd;
+	char lock_path[PATH_MAX];
+	struct canaryd_ctl_client c[CANARYD_CTL_CLIENTS];
 };
 
 struct canaryd {
@@ -73,6 +96,8 @@ struct canaryd {
 	char who[48];
 	unsigned who_uid;
 	int who_pid;
+	struct canaryd_control ctl;
+	const char *metrics_state;	/* status "metrics": listening, unbound, off */
 };
 
 static inline __u64 canaryd_now_ms(void)
@@ -135,7 +160,18 @@ void canaryd_history__sample(struct canaryd *d, struct iface *ifc, double secs);
 void canaryd_history__flush(struct canaryd *d, struct iface *ifc);
 
 /* control.c */
-int canaryd_control__listen(const char *path);
-void canaryd_control__serve(struct canaryd *d, int lfd);
+json_t *canaryd_control__reply(struct canaryd *d, const char *line);
+
+/* control_socket.c */
+/* Lock SOCKET.lock, then bind and listen; 0 or -errno (-EBUSY: another canaryd has it). */
+int canaryd_control__open(struct canaryd_control *ctl, const char *path);
+/* The listening socket and one slot per client into PFD (returns how many); *TIMEOUT
+ * shortened to the nearest client deadline. */
+struct pollfd;
+int canaryd_control__pollfds(struct canaryd_control *ctl, struct pollfd *pfd, int *timeout);
+/* After poll(): accept, read, answer, write, and close clients past their deadline. */
+void canaryd_control__run(struct canaryd *d, const struct pollfd *pfd);
+/* Close every client and the socket, unlink it and release the lock. */
+void canaryd_control__close(struct canaryd_control *ctl, const char *path);
 
 #endif

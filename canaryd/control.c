@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-#define _GNU_SOURCE	/* accept4 */
 /*
- * The control socket: one JSON request per connection (proto.h), parsed by
- * canaryd_request__parse(), answered by the command's handler.
+ * The control protocol's commands: one JSON request per connection
+ * (proto.h), parsed by canaryd_request__parse(), answered by the command's
+ * handler. The socket itself, its lock and its clients: control_socket.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -162,7 +162,8 @@ static json_t *cmd_status(struct canaryd *d, struct iface *ifc,
 	for (k = 0; k < d->nr_ifaces; k++)
 		if (!ifc || ifc == &d->iface[k])
 			json_array_append_new(arr, canaryd_status__iface(&d->iface[k]));
-	return json_pack("{s:b, s:o}", CANARY_K_OK, 1, CANARY_K_INTERFACES, arr);
+	return json_pack("{s:b, s:o, s:s}", CANARY_K_OK, 1, CANARY_K_INTERFACES, arr,
+			 CANARY_K_METRICS, d->metrics_state ?: "off");
 }
 
 /* pause, resume, promote, abort, revert: one engine event each. */
@@ -243,86 +244,13 @@ static json_t *handle_request(struct canaryd *d, const struct canaryd_request *r
 	return err_reply(EINVAL, "command %s is not served", canaryd_cmd__name(req->cmd));
 }
 
-void canaryd_control__serve(struct canaryd *d, int lfd)
+/* One request line (its newline removed) -> the reply, applied already. */
+json_t *canaryd_control__reply(struct canaryd *d, const char *line)
 {
-	char *buf = NULL, *nl, msg[1024];
-	size_t len = 0, cap = 0;
-	struct timeval tv = { .tv_sec = 2 };
 	struct canaryd_request req;
-	json_t *reply;
-	int cfd, err;
+	char msg[1024];
+	int err;
 
-	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (cfd < 0)
-		return;
-	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	for (;;) {
-		ssize_t n;
-
-		if (len + 4096 > cap) {
-			char *nb;
-
-			if (cap >= CANARY_PROTO_MAX_LINE)
-				goto out;
-			nb = realloc(buf, cap = cap ? cap * 2 : 8192);
-			if (!nb)
-				goto out;
-			buf = nb;
-		}
-		n = read(cfd, buf + len, cap - len - 1);
-		if (n <= 0)
-			goto out;
-		len += n;
-		buf[len] = '\0';
-		nl = strchr(buf, '\n');
-		if (nl) {
-			*nl = '\0';
-			break;
-		}
-	}
-	err = canaryd_request__parse(buf, &req, msg, sizeof(msg));
-	canaryd_history__peer(d, cfd);	/* who asked, for the history */
-	reply = err ? err_reply(err, "%s", msg) : handle_request(d, &req);
-	d->who[0] = '\0';
-	if (reply) {
-		char *out = json_dumps(reply, JSON_COMPACT);
-
-		if (out) {
-			if (write(cfd, out, strlen(out)) >= 0 && write(cfd, "\n", 1) < 0)
-				pr_debug("control: client went away\n");
-			free(out);
-		}
-		json_decref(reply);
-	}
-out:
-	free(buf);
-	close(cfd);
-}
-
-int canaryd_control__listen(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old;
-	int fd, err;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		pr_warn("control socket %s: path too long\n", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);	/* our lock on every interface says no other canaryd uses it */
-	old = umask(0177);	/* mode 0600 from the start: no window for others */
-	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (err || listen(fd, 16)) {
-		err = -errno;
-		pr_warn("control socket %s: cannot listen: %s\n", path, strerror(-err));
-		close(fd);
-		return err;
-	}
-	return fd;
+	err = canaryd_request__parse(line, &req, msg, sizeof(msg));
+	return err ? err_reply(err, "%s", msg) : handle_request(d, &req);
 }

@@ -179,6 +179,39 @@ static const struct canary_opt canaryd_opts[] = {
 	{ 0 },
 };
 
+#define METRICS_RETRY_MS 10000
+
+/*
+ * The metrics endpoint, bound before any interface is touched; a busy port
+ * (or an address not there yet) is logged once and tried again every 10 s,
+ * canaryd running on without it meanwhile: never a crash loop with a
+ * candidate left unjudged. Status says "listening", "unbound" or "off".
+ * 0, or the errno of a failed try (main() logs the first).
+ */
+static int metrics_retry(struct canaryd *d, struct canary_metrics_server **msrv, __u64 now)
+{
+	static __u64 next, since;
+
+	if (!strcmp(d->config.metrics, "off") || !d->config.metrics[0]) {
+		d->metrics_state = "off";
+		return 0;
+	}
+	if (*msrv || now < next)
+		return 0;
+	next = now + METRICS_RETRY_MS;
+	*msrv = canary_metrics__listen(d->config.metrics, render_metrics, d);
+	if (*msrv) {
+		if (since)
+			pr_info("metrics %s: listening, %llu s after the first try\n",
+				d->config.metrics, (unsigned long long)(now - since) / 1000);
+		d->metrics_state = "listening";
+		return 0;
+	}
+	since = since ?: now;
+	d->metrics_state = "unbound";
+	return errno ?: EIO;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: canaryd [-c|--config FILE] [-v|--verbose]\n", f);
@@ -193,11 +226,11 @@ int main(int argc, char **argv)
 	char err_text[8192] = "";
 	struct itimerspec its = {};
 	struct canary_metrics_server *msrv = NULL;
-	/* Ours, the metrics server's, then libcurl's (2 per request). */
-	struct pollfd pfd[4 + 2 * 64];
+	/* Ours, the metrics server's, the control socket's, then libcurl's (2 per request). */
+	struct pollfd pfd[3 + 1 + CANARYD_CTL_CLIENTS + 2 * 64];
 	struct opts o = {};
 	sigset_t sigs;
-	int i, lfd, sfd, tfd, err, managed = 0;
+	int i, sfd = -1, tfd = -1, err, merr, managed = 0, rc = 1;
 	__u64 last_tick;
 
 	err = canary_opts__parse_tool(argc, argv, "canaryd", canaryd_opts, &o, &o.help, NULL, usage);
@@ -235,22 +268,26 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The socket and metrics first: a canaryd that cannot serve touches no interface. */
+	if (canaryd_control__open(&d->ctl, d->config.socket))
+		return 1;
+	merr = metrics_retry(d, &msrv, canaryd_now_ms());
 	d->nr_ifaces = d->config.nr_ifaces;
 	for (i = 0; i < d->nr_ifaces; i++) {
 		d->iface[i].cfg = d->config.iface[i];
 		err = canaryd_iface__setup(d, &d->iface[i]);
-		if (d->iface[i].locked_out)
-			return 1;	/* another canaryd: touch nothing at all */
+		if (d->iface[i].locked_out) {
+			d->nr_ifaces = i + 1;	/* the ones set up so far are closed */
+			goto out;	/* another canaryd: touch nothing more */
+		}
 		managed += !err;
 	}
-	lfd = canaryd_control__listen(d->config.socket);
-	if (lfd < 0)
-		return 1;
-	if (strcmp(d->config.metrics, "off")) {
-		msrv = canary_metrics__listen(d->config.metrics, render_metrics, d);
-		if (!msrv)
-			return 1;
-	}
+	/* Logged here, not before: a canaryd refused an interface above says only that. */
+	if (merr)
+		pr_warn("metrics %s: cannot listen: %s; canaryd runs on without metrics and "
+			"tries again every %d s; free the port or set [daemon] metrics to another "
+			"address, or off\n", d->config.metrics, strerror(merr),
+			METRICS_RETRY_MS / 1000);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	its.it_interval.tv_sec = d->config.interval_ms / 1000;
@@ -258,31 +295,36 @@ int main(int argc, char **argv)
 	its.it_value = its.it_interval;
 	if (sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL)) {
 		pr_warn("canaryd: cannot set up signals or timer: %s\n", strerror(errno));
-		return 1;
+		goto out;
 	}
-	pr_info("canaryd: managing %d of %d interfaces, control socket %s, metrics %s, "
+	pr_info("canaryd: managing %d of %d interfaces, control socket %s, metrics %s%s, "
 		"interval %llu ms\n", managed, d->nr_ifaces, d->config.socket,
-		msrv ? d->config.metrics : "off", (unsigned long long)d->config.interval_ms);
+		d->config.metrics, msrv ? "" : strcmp(d->metrics_state, "off") ? " (unbound)" : "",
+		(unsigned long long)d->config.interval_ms);
 	notify_status(d, true);	/* every interface is set up and the socket answers */
 	printf("ready\n");
 	fflush(stdout);
 
 	last_tick = canaryd_now_ms();
-	pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-	pfd[2] = (struct pollfd){ .fd = tfd, .events = POLLIN };
-	pfd[3] = (struct pollfd){ .fd = canary_metrics__fd(msrv), .events = POLLIN };
+	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 	for (;;) {
-		int timeout = canary_metrics__timeout_ms(msrv), n;
+		int timeout = canary_metrics__timeout_ms(msrv), n, nctl;
 
+		pfd[2] = (struct pollfd){ .fd = canary_metrics__fd(msrv), .events = POLLIN };
+		/* The control socket's clients, each with its deadline. */
+		nctl = canaryd_control__pollfds(&d->ctl, pfd + 3, &timeout);
 		/* libcurl's sockets and timers too: webhooks progress without blocking us. */
-		n = canary_webhooks__pollfds(pfd + 4, sizeof(pfd) / sizeof(pfd[0]) - 4, &timeout);
-		if (poll(pfd, 4 + n, timeout) < 0) {
+		n = canary_webhooks__pollfds(pfd + 3 + nctl,
+					     sizeof(pfd) / sizeof(pfd[0]) - 3 - nctl, &timeout);
+		if (poll(pfd, 3 + nctl + n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
-			break;
+			pr_warn("canaryd: poll failed: %s; exiting, the datapath keeps running "
+				"with its last weights\n", strerror(errno));
+			goto out;
 		}
-		if (pfd[1].revents & POLLIN) {
+		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -293,11 +335,12 @@ int main(int argc, char **argv)
 				} else {
 					pr_info("canaryd: signal %u: exiting; the datapath keeps "
 						"running with its last weights\n", si.ssi_signo);
-					break;
+					rc = 0;
+					goto out;
 				}
 			}
 		}
-		if (pfd[2].revents & POLLIN) {
+		if (pfd[1].revents & POLLIN) {
 			__u64 expirations, now = canaryd_now_ms();
 
 			if (read(tfd, &expirations, sizeof(expirations)) > 0) {
@@ -306,21 +349,21 @@ int main(int argc, char **argv)
 							    (now - last_tick) / 1000.0);
 				last_tick = now;
 				notify_status(d, false);
+				metrics_retry(d, &msrv, now);
 			}
 		}
-		if (pfd[0].revents & POLLIN)
-			canaryd_control__serve(d, lfd);
+		canaryd_control__run(d, pfd + 3);
 		canary_webhooks__run();
 		canary_metrics__run(msrv);	/* never blocks; also expires idle scrapers */
 	}
+out:
 	sd_notify(0, "STOPPING=1");
 	canary_metrics__close(msrv);
-	close(lfd);
-	unlink(d->config.socket);
+	canaryd_control__close(&d->ctl, d->config.socket);
 	for (i = 0; i < d->nr_ifaces; i++) {
 		canaryd_history__flush(d, &d->iface[i]);
 		canaryd_iface__close(&d->iface[i]);
 	}
 	canary_webhooks__fini();
-	return 0;
+	return rc;
 }

@@ -213,6 +213,8 @@ json_t *canaryd_status__iface(const struct iface *ifc)
 	json_object_set_new(o, CANARY_K_STABLE,
 			    version_id_json(ifc->st.stable.obj, ifc->st.stable.prog, NULL));
 	json_object_set_new(o, CANARY_K_ROLLOUT, canaryd_status__rollout(ifc));
+	set_u64(o, CANARY_K_READS, ifc->reads);
+	set_u64(o, CANARY_K_MAX_READ_GAP_MS, ifc->max_read_gap_ms);
 	if (!ifc->dp || !ifc->have_last)
 		return o;	/* no counter read yet */
 	set_u64(o, CANARY_K_READ_INTERVAL_MS, (__u64)llround(ifc->d_secs * 1000));

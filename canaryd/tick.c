@@ -234,6 +234,10 @@ void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double
 	}
 	if (canary_dp__read_counters(ifc->dp, c))
 		return;
+	/* For status: how regularly the loop reads (nothing may stall it). */
+	if (ifc->reads++ && now - ifc->last_read_ms > ifc->max_read_gap_ms)
+		ifc->max_read_gap_ms = now - ifc->last_read_ms;
+	ifc->last_read_ms = now;
 	canary_dp__read_breaker(ifc->dp, 1, &ifc->brk);
 	/* The strata: the judge's evidence by groups of flows (docs/JUDGE.md). */
 	have_strata = !canary_dp__read_strata(ifc->dp, strata);
