@@ -363,7 +363,7 @@ static bool steps_valid(const char *s)
 struct verb_args {
 	const char *pos[4];
 	int npos;
-	const char *socket, *steps, *step_time, *warmup, *pcap, *max_diff;
+	const char *socket, *steps, *step_time, *warmup, *pcap, *max_diff, *prepare;
 	bool json, help, wait, watch, verbose;
 };
 
@@ -403,6 +403,9 @@ static const struct canary_opt start_opts[] = {
 		      step_time, "minimum time per step: 250ms, 1.5s, 5m, 1h (bare: s)"),
 	DEFINE_OPTION("warmup", 0, "DURATION",
 		      warmup, "share-0 baseline before the first step (default: the config's)"),
+	DEFINE_OPTION("prepare", 0, "COMMAND", prepare,
+		      "run COMMAND (sh -c) after the candidate's load, before its\n"
+		      "traffic (default: the config's prepare); non-zero refuses the start"),
 	DEFINE_OPTION("wait", 0, NULL, wait, "wait for the end of the rollout, exit with its code"),
 	{ 0 },
 };
@@ -460,6 +463,8 @@ static const struct cmd cmds[] = {
 	{ "abort", "IFACE", 1, op_opts, "back to stable now.\n", do_op },
 	{ "revert", "IFACE", 1, op_opts, "after a promotion, back to the previous stable.\n",
 	  do_op },
+	{ "prepare", "IFACE", 1, NULL, "run the loaded candidate's prepare command again (to "
+	  "refill its maps).\n", do_op },
 	{ "preflight", "STABLE_OBJECT[:PROG] CANDIDATE_OBJECT[:PROG]", 2, preflight_opts,
 	  DESC_PREFLIGHT, do_preflight },
 	{ "help", "", 0, NULL, "", do_help },	/* also canaryctl -h */
@@ -1090,6 +1095,8 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 		json_object_set_new(req, "step_time_ms", json_integer(ms));
 	if (req && a->warmup)
 		json_object_set_new(req, "warmup_ms", json_integer(wms));
+	if (req && a->prepare)
+		json_object_set_new(req, "prepare", json_string(a->prepare));
 	snprintf(done, sizeof(done), "rollout of %s started (canaryctl status %s --watch)", cand,
 		 iface);
 	return run_command(req, iface, a->wait, done);

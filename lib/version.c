@@ -101,6 +101,116 @@ static int pin_new_maps(struct bpf_object *obj, const char *share_dir, const cha
 	return 0;
 }
 
+/*
+ * Maps declared with LIBBPF_PIN_BY_NAME (xdp-tools' programs) would be
+ * pinned by libbpf under /sys/fs/bpf/NAME, outside canaryd's tree and shared
+ * by every interface. Their pinning is cleared: like every other map they
+ * are shared through SHARE_DIR by name (unless private) and pinned in the
+ * version's own map directory (canary_version__pin_maps()).
+ */
+static void unpin_by_name(struct bpf_object *obj, const char *path)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj) {
+		if (!bpf_map__pin_path(m))
+			continue;
+		pr_debug("object %s: map %s pinned by name: pinned in canaryd's tree instead\n",
+			 path, bpf_map__name(m));
+		bpf_map__set_pin_path(m, NULL);
+	}
+}
+
+int canary_version__pin_maps(struct bpf_object *obj, const char *dir)
+{
+	char pin[PATH_MAX], parent[PATH_MAX], *slash;
+	struct bpf_map *m;
+
+	/* mkdir -p: every component after the first. */
+	snprintf(parent, sizeof(parent), "%s", dir);
+	for (slash = strchr(parent + 1, '/'); ; slash = strchr(slash + 1, '/')) {
+		if (slash)
+			*slash = '\0';
+		if (mkdir(parent, 0700) && errno != EEXIST)
+			return -errno;
+		if (!slash)
+			break;
+		*slash = '/';
+	}
+	bpf_object__for_each_map(m, obj) {
+		if (bpf_map__is_internal(m))
+			continue;
+		if (snprintf(pin, sizeof(pin), "%s/%s", dir, bpf_map__name(m)) >= (int)sizeof(pin))
+			return -ENAMETOOLONG;
+		unlink(pin);
+		if (bpf_obj_pin(bpf_map__fd(m), pin))
+			return -errno;
+	}
+	return 0;
+}
+
+static bool map_percpu(__u32 type)
+{
+	return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	       type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+int canary_map__copy(int from_fd, int to_fd, char *why, size_t len)
+{
+	struct bpf_map_info a = {}, b = {};
+	__u32 la = sizeof(a), lb = sizeof(b);
+	void *key = NULL, *next = NULL, *val = NULL;
+	size_t vsz;
+	int err, ncpu = 1;
+
+	if (bpf_obj_get_info_by_fd(from_fd, &a, &la) || bpf_obj_get_info_by_fd(to_fd, &b, &lb)) {
+		err = -errno;
+		snprintf(why, len, "cannot read the maps' definitions: %s", strerror(-err));
+		return err;
+	}
+	if (a.id == b.id)
+		return 0;	/* one map */
+	if (a.type != b.type || a.key_size != b.key_size || a.value_size != b.value_size ||
+	    a.max_entries != b.max_entries) {
+		snprintf(why, len, "layouts differ (type %u/%u, key %u/%u, value %u/%u bytes, "
+			 "%u/%u entries)", a.type, b.type, a.key_size, b.key_size, a.value_size,
+			 b.value_size, a.max_entries, b.max_entries);
+		return -EINVAL;
+	}
+	if (map_percpu(a.type)) {
+		ncpu = libbpf_num_possible_cpus();
+		if (ncpu < 0)
+			return ncpu;
+	}
+	vsz = map_percpu(a.type) ? (size_t)((a.value_size + 7) & ~7U) * ncpu : a.value_size;
+	key = calloc(1, a.key_size);
+	next = calloc(1, a.key_size);
+	val = calloc(1, vsz);
+	if (!key || !next || !val) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = bpf_map_get_next_key(from_fd, NULL, next);
+	while (!err) {
+		memcpy(key, next, a.key_size);
+		if (!bpf_map_lookup_elem(from_fd, key, val) &&
+		    bpf_map_update_elem(to_fd, key, val, BPF_ANY)) {
+			err = -errno;
+			snprintf(why, len, "cannot write an entry: %s", strerror(-err));
+			goto out;
+		}
+		err = bpf_map_get_next_key(from_fd, key, next);
+	}
+	err = errno == ENOENT ? 0 : -errno;
+	if (err)
+		snprintf(why, len, "cannot read the entries: %s", strerror(-err));
+out:
+	free(key);
+	free(next);
+	free(val);
+	return err;
+}
+
 int canary_version__load(const char *path, const struct canary_version_opts *opts,
 			struct bpf_object **objp)
 {
@@ -152,6 +262,7 @@ int canary_version__load(const char *path, const struct canary_version_opts *opt
 		err = -EINVAL;
 		goto err_close;
 	}
+	unpin_by_name(obj, path);
 	if (share_dir) {
 		err = share_maps(obj, path, share_dir, private);
 		if (err) {

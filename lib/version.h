@@ -67,6 +67,20 @@ int canary_version__check_prog(const struct bpf_program *p, char *why, size_t le
  */
 int canary_version__precheck(const char *obj, const char *prog, char *msg, size_t len);
 
+/*
+ * Pin each map of the loaded OBJ (not .data/.rodata/.bss) as DIR/NAME,
+ * creating DIR and its parent if need be; shared maps get a second pin
+ * here, so DIR holds all of a version's maps by name. 0 or -errno.
+ */
+int canary_version__pin_maps(struct bpf_object *obj, const char *dir);
+
+/*
+ * Copy every entry of map FROM_FD into TO_FD when both have the same
+ * type, key and value sizes and entries (per-CPU values included). Hash
+ * and array maps; -EINVAL with WHY for a layout that differs, else -errno.
+ */
+int canary_map__copy(int from_fd, int to_fd, char *why, size_t len);
+
 /* SHA-256 of a file as 64 hex digits. 0 or a negative errno. */
 int canary_sha256_file(const char *path, char hex[65]);
 

@@ -65,16 +65,16 @@ want() {
 	fi
 }
 # Commands and prefixes; global options.
-want "" -- status start pause resume promote abort revert preflight help
+want "" -- status start pause resume promote abort revert prepare preflight help
 want st -- status start
 want re -- resume revert
-want p -- pause promote preflight
-want --socket "$SOCK" -j "" -- status start pause resume promote abort revert preflight help
+want p -- pause promote prepare preflight
+want --socket "$SOCK" -j "" -- status start pause resume promote abort revert prepare preflight help
 want - -- --socket -j --json -h --help
 want bogus "" --
 want help "" --
 # Options per command, as canaryctl.c parses them.
-want start - -- --steps --step-time --warmup --wait --socket -j --json -h --help
+want start - -- --steps --step-time --warmup --prepare --wait --socket -j --json -h --help
 want status --w -- --watch
 want pause --w -- --wait
 want revert - -- --wait --socket -j --json -h --help

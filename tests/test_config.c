@@ -717,6 +717,29 @@ static void test_private_maps(void **state)
 	loaded_free(l);
 }
 
+/* prepare, prepare_timeout and copy_maps: [rollout] keys an [interface] overrides. */
+static void test_version_keys(void **state)
+{
+	struct loaded *l = loaded_new();
+	const struct canary_rollout_cfg *r;
+
+	(void)state;
+	load_text(l, "[rollout]\nprepare = /bin/fill --all\n"
+		     "[interface eth0]\nstable = /v1.o\ncopy_maps = rules,acl\n"
+		     "prepare_timeout = 5s\n");
+	assert_int_equal(l->rc, 0);
+	r = &iface(l->cfg, "eth0")->rollout;
+	assert_string_equal(r->prepare, "/bin/fill --all");
+	assert_int_equal(r->prepare_timeout_ms, 5000);
+	assert_string_equal(r->copy_maps, "rules,acl");
+	load_text(l, "[interface eth0]\nstable = /v1.o\n");
+	assert_int_equal(iface(l->cfg, "eth0")->rollout.prepare_timeout_ms, 30000);
+	assert_string_equal(iface(l->cfg, "eth0")->rollout.prepare, "");
+	load_text(l, "[interface eth0]\nstable = /v1.o\nprepare_timeout = 10ms\n");
+	assert_int_equal(l->rc, -EINVAL);
+	loaded_free(l);
+}
+
 /* [webhook NAME] sections, referenced from interfaces in any order. */
 static void test_webhooks(void **state)
 {
@@ -866,6 +889,7 @@ int main(void)
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_split_objprog),
 		cmocka_unit_test(test_private_maps),
+		cmocka_unit_test(test_version_keys),
 		cmocka_unit_test(test_webhooks),
 	};
 
