@@ -364,6 +364,7 @@ struct verb_args {
 	const char *pos[4];
 	int npos;
 	const char *socket, *steps, *step_time, *warmup, *pcap, *max_diff, *prepare;
+	struct canary_opt_list set;
 	bool json, help, wait, watch, verbose;
 };
 
@@ -406,6 +407,9 @@ static const struct canary_opt start_opts[] = {
 	DEFINE_OPTION("prepare", 0, "COMMAND", prepare,
 		      "run COMMAND (sh -c) after the candidate's load, before its\n"
 		      "traffic (default: the config's prepare); non-zero refuses the start"),
+	CANARY_OPTION_LIST(struct verb_args, "set", 0, "NAME=VALUE", set,
+			   "set the candidate's global NAME (.rodata/.data) to VALUE;\n"
+			   "repeatable; after the config's set"),
 	DEFINE_OPTION("wait", 0, NULL, wait, "wait for the end of the rollout, exit with its code"),
 	{ 0 },
 };
@@ -1097,6 +1101,27 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 		json_object_set_new(req, "warmup_ms", json_integer(wms));
 	if (req && a->prepare)
 		json_object_set_new(req, "prepare", json_string(a->prepare));
+	if (req && a->set.n) {
+		char set[512] = "";
+		size_t used = 0;
+		int i;
+
+		for (i = 0; i < a->set.n; i++) {
+			if (!strchr(a->set.v[i], '=') || strchr(a->set.v[i], ',')) {
+				json_decref(req);
+				return usage_err(c, "start: bad --set '%s' (NAME=VALUE, one per --set)",
+						 a->set.v[i]);
+			}
+			used += snprintf(set + used, used < sizeof(set) ? sizeof(set) - used : 0,
+					 "%s%s", i ? "," : "", a->set.v[i]);
+		}
+		if (used >= sizeof(set)) {
+			json_decref(req);
+			return usage_err(c, "start: the --set options are longer than %zu bytes",
+					 sizeof(set) - 1);
+		}
+		json_object_set_new(req, "set", json_string(set));
+	}
 	snprintf(done, sizeof(done), "rollout of %s started (canaryctl status %s --watch)", cand,
 		 iface);
 	return run_command(req, iface, a->wait, done);

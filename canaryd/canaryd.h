@@ -93,7 +93,7 @@ int canaryd_iface__persist(struct iface *ifc);
 int canaryd_iface__slot0_from_pin(struct iface *ifc, const char *name);
 void canaryd_iface__restore_stable(struct iface *ifc);
 
-/* prepare.c: loading a version (its maps, copy_maps, prepare command) */
+/* prepare.c: loading a version (its maps, copy_maps, globals, prepare command) */
 struct bpf_object;
 struct canaryd_load {
 	bool stable;			/* its role: stable (at attach) or candidate */
@@ -101,6 +101,7 @@ struct canaryd_load {
 	const char *prepare;		/* NULL or "": none */
 	__u64 timeout_ms;
 	const char *copy_maps;		/* candidates only */
+	const char *set;		/* NAME=VALUE,... */
 	char *log;			/* the verifier's log of a refusal */
 	size_t log_len;
 	char prog_name[CANARY_PROG_LEN];	/* out: the program's name */

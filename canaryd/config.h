@@ -51,6 +51,7 @@ struct canary_rollout_cfg {
 	char prepare[512];
 	__u64 prepare_timeout_ms;	/* prepare_timeout = 30s: then it is killed */
 	char copy_maps[256];		/* copy_maps = a,b: private, filled from stable's */
+	char set[512];			/* set = NAME=VALUE,...: globals of every version */
 };
 
 #define CANARY_MAX_WEBHOOKS 8

@@ -141,6 +141,8 @@ const struct key canaryd_config_keys[] = {
 	  .lo = 100, .hi = 3600 * 1000, .allowed = "a duration from 100ms to 1h" },
 	{ .name = "copy_maps", ROLLOUT(copy_maps), .parse = parse_path,
 	  .allowed = "map names separated by commas" },
+	{ .name = "set", ROLLOUT(set), .parse = parse_assignments,
+	  .allowed = "NAME=VALUE items separated by commas (globals in .rodata/.data)" },
 
 	{ .name = "alpha", JUDGE(alpha), PROB },
 	{ .name = "srm_alpha", JUDGE(srm_alpha), PROB },

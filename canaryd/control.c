@@ -52,6 +52,7 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	__u64 step_ms = req->step_time_ms ? req->step_time_ms : rc->step_time_ms;
 	struct canaryd_load l = { .obj = obj, .prog = prog, .timeout_ms = rc->prepare_timeout_ms,
 				  .copy_maps = rc->copy_maps, .log = vlog, .log_len = sizeof(vlog) };
+	char set[sizeof(rc->set) + sizeof(req->set) + 1];
 	int fd, err;
 
 	if (ifc->has_rollout && !rollout__done(&ifc->st.ro))
@@ -83,7 +84,10 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	/* The request's prepare and globals for this candidate; the interface's otherwise. */
 	snprintf(next.cand_prepare, sizeof(next.cand_prepare), "%s",
 		 req->prepare[0] ? req->prepare : rc->prepare);
+	snprintf(set, sizeof(set), "%s%s%s", rc->set, rc->set[0] && req->set[0] ? "," : "",
+		 req->set);
 	l.prepare = next.cand_prepare;
+	l.set = set;
 	fd = canary_version__precheck(obj, prog, msg, sizeof(msg));
 	if (fd >= 0)
 		fd = canaryd_iface__load_version(ifc, &l, &bobj, msg, sizeof(msg));

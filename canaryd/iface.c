@@ -89,7 +89,7 @@ static int iface_create_datapath(struct iface *ifc)
 	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
 	struct canaryd_load l = { .stable = true, .obj = ifc->cfg.stable_obj,
 				  .prog = ifc->cfg.stable_prog, .prepare = rc->prepare,
-				  .timeout_ms = rc->prepare_timeout_ms };
+				  .timeout_ms = rc->prepare_timeout_ms, .set = rc->set };
 	struct bpf_object *obj = NULL;
 	struct canary_config dcfg;
 	char msg[1024];

@@ -323,10 +323,11 @@ int canaryd_iface__prepare(struct iface *ifc, const struct canaryd_load *l, int 
 int canaryd_iface__load_version(struct iface *ifc, struct canaryd_load *l,
 				struct bpf_object **objp, char *msg, size_t len)
 {
-	char private[512], dir[PATH_MAX];
+	char private[512], dir[PATH_MAX], lmsg[512] = "";
 	CANARY_VERSION_OPTS(vopts, .prog = l->prog && l->prog[0] ? l->prog : NULL,
 			    .share_dir = ifc->share_dir, .private_maps = private,
-			    .log_buf = l->log, .log_size = l->log_len);
+			    .log_buf = l->log, .log_size = l->log_len, .set = l->set, .msg = lmsg,
+			    .msg_len = sizeof(lmsg));
 	const char *role = l->stable ? "stable" : "candidate";
 	struct bpf_program *p;
 	__u32 id;
@@ -336,7 +337,10 @@ int canaryd_iface__load_version(struct iface *ifc, struct canaryd_load *l,
 	join(private, sizeof(private), ifc->cfg.private_maps, l->stable ? NULL : l->copy_maps);
 	fd = canary_version__load(l->obj, &vopts, objp);
 	if (fd < 0) {
-		snprintf(msg, len, "%s %s%s%s refused by the kernel: %s%s", role, l->obj,
+		if (lmsg[0])
+			snprintf(msg, len, "%s %s: %s", role, l->obj, lmsg);
+		else
+			snprintf(msg, len, "%s %s%s%s refused by the kernel: %s%s", role, l->obj,
 				 l->prog && l->prog[0] ? ":" : "", l->prog ? l->prog : "",
 				 strerror(-fd), l->log && l->log[0] ?
 				 "; the verifier's log follows" : "");

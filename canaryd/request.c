@@ -90,8 +90,22 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 	}
 	if (steps)
 		strcpy(req->steps, steps);
-	if (copy_str(o, "prepare", req->prepare, sizeof(req->prepare), msg, len))
+	if (copy_str(o, "prepare", req->prepare, sizeof(req->prepare), msg, len) ||
+	    copy_str(o, "set", req->set, sizeof(req->set), msg, len))
 		return -EINVAL;
+	if (req->set[0]) {
+		char name[128], value[256];
+		const char *s = req->set;
+		int r;
+
+		while ((r = canary_assign__next(&s, name, sizeof(name), value, sizeof(value))) > 0)
+			;
+		if (r < 0) {
+			snprintf(msg, len, "start: set '%s' must be NAME=VALUE items separated by "
+				 "commas", quote(req->set, q, sizeof(q)));
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 

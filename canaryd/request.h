@@ -35,6 +35,7 @@ struct canaryd_request {
 	__u64 step_time_ms;		/* 0: the interface's default */
 	__u64 warmup_ms;		/* the share-0 baseline before step 1; ~0: the default */
 	char prepare[512];		/* the candidate's prepare command; empty: the config's */
+	char set[512];			/* NAME=VALUE,...: after the config's set */
 };
 
 /* "status", "start", ...: the wire name of CMD. */

@@ -81,7 +81,13 @@ int canary_opts__parse(int argc, char **argv, struct canary_opts_parse *p)
 			}
 			return fail(p, argv[optind - 1], "unknown option '%s'");
 		}
-		if (all[k]->arg)
+		if (all[k]->repeat) {
+			struct canary_opt_list *l = (void *)((char *)p->obj + all[k]->off);
+
+			if (l->n >= CANARY_OPT_LIST_MAX)
+				return fail(p, argv[optind - 1], "option %s given too many times");
+			l->v[l->n++] = optarg;
+		} else if (all[k]->arg)
 			*(const char **)((char *)p->obj + all[k]->off) = optarg;
 		else
 			*(bool *)((char *)p->obj + all[k]->off) = true;

@@ -22,11 +22,24 @@ struct canary_opt {
 	const char *arg;	/* the argument's name in the usage; NULL: a flag */
 	size_t off;		/* offset of the field it sets */
 	const char *help;	/* lines separated by '\n' */
+	bool repeat;		/* may be given again: the field is a struct canary_opt_list */
+};
+
+/* The arguments of a repeatable option, in order. */
+#define CANARY_OPT_LIST_MAX 32
+struct canary_opt_list {
+	const char *v[CANARY_OPT_LIST_MAX];
+	int n;
 };
 
 #define CANARY_OPTION(_type, _name, _short, _arg, _field, _help)                                   \
 	{ .name = (_name), .short_opt = (_short), .arg = (_arg),                                   \
 	  .off = offsetof(_type, _field), .help = (_help) }
+
+/* A repeatable option: each occurrence adds its argument to a struct canary_opt_list. */
+#define CANARY_OPTION_LIST(_type, _name, _short, _arg, _field, _help)                              \
+	{ .name = (_name), .short_opt = (_short), .arg = (_arg),                                   \
+	  .off = offsetof(_type, _field), .help = (_help), .repeat = true }
 
 struct canary_opts_parse {
 	const struct canary_opt *const *tables;	/* NULL-ended list of { 0 }-ended tables */

@@ -34,6 +34,14 @@ struct canary_version_opts {
 	/* Caller-owned: the verifier's log when it refuses the program ("" else). */
 	char *log_buf;
 	size_t log_size;
+	/*
+	 * Globals: "NAME=VALUE,..." set in the object's .rodata/.data before
+	 * the load, by their BTF names (canary_version__set_globals()).
+	 */
+	const char *set;
+	/* Caller-owned: why a load failed, one line ("" else). */
+	char *msg;
+	size_t msg_len;
 };
 
 #define CANARY_VERSION_OPTS(name, ...)                                                             \
@@ -66,6 +74,18 @@ int canary_version__check_prog(const struct bpf_program *p, char *why, size_t le
  * 0 or -errno.
  */
 int canary_version__precheck(const char *obj, const char *prog, char *msg, size_t len);
+
+/*
+ * Set globals of the opened, not yet loaded OBJ from SPEC ("NAME=VALUE,..."):
+ * each NAME is a variable of .rodata or .data (const volatile or plain
+ * globals) found by its BTF name; VALUE is an integer (decimal, 0x hex,
+ * negative for signed types) checked against the variable's size and
+ * signedness, true/false for a bool, or a string for a char array shorter
+ * than it. 0, or -ENOENT (no such variable: MSG lists the object's
+ * variables), -EINVAL/-ERANGE (bad value: MSG says which and why).
+ */
+int canary_version__set_globals(struct bpf_object *obj, const char *path, const char *spec,
+				char *msg, size_t len);
 
 /*
  * Pin each map of the loaded OBJ (not .data/.rodata/.bss) as DIR/NAME,

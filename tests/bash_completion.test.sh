@@ -74,7 +74,7 @@ want - -- --socket -j --json -h --help
 want bogus "" --
 want help "" --
 # Options per command, as canaryctl.c parses them.
-want start - -- --steps --step-time --warmup --prepare --wait --socket -j --json -h --help
+want start - -- --steps --step-time --warmup --prepare --set --wait --socket -j --json -h --help
 want status --w -- --watch
 want pause --w -- --wait
 want revert - -- --wait --socket -j --json -h --help
