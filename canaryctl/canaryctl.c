@@ -52,8 +52,11 @@
 
 #define WATCH_INTERVAL_MS 500
 #define WAIT_INTERVAL_MS 200
-/* Loading and verifying a candidate happens before canaryd answers "start". */
-#define REPLY_TIMEOUT_S 30
+/*
+ * Loading and verifying a candidate, and its prepare command (at most
+ * prepare_timeout, 60 s), happen before canaryd answers "start".
+ */
+#define REPLY_TIMEOUT_S 90
 /*
  * While waiting or watching, canaryd may restart (it adopts the datapath and
  * resumes the rollout from its persisted state): ride out that long an

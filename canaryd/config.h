@@ -49,7 +49,7 @@ struct canary_rollout_cfg {
 	 * traffic reaches it; non-zero refuses the version. Empty: none.
 	 */
 	char prepare[512];
-	__u64 prepare_timeout_ms;	/* prepare_timeout = 30s: then it is killed */
+	__u64 prepare_timeout_ms;	/* prepare_timeout = 30s (at most 60s): then it is killed */
 	char copy_maps[256];		/* copy_maps = a,b: private, filled from stable's */
 	char set[512];			/* set = NAME=VALUE,...: globals of every version */
 };

@@ -138,7 +138,7 @@ const struct key canaryd_config_keys[] = {
 	{ .name = "prepare", ROLLOUT(prepare), .parse = parse_path,
 	  .allowed = "a shell command run after each version's load, before its traffic" },
 	{ .name = "prepare_timeout", ROLLOUT(prepare_timeout_ms), .parse = parse_duration,
-	  .lo = 100, .hi = 3600 * 1000, .allowed = "a duration from 100ms to 1h" },
+	  .lo = 100, .hi = 60 * 1000, .allowed = "a duration from 100ms to 60s (canaryd waits for it)" },
 	{ .name = "copy_maps", ROLLOUT(copy_maps), .parse = parse_path,
 	  .allowed = "map names separated by commas" },
 	{ .name = "set", ROLLOUT(set), .parse = parse_assignments,

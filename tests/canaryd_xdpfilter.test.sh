@@ -5,13 +5,15 @@
 # its filter_ipv4 filled by the prepare step (deny source 198.18.4.1, the
 # bed's attack source); filter_ipv4 is private, so each candidate gets its
 # own, empty until its prepare step fills it.
-#   1. a prepare step that fails refuses the start: stable untouched
+#   1. a prepare step that fails, or hangs past prepare_timeout (killed with
+#      its process group), refuses the start: stable untouched
 #   2. a candidate whose prepare leaves out the deny rule is rolled back
 #      for passing what stable drops (drop rate, down)
 #   3. the same candidate with the full prepare is promoted; paused on the
 #      way, its deleted rule is refilled by canaryctl prepare
 #   4. copy_maps (after a restart with copy_maps = filter_ipv4): a
 #      candidate whose prepare adds nothing carries stable's rules, promoted
+#   5. after a "reboot" (pins gone) the stable's prepare runs again
 # and every map lives under canaryd's pin root, none under /sys/fs/bpf/NAME.
 set -u
 cd "$(dirname "$0")/.."
@@ -35,7 +37,7 @@ cat >"$CB_TMP/nodeny.sh" <<'SH'
 exec bpftool map update pinned "$CANARY_MAP_DIR/filter_ipv4" key 198 18 9 9 value 1 0 0 0 0 0 0 0
 SH
 chmod +x "$CB_TMP/fill.sh" "$CB_TMP/nodeny.sh"
-sed -i "s|^stable = .*|stable = $XF/xdpfilt_dny_ip.o\nprepare = CANARY_ENV_LOG=$CB_TMP/env $CB_TMP/fill.sh\nprivate_maps = filter_ipv4|" \
+sed -i "s|^stable = .*|stable = $XF/xdpfilt_dny_ip.o\nprepare = CANARY_ENV_LOG=$CB_TMP/env $CB_TMP/fill.sh\nprivate_maps = filter_ipv4\nprepare_timeout = 1s|" \
 	"$CB_TMP/canaryd.ini"
 # xdp-filter passes or drops; no program of it aborts or is slow by design.
 printf '[judge]\ncost = off\n' >>"$CB_TMP/canaryd.ini"
@@ -69,6 +71,17 @@ rc=$?
 	fail "a refused start changed the datapath (slot 1 $(cb_slot_id 1), share $(cb_kernel_share))"
 [ "$(ls "$pin/versions")" = "$sid" ] || fail "a refused candidate left map dirs: $(ls "$pin/versions")"
 echo "1. failing prepare refused: $out"
+# A prepare that hangs is killed with its process group after prepare_timeout (1s).
+t0=$(date +%s%N)
+out=$($CTL start "$TB_DUT_IF" $XF/xdpfilt_dny_all.o --prepare "echo filling; sleep 30.$$; echo never" 2>&1) &&
+	fail "a hanging prepare did not refuse the start"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[[ $out == *"timed out after 1000 ms"* && $out == *filling* && $out != *never* ]] ||
+	fail "the hanging prepare's error: $out"
+[ "$ms" -lt 5000 ] || fail "the hanging prepare took $ms ms to refuse, want about 1 s"
+pgrep -f "sleep 30.$$" >/dev/null && fail "the hanging prepare's child survived"
+[ "$(cb_slot_id 1)" = 0 ] && [ "$(cb_kernel_share)" = 0 ] || fail "a timed-out start changed the datapath"
+echo "   hanging prepare killed, start refused in $ms ms: $out"
 
 # 2. The candidate's prepare leaves out the deny rule: it passes what stable drops.
 timeout 60 $CTL start "$TB_DUT_IF" $XF/xdpfilt_dny_all.o --prepare "$CB_TMP/nodeny.sh" --wait \
@@ -140,4 +153,20 @@ dirs=$(ls "$pin/versions" | sort -n | tr '\n' ' ')
 [ "$dirs" = "$(printf '%s\n' "$cid" "$nid" | sort -n | tr '\n' ' ')" ] ||
 	fail "map dirs $dirs, want those of stable $nid and previous $cid only"
 echo "map dirs: $dirs(stable and previous)"
+
+# 5. A reboot (canaryd stopped, XDP detached, bpffs empty): the stable is
+# loaded anew and its prepare step fills its fresh map before any traffic.
+kill "$CB_DAEMON_PID"
+wait "$CB_DAEMON_PID" 2>/dev/null
+tb_dut ip link set dev "$TB_DUT_IF" xdp off
+rm -rf "$pin"
+cb_start_daemon || fail "canaryd did not come up after the 'reboot'"
+rid=$(cb_pin_id stable)
+[ "$rid" != 0 ] && [ "$rid" != "$nid" ] || fail "no new stable after the 'reboot' ($rid)"
+[ -f "$CB_TMP/env.stable.$rid" ] || fail "stable's prepare did not run after the 'reboot'"
+bpftool map lookup pinned "$pin/versions/$rid/maps/filter_ipv4" key 198 18 4 1 >/dev/null 2>&1 ||
+	fail "stable's filter_ipv4 is not filled after the 'reboot'"
+cb_wait_status "$TB_DUT_IF" '.versions.stable.drop > 10000' 10 "stable dropping the attack" ||
+	fail "stable does not drop the attack after the 'reboot'"
+echo "5. after a 'reboot': stable loaded anew (version $rid), prepared, dropping the attack"
 exit 0
