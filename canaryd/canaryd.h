@@ -128,6 +128,8 @@ int canaryd_prepare__run(const char *cmd, __u64 timeout_ms, char *const *vars, c
 /* PIN_ROOT/IFACE/versions/ID/maps: the maps of program ID, by name. */
 void canaryd_iface__map_dir(const struct iface *ifc, __u32 id, char *buf, size_t len);
 void canaryd_iface__pinned_map_dir(struct iface *ifc, const char *name, char *buf, size_t len);
+/* Map dirs for adopted versions that have none (pinned by an older canaryd). */
+void canaryd_iface__pin_adopted_maps(struct iface *ifc);
 /* Drop the map dirs of versions no longer pinned as stable, candidate or previous. */
 void canaryd_iface__gc_versions(struct iface *ifc);
 

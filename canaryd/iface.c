@@ -381,6 +381,8 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	}
 	if (adopted && !ifc->error[0])
 		iface_reconcile(d, ifc);
+	if (adopted)
+		canaryd_iface__pin_adopted_maps(ifc);
 	canaryd_iface__gc_versions(ifc);
 	/* A gate waited on before the restart is asked again (a new event). */
 	if (ifc->has_rollout && ifc->st.ro.gate && !ifc->st.ro.gate_passed &&

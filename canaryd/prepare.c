@@ -209,6 +209,73 @@ void canaryd_iface__gc_versions(struct iface *ifc)
 		closedir(dh);
 }
 
+/*
+ * A version pinned by a canaryd that did not pin its maps (before map dirs,
+ * or a dir removed by hand): pin them now from the program's map ids, by
+ * the kernel's map names (at most 15 characters; internal maps, whose names
+ * hold a '.', left out). 0 when there was nothing to do.
+ */
+static int pin_adopted(struct iface *ifc, const char *role)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), ids[64], i;
+	int fd = canaryd_iface__get_pinned(ifc, role), err = 0;
+	struct stat sb;
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		goto out;
+	canaryd_iface__map_dir(ifc, info.id, dir, sizeof(dir));
+	if (!stat(dir, &sb))
+		goto out;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	info.map_ids = (__u64)(unsigned long)ids;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		goto out;
+	snprintf(path, sizeof(path), "%s/versions", ifc->pin_dir);
+	mkdir(path, 0700);
+	*strrchr(dir, '/') = '\0';
+	mkdir(dir, 0700);
+	strcat(dir, "/maps");
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		goto out;
+	}
+	for (i = 0; i < info.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct bpf_map_info mi = {};
+		__u32 ml = sizeof(mi);
+		int mfd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (mfd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(mfd, &mi, &ml) && mi.name[0] && !strchr(mi.name, '.')) {
+			snprintf(path, sizeof(path), "%s/%s", dir, mi.name);
+			if (bpf_obj_pin(mfd, path) && errno != EEXIST)
+				err = -errno;
+		}
+		close(mfd);
+	}
+	pr_info("iface %s: maps of the adopted %s pinned in %s\n", ifc->cfg.name, role, dir);
+out:
+	close(fd);
+	return err;
+}
+
+void canaryd_iface__pin_adopted_maps(struct iface *ifc)
+{
+	static const char *const roles[] = { PIN_STABLE, PIN_CANDIDATE, PIN_PREVIOUS };
+	size_t i;
+
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (pin_adopted(ifc, roles[i]))
+			pr_warn("iface %s: the maps of the adopted %s cannot all be pinned\n",
+				ifc->cfg.name, roles[i]);
+}
+
 /* "a,b" + "c" -> "a,b,c" */
 static void join(char *buf, size_t len, const char *a, const char *b)
 {

@@ -11,8 +11,9 @@
 #      for passing what stable drops (drop rate, down)
 #   3. the same candidate with the full prepare is promoted; paused on the
 #      way, its deleted rule is refilled by canaryctl prepare
-#   4. copy_maps (after a restart with copy_maps = filter_ipv4): a
-#      candidate whose prepare adds nothing carries stable's rules, promoted
+#   4. copy_maps (after a restart with copy_maps = filter_ipv4, stable's map
+#      dir removed: the adopted stable's maps are pinned again): a candidate
+#      whose prepare adds nothing carries stable's rules, promoted
 #   5. after a "reboot" (pins gone) the stable's prepare runs again
 # and every map lives under canaryd's pin root, none under /sys/fs/bpf/NAME.
 set -u
@@ -125,10 +126,15 @@ m_new=$(bpftool -j map show pinned "$pin/versions/$cid/maps/filter_ipv4" | jq .i
 echo "   candidate with the deny rule promoted (version $cid, its own filter_ipv4 map $m_new)"
 
 # 4. copy_maps: restart with it; the next candidate's prepare adds nothing.
+# Stable's map dir is removed first, as if an older canaryd had pinned it:
+# the restarted canaryd pins the adopted stable's maps again.
 kill "$CB_DAEMON_PID"
 wait "$CB_DAEMON_PID" 2>/dev/null
+rm -r "$pin/versions/$cid"
 sed -i 's|^\[rollout\]$|[rollout]\ncopy_maps = filter_ipv4|' "$CB_TMP/canaryd.ini"
 cb_start_daemon || fail "canaryd did not come back"
+[ "$(bpftool -j map show pinned "$pin/versions/$cid/maps/filter_ipv4" 2>/dev/null | jq .id)" = "$m_new" ] ||
+	fail "the adopted stable's filter_ipv4 (map $m_new) is not pinned in its map dir again"
 timeout 60 $CTL start "$TB_DUT_IF" $XF/xdpfilt_dny_ip.o --prepare true --wait >"$CB_TMP/copy.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] || { cat "$CB_TMP/copy.out"; fail "copy_maps candidate: --wait exited $rc, want 0"; }
