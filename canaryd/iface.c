@@ -98,7 +98,7 @@ static int iface_create_datapath(struct iface *ifc)
 	/* Loaded, its maps pinned and prepared before the dispatcher can send it anything. */
 	fd = canaryd_iface__load_version(ifc, &l, &obj, msg, sizeof(msg));
 	if (fd < 0) {
-		set_error(ifc, "stable cannot be loaded: %s", msg);
+		set_error(ifc, "%s", msg);
 		return fd;
 	}
 	ifc->dp = canary_dp__open();

@@ -405,7 +405,7 @@ int canaryd_iface__load_version(struct iface *ifc, struct canaryd_load *l,
 	fd = canary_version__load(l->obj, &vopts, objp);
 	if (fd < 0) {
 		if (lmsg[0])
-			snprintf(msg, len, "%s %s: %s", role, l->obj, lmsg);
+			snprintf(msg, len, "%s: %s", role, lmsg);
 		else
 			snprintf(msg, len, "%s %s%s%s refused by the kernel: %s%s", role, l->obj,
 				 l->prog && l->prog[0] ? ":" : "", l->prog ? l->prog : "",

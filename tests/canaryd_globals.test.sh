@@ -8,6 +8,8 @@
 #   - --set subnet_a_verdict=1 (XDP_DROP) turns it into a blackhole: rolled
 #     back for the drop rate, up (the global took effect)
 #   - the same object with the defaults (fw_v1's rules) is promoted
+#   - after a 'reboot', a stable whose config set names no variable is not
+#     loaded: interface not managed, the error lists the variables
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
@@ -59,4 +61,20 @@ timeout 60 $CTL start "$TB_DUT_IF" "$obj" --wait >"$CB_TMP/ok.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] || { cat "$CB_TMP/ok.out"; fail "defaults: --wait exited $rc, want 0"; }
 echo "defaults: promoted"
+
+# Stable too: after a 'reboot' (pins gone), a config set naming no variable
+# leaves the interface unmanaged with that error, and nothing attached.
+kill "$CB_DAEMON_PID"
+wait "$CB_DAEMON_PID" 2>/dev/null
+tb_dut ip link set dev "$TB_DUT_IF" xdp off
+rm -rf "${CB_PIN:?}/$TB_DUT_IF"
+sed -i "s|^set = .*|set = label=x,leak_subnet=1|" "$CB_TMP/canaryd.ini"
+cb_start_daemon || fail "canaryd did not come up"
+s=$($CTL -j status "$TB_DUT_IF")
+err=$(jq -r '.interfaces[0].error' <<<"$s")
+[ "$(jq -r '.interfaces[0].managed' <<<"$s")" = false ] || fail "a stable with a bad set is managed"
+[[ $err == *leak_subnet* && $err == *"subnet_a_verdict, leak_subnet_d, label"* ]] ||
+	fail "the stable's error does not name the variable and list those it has: $err"
+[ "$(cb_xdp_id)" = 0 ] || fail "something is attached after a refused stable"
+echo "stable with set = leak_subnet=1: not managed, nothing attached: $err"
 exit 0
