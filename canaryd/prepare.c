@@ -71,7 +71,13 @@ int canaryd_prepare__run(const char *cmd, __u64 timeout_ms, char *const *vars, c
 	}
 	if (!pid) {
 		int nul = open("/dev/null", O_RDONLY);
+		sigset_t none;
 
+		/* The command's own signals: none blocked, SIGPIPE and SIGCHLD as default. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
 		setpgid(0, 0);
 		if (nul >= 0)
 			dup2(nul, 0);
@@ -88,7 +94,7 @@ int canaryd_prepare__run(const char *cmd, __u64 timeout_ms, char *const *vars, c
 		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
 		__u64 now = canaryd_now_ms();
 		char buf[4096];
-		ssize_t n;
+		ssize_t n = -1;
 
 		if (now >= deadline) {
 			kill(-pid, SIGKILL);
