@@ -5,6 +5,7 @@
  *
  *   main.c      main loop, signals, config reload, metrics and systemd glue
  *   iface.c     interface lifecycle: lock, adopt or create, resume, reconcile, loss
+ *   prepare.c   loading a version: its map dir, copy_maps, globals, the prepare command
  *   tick.c      read -> rollout -> apply: the only caller of the engine and the
  *               only place that applies its actions
  *   notify.c    webhook notifications and gates for an interface
