@@ -56,8 +56,11 @@
 
 #define WATCH_INTERVAL_MS 500
 #define WAIT_INTERVAL_MS 200
-/* Loading and verifying a candidate happens before canaryd answers "start". */
-#define REPLY_TIMEOUT_S 30
+/*
+ * Loading and verifying a candidate, and its prepare command (at most
+ * prepare_timeout, 60 s), happen before canaryd answers "start".
+ */
+#define REPLY_TIMEOUT_S 90
 /*
  * While waiting or watching, canaryd may restart (it adopts the datapath and
  * resumes the rollout from its persisted state): ride out that long an
@@ -367,8 +370,9 @@ static bool steps_valid(const char *s)
 struct verb_args {
 	const char *pos[4];
 	int npos;
-	const char *socket, *steps, *step_time, *warmup, *pcap, *max_diff;
+	const char *socket, *steps, *step_time, *warmup, *pcap, *max_diff, *prepare;
 	const char *state_dir, *config, *output;
+	struct canary_opt_strings set;
 	bool json, help, wait, watch, verbose;
 };
 
@@ -408,6 +412,12 @@ static const struct canary_opt start_opts[] = {
 		      step_time, "minimum time per step: 250ms, 1.5s, 5m, 1h (bare: s)"),
 	DEFINE_OPTION("warmup", 0, "DURATION",
 		      warmup, "share-0 baseline before the first step (default: the config's)"),
+	DEFINE_OPTION("prepare", 0, "COMMAND", prepare,
+		      "run COMMAND (sh -c) after the candidate's load, before its\n"
+		      "traffic (default: the config's prepare); non-zero refuses the start"),
+	CANARY_OPTION_MULTI(struct verb_args, "set", 0, "NAME=VALUE", set,
+			   "set the candidate's global NAME (.rodata/.data) to VALUE;\n"
+			   "repeatable; after the config's set"),
 	DEFINE_OPTION("wait", 0, NULL, wait, "wait for the end of the rollout, exit with its code"),
 	{ 0 },
 };
@@ -495,6 +505,8 @@ static const struct cmd cmds[] = {
 	{ "abort", "IFACE", 1, op_opts, "back to stable now.\n", do_op },
 	{ "revert", "IFACE", 1, op_opts, "after a promotion, back to the previous stable.\n",
 	  do_op },
+	{ "prepare", "IFACE", 1, NULL, "run the loaded candidate's prepare command again (to "
+	  "refill its maps).\n", do_op },
 	{ "preflight", "STABLE_OBJECT[:PROG] CANDIDATE_OBJECT[:PROG]", 2, preflight_opts,
 	  DESC_PREFLIGHT, do_preflight },
 	{ "history", "IFACE", 1, history_opts, DESC_HISTORY, do_history },
@@ -1127,6 +1139,29 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 		json_object_set_new(req, "step_time_ms", json_integer(ms));
 	if (req && a->warmup)
 		json_object_set_new(req, "warmup_ms", json_integer(wms));
+	if (req && a->prepare)
+		json_object_set_new(req, "prepare", json_string(a->prepare));
+	if (req && a->set.n) {
+		char set[512] = "";
+		size_t used = 0;
+		int i;
+
+		for (i = 0; i < a->set.n; i++) {
+			if (!strchr(a->set.v[i], '=') || strchr(a->set.v[i], ',')) {
+				json_decref(req);
+				return usage_err(c, "start: bad --set '%s' (NAME=VALUE, one per --set)",
+						 a->set.v[i]);
+			}
+			used += snprintf(set + used, used < sizeof(set) ? sizeof(set) - used : 0,
+					 "%s%s", i ? "," : "", a->set.v[i]);
+		}
+		if (used >= sizeof(set)) {
+			json_decref(req);
+			return usage_err(c, "start: the --set options are longer than %zu bytes",
+					 sizeof(set) - 1);
+		}
+		json_object_set_new(req, "set", json_string(set));
+	}
 	snprintf(done, sizeof(done), "rollout of %s started (canaryctl status %s --watch)", cand,
 		 iface);
 	return run_command(req, iface, a->wait, done);

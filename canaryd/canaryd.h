@@ -5,6 +5,7 @@
  *
  *   main.c      main loop, signals, config reload, metrics and systemd glue
  *   iface.c     interface lifecycle: lock, adopt or create, resume, reconcile, loss
+ *   prepare.c   loading a version: its map dir, copy_maps, globals, the prepare command
  *   tick.c      read -> rollout -> apply: the only caller of the engine and the
  *               only place that applies its actions
  *   notify.c    webhook notifications and gates for an interface
@@ -128,6 +129,46 @@ int canaryd_iface__get_pinned(struct iface *ifc, const char *name);
 int canaryd_iface__persist(struct iface *ifc);
 int canaryd_iface__slot0_from_pin(struct iface *ifc, const char *name);
 void canaryd_iface__restore_stable(struct iface *ifc);
+
+/* prepare.c: loading a version (its maps, copy_maps, globals, prepare command) */
+struct bpf_object;
+struct canaryd_load {
+	bool stable;			/* its role: stable (at attach) or candidate */
+	const char *obj, *prog;		/* prog NULL or "": the object's one XDP program */
+	const char *prepare;		/* NULL or "": none */
+	__u64 timeout_ms;
+	const char *copy_maps;		/* candidates only */
+	const char *set;		/* NAME=VALUE,... */
+	char *log;			/* the verifier's log of a refusal */
+	size_t log_len;
+	char prog_name[CANARY_PROG_LEN];	/* out: the program's name */
+};
+/*
+ * Load L's version for IFC: its maps pinned in its map dir, copy_maps from
+ * stable's, then its prepare command. The program fd (owned by *OBJ), or a
+ * negative errno with MSG (-ECANCELED: prepare exited non-zero) and nothing
+ * left behind.
+ */
+int canaryd_iface__load_version(struct iface *ifc, struct canaryd_load *l,
+				struct bpf_object **obj, char *msg, size_t len);
+/* L's prepare command for the loaded PROG_FD (canaryctl prepare). 0 or -errno with MSG. */
+int canaryd_iface__prepare(struct iface *ifc, const struct canaryd_load *l, int prog_fd,
+			   char *msg, size_t len);
+/*
+ * sh -c CMD with the environment plus VARS (NULL-ended "K=V"), stdin
+ * /dev/null, its stdout and stderr into OUT (the first OUTLEN - 1 bytes),
+ * killed with its process group after TIMEOUT_MS. Its exit status (128 +
+ * signal), or -ETIMEDOUT, or -errno when it cannot be run.
+ */
+int canaryd_prepare__run(const char *cmd, __u64 timeout_ms, char *const *vars, char *out,
+			 size_t outlen);
+/* PIN_ROOT/IFACE/versions/ID/maps: the maps of program ID, by name. */
+void canaryd_iface__map_dir(const struct iface *ifc, __u32 id, char *buf, size_t len);
+void canaryd_iface__pinned_map_dir(struct iface *ifc, const char *name, char *buf, size_t len);
+/* Map dirs for adopted versions that have none (pinned by an older canaryd). */
+void canaryd_iface__pin_adopted_maps(struct iface *ifc);
+/* Drop the map dirs of versions no longer pinned as stable, candidate or previous. */
+void canaryd_iface__gc_versions(struct iface *ifc);
 
 /* tick.c */
 int canaryd_iface__feed(struct canaryd *d, struct iface *ifc, const struct rollout_event *ev);

@@ -37,36 +37,6 @@ static json_t *err_reply(int err, const char *fmt, ...)
 			 err < 0 ? -err : err);
 }
 
-/*
- * Load and check a candidate before any traffic can reach it. A refusal's
- * verifier log goes to LOG (LOG_LEN bytes), for the operator's reply.
- */
-static int load_candidate(const char *obj, const char *prog, const char *share_dir,
-			  const char *private, struct bpf_object **objp, char *prog_name,
-			  size_t name_len, char *msg, size_t len, char *log, size_t log_len)
-{
-	CANARY_VERSION_OPTS(vopts, .prog = prog[0] ? prog : NULL, .share_dir = share_dir,
-			    .private_maps = private, .log_buf = log, .log_size = log_len);
-	struct bpf_program *p;
-	int fd;
-
-	fd = canary_version__precheck(obj, prog, msg, len);
-	if (fd < 0)
-		return fd;
-	fd = canary_version__load(obj, &vopts, objp);
-	if (fd < 0) {
-		snprintf(msg, len, "candidate %s%s%s refused by the kernel: %s%s", obj,
-			 prog[0] ? ":" : "", prog, strerror(-fd),
-			 log[0] ? "; the verifier's log follows" : "");
-		return fd;
-	}
-	/* canary_version__precheck() checked this program's XDP properties before the load. */
-	bpf_object__for_each_program(p, *objp)
-		if (bpf_program__fd(p) == fd)
-			snprintf(prog_name, name_len, "%s", bpf_program__name(p));
-	return fd;
-}
-
 /* REQ was checked by canaryd_request__parse(); steps and times may be defaults. */
 static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
 {
@@ -80,6 +50,9 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	struct rollout_plan plan;
 	struct rollout_event ev;
 	__u64 step_ms = req->step_time_ms ? req->step_time_ms : rc->step_time_ms;
+	struct canaryd_load l = { .obj = obj, .prog = prog, .timeout_ms = rc->prepare_timeout_ms,
+				  .copy_maps = rc->copy_maps, .log = vlog, .log_len = sizeof(vlog) };
+	char set[sizeof(rc->set) + sizeof(req->set) + 1];
 	int fd, err;
 
 	if (ifc->has_rollout && !rollout__done(&ifc->st.ro))
@@ -108,8 +81,18 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	memset(&next, 0, sizeof(next));
 	next.stable = ifc->st.stable;
 	next.previous = ifc->st.previous;
-	fd = load_candidate(obj, prog, ifc->share_dir, ifc->cfg.private_maps, &bobj, next.cand_prog,
-			    sizeof(next.cand_prog), msg, sizeof(msg), vlog, sizeof(vlog));
+	/* The request's prepare and globals for this candidate; the interface's otherwise. */
+	snprintf(next.cand_prepare, sizeof(next.cand_prepare), "%s",
+		 req->prepare[0] ? req->prepare : rc->prepare);
+	snprintf(set, sizeof(set), "%s%s%s", rc->set, rc->set[0] && req->set[0] ? "," : "",
+		 req->set);
+	l.prepare = next.cand_prepare;
+	l.set = set;
+	fd = canary_version__precheck(obj, prog, msg, sizeof(msg));
+	if (fd >= 0)
+		fd = canaryd_iface__load_version(ifc, &l, &bobj, msg, sizeof(msg));
+	if (fd >= 0)
+		snprintf(next.cand_prog, sizeof(next.cand_prog), "%s", l.prog_name);
 	if (fd < 0) {
 		json_t *reply = err_reply(fd, "%s", msg);
 
@@ -140,12 +123,39 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	ifc->cand_fd = canaryd_iface__get_pinned(ifc, PIN_CANDIDATE);
 	ifc->st = next;
 	ifc->has_rollout = true;
+	canaryd_iface__gc_versions(ifc);	/* the candidate pinned before, if any */
 	memcpy(ifc->at_start, ifc->last, sizeof(ifc->last));
 	ev = (struct rollout_event){ .type = ROLLOUT_EV_START, .now_ms = canaryd_now_ms() };
 	err = canaryd_iface__feed(d, ifc, &ev);
 	if (err)
 		return err_reply(err, "iface %s: the datapath refused the candidate: %s; stable "
 				 "restored", ifc->cfg.name, strerror(-err));
+	return json_pack("{s:b}", CANARY_K_OK, 1);
+}
+
+/* The loaded candidate's prepare command again (its agent restarted, say). */
+static json_t *cmd_prepare(struct canaryd *d, struct iface *ifc,
+			   const struct canaryd_request *req)
+{
+	struct canaryd_load l = { .obj = ifc->st.cand_obj, .prog = ifc->st.cand_prog,
+				  .prepare = ifc->st.cand_prepare,
+				  .timeout_ms = ifc->cfg.rollout.prepare_timeout_ms };
+	char msg[1024];
+	int err;
+
+	(void)d;
+	(void)req;
+	if (!ifc->has_rollout || rollout__done(&ifc->st.ro) || ifc->cand_fd < 0)
+		return err_reply(ENOENT, "iface %s: no candidate is loaded; start a rollout first",
+				 ifc->cfg.name);
+	if (!l.prepare[0])
+		return err_reply(ENOENT, "iface %s: candidate %s has no prepare command (set "
+				 "prepare in %s or start it with --prepare)", ifc->cfg.name,
+				 ifc->st.cand_obj, d->config_path);
+	snprintf(l.prog_name, sizeof(l.prog_name), "%s", ifc->st.cand_prog);
+	err = canaryd_iface__prepare(ifc, &l, ifc->cand_fd, msg, sizeof(msg));
+	if (err)
+		return err_reply(err, "iface %s: %s", ifc->cfg.name, msg);
 	return json_pack("{s:b}", CANARY_K_OK, 1);
 }
 
@@ -223,6 +233,7 @@ static const struct {
 	{ CANARYD_CMD_PROMOTE, true, cmd_promote },
 	{ CANARYD_CMD_ABORT, true, cmd_abort },
 	{ CANARYD_CMD_REVERT, true, cmd_revert },
+	{ CANARYD_CMD_PREPARE, true, cmd_prepare },
 };
 
 static json_t *handle_request(struct canaryd *d, const struct canaryd_request *req)

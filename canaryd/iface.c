@@ -100,20 +100,23 @@ void canaryd_iface__restore_stable(struct iface *ifc)
 /* A fresh dispatcher: stable in slot 0, configured, pinned, attached. */
 static int iface_create_datapath(struct iface *ifc)
 {
-	CANARY_VERSION_OPTS(vopts, .prog = ifc->cfg.stable_prog[0] ? ifc->cfg.stable_prog : NULL,
-			    .share_dir = ifc->share_dir, .private_maps = ifc->cfg.private_maps);
+	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
+	struct canaryd_load l = { .stable = true, .obj = ifc->cfg.stable_obj,
+				  .prog = ifc->cfg.stable_prog, .prepare = rc->prepare,
+				  .timeout_ms = rc->prepare_timeout_ms, .set = rc->set };
 	struct bpf_object *obj = NULL;
 	struct canary_config dcfg;
-	char msg[256] = "";
+	char msg[1024] = "";
 	CANARY_DP_OPTS(dopts, .msg = msg, .msg_size = sizeof(msg));
 	int fd, err;
 
-	fd = canary_version__load(ifc->cfg.stable_obj, &vopts, &obj);
+	/* Loaded, its maps pinned and prepared before the dispatcher can send it anything. */
+	fd = canaryd_iface__load_version(ifc, &l, &obj, msg, sizeof(msg));
 	if (fd < 0) {
-		set_error(ifc, "stable %s cannot be loaded: %s",
-			  ifc->cfg.stable_obj, strerror(-fd));
+		set_error(ifc, "%s", msg);
 		return fd;
 	}
+	msg[0] = '\0';	/* from here on: the dispatcher library's line, if any */
 	ifc->dp = canary_dp__open();
 	if (!ifc->dp) {
 		err = -errno;
@@ -404,6 +407,9 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	}
 	if (adopted && !ifc->error[0])
 		iface_reconcile(d, ifc);
+	if (adopted)
+		canaryd_iface__pin_adopted_maps(ifc);
+	canaryd_iface__gc_versions(ifc);
 	/* A gate waited on before the restart is asked again (a new event). */
 	if (ifc->has_rollout && ifc->st.ro.gate && !ifc->st.ro.gate_passed &&
 	    ifc->st.ro.phase == ROLLOUT_PROGRESSING && !ifc->error[0]) {

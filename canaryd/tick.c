@@ -178,6 +178,8 @@ int canaryd_iface__feed(struct canaryd *d, struct iface *ifc, const struct rollo
 	ifc->feeding = ev->type;
 	err = feed_actions(d, ifc, ev);
 
+	canaryd_iface__gc_versions(ifc);	/* a promotion or revert unpins a version */
+
 	if (ifc->st.ro.phase != before && rollout__done(&ifc->st.ro))
 		ifc->decisions[ifc->st.ro.phase]++;
 	return err;

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define CANARY_OPT_MULTI_MAX 16
+#define CANARY_OPT_MULTI_MAX 32
 
 /* The arguments of an option given several times, in order. */
 struct canary_opt_strings {

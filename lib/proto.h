@@ -127,6 +127,11 @@ enum canaryctl_exit {
 #define CANARY_K_BAD "bad"
 #define CANARY_K_TRIPS "trips"
 #define CANARY_K_VERSIONS "versions"
+/*
+ * "maps": {"stable"|"candidate"|"previous": {"dir": PATH, "maps":
+ * {NAME: PATH}}}: each loaded version's maps, pinned by name.
+ */
+#define CANARY_K_MAPS "maps"
 /* One version (under "versions"); its verdicts are named by canary_verdict_name(). */
 #define CANARY_K_PACKETS "packets"
 #define CANARY_K_BYTES "bytes"

@@ -65,17 +65,17 @@ want() {
 	fi
 }
 # Commands and prefixes; global options.
-want "" -- status start pause resume promote abort revert preflight history report help
+want "" -- status start pause resume promote abort revert prepare preflight history report help
 want st -- status start
 want re -- resume revert report
 want h -- history help
-want p -- pause promote preflight
-want --socket "$SOCK" -j "" -- status start pause resume promote abort revert preflight history report help
+want p -- pause promote prepare preflight
+want --socket "$SOCK" -j "" -- status start pause resume promote abort revert prepare preflight history report help
 want - -- --socket -j --json -h --help
 want bogus "" --
 want help "" --
 # Options per command, as canaryctl.c parses them.
-want start - -- --steps --step-time --warmup --wait --socket -j --json -h --help
+want start - -- --steps --step-time --warmup --prepare --set --wait --socket -j --json -h --help
 want status --w -- --watch
 want pause --w -- --wait
 want revert - -- --wait --socket -j --json -h --help
