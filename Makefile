@@ -8,23 +8,26 @@
 # make bench      side-by-side performance ratios
 # make demo       the live demo on a veth test bed
 # make install    canaryd, canaryctl, example versions and config, systemd unit,
-#                 bash completion
+#                 man pages, bash completion
+# make deb        a Debian package (debhelper) in build/deb/
 #                 (PREFIX=/usr/local, DESTDIR for staging)
 # make fuzz       run each libFuzzer target for FUZZ_TIME seconds (default 60)
 # make SANITIZE=1 [test]  ASan+UBSan build into build-san/ (and its tests)
 # make valgrind   the unit tests under valgrind
-# V=1 shows the commands; CC, CLANG, BPFTOOL, PREFIX, DESTDIR can be overridden.
+# V=1 shows the commands; CC, CLANG, BPFTOOL, SCDOC, PREFIX, DESTDIR can be overridden.
 
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 PKG_CONFIG ?= pkg-config
+SCDOC ?= scdoc
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 LIBDIR ?= $(PREFIX)/lib
 DOCDIR ?= $(PREFIX)/share/doc/canaryd
+MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(LIBDIR)/systemd/system
 # canaryd.service reads /etc/canaryd/canaryd.ini whatever the PREFIX.
 SYSCONFDIR ?= /etc
@@ -101,7 +104,7 @@ TOOL_BINS := $(patsubst tools/%.c,$(O)/%,$(TOOL_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_LIB_SRCS := canaryd/config.c canaryd/config_values.c canaryd/config_keys.c lib/log.c lib/parse.c canaryd/state.c canaryd/request.c \
-	canaryd/metrics.c $(wildcard rollout/*.c)
+	canaryd/metrics.c lib/history.c lib/report.c $(wildcard rollout/*.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 # Not -fsanitize=bool: fuzz_state feeds CRC-valid state files whose bools may
 # hold any byte (each reads as true); the loader checks what can do harm:
@@ -112,9 +115,17 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -MMD -MP $(FUZZ_SAN) -Ibp
 	-Ilib -Icanaryd -Irollout
 FUZZ_TIME ?= 60
 
+# Man pages: scdoc sources in man/ (NAME.SECTION.scd), roff in $(O)/man/.
+MAN_SRCS := $(wildcard man/*.scd)
+MAN_PAGES := $(patsubst man/%.scd,$(O)/man/%,$(MAN_SRCS))
+
 # What a user needs; the tests and tools come with "make test", the fuzz
 # targets with "make fuzz" (and "make test", whose regression test replays them).
-all: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS)
+all: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS) $(MAN_PAGES)
+
+$(O)/man/%: man/%.scd | $(O)
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(@D) && $(SCDOC) <$< >$@.tmp && mv $@.tmp $@
 
 TEST_DEPS := all $(O)/dispatcher.bpf.o $(TEST_BPF_OBJS) $(TOOL_BPF_OBJS) $(TEST_BINS) $(TOOL_BINS) \
 	$(FUZZ_BINS) $(O)/fuzz/gen_state_seeds
@@ -152,10 +163,10 @@ $(O)/obj/%.o: %.c | $(O)/dispatcher.skel.h $(TOOL_SKELS)
 	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) $(INC_$(firstword $(subst /, ,$<))) -c $< -o $@
 
 INC_canaryd := -Icanaryd
-INC_canaryctl := -Icanaryctl
+INC_canaryctl := -Icanaryctl -Icanaryd
 INC_tests := -Itests -Itests/lib -Icanaryd
-# bench_dispatch measures the dispatcher on the tests' fixture.
-INC_tools := -Itests/lib
+# config_keys prints the config parser's key table.
+INC_tools := -Icanaryd
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -178,10 +189,7 @@ $(TEST_BINS): $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_COMMON) $(LIBS_ALL) | $(O)
 
 $(TOOL_BINS): $(O)/%: $(O)/obj/tools/%.o $(LIBS_ALL) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(TOOL_OBJS) $(LIBS_ALL) $(LINK_LIBS) $(TOOL_LIBS) -o $@
-
-$(O)/bench_dispatch: TOOL_OBJS = $(TEST_COMMON)
-$(O)/bench_dispatch: $(TEST_COMMON)
+	$(Q)$(CC) $(CFLAGS) $< $(LIBS_ALL) $(LINK_LIBS) $(TOOL_LIBS) -o $@
 
 # The webhook receiver for tests and trying gates by hand.
 $(O)/webhook_receiver: TOOL_LIBS += $(MHD_LIBS) $(CRYPTO_LIBS)
@@ -194,14 +202,21 @@ $(O)/canaryd: $(patsubst %.c,$(O)/obj/%.o,$(DAEMON_MAIN)) $(LIBS_ALL) | $(O)
 
 # The client: jansson for the daemon's protocol; libbpf (through the datapath
 # library's loaders) and libpcap for "preflight", which runs without a daemon;
-# the decision core's step list parser, so a bad --steps is refused early.
-$(O)/canaryctl: $(CTL_OBJS) $(LIB) $(ROLLOUT) | $(O)
+# the decision core's step list parser, so a bad --steps is refused early;
+# canaryd's config parser (the archive's config objects only), for the
+# state_dir that history and report read.
+$(O)/canaryctl: $(CTL_OBJS) $(DAEMON_LIB) $(LIB) $(ROLLOUT) | $(O)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $(CTL_OBJS) $(LIB) $(ROLLOUT) $(LINK_LIBS) $(PCAP_LIBS) $(TOOL_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(CTL_OBJS) $(DAEMON_LIB) $(LIB) $(ROLLOUT) $(LINK_LIBS) $(PCAP_LIBS) \
+		$(TOOL_LIBS) -o $@
 
 # Its test runs build/canaryctl against a fake daemon and parses JSON.
 $(O)/tests/test_canaryctl: $(O)/canaryctl
 $(O)/tests/test_canaryctl: TEST_LIBS += $(TOOL_LIBS)
+# History and reports: jansson.
+$(O)/tests/test_history: TEST_LIBS += $(TOOL_LIBS)
+# The control socket's test: the daemon library's command handlers (jansson, libcurl).
+$(O)/tests/test_control: TEST_LIBS += $(TOOL_LIBS) $(CURL_LIBS)
 # Its test writes captures (libpcap) and runs build/canaryctl preflight.
 $(O)/tests/test_preflight: $(O)/canaryctl $(TEST_BPF_OBJS) $(VERSION_OBJS)
 $(O)/tests/test_preflight: TEST_LIBS += $(PCAP_LIBS) $(TOOL_LIBS)
@@ -231,10 +246,10 @@ test: $(TEST_DEPS)
 	$(Q)CANARY_BUILD=$(abspath $(O)) tests/run.sh
 
 # The unit tests that need no privileges, as any user: judge, engine,
-# config, metrics renderer, canaryctl against its fake daemon, link and
-# dispatcher-settings decisions.
-CHECK_TESTS := test_canaryctl test_config test_engine test_judge test_link test_metrics test_reconcile \
-	test_settings
+# config, metrics renderer, canaryctl against its fake daemon, history and
+# reports, the control socket, link and dispatcher-settings decisions.
+CHECK_TESTS := test_canaryctl test_config test_control test_engine test_judge test_link \
+	test_metrics test_reconcile test_history test_settings
 check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
 	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
 
@@ -267,10 +282,13 @@ demo: $(TEST_DEPS)
 # config (pointing at them) next to where canaryd.service looks for
 # canaryd.ini. The example is not installed as canaryd.ini itself: its
 # [interface eth0] would attach to a real NIC at the first start.
-install: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS)
+install: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS) $(MAN_PAGES)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/canaryd/versions \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/canaryd $(DESTDIR)$(DOCDIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/canaryd $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	$(Q)for m in $(MAN_PAGES); do \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; done
 	$(Q)install -m 0755 $(O)/canaryd $(DESTDIR)$(SBINDIR)/canaryd
 	$(Q)install -m 0755 $(O)/canaryctl $(DESTDIR)$(BINDIR)/canaryctl
 	$(Q)install -m 0755 $(O)/webhook_receiver $(DESTDIR)$(BINDIR)/canary-webhook-receiver
@@ -279,11 +297,27 @@ install: $(O)/canaryd $(O)/canaryctl $(O)/webhook_receiver $(VERSION_OBJS)
 		>$(DESTDIR)$(UNITDIR)/canaryd.service && chmod 0644 $(DESTDIR)$(UNITDIR)/canaryd.service
 	$(Q)sed 's|/etc/canaryd/versions/|$(LIBDIR)/canaryd/versions/|g' examples/canaryd.ini \
 		>$(DESTDIR)$(SYSCONFDIR)/canaryd/canaryd.ini.example
-	$(Q)install -m 0644 README.md examples/kubernetes.md examples/webhook-receiver.md \
-		$(DESTDIR)$(DOCDIR)/
+	$(Q)install -m 0644 README.md docs/DESIGN.md docs/JUDGE.md examples/kubernetes.md \
+		examples/webhook-receiver.md $(DESTDIR)$(DOCDIR)/
 	$(Q)install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	$(Q)install -m 0644 contrib/bash-completion/canaryctl \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/canaryctl
+
+# The Debian package (debian/, debhelper): dpkg-buildpackage in a copy of the
+# tree under $(O)/deb/src (so build/ here is left alone: none of this make's
+# variables, O= included, may reach debian/rules' own make clean), the .deb
+# in $(O)/deb/, then lintian, which must find no error.
+DEB_DIR := $(O)/deb
+deb:
+	$(call msg,DEB,$(DEB_DIR))
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	$(Q)tar -cf - --exclude=./build --exclude=./build-san --exclude=./.git . | \
+		tar -xf - -C $(DEB_DIR)/src
+	$(Q)cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MFLAGS -u MAKEOVERRIDES -u MAKELEVEL \
+		dpkg-buildpackage -b -us -uc $(if $(filter 1,$(V)),,>../build.log 2>&1) || \
+		{ tail -40 ../build.log 2>/dev/null; exit 1; }
+	$(Q)lintian --fail-on error --info $(DEB_DIR)/*.changes
+	$(Q)ls $(DEB_DIR)/*.deb
 
 clean:
 	$(call msg,CLEAN,$(O))
@@ -291,6 +325,6 @@ clean:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
-.PHONY: all tests test test-long test-stress check sim bench demo install clean fuzz valgrind
+.PHONY: all tests test test-long test-stress check sim bench demo install deb clean fuzz valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:

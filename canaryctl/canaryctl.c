@@ -8,6 +8,8 @@
  *   canaryctl [--socket PATH] [-j] pause|resume|promote|abort|revert IFACE [--wait]
  *   canaryctl [-j] preflight --pcap FILE STABLE[:PROGRAM] CANDIDATE[:PROGRAM]
  *             [--max-diff RATE] [--verbose]
+ *   canaryctl [-j] history IFACE [--state-dir DIR] [--config FILE]
+ *   canaryctl report ROLLOUT_ID -o FILE.html [--state-dir DIR] [--config FILE]
  *
  * One request per connection, one JSON line each way (canaryd/proto.h). The
  * verbs follow Argo Rollouts, the shape follows bpftool: a table of commands
@@ -23,7 +25,8 @@
  * preflight needs no daemon: it runs a capture through two versions with
  * BPF_PROG_TEST_RUN (preflight.c) and exits 0 within --max-diff, 2 beyond
  * it, 1 on any error; for that, and only that, canaryctl links libbpf and
- * libpcap.
+ * libpcap. history and report need no daemon either: they read canaryd's
+ * state_dir (history.c), found from canaryd's config.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -44,6 +47,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "history_cmd.h"
 #include "log.h"
 #include "params.h"
 #include "parse.h"
@@ -52,8 +56,11 @@
 
 #define WATCH_INTERVAL_MS 500
 #define WAIT_INTERVAL_MS 200
-/* Loading and verifying a candidate happens before canaryd answers "start". */
-#define REPLY_TIMEOUT_S 30
+/*
+ * Loading and verifying a candidate, and its prepare command (at most
+ * prepare_timeout, 60 s), happen before canaryd answers "start".
+ */
+#define REPLY_TIMEOUT_S 90
 /*
  * While waiting or watching, canaryd may restart (it adopts the datapath and
  * resumes the rollout from its persisted state): ride out that long an
@@ -363,7 +370,9 @@ static bool steps_valid(const char *s)
 struct verb_args {
 	const char *pos[4];
 	int npos;
-	const char *socket, *steps, *step_time, *warmup, *pcap, *max_diff;
+	const char *socket, *steps, *step_time, *warmup, *pcap, *max_diff, *prepare;
+	const char *state_dir, *config, *output;
+	struct canary_opt_strings set;
 	bool json, help, wait, watch, verbose;
 };
 
@@ -403,6 +412,12 @@ static const struct canary_opt start_opts[] = {
 		      step_time, "minimum time per step: 250ms, 1.5s, 5m, 1h (bare: s)"),
 	DEFINE_OPTION("warmup", 0, "DURATION",
 		      warmup, "share-0 baseline before the first step (default: the config's)"),
+	DEFINE_OPTION("prepare", 0, "COMMAND", prepare,
+		      "run COMMAND (sh -c) after the candidate's load, before its\n"
+		      "traffic (default: the config's prepare); non-zero refuses the start"),
+	CANARY_OPTION_MULTI(struct verb_args, "set", 0, "NAME=VALUE", set,
+			   "set the candidate's global NAME (.rodata/.data) to VALUE;\n"
+			   "repeatable; after the config's set"),
 	DEFINE_OPTION("wait", 0, NULL, wait, "wait for the end of the rollout, exit with its code"),
 	{ 0 },
 };
@@ -419,6 +434,34 @@ static const struct canary_opt preflight_opts[] = {
 	DEFINE_OPTION("verbose", 'v', NULL, verbose, "libbpf's log (verifier output) on stderr"),
 	{ 0 },
 };
+
+#define STATE_DIR_HELP "canaryd's state_dir (default: the config's)"
+#define CONFIG_HELP "canaryd's config, for its state_dir\n(default " CANARYCTL_DEFAULT_CONFIG ")"
+
+static const struct canary_opt history_opts[] = {
+	DEFINE_OPTION("state-dir", 0, "DIR", state_dir, STATE_DIR_HELP),
+	DEFINE_OPTION("config", 'c', "FILE", config, CONFIG_HELP),
+	{ 0 },
+};
+
+static const struct canary_opt report_opts[] = {
+	DEFINE_OPTION("output", 'o', "FILE", output, "the HTML page to write"),
+	DEFINE_OPTION("state-dir", 0, "DIR", state_dir, STATE_DIR_HELP),
+	DEFINE_OPTION("config", 'c', "FILE", config, CONFIG_HELP),
+	{ 0 },
+};
+
+#define DESC_HISTORY                                                                               \
+	"IFACE's past rollouts from canaryd's state_dir (works with canaryd stopped):\n"          \
+	"id, start, who started it (uid/pid of the client), candidate, outcome, who\n"            \
+	"decided (judge, gate, a client's uid/pid, canaryd), duration, reason.\n"                  \
+	"-j: {\"ok\":true, \"interface\", \"file\", \"rollouts\":[{\"rollout_id\",\n"   \
+	"    \"candidate\", \"started_ms\", \"started_by\", \"outcome\", \"decided_by\",\n" \
+	"    \"ended_ms\", \"reason\", \"events\":[history lines]}]}\n"
+#define DESC_REPORT                                                                                \
+	"one self-contained HTML page (inline SVG, no network) of rollout ROLLOUT_ID:\n"          \
+	"pass, drop and abort rates of both versions over time, the share steps, the\n"           \
+	"decision and the evidence that decided, the events.\n"
 
 #define DESC_STATUS                                                                                \
 	"phase, step, candidate share and step progress, per-version rates, the judge's\n"         \
@@ -448,6 +491,8 @@ static int do_status(const struct cmd *c, struct verb_args *a);
 static int do_start(const struct cmd *c, struct verb_args *a);
 static int do_op(const struct cmd *c, struct verb_args *a);
 static int do_preflight(const struct cmd *c, struct verb_args *a);
+static int do_history(const struct cmd *c, struct verb_args *a);
+static int do_report(const struct cmd *c, struct verb_args *a);
 static int do_help(const struct cmd *c, struct verb_args *a);
 
 static const struct cmd cmds[] = {
@@ -460,8 +505,12 @@ static const struct cmd cmds[] = {
 	{ "abort", "IFACE", 1, op_opts, "back to stable now.\n", do_op },
 	{ "revert", "IFACE", 1, op_opts, "after a promotion, back to the previous stable.\n",
 	  do_op },
+	{ "prepare", "IFACE", 1, NULL, "run the loaded candidate's prepare command again (to "
+	  "refill its maps).\n", do_op },
 	{ "preflight", "STABLE_OBJECT[:PROG] CANDIDATE_OBJECT[:PROG]", 2, preflight_opts,
 	  DESC_PREFLIGHT, do_preflight },
+	{ "history", "IFACE", 1, history_opts, DESC_HISTORY, do_history },
+	{ "report", "ROLLOUT_ID", 1, report_opts, DESC_REPORT, do_report },
 	{ "help", "", 0, NULL, "", do_help },	/* also canaryctl -h */
 	{ 0 },
 };
@@ -1109,6 +1158,29 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 		json_object_set_new(req, "step_time_ms", json_integer(ms));
 	if (req && a->warmup)
 		json_object_set_new(req, "warmup_ms", json_integer(wms));
+	if (req && a->prepare)
+		json_object_set_new(req, "prepare", json_string(a->prepare));
+	if (req && a->set.n) {
+		char set[512] = "";
+		size_t used = 0;
+		int i;
+
+		for (i = 0; i < a->set.n; i++) {
+			if (!strchr(a->set.v[i], '=') || strchr(a->set.v[i], ',')) {
+				json_decref(req);
+				return usage_err(c, "start: bad --set '%s' (NAME=VALUE, one per --set)",
+						 a->set.v[i]);
+			}
+			used += snprintf(set + used, used < sizeof(set) ? sizeof(set) - used : 0,
+					 "%s%s", i ? "," : "", a->set.v[i]);
+		}
+		if (used >= sizeof(set)) {
+			json_decref(req);
+			return usage_err(c, "start: the --set options are longer than %zu bytes",
+					 sizeof(set) - 1);
+		}
+		json_object_set_new(req, "set", json_string(set));
+	}
 	snprintf(done, sizeof(done), "rollout of %s started (canaryctl status %s --watch)", cand,
 		 iface);
 	return run_command(req, iface, a->wait, done);
@@ -1176,6 +1248,48 @@ static int do_preflight(const struct cmd *c, struct verb_args *a)
 out:
 	free(pf);
 	return ret;
+}
+
+static int do_history(const struct cmd *c, struct verb_args *a)
+{
+	char dir[4096], err[1024];
+	int ret;
+
+	if (a->npos < 1)
+		return usage_err(c, "history: missing IFACE");
+	ret = canaryctl_state_dir(a->state_dir, a->config, dir, sizeof(dir), err, sizeof(err));
+	if (!ret)
+		ret = canaryctl_history(dir, a->pos[0], json_output, err, sizeof(err));
+	if (ret) {
+		p_err(-ret, "history: %s", err);
+		return CANARYCTL_EXIT_ERROR;
+	}
+	return 0;
+}
+
+static int do_report(const struct cmd *c, struct verb_args *a)
+{
+	char dir[4096], err[1024];
+	int ret;
+
+	if (a->npos < 1)
+		return usage_err(c, "report: missing ROLLOUT_ID (canaryctl history IFACE lists them)");
+	if (!a->output)
+		return usage_err(c, "report: missing -o FILE.html");
+	ret = canaryctl_state_dir(a->state_dir, a->config, dir, sizeof(dir), err, sizeof(err));
+	if (!ret)
+		ret = canaryctl_report(dir, a->pos[0], a->output, err, sizeof(err));
+	if (ret) {
+		p_err(-ret, "%s", err);
+		return CANARYCTL_EXIT_ERROR;
+	}
+	if (json_output) {
+		json_t *o = json_pack("{s:b, s:s}", "ok", 1, "file", a->output);
+
+		print_json(o);
+		json_decref(o);
+	}
+	return 0;
 }
 
 static int do_help(const struct cmd *c, struct verb_args *a)

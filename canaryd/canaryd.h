@@ -5,11 +5,14 @@
  *
  *   main.c      main loop, signals, config reload, metrics and systemd glue
  *   iface.c     interface lifecycle: lock, adopt or create, resume, reconcile, loss
+ *   prepare.c   loading a version: its map dir, copy_maps, globals, the prepare command
  *   tick.c      read -> rollout -> apply: the only caller of the engine and the
  *               only place that applies its actions
  *   notify.c    webhook notifications and gates for an interface
  *   status.c    the status JSON (control socket and webhook bodies)
- *   control.c   the control socket: one handler per command
+ *   control.c   the control protocol: one handler per command
+ *   control_socket.c  the control socket: its lock, non-blocking clients, deadlines
+ *   history.c   the audit trail and the per-interval series (lib/history.h)
  *   links.c     interfaces that come and go: observe, rollout_link__decide(), apply
  *   netlink.c   the RTNETLINK socket that wakes links.c up
  */
@@ -25,6 +28,7 @@
 #include "canary_abi.h"
 #include "config.h"
 #include "engine.h"
+#include "history.h"
 #include "link.h"
 #include "rate.h"
 #include "state.h"
@@ -45,6 +49,7 @@ struct iface {
 	char state_path[PATH_MAX];
 	char share_dir[PATH_MAX];	/* state maps shared between versions */
 	int lock_fd;
+	bool locked_out;		/* another canaryd holds the pin directory's lock */
 	struct canary_dp *dp;
 	char error[256];		/* why it is not managed; empty when it is */
 	bool has_rollout;
@@ -61,6 +66,32 @@ struct iface {
 	struct canary_breaker brk;
 	char gate_detail[160];		/* the gate's last answer, for status */
 	__u64 decisions[ROLLOUT_FAILED + 1];	/* rollouts ended per phase, for metrics */
+	enum rollout_event_type feeding;	/* the event being fed, for the history's "who" */
+	struct canary_series series;	/* this rollout's intervals (history.c) */
+	__u64 series_id;		/* the rollout_id the series is of */
+	__u64 series_saved_ms;		/* when it was last written */
+	/* Counter reads since canaryd started, and the longest time between two. */
+	__u64 reads, last_read_ms, max_read_gap_ms;
+};
+
+/* The control socket's clients: at most this many, each for at most this long. */
+#define CANARYD_CTL_CLIENTS 16
+#define CANARYD_CTL_CLIENTS_S "16"
+#define CANARYD_CTL_DEADLINE_MS 5000
+#define CANARYD_CTL_DEADLINE_S "5"
+
+struct canaryd_ctl_client {
+	int fd;			/* -1: a free slot */
+	__u64 deadline_ms;	/* for the whole exchange: request, then reply */
+	bool replying;		/* BUF holds the reply (LEN bytes, OFF written) */
+	char *buf;		/* the request being read, then the reply */
+	size_t len, cap, off;
+};
+
+struct canaryd_control {
+	int lfd, lock_fd;
+	char lock_path[PATH_MAX];
+	struct canaryd_ctl_client c[CANARYD_CTL_CLIENTS];
 };
 
 struct canaryd_netlink;
@@ -71,6 +102,12 @@ struct canaryd {
 	struct canaryd_netlink *nl;	/* RTNETLINK link messages (netlink.c) */
 	struct iface iface[CANARY_MAX_IFACES];
 	int nr_ifaces;
+	/* The client whose request is being handled ("uid=U pid=P"), else empty. */
+	char who[48];
+	unsigned who_uid;
+	int who_pid;
+	struct canaryd_control ctl;
+	const char *metrics_state;	/* status "metrics": listening, unbound, off */
 };
 
 static inline __u64 canaryd_now_ms(void)
@@ -107,6 +144,8 @@ void canaryd_iface__restore_stable(struct iface *ifc);
 void canaryd_links__check(struct canaryd *d);
 /* canaryd_iface__setup() at start, leaving the link state (waiting when absent). */
 int canaryd_links__setup(struct canaryd *d, struct iface *ifc);
+/* Configured, and no interface of that name (waiting or lost), so not refused where it is. */
+bool canaryd_links__is_waiting(const struct iface *ifc);
 /* The names of the configured interfaces that do not exist (waiting or lost). */
 int canaryd_links__waiting(const struct canaryd *d, char *buf, size_t len);
 
@@ -116,6 +155,45 @@ int canaryd_netlink__fd(const struct canaryd *d);
 /* Read what is queued; true when a link message (or an overrun) came. */
 bool canaryd_netlink__read(struct canaryd *d);
 void canaryd_netlink__close(struct canaryd *d);
+/* prepare.c: loading a version (its maps, copy_maps, globals, prepare command) */
+struct bpf_object;
+struct canaryd_load {
+	bool stable;			/* its role: stable (at attach) or candidate */
+	const char *obj, *prog;		/* prog NULL or "": the object's one XDP program */
+	const char *prepare;		/* NULL or "": none */
+	__u64 timeout_ms;
+	const char *copy_maps;		/* candidates only */
+	const char *set;		/* NAME=VALUE,... */
+	char *log;			/* the verifier's log of a refusal */
+	size_t log_len;
+	char prog_name[CANARY_PROG_LEN];	/* out: the program's name */
+};
+/*
+ * Load L's version for IFC: its maps pinned in its map dir, copy_maps from
+ * stable's, then its prepare command. The program fd (owned by *OBJ), or a
+ * negative errno with MSG (-ECANCELED: prepare exited non-zero) and nothing
+ * left behind.
+ */
+int canaryd_iface__load_version(struct iface *ifc, struct canaryd_load *l,
+				struct bpf_object **obj, char *msg, size_t len);
+/* L's prepare command for the loaded PROG_FD (canaryctl prepare). 0 or -errno with MSG. */
+int canaryd_iface__prepare(struct iface *ifc, const struct canaryd_load *l, int prog_fd,
+			   char *msg, size_t len);
+/*
+ * sh -c CMD with the environment plus VARS (NULL-ended "K=V"), stdin
+ * /dev/null, its stdout and stderr into OUT (the first OUTLEN - 1 bytes),
+ * killed with its process group after TIMEOUT_MS. Its exit status (128 +
+ * signal), or -ETIMEDOUT, or -errno when it cannot be run.
+ */
+int canaryd_prepare__run(const char *cmd, __u64 timeout_ms, char *const *vars, char *out,
+			 size_t outlen);
+/* PIN_ROOT/IFACE/versions/ID/maps: the maps of program ID, by name. */
+void canaryd_iface__map_dir(const struct iface *ifc, __u32 id, char *buf, size_t len);
+void canaryd_iface__pinned_map_dir(struct iface *ifc, const char *name, char *buf, size_t len);
+/* Map dirs for adopted versions that have none (pinned by an older canaryd). */
+void canaryd_iface__pin_adopted_maps(struct iface *ifc);
+/* Drop the map dirs of versions no longer pinned as stable, candidate or previous. */
+void canaryd_iface__gc_versions(struct iface *ifc);
 
 /* tick.c */
 int canaryd_iface__feed(struct canaryd *d, struct iface *ifc, const struct rollout_event *ev);
@@ -137,8 +215,29 @@ json_t *canaryd_status__event(const struct iface *ifc, const struct canary_webho
 json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,
 				const struct judge_sample *d, const struct canary_rate *rate);
 
+/* history.c */
+/* The peer of control connection CFD (SO_PEERCRED) into d->who. */
+void canaryd_history__peer(struct canaryd *d, int cfd);
+/* A transition's line in the history (and the series written). */
+void canaryd_history__record(struct canaryd *d, struct iface *ifc, enum rollout_notice n);
+/* The last interval (ifc->d_stable, d_cand over SECS) into the rollout's series. */
+void canaryd_history__sample(struct canaryd *d, struct iface *ifc, double secs);
+/* At exit: a running rollout's series to its file (a restart reloads it). */
+void canaryd_history__flush(struct canaryd *d, struct iface *ifc);
+
 /* control.c */
-int canaryd_control__listen(const char *path);
-void canaryd_control__serve(struct canaryd *d, int lfd);
+json_t *canaryd_control__reply(struct canaryd *d, const char *line);
+
+/* control_socket.c */
+/* Lock SOCKET.lock, then bind and listen; 0 or -errno (-EBUSY: another canaryd has it). */
+int canaryd_control__open(struct canaryd_control *ctl, const char *path);
+/* The listening socket and one slot per client into PFD (returns how many); *TIMEOUT
+ * shortened to the nearest client deadline. */
+struct pollfd;
+int canaryd_control__pollfds(struct canaryd_control *ctl, struct pollfd *pfd, int *timeout);
+/* After poll(): accept, read, answer, write, and close clients past their deadline. */
+void canaryd_control__run(struct canaryd *d, const struct pollfd *pfd);
+/* Close every client and the socket, unlink it and release the lock. */
+void canaryd_control__close(struct canaryd_control *ctl, const char *path);
 
 #endif

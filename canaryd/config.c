@@ -109,6 +109,7 @@ static void rollout_defaults(struct canary_rollout_cfg *r)
 	r->breaker_budget = 100;
 	r->symmetric = false;
 	r->cost_sample = CANARY_COST_SAMPLE_DEFAULT;
+	r->prepare_timeout_ms = 30 * 1000;
 }
 
 static bool ifname_ok(const char *name)

@@ -44,6 +44,14 @@ struct canary_rollout_cfg {
 	__u64 breaker_budget;		/* breaker_budget = 100 (aborted+invalid); off */
 	bool symmetric;			/* symmetric = yes|no: both directions hash alike */
 	__u32 cost_sample;		/* cost_sample = 128: 1 packet in N timed; 0 off */
+	/*
+	 * prepare = COMMAND: run (sh -c) after each version's load, before any
+	 * traffic reaches it; non-zero refuses the version. Empty: none.
+	 */
+	char prepare[512];
+	__u64 prepare_timeout_ms;	/* prepare_timeout = 30s (at most 60s): then it is killed */
+	char copy_maps[256];		/* copy_maps = a,b: private, filled from stable's */
+	char set[512];			/* set = NAME=VALUE,...: globals of every version */
 };
 
 #define CANARY_MAX_WEBHOOKS 8

@@ -136,6 +136,15 @@ const struct key canaryd_config_keys[] = {
 	{ .name = "cost_sample", ROLLOUT(cost_sample), .parse = parse_cost_sample, .hi = 1U << 31,
 	  .allowed = "0 for off, or a power of two up to 2147483648" },
 
+	{ .name = "prepare", ROLLOUT(prepare), .parse = parse_path,
+	  .allowed = "a shell command run after each version's load, before its traffic" },
+	{ .name = "prepare_timeout", ROLLOUT(prepare_timeout_ms), .parse = parse_duration,
+	  .lo = 100, .hi = 60 * 1000, .allowed = "a duration from 100ms to 60s (canaryd waits for it)" },
+	{ .name = "copy_maps", ROLLOUT(copy_maps), .parse = parse_path,
+	  .allowed = "map names separated by commas" },
+	{ .name = "set", ROLLOUT(set), .parse = parse_assignments,
+	  .allowed = "NAME=VALUE items separated by commas (globals in .rodata/.data)" },
+
 	{ .name = "alpha", JUDGE(alpha), PROB },
 	{ .name = "srm_alpha", JUDGE(srm_alpha), PROB },
 	{ .name = "srm_tolerance", JUDGE(srm_tolerance), .parse = parse_prob,

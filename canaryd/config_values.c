@@ -144,6 +144,23 @@ int parse_path(struct parser *p, const struct key *k, const char *v, void *field
 	return 0;
 }
 
+/* set = NAME=VALUE,...: the syntax here; names and types at each version's load. */
+int parse_assignments(struct parser *p, const struct key *k, const char *v, void *field)
+{
+	char name[128], value[256];
+	const char *s = v;
+	int r;
+
+	while ((r = canary_assign__next(&s, name, sizeof(name), value, sizeof(value))) > 0)
+		;
+	if (r < 0) {
+		snprintf(p->why, sizeof(p->why), "items must be NAME=VALUE (NAME a C identifier, "
+			 "VALUE without commas)");
+		return -EINVAL;
+	}
+	return parse_path(p, k, v, field);
+}
+
 int parse_metrics(struct parser *p, const struct key *k, const char *v, void *field)
 {
 	struct sockaddr_storage sa;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-#define _GNU_SOURCE	/* accept4 */
 /*
- * The control socket: one JSON request per connection (proto.h), parsed by
- * canaryd_request__parse(), answered by the command's handler.
+ * The control protocol's commands: one JSON request per connection
+ * (proto.h), parsed by canaryd_request__parse(), answered by the command's
+ * handler. The socket itself, its lock and its clients: control_socket.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -37,36 +37,6 @@ static json_t *err_reply(int err, const char *fmt, ...)
 			 err < 0 ? -err : err);
 }
 
-/*
- * Load and check a candidate before any traffic can reach it. A refusal's
- * verifier log goes to LOG (LOG_LEN bytes), for the operator's reply.
- */
-static int load_candidate(const char *obj, const char *prog, const char *share_dir,
-			  const char *private, struct bpf_object **objp, char *prog_name,
-			  size_t name_len, char *msg, size_t len, char *log, size_t log_len)
-{
-	CANARY_VERSION_OPTS(vopts, .prog = prog[0] ? prog : NULL, .share_dir = share_dir,
-			    .private_maps = private, .log_buf = log, .log_size = log_len);
-	struct bpf_program *p;
-	int fd;
-
-	fd = canary_version__precheck(obj, prog, msg, len);
-	if (fd < 0)
-		return fd;
-	fd = canary_version__load(obj, &vopts, objp);
-	if (fd < 0) {
-		snprintf(msg, len, "candidate %s%s%s refused by the kernel: %s%s", obj,
-			 prog[0] ? ":" : "", prog, strerror(-fd),
-			 log[0] ? "; the verifier's log follows" : "");
-		return fd;
-	}
-	/* canary_version__precheck() checked this program's XDP properties before the load. */
-	bpf_object__for_each_program(p, *objp)
-		if (bpf_program__fd(p) == fd)
-			snprintf(prog_name, name_len, "%s", bpf_program__name(p));
-	return fd;
-}
-
 /* REQ was checked by canaryd_request__parse(); steps and times may be defaults. */
 static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
 {
@@ -80,6 +50,9 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	struct rollout_plan plan;
 	struct rollout_event ev;
 	__u64 step_ms = req->step_time_ms ? req->step_time_ms : rc->step_time_ms;
+	struct canaryd_load l = { .obj = obj, .prog = prog, .timeout_ms = rc->prepare_timeout_ms,
+				  .copy_maps = rc->copy_maps, .log = vlog, .log_len = sizeof(vlog) };
+	char set[sizeof(rc->set) + sizeof(req->set) + 1];
 	int fd, err;
 
 	if (ifc->has_rollout && !rollout__done(&ifc->st.ro))
@@ -108,8 +81,18 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	memset(&next, 0, sizeof(next));
 	next.stable = ifc->st.stable;
 	next.previous = ifc->st.previous;
-	fd = load_candidate(obj, prog, ifc->share_dir, ifc->cfg.private_maps, &bobj, next.cand_prog,
-			    sizeof(next.cand_prog), msg, sizeof(msg), vlog, sizeof(vlog));
+	/* The request's prepare and globals for this candidate; the interface's otherwise. */
+	snprintf(next.cand_prepare, sizeof(next.cand_prepare), "%s",
+		 req->prepare[0] ? req->prepare : rc->prepare);
+	snprintf(set, sizeof(set), "%s%s%s", rc->set, rc->set[0] && req->set[0] ? "," : "",
+		 req->set);
+	l.prepare = next.cand_prepare;
+	l.set = set;
+	fd = canary_version__precheck(obj, prog, msg, sizeof(msg));
+	if (fd >= 0)
+		fd = canaryd_iface__load_version(ifc, &l, &bobj, msg, sizeof(msg));
+	if (fd >= 0)
+		snprintf(next.cand_prog, sizeof(next.cand_prog), "%s", l.prog_name);
 	if (fd < 0) {
 		json_t *reply = err_reply(fd, "%s", msg);
 
@@ -140,6 +123,7 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	ifc->cand_fd = canaryd_iface__get_pinned(ifc, PIN_CANDIDATE);
 	ifc->st = next;
 	ifc->has_rollout = true;
+	canaryd_iface__gc_versions(ifc);	/* the candidate pinned before, if any */
 	memcpy(ifc->at_start, ifc->last, sizeof(ifc->last));
 	ev = (struct rollout_event){ .type = ROLLOUT_EV_START, .now_ms = canaryd_now_ms() };
 	err = canaryd_iface__feed(d, ifc, &ev);
@@ -149,27 +133,51 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	return json_pack("{s:b}", CANARY_K_OK, 1);
 }
 
+/* The loaded candidate's prepare command again (its agent restarted, say). */
+static json_t *cmd_prepare(struct canaryd *d, struct iface *ifc,
+			   const struct canaryd_request *req)
+{
+	struct canaryd_load l = { .obj = ifc->st.cand_obj, .prog = ifc->st.cand_prog,
+				  .prepare = ifc->st.cand_prepare,
+				  .timeout_ms = ifc->cfg.rollout.prepare_timeout_ms };
+	char msg[1024];
+	int err;
+
+	(void)d;
+	(void)req;
+	if (!ifc->has_rollout || rollout__done(&ifc->st.ro) || ifc->cand_fd < 0)
+		return err_reply(ENOENT, "iface %s: no candidate is loaded; start a rollout first",
+				 ifc->cfg.name);
+	if (!l.prepare[0])
+		return err_reply(ENOENT, "iface %s: candidate %s has no prepare command (set "
+				 "prepare in %s or start it with --prepare)", ifc->cfg.name,
+				 ifc->st.cand_obj, d->config_path);
+	snprintf(l.prog_name, sizeof(l.prog_name), "%s", ifc->st.cand_prog);
+	err = canaryd_iface__prepare(ifc, &l, ifc->cand_fd, msg, sizeof(msg));
+	if (err)
+		return err_reply(err, "iface %s: %s", ifc->cfg.name, msg);
+	return json_pack("{s:b}", CANARY_K_OK, 1);
+}
+
 static json_t *cmd_status(struct canaryd *d, struct iface *ifc,
 			  const struct canaryd_request *req)
 {
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *waiting;
 	int k;
 
 	if (req->iface[0] && !ifc) {
 		json_decref(arr);
 		return err_reply(ENODEV, "iface %s is not managed by this canaryd", req->iface);
 	}
-	json_t *waiting = json_array();
-
+	waiting = json_array();
 	for (k = 0; k < d->nr_ifaces; k++) {
 		if (!ifc || ifc == &d->iface[k])
 			json_array_append_new(arr, canaryd_status__iface(&d->iface[k]));
-		if (d->iface[k].link.state == ROLLOUT_LINK_WAITING ||
-		    d->iface[k].link.state == ROLLOUT_LINK_LOST)
+		if (canaryd_links__is_waiting(&d->iface[k]))
 			json_array_append_new(waiting, json_string(d->iface[k].cfg.name));
 	}
-	return json_pack("{s:b, s:o, s:o}", CANARY_K_OK, 1, CANARY_K_INTERFACES, arr,
-			 CANARY_K_WAITING, waiting);
+	return json_pack("{s:b, s:o, s:s, s:o}", CANARY_K_OK, 1, CANARY_K_INTERFACES, arr,
+			 CANARY_K_METRICS, d->metrics_state ?: "off", CANARY_K_WAITING, waiting);
 }
 
 /* pause, resume, promote, abort, revert: one engine event each. */
@@ -229,6 +237,7 @@ static const struct {
 	{ CANARYD_CMD_PROMOTE, true, cmd_promote },
 	{ CANARYD_CMD_ABORT, true, cmd_abort },
 	{ CANARYD_CMD_REVERT, true, cmd_revert },
+	{ CANARYD_CMD_PREPARE, true, cmd_prepare },
 };
 
 static json_t *handle_request(struct canaryd *d, const struct canaryd_request *req)
@@ -250,84 +259,13 @@ static json_t *handle_request(struct canaryd *d, const struct canaryd_request *r
 	return err_reply(EINVAL, "command %s is not served", canaryd_cmd__name(req->cmd));
 }
 
-void canaryd_control__serve(struct canaryd *d, int lfd)
+/* One request line (its newline removed) -> the reply, applied already. */
+json_t *canaryd_control__reply(struct canaryd *d, const char *line)
 {
-	char *buf = NULL, *nl, msg[1024];
-	size_t len = 0, cap = 0;
-	struct timeval tv = { .tv_sec = 2 };
 	struct canaryd_request req;
-	json_t *reply;
-	int cfd, err;
+	char msg[1024];
+	int err;
 
-	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (cfd < 0)
-		return;
-	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	for (;;) {
-		ssize_t n;
-
-		if (len + 4096 > cap) {
-			char *nb;
-
-			if (cap >= CANARY_PROTO_MAX_LINE)
-				goto out;
-			nb = realloc(buf, cap = cap ? cap * 2 : 8192);
-			if (!nb)
-				goto out;
-			buf = nb;
-		}
-		n = read(cfd, buf + len, cap - len - 1);
-		if (n <= 0)
-			goto out;
-		len += n;
-		buf[len] = '\0';
-		nl = strchr(buf, '\n');
-		if (nl) {
-			*nl = '\0';
-			break;
-		}
-	}
-	err = canaryd_request__parse(buf, &req, msg, sizeof(msg));
-	reply = err ? err_reply(err, "%s", msg) : handle_request(d, &req);
-	if (reply) {
-		char *out = json_dumps(reply, JSON_COMPACT);
-
-		if (out) {
-			if (write(cfd, out, strlen(out)) >= 0 && write(cfd, "\n", 1) < 0)
-				pr_debug("control: client went away\n");
-			free(out);
-		}
-		json_decref(reply);
-	}
-out:
-	free(buf);
-	close(cfd);
-}
-
-int canaryd_control__listen(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old;
-	int fd, err;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		pr_warn("control socket %s: path too long\n", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);	/* our lock on every interface says no other canaryd uses it */
-	old = umask(0177);	/* mode 0600 from the start: no window for others */
-	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (err || listen(fd, 16)) {
-		err = -errno;
-		pr_warn("control socket %s: cannot listen: %s\n", path, strerror(-err));
-		close(fd);
-		return err;
-	}
-	return fd;
+	err = canaryd_request__parse(line, &req, msg, sizeof(msg));
+	return err ? err_reply(err, "%s", msg) : handle_request(d, &req);
 }

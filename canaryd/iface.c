@@ -24,6 +24,20 @@
 #include "settings.h"
 #include "version.h"
 
+/*
+ * The datapath library's line for IFC without its "iface NAME: " head: the
+ * status and the log name the interface already.
+ */
+static const char *lib_msg(const struct iface *ifc, const char *msg)
+{
+	size_t n = strlen(ifc->cfg.name);
+
+	if (!strncmp(msg, "iface ", 6) && !strncmp(msg + 6, ifc->cfg.name, n) &&
+	    !strncmp(msg + 6 + n, ": ", 2))
+		return msg + 6 + n + 2;
+	return msg;
+}
+
 /* Why IFC is not managed, one line (cut to fit). */
 static void set_error(struct iface *ifc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -87,18 +101,23 @@ void canaryd_iface__restore_stable(struct iface *ifc)
 /* A fresh dispatcher: stable in slot 0, configured, pinned, attached. */
 static int iface_create_datapath(struct iface *ifc)
 {
-	CANARY_VERSION_OPTS(vopts, .prog = ifc->cfg.stable_prog[0] ? ifc->cfg.stable_prog : NULL,
-			    .share_dir = ifc->share_dir, .private_maps = ifc->cfg.private_maps);
+	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
+	struct canaryd_load l = { .stable = true, .obj = ifc->cfg.stable_obj,
+				  .prog = ifc->cfg.stable_prog, .prepare = rc->prepare,
+				  .timeout_ms = rc->prepare_timeout_ms, .set = rc->set };
 	struct bpf_object *obj = NULL;
 	struct canary_config dcfg;
+	char msg[1024] = "";
+	CANARY_DP_OPTS(dopts, .msg = msg, .msg_size = sizeof(msg));
 	int fd, err;
 
-	fd = canary_version__load(ifc->cfg.stable_obj, &vopts, &obj);
+	/* Loaded, its maps pinned and prepared before the dispatcher can send it anything. */
+	fd = canaryd_iface__load_version(ifc, &l, &obj, msg, sizeof(msg));
 	if (fd < 0) {
-		set_error(ifc, "stable %s cannot be loaded: %s",
-			  ifc->cfg.stable_obj, strerror(-fd));
+		set_error(ifc, "%s", msg);
 		return fd;
 	}
+	msg[0] = '\0';	/* from here on: the dispatcher library's line, if any */
 	ifc->dp = canary_dp__open();
 	if (!ifc->dp) {
 		err = -errno;
@@ -121,13 +140,15 @@ static int iface_create_datapath(struct iface *ifc)
 	if (!err)
 		err = canaryd_iface__pin(ifc, PIN_STABLE, fd);
 	if (!err) {
-		err = canary_dp__attach(ifc->dp, ifc->ifindex, iface_mode(ifc));
+		err = canary_dp__attach(ifc->dp, ifc->ifindex, iface_mode(ifc), &dopts);
 		if (err)
 			canary_dp__unpin(ifc->dp);
 	}
 	if (err) {
-		set_error(ifc, "dispatcher cannot be set up: %s",
-			  strerror(-err));
+		if (msg[0])	/* the library's own line: what failed and what to do */
+			set_error(ifc, "%s", lib_msg(ifc, msg));
+		else
+			set_error(ifc, "dispatcher cannot be set up: %s", strerror(-err));
 		canary_dp__close(ifc->dp);
 		ifc->dp = NULL;
 		goto out;
@@ -306,6 +327,8 @@ static void iface_reconcile(struct canaryd *d, struct iface *ifc)
 /* Lock, adopt or create, resume. Failures are per interface. */
 int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 {
+	char msg[256] = "";
+	CANARY_DP_OPTS(dopts, .msg = msg, .msg_size = sizeof(msg));
 	bool adopted = false;
 	int err;
 
@@ -337,16 +360,18 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	ifc->lock_fd = open(ifc->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ifc->lock_fd < 0 || flock(ifc->lock_fd, LOCK_EX | LOCK_NB)) {
 		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		ifc->locked_out = err == -EBUSY;
 		pr_warn("iface %s: another canaryd manages it (lock on %s is held); "
 			"stop that one first\n", ifc->cfg.name, ifc->pin_dir);
 		return err;
 	}
-	ifc->dp = canary_dp__adopt(ifc->pin_dir);
+	ifc->dp = canary_dp__adopt(ifc->pin_dir, &dopts);
 	if (ifc->dp) {
-		err = canary_dp__attach(ifc->dp, ifc->ifindex, iface_mode(ifc));
+		err = canary_dp__attach(ifc->dp, ifc->ifindex, iface_mode(ifc), &dopts);
 		if (err) {
-			set_error(ifc,
-				  "adopted dispatcher cannot be attached: %s", strerror(-err));
+			set_error(ifc, "adopted dispatcher cannot be attached: %s",
+				  msg[0] ? lib_msg(ifc, msg) : strerror(-err));
+			pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 			return err;
 		}
 		pr_info("iface %s: adopted the pinned dispatcher without detaching it\n",
@@ -361,9 +386,13 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		unlink(ifc->state_path);	/* a new datapath has no rollout to resume */
 	} else {
 		err = -errno;
-		set_error(ifc,
-			  "pinned dispatcher in %s cannot be adopted: %s; traffic untouched",
-			  ifc->pin_dir, strerror(-err));
+		if (msg[0])
+			set_error(ifc, "pinned dispatcher cannot be adopted: %s; traffic untouched",
+				  msg);
+		else
+			set_error(ifc,
+				  "pinned dispatcher in %s cannot be adopted: %s; traffic untouched",
+				  ifc->pin_dir, strerror(-err));
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		return err;
 	}
@@ -382,6 +411,9 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	/* An adopted dispatcher keeps the settings it was made with: the config's now. */
 	if (adopted && !ifc->error[0])
 		canaryd_iface__settings(ifc, "adopted dispatcher");
+	if (adopted)
+		canaryd_iface__pin_adopted_maps(ifc);
+	canaryd_iface__gc_versions(ifc);
 	/* A gate waited on before the restart is asked again (a new event). */
 	if (ifc->has_rollout && ifc->st.ro.gate && !ifc->st.ro.gate_passed &&
 	    ifc->st.ro.phase == ROLLOUT_PROGRESSING && !ifc->error[0]) {

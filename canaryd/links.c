@@ -91,6 +91,7 @@ static void attach(struct canaryd *d, struct iface *ifc)
 
 	memcpy(decisions, ifc->decisions, sizeof(decisions));
 	canary_webhook__cancel_gate(ifc);
+	canaryd_history__flush(d, ifc);	/* the last rollout's series, before it is reset */
 	canaryd_iface__close(ifc);
 	memset(ifc, 0, sizeof(*ifc));
 	ifc->cfg = cfg;
@@ -148,12 +149,15 @@ static void apply(struct canaryd *d, struct iface *ifc, enum rollout_link_action
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		ifc->link.state = ROLLOUT_LINK_DETACHED;
 		return;
-	case ROLLOUT_LINK_REATTACH:
-		err = canary_dp__reattach(ifc->dp, ifc->link.ifindex, iface_mode(ifc));
+	case ROLLOUT_LINK_REATTACH: {
+		char msg[200] = "";
+		CANARY_DP_OPTS(dopts, .msg = msg, .msg_size = sizeof(msg));
+
+		err = canary_dp__reattach(ifc->dp, ifc->link.ifindex, iface_mode(ifc), &dopts);
 		if (err) {
 			snprintf(ifc->error, sizeof(ifc->error),
 				 "dispatcher detached by someone else; reattach failed: %s",
-				 strerror(-err));
+				 msg[0] ? msg : strerror(-err));
 			pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 			ifc->link.reattach = false;	/* reported; not tried in a loop */
 			return;
@@ -162,6 +166,7 @@ static void apply(struct canaryd *d, struct iface *ifc, enum rollout_link_action
 		ifc->error[0] = '\0';
 		ifc->link.state = ROLLOUT_LINK_MANAGED;
 		return;
+	}
 	case ROLLOUT_LINK_MARK_MANAGED:
 		pr_warn("iface %s: the dispatcher is attached again; managed\n", ifc->cfg.name);
 		ifc->error[0] = '\0';
@@ -195,6 +200,17 @@ void canaryd_links__check(struct canaryd *d)
 	}
 }
 
+bool canaryd_links__is_waiting(const struct iface *ifc)
+{
+	enum rollout_link_state s = ifc->link.state;
+
+	if (s != ROLLOUT_LINK_WAITING && s != ROLLOUT_LINK_LOST)
+		return false;
+	/* Refused where it is (its error says why): not waiting for it to appear. */
+	return !ifc->link.failed_ifindex ||
+	       (int)if_nametoindex(ifc->cfg.name) != ifc->link.failed_ifindex;
+}
+
 int canaryd_links__waiting(const struct canaryd *d, char *buf, size_t len)
 {
 	int i, n = 0, used = 0;
@@ -202,9 +218,7 @@ int canaryd_links__waiting(const struct canaryd *d, char *buf, size_t len)
 	if (len)
 		buf[0] = '\0';
 	for (i = 0; i < d->nr_ifaces; i++) {
-		enum rollout_link_state s = d->iface[i].link.state;
-
-		if (s != ROLLOUT_LINK_WAITING && s != ROLLOUT_LINK_LOST)
+		if (!canaryd_links__is_waiting(&d->iface[i]))
 			continue;
 		if (used < (int)len)
 			used += snprintf(buf + used, len - used, "%s%s", n ? ", " : "",

@@ -13,7 +13,6 @@
  * the rollout and judge defaults from the config file.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +31,7 @@
 #include "dp.h"
 #include "log.h"
 #include "metrics.h"
+#include "params.h"
 #include "webhook.h"
 
 static int reload_config(struct canaryd *d)
@@ -126,14 +126,11 @@ static int render_metrics(void *ctx, char **out, size_t *len)
 static void notify_status(const struct canaryd *d, bool ready)
 {
 	static char last[512];
-	char line[512];
+	char line[512], waiting[256];
 	int i, n, managed = 0;
 
 	for (i = 0; i < d->nr_ifaces; i++)
 		managed += canaryd_iface__managed(&d->iface[i]);
-	{
-	char waiting[256];
-
 	n = snprintf(line, sizeof(line), "managing %d of %d interfaces", managed, d->nr_ifaces);
 	if (canaryd_links__waiting(d, waiting, sizeof(waiting)))
 		n += snprintf(line + n, sizeof(line) - n, "; waiting for %s", waiting);
@@ -144,7 +141,6 @@ static void notify_status(const struct canaryd *d, bool ready)
 			n += snprintf(line + n, sizeof(line) - n, "; %s: %s step %u/%u at %.2f%%",
 				      d->iface[i].cfg.name, rollout_phase__name(r->phase),
 				      r->step + 1, r->plan.nr_steps, r->share_bp / 100.0);
-	}
 	}
 	if (!ready && !strcmp(line, last))
 		return;
@@ -178,44 +174,82 @@ static int pin_root_check(const char *dir)
 	return 0;
 }
 
+struct opts {
+	const char *config;
+	bool verbose, help;
+};
+
+static const struct canary_opt canaryd_opts[] = {
+	CANARY_OPTION(struct opts, "config", 'c', "FILE", config,
+		      "INI configuration (default /etc/canaryd/canaryd.ini)"),
+	CANARY_OPTION(struct opts, "verbose", 'v', NULL, verbose,
+		      "debug logging (libbpf, libxdp and the verifier included)"),
+	CANARY_OPTION(struct opts, "help", 'h', NULL, help, "this text"),
+	{ 0 },
+};
+
+#define METRICS_RETRY_MS 10000
+
+/*
+ * The metrics endpoint, bound before any interface is touched; a busy port
+ * (or an address not there yet) is logged once and tried again every 10 s,
+ * canaryd running on without it meanwhile: never a crash loop with a
+ * candidate left unjudged. Status says "listening", "unbound" or "off".
+ * 0, or the errno of a failed try (main() logs the first).
+ */
+static int metrics_retry(struct canaryd *d, struct canary_metrics_server **msrv, __u64 now)
+{
+	static __u64 next, since;
+
+	if (!strcmp(d->config.metrics, "off") || !d->config.metrics[0]) {
+		d->metrics_state = "off";
+		return 0;
+	}
+	if (*msrv || now < next)
+		return 0;
+	next = now + METRICS_RETRY_MS;
+	*msrv = canary_metrics__listen(d->config.metrics, render_metrics, d);
+	if (*msrv) {
+		if (since)
+			pr_info("metrics %s: listening, %llu s after the first try\n",
+				d->config.metrics, (unsigned long long)(now - since) / 1000);
+		d->metrics_state = "listening";
+		return 0;
+	}
+	since = since ?: now;
+	d->metrics_state = "unbound";
+	return errno ?: EIO;
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: canaryd [-c CONFIG] [-v]\n"
-		"  -c, --config CONFIG  INI configuration (default /etc/canaryd/canaryd.ini)\n"
-		"  -v, --verbose        debug logging (libbpf, libxdp and the verifier included)\n"
-		"  -h, --help           this text\n");
+	fputs("usage: canaryd [-c|--config FILE] [-v|--verbose]\n", f);
+	canary_opts__print(f, canaryd_opts);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
 	/* Static: the configuration and the interfaces are large. */
 	static struct canaryd daemon = { .config_path = "/etc/canaryd/canaryd.ini" };
 	struct canaryd *d = &daemon;
 	char err_text[8192] = "";
 	struct itimerspec its = {};
 	struct canary_metrics_server *msrv = NULL;
-	/* Ours, the metrics server's, RTNETLINK's, then libcurl's (2 per request). */
-	struct pollfd pfd[5 + 2 * 64];
+	/*
+	 * Ours (signals, timer), the metrics server's, RTNETLINK's, the control
+	 * socket's, then libcurl's (2 per request).
+	 */
+	struct pollfd pfd[4 + 1 + CANARYD_CTL_CLIENTS + 2 * 64];
+	struct opts o = {};
 	sigset_t sigs;
-	int opt, i, lfd, sfd, tfd, err, managed = 0;
-	bool verbose = false;
+	int i, sfd = -1, tfd = -1, err, merr, managed = 0, rc = 1;
 	__u64 last_tick;
 
-	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c': d->config_path = optarg; break;
-		case 'v': verbose = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
-		}
-	}
+	err = canary_opts__parse_tool(argc, argv, "canaryd", canaryd_opts, &o, &o.help, NULL, usage);
+	if (err)
+		return err > 0 ? 0 : 1;
+	if (o.config)
+		d->config_path = o.config;
 	canary_log_init_libs();
 	if (canary_webhooks__init(canaryd__on_gate, d)) {
 		fprintf(stderr, "canaryd: libcurl cannot be initialised\n");
@@ -230,7 +264,7 @@ int main(int argc, char **argv)
 			d->config_path);
 		return 1;
 	}
-	canary_log_set_level(verbose ? CANARY_LOG_DEBUG
+	canary_log_set_level(o.verbose ? CANARY_LOG_DEBUG
 				     : (enum canary_log_level)d->config.log_level);
 	if (pin_root_check(d->config.pin_root))
 		return 1;
@@ -246,24 +280,28 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The socket and metrics first: a canaryd that cannot serve touches no interface. */
+	if (canaryd_control__open(&d->ctl, d->config.socket))
+		return 1;
+	merr = metrics_retry(d, &msrv, canaryd_now_ms());
 	d->nr_ifaces = d->config.nr_ifaces;
 	/* Subscribed before the first look: an interface that appears in between is seen. */
 	canaryd_netlink__open(d);
 	for (i = 0; i < d->nr_ifaces; i++) {
 		d->iface[i].cfg = d->config.iface[i];
 		err = canaryd_links__setup(d, &d->iface[i]);
-		if (err == -EBUSY)
-			return 1;	/* another canaryd: touch nothing at all */
+		if (d->iface[i].locked_out) {
+			d->nr_ifaces = i + 1;	/* the ones set up so far are closed */
+			goto out;	/* another canaryd: touch nothing more */
+		}
 		managed += !err;
 	}
-	lfd = canaryd_control__listen(d->config.socket);
-	if (lfd < 0)
-		return 1;
-	if (strcmp(d->config.metrics, "off")) {
-		msrv = canary_metrics__listen(d->config.metrics, render_metrics, d);
-		if (!msrv)
-			return 1;
-	}
+	/* Logged here, not before: a canaryd refused an interface above says only that. */
+	if (merr)
+		pr_warn("metrics %s: cannot listen: %s; canaryd runs on without metrics and "
+			"tries again every %d s; free the port or set [daemon] metrics to another "
+			"address, or off\n", d->config.metrics, strerror(merr),
+			METRICS_RETRY_MS / 1000);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	its.it_interval.tv_sec = d->config.interval_ms / 1000;
@@ -271,11 +309,12 @@ int main(int argc, char **argv)
 	its.it_value = its.it_interval;
 	if (sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL)) {
 		pr_warn("canaryd: cannot set up signals or timer: %s\n", strerror(errno));
-		return 1;
+		goto out;
 	}
-	pr_info("canaryd: managing %d of %d interfaces, control socket %s, metrics %s, "
+	pr_info("canaryd: managing %d of %d interfaces, control socket %s, metrics %s%s, "
 		"interval %llu ms\n", managed, d->nr_ifaces, d->config.socket,
-		msrv ? d->config.metrics : "off", (unsigned long long)d->config.interval_ms);
+		d->config.metrics, msrv ? "" : strcmp(d->metrics_state, "off") ? " (unbound)" : "",
+		(unsigned long long)d->config.interval_ms);
 	/*
 	 * READY=1: the socket answers and every configured interface that exists
 	 * has been set up (managed, or refused with its error); the ones that do
@@ -287,24 +326,28 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	last_tick = canaryd_now_ms();
-	pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-	pfd[2] = (struct pollfd){ .fd = tfd, .events = POLLIN };
-	pfd[3] = (struct pollfd){ .fd = canary_metrics__fd(msrv), .events = POLLIN };
-	pfd[4] = (struct pollfd){ .fd = canaryd_netlink__fd(d), .events = POLLIN };
+	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = tfd, .events = POLLIN };
+	pfd[3] = (struct pollfd){ .fd = canaryd_netlink__fd(d), .events = POLLIN };
 	/* Anything that changed between the first look and the subscription's first read. */
 	canaryd_links__check(d);
 	for (;;) {
-		int timeout = canary_metrics__timeout_ms(msrv), n;
+		int timeout = canary_metrics__timeout_ms(msrv), n, nctl;
 
+		pfd[2] = (struct pollfd){ .fd = canary_metrics__fd(msrv), .events = POLLIN };
+		/* The control socket's clients, each with its deadline. */
+		nctl = canaryd_control__pollfds(&d->ctl, pfd + 4, &timeout);
 		/* libcurl's sockets and timers too: webhooks progress without blocking us. */
-		n = canary_webhooks__pollfds(pfd + 5, sizeof(pfd) / sizeof(pfd[0]) - 5, &timeout);
-		if (poll(pfd, 5 + n, timeout) < 0) {
+		n = canary_webhooks__pollfds(pfd + 4 + nctl,
+					     sizeof(pfd) / sizeof(pfd[0]) - 4 - nctl, &timeout);
+		if (poll(pfd, 4 + nctl + n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
-			break;
+			pr_warn("canaryd: poll failed: %s; exiting, the datapath keeps running "
+				"with its last weights\n", strerror(errno));
+			goto out;
 		}
-		if (pfd[1].revents & POLLIN) {
+		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -315,11 +358,12 @@ int main(int argc, char **argv)
 				} else {
 					pr_info("canaryd: signal %u: exiting; the datapath keeps "
 						"running with its last weights\n", si.ssi_signo);
-					break;
+					rc = 0;
+					goto out;
 				}
 			}
 		}
-		if (pfd[2].revents & POLLIN) {
+		if (pfd[1].revents & POLLIN) {
 			__u64 expirations, now = canaryd_now_ms();
 
 			if (read(tfd, &expirations, sizeof(expirations)) > 0) {
@@ -330,24 +374,26 @@ int main(int argc, char **argv)
 							    (now - last_tick) / 1000.0);
 				last_tick = now;
 				notify_status(d, false);
+				metrics_retry(d, &msrv, now);
 			}
 		}
-		if ((pfd[4].revents & POLLIN) && canaryd_netlink__read(d)) {
+		if ((pfd[3].revents & POLLIN) && canaryd_netlink__read(d)) {
 			canaryd_links__check(d);
 			notify_status(d, false);
 		}
-		if (pfd[0].revents & POLLIN)
-			canaryd_control__serve(d, lfd);
+		canaryd_control__run(d, pfd + 4);
 		canary_webhooks__run();
 		canary_metrics__run(msrv);	/* never blocks; also expires idle scrapers */
 	}
+out:
 	sd_notify(0, "STOPPING=1");
 	canary_metrics__close(msrv);
-	close(lfd);
-	unlink(d->config.socket);
-	for (i = 0; i < d->nr_ifaces; i++)
+	canaryd_control__close(&d->ctl, d->config.socket);
+	for (i = 0; i < d->nr_ifaces; i++) {
+		canaryd_history__flush(d, &d->iface[i]);
 		canaryd_iface__close(&d->iface[i]);
+	}
 	canaryd_netlink__close(d);
 	canary_webhooks__fini();
-	return 0;
+	return rc;
 }

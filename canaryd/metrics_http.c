@@ -7,7 +7,8 @@
  * the loop, between two counter reads, from the same state "status" reads.
  *
  * The listening socket is made here, not by MHD, so that a busy port or a
- * missing address is reported with its errno and the address named.
+ * missing address is reported with its errno (the caller logs it, once:
+ * canaryd tries again every 10 s) and the address named.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -110,7 +111,7 @@ static int listen_on(const char *addr, const struct sockaddr_storage *sa)
 	fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		err = -errno;
-		pr_warn("metrics %s: cannot create a socket: %s\n", addr, strerror(-err));
+		pr_debug("metrics %s: cannot create a socket: %s\n", addr, strerror(-err));
 		return err;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -118,8 +119,7 @@ static int listen_on(const char *addr, const struct sockaddr_storage *sa)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)sa, salen) || listen(fd, HTTP_MAX_CONNECTIONS)) {
 		err = -errno;
-		pr_warn("metrics %s: cannot listen: %s; set [daemon] metrics to a free local "
-			"address and port, or off\n", addr, strerror(-err));
+		pr_debug("metrics %s: cannot listen: %s\n", addr, strerror(-err));
 		close(fd);
 		return err;
 	}
@@ -161,7 +161,7 @@ struct canary_metrics_server *canary_metrics__listen(const char *addr,
 		MHD_OPTION_END);
 	if (!srv->mhd) {
 		err = -EIO;
-		pr_warn("metrics %s: libmicrohttpd cannot start (see the debug log)\n", addr);
+		pr_debug("metrics %s: libmicrohttpd cannot start\n", addr);
 		goto err_close;
 	}
 	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);

@@ -12,7 +12,7 @@ static const char *const cmd_names[] = {
 	[CANARYD_CMD_STATUS] = "status",   [CANARYD_CMD_START] = "start",
 	[CANARYD_CMD_PAUSE] = "pause",	   [CANARYD_CMD_RESUME] = "resume",
 	[CANARYD_CMD_PROMOTE] = "promote", [CANARYD_CMD_ABORT] = "abort",
-	[CANARYD_CMD_REVERT] = "revert",
+	[CANARYD_CMD_REVERT] = "revert",   [CANARYD_CMD_PREPARE] = "prepare",
 };
 
 const char *canaryd_cmd__name(enum canaryd_cmd cmd)
@@ -34,6 +34,22 @@ static const char *quote(const char *s, char *buf, size_t len)
 	if (s[i] && len > 4)
 		memcpy(buf + len - 4, "...", 4);
 	return buf;
+}
+
+/* An optional string member KEY into BUF. */
+static int copy_str(json_t *o, const char *key, char *buf, size_t size, char *msg, size_t len)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) >= size) {
+		snprintf(msg, len, "start: \"%s\" must be a string of at most %zu bytes", key,
+			 size - 1);
+		return -EINVAL;
+	}
+	strcpy(buf, json_string_value(v));
+	return 0;
 }
 
 static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t len)
@@ -74,6 +90,22 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 	}
 	if (steps)
 		strcpy(req->steps, steps);
+	if (copy_str(o, "prepare", req->prepare, sizeof(req->prepare), msg, len) ||
+	    copy_str(o, "set", req->set, sizeof(req->set), msg, len))
+		return -EINVAL;
+	if (req->set[0]) {
+		char name[128], value[256];
+		const char *s = req->set;
+		int r;
+
+		while ((r = canary_assign__next(&s, name, sizeof(name), value, sizeof(value))) > 0)
+			;
+		if (r < 0) {
+			snprintf(msg, len, "start: set '%s' must be NAME=VALUE items separated by "
+				 "commas", quote(req->set, q, sizeof(q)));
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -93,7 +125,7 @@ static int parse_object(json_t *o, struct canaryd_request *req, char *msg, size_
 			break;
 	if (i == sizeof(cmd_names) / sizeof(cmd_names[0])) {
 		snprintf(msg, len, "unknown command '%s' (status, start, pause, resume, promote, "
-			 "abort, revert)", quote(cmd, q, sizeof(q)));
+			 "abort, revert, prepare)", quote(cmd, q, sizeof(q)));
 		return -EINVAL;
 	}
 	req->cmd = i;

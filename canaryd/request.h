@@ -22,6 +22,7 @@ enum canaryd_cmd {
 	CANARYD_CMD_PROMOTE,
 	CANARYD_CMD_ABORT,
 	CANARYD_CMD_REVERT,
+	CANARYD_CMD_PREPARE,
 };
 
 struct canaryd_request {
@@ -33,6 +34,8 @@ struct canaryd_request {
 	char steps[128];		/* empty: the interface's default */
 	__u64 step_time_ms;		/* 0: the interface's default */
 	__u64 warmup_ms;		/* the share-0 baseline before step 1; ~0: the default */
+	char prepare[512];		/* the candidate's prepare command; empty: the config's */
+	char set[512];			/* NAME=VALUE,...: after the config's set */
 };
 
 /* "status", "start", ...: the wire name of CMD. */

@@ -14,8 +14,11 @@
 #include "engine.h"
 
 #define CANARYD_STATE_MAGIC "CNRYSTAT"
-/* 2: approval gates in struct rollout; 3: version ids; 4: seed per rollout, stratum judge */
-#define CANARYD_STATE_LAYOUT 4
+/*
+ * 2: approval gates in struct rollout; 3: version ids; 4: seed per rollout,
+ * stratum judge; 5: the candidate's prepare command
+ */
+#define CANARYD_STATE_LAYOUT 5
 
 /* The file: this header, then struct canaryd_persist. */
 struct canaryd_state_header {
@@ -48,6 +51,8 @@ struct canaryd_persist {
 	 * flows (customers), not the same ones every time.
 	 */
 	__u32 seed;
+	/* The candidate's prepare command (canaryctl prepare runs it again); "": none. */
+	char cand_prepare[512];
 	struct rollout ro;
 };
 

@@ -5,7 +5,12 @@
  * field; the key names come from proto.h, which canaryctl reads them by.
  */
 #include <math.h>
+#include <dirent.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "canaryd.h"
 #include "dp.h"
@@ -201,6 +206,41 @@ json_t *canaryd_status__rollout(const struct iface *ifc)
 	return o;
 }
 
+/* Each pinned version's map dir and maps, by name. */
+static json_t *maps_json(const struct iface *cifc)
+{
+	static const char *const roles[] = { PIN_STABLE, PIN_CANDIDATE, PIN_PREVIOUS };
+	struct iface *ifc = (struct iface *)cifc;	/* reads pins only */
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		char dir[PATH_MAX], path[PATH_MAX + 256];
+		json_t *v, *m;
+		struct dirent *de;
+		DIR *dh;
+
+		canaryd_iface__pinned_map_dir(ifc, roles[i], dir, sizeof(dir));
+		if (!dir[0])
+			continue;
+		v = json_object();
+		m = json_object();
+		set_str(v, "dir", dir);
+		dh = opendir(dir);
+		while (dh && (de = readdir(dh))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			set_str(m, de->d_name, path);
+		}
+		if (dh)
+			closedir(dh);
+		json_object_set_new(v, CANARY_K_MAPS, m);
+		json_object_set_new(o, roles[i], v);
+	}
+	return o;
+}
+
 json_t *canaryd_status__iface(const struct iface *ifc)
 {
 	json_t *o = json_object(), *b;
@@ -216,6 +256,10 @@ json_t *canaryd_status__iface(const struct iface *ifc)
 	json_object_set_new(o, CANARY_K_STABLE,
 			    version_id_json(ifc->st.stable.obj, ifc->st.stable.prog, NULL));
 	json_object_set_new(o, CANARY_K_ROLLOUT, canaryd_status__rollout(ifc));
+	set_u64(o, CANARY_K_READS, ifc->reads);
+	set_u64(o, CANARY_K_MAX_READ_GAP_MS, ifc->max_read_gap_ms);
+	if (ifc->dp)
+		json_object_set_new(o, CANARY_K_MAPS, maps_json(ifc));
 	if (!ifc->dp || !ifc->have_last)
 		return o;	/* no counter read yet */
 	set_u64(o, CANARY_K_READ_INTERVAL_MS, (__u64)llround(ifc->d_secs * 1000));

@@ -88,6 +88,7 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 		return err;
 	case ROLLOUT_ACT_NOTIFY:
 		log_notice(ifc, (enum rollout_notice)a->arg);
+		canaryd_history__record(d, ifc, (enum rollout_notice)a->arg);
 		canaryd_iface__notify(d, ifc, (enum rollout_notice)a->arg);
 		return 0;
 	case ROLLOUT_ACT_PERSIST:
@@ -172,7 +173,12 @@ static int feed_actions(struct canaryd *d, struct iface *ifc, const struct rollo
 int canaryd_iface__feed(struct canaryd *d, struct iface *ifc, const struct rollout_event *ev)
 {
 	enum rollout_phase before = ifc->st.ro.phase;
-	int err = feed_actions(d, ifc, ev);
+	int err;
+
+	ifc->feeding = ev->type;
+	err = feed_actions(d, ifc, ev);
+
+	canaryd_iface__gc_versions(ifc);	/* a promotion or revert unpins a version */
 
 	if (ifc->st.ro.phase != before && rollout__done(&ifc->st.ro))
 		ifc->decisions[ifc->st.ro.phase]++;
@@ -230,6 +236,10 @@ void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double
 		canaryd_iface__settings(ifc, "the rollout ended");
 	if (canary_dp__read_counters(ifc->dp, c))
 		return;
+	/* For status: how regularly the loop reads (nothing may stall it). */
+	if (ifc->reads++ && now - ifc->last_read_ms > ifc->max_read_gap_ms)
+		ifc->max_read_gap_ms = now - ifc->last_read_ms;
+	ifc->last_read_ms = now;
 	canary_dp__read_breaker(ifc->dp, 1, &ifc->brk);
 	/* The strata: the judge's evidence by groups of flows (docs/JUDGE.md). */
 	have_strata = !canary_dp__read_strata(ifc->dp, strata);
@@ -261,6 +271,7 @@ void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double
 	memcpy(ifc->last, c, sizeof(c));
 	if (!ifc->has_rollout || rollout__done(&ifc->st.ro))
 		return;
+	canaryd_history__sample(d, ifc, secs);
 	/* A read without strata, or with one that went backwards, is no evidence. */
 	if (!strata_ok) {
 		pr_debug("iface %s: strata not read this interval; not judged\n", ifc->cfg.name);

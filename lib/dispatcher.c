@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,7 +275,26 @@ static int read_installed_config(int cfg_outer_fd, struct canary_config *cfg)
 	return err;
 }
 
-static int open_pinned(struct canary_dp *dp, const char *dir, int i)
+/* A failure's one line: into OPTS' buffer when the caller shows it, else the log. */
+static void __attribute__((format(printf, 2, 3)))
+dp_msg(const struct canary_dp_opts *opts, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (opts && opts->sz >= offsetof(struct canary_dp_opts, msg_size) + sizeof(size_t) &&
+	    opts->msg && opts->msg_size) {
+		vsnprintf(opts->msg, opts->msg_size, fmt, ap);
+	} else {
+		vsnprintf(line, sizeof(line), fmt, ap);
+		pr_warn("%s\n", line);
+	}
+	va_end(ap);
+}
+
+static int open_pinned(struct canary_dp *dp, const char *dir, int i,
+		       const struct canary_dp_opts *opts)
 {
 	char path[PATH_MAX];
 	int err;
@@ -284,11 +305,11 @@ static int open_pinned(struct canary_dp *dp, const char *dir, int i)
 		return 0;
 	err = -errno;
 	if (err != -ENOENT || i != DP_PROG)
-		pr_warn("pin dir %s: cannot open %s: %s\n", dir, pin_names[i], strerror(-err));
+		dp_msg(opts, "pin dir %s: cannot open %s: %s", dir, pin_names[i], strerror(-err));
 	return err;
 }
 
-struct canary_dp *canary_dp__adopt(const char *dir)
+struct canary_dp *canary_dp__adopt(const char *dir, const struct canary_dp_opts *opts)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), zero = 0;
@@ -297,6 +318,7 @@ struct canary_dp *canary_dp__adopt(const char *dir)
 	int i, err;
 
 	if (strlen(dir) >= sizeof(dp->pin_dir)) {
+		dp_msg(opts, "pin dir %s: path too long", dir);
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
@@ -313,36 +335,36 @@ struct canary_dp *canary_dp__adopt(const char *dir)
 	 * dispatcher of another version may lack maps this one has, and that
 	 * must read as "other ABI", not as a missing pin.
 	 */
-	err = open_pinned(dp, dir, DP_PROG);
+	err = open_pinned(dp, dir, DP_PROG, opts);
 	if (!err)
-		err = open_pinned(dp, dir, DP_CFG);
+		err = open_pinned(dp, dir, DP_CFG, opts);
 	if (err)
 		goto err_close;
 	err = read_installed_config(dp->fd[DP_CFG], &dp->cfg);
 	if (err) {
-		pr_warn("pin dir %s: cannot read the dispatcher's config: %s\n", dir,
-			strerror(-err));
+		dp_msg(opts, "pin dir %s: cannot read the dispatcher's config: %s", dir,
+		       strerror(-err));
 		goto err_close;
 	}
 	if (dp->cfg.abi_version != CANARY_ABI_VERSION) {
-		pr_warn("pin dir %s: dispatcher has ABI version %u, this canaryd speaks %u; "
-			"detach it from its interface (xdp-loader unload IFACE --all) and remove "
-			"%s, then start canaryd again\n", dir, dp->cfg.abi_version,
-			CANARY_ABI_VERSION, dir);
+		dp_msg(opts, "pin dir %s: dispatcher has ABI version %u, this canaryd speaks %u; "
+		       "detach it from its interface (xdp-loader unload IFACE --all) and remove "
+		       "%s, then start canaryd again", dir, dp->cfg.abi_version,
+		       CANARY_ABI_VERSION, dir);
 		err = -EPROTO;
 		goto err_close;
 	}
 	for (i = 0; i < DP_NR_FDS; i++) {
 		if (dp->fd[i] >= 0)
 			continue;
-		err = open_pinned(dp, dir, i);
+		err = open_pinned(dp, dir, i, opts);
 		if (err)
 			goto err_close;
 	}
 	if (bpf_obj_get_info_by_fd(dp->fd[DP_MODE], &info, &len) ||
 	    info.value_size != sizeof(mode) || bpf_map_lookup_elem(dp->fd[DP_MODE], &zero, &mode)) {
-		pr_warn("pin dir %s: %s is not the dispatcher's split word\n", dir,
-			CANARY_MAP_MODE);
+		dp_msg(opts, "pin dir %s: %s is not the dispatcher's split word; remove %s", dir,
+		       CANARY_MAP_MODE, dir);
 		err = -EPROTO;
 		goto err_close;
 	}
@@ -354,8 +376,11 @@ struct canary_dp *canary_dp__adopt(const char *dir)
 	dp->split = mode.split;
 	if (!!dp->split != config_splits(&dp->cfg)) {
 		err = write_split_word(dp, config_splits(&dp->cfg) ? CANARY_MODE_SPLIT : 0);
-		if (err)
+		if (err) {
+			dp_msg(opts, "pin dir %s: cannot bring the split word in line with the "
+			       "config: %s", dir, strerror(-err));
 			goto err_close;
+		}
 	}
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", dir);
 	return dp;
@@ -386,35 +411,33 @@ bool canary_dp__attached(const struct canary_dp *dp, int ifindex, enum xdp_attac
 	return id == info.id;
 }
 
-int canary_dp__attach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode)
+int canary_dp__attach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode,
+		      const struct canary_dp_opts *opts)
 {
 	char name[IF_NAMESIZE];
 	struct xdp_program *xp;
 	int err;
 
-	if (dp->xdp)
+	if (dp->xdp) {
+		dp_msg(opts, "iface %s: the dispatcher is attached already", ifname(ifindex, name));
 		return -EBUSY;
-	if (canary_dp__attached(dp, ifindex, mode)) {
-		/* Adopted: already in place; keep a handle for a later detach. */
-		xp = xdp_program__from_fd(canary_dp__prog_fd(dp));
-		err = libxdp_get_error(xp);
-		if (err)
-			return err;
-		goto done;
 	}
 	xp = xdp_program__from_fd(canary_dp__prog_fd(dp));
 	err = libxdp_get_error(xp);
 	if (err) {
-		pr_warn("iface %s: cannot wrap dispatcher for libxdp: %s\n",
-			ifname(ifindex, name), strerror(-err));
+		dp_msg(opts, "iface %s: cannot wrap dispatcher for libxdp: %s",
+		       ifname(ifindex, name), strerror(-err));
 		return err;
 	}
+	/* Adopted: already in place; keep a handle for a later detach. */
+	if (canary_dp__attached(dp, ifindex, mode))
+		goto done;
 	err = xdp_program__attach(xp, ifindex, mode, 0);
 	if (err) {
-		pr_warn("iface %s: cannot attach dispatcher in %s mode: %s "
-			"(another XDP program attached? driver without native XDP? try skb mode)\n",
-			ifname(ifindex, name), mode == XDP_MODE_SKB ? "skb" : "native",
-			strerror(-err));
+		dp_msg(opts, "iface %s: cannot attach dispatcher in %s mode: %s "
+		       "(another XDP program attached? driver without native XDP? try skb mode)",
+		       ifname(ifindex, name), mode == XDP_MODE_SKB ? "skb" : "native",
+		       strerror(-err));
 		xdp_program__close(xp);
 		return err;
 	}
@@ -425,13 +448,14 @@ done:
 	return 0;
 }
 
-int canary_dp__reattach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode)
+int canary_dp__reattach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode,
+			const struct canary_dp_opts *opts)
 {
 	if (dp->xdp) {
 		xdp_program__close(dp->xdp);
 		dp->xdp = NULL;
 	}
-	return canary_dp__attach(dp, ifindex, mode);
+	return canary_dp__attach(dp, ifindex, mode, opts);
 }
 
 __u32 canary_dp__prog_id(const struct canary_dp *dp)

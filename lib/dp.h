@@ -23,11 +23,28 @@ void canary_dp__close(struct canary_dp *dp);
 int canary_dp__prog_fd(const struct canary_dp *dp);
 
 /*
+ * Options of the calls whose failure the caller shows to someone (canaryd: in
+ * the interface's status, to canaryctl), libbpf-style: sz first
+ * (CANARY_DP_OPTS fills it). With MSG, a failure's one line (what failed,
+ * naming the interface or pin, and what to do) goes there, caller-owned, and
+ * is not logged; without it (or with OPTS NULL) it goes to the log.
+ */
+struct canary_dp_opts {
+	size_t sz;
+	char *msg;
+	size_t msg_size;
+};
+
+#define CANARY_DP_OPTS(name, ...)                                                                  \
+	struct canary_dp_opts name = { .sz = sizeof(struct canary_dp_opts), __VA_ARGS__ }
+
+/*
  * Adopt a dispatcher pinned under DIR by an earlier canary_dp__pin(), with
  * its configuration as installed; NULL with errno ENOENT when nothing is
- * pinned there, EPROTO when its ABI version differs.
+ * pinned there (no message), EPROTO when its ABI version differs. OPTS may
+ * be NULL.
  */
-struct canary_dp *canary_dp__adopt(const char *dir);
+struct canary_dp *canary_dp__adopt(const char *dir, const struct canary_dp_opts *opts);
 const char *canary_dp__pin_dir(const struct canary_dp *dp);
 
 /* Pin the dispatcher program and its maps under DIR (created if absent). */
@@ -39,16 +56,19 @@ bool canary_dp__attached(const struct canary_dp *dp, int ifindex, enum xdp_attac
 
 /*
  * Attach through libxdp: multiprog where the kernel allows it, else directly.
- * A dispatcher already attached there (adopted) is kept as it is.
+ * A dispatcher already attached there (adopted) is kept as it is. 0 or
+ * -errno; OPTS may be NULL.
  */
-int canary_dp__attach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode);
+int canary_dp__attach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode,
+		      const struct canary_dp_opts *opts);
 int canary_dp__detach(struct canary_dp *dp);
 /*
  * Attach again after someone else detached the dispatcher (ip link set dev
  * X xdp off): the stale attachment handle is dropped (nothing is detached)
  * and the dispatcher attached as canary_dp__attach does.
  */
-int canary_dp__reattach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode);
+int canary_dp__reattach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode,
+			const struct canary_dp_opts *opts);
 /* The dispatcher program's id, 0 when it cannot be read. */
 __u32 canary_dp__prog_id(const struct canary_dp *dp);
 /*

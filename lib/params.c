@@ -81,7 +81,17 @@ int canary_opts__parse(int argc, char **argv, struct canary_opts_parse *p)
 			}
 			return fail(p, argv[optind - 1], "unknown option '%s'");
 		}
-		if (all[k]->arg)
+		if (all[k]->multi) {
+			struct canary_opt_strings *l = (void *)((char *)p->obj + all[k]->off);
+
+			if (l->n >= CANARY_OPT_MULTI_MAX) {
+				p->bad = argv[optind - 1];
+				snprintf(p->msg, sizeof(p->msg), "option --%s given more than %d times",
+					 all[k]->name, CANARY_OPT_MULTI_MAX);
+				return -EINVAL;
+			}
+			l->v[l->n++] = optarg;
+		} else if (all[k]->arg)
 			*(const char **)((char *)p->obj + all[k]->off) = optarg;
 		else
 			*(bool *)((char *)p->obj + all[k]->off) = true;
@@ -95,12 +105,14 @@ int canary_opts__parse(int argc, char **argv, struct canary_opts_parse *p)
 	return 0;
 }
 
-int canary_opts__parse_tool(int argc, char **argv, const char *tool,
-			    const struct canary_opt *table, void *obj, const bool *help,
-			    const bool *verbose, void (*usage)(FILE *f))
+int canary_opts__parse_tool_pos(int argc, char **argv, const char *tool,
+				const struct canary_opt *table, void *obj, const bool *help,
+				const bool *verbose, void (*usage)(FILE *f), const char **pos,
+				int min_pos, int max_pos, int *npos)
 {
 	const struct canary_opt *const tables[] = { table, NULL };
-	struct canary_opts_parse p = { .tables = tables, .obj = obj };
+	struct canary_opts_parse p = { .tables = tables, .obj = obj, .pos = pos,
+				       .max_pos = max_pos };
 
 	if (canary_opts__parse(argc, argv, &p)) {
 		pr_warn("%s: %s (see --help)\n", tool, p.msg);
@@ -110,17 +122,37 @@ int canary_opts__parse_tool(int argc, char **argv, const char *tool,
 		usage(stdout);
 		return 1;
 	}
-	if (*verbose)
+	if (p.npos < min_pos) {
+		if (min_pos == max_pos)
+			pr_warn("%s: expected %d arguments, got %d (see --help)\n", tool, min_pos,
+				p.npos);
+		else
+			pr_warn("%s: expected %d to %d arguments, got %d (see --help)\n", tool,
+				min_pos, max_pos, p.npos);
+		return -EINVAL;
+	}
+	if (npos)
+		*npos = p.npos;
+	if (verbose && *verbose)
 		canary_log_set_level(CANARY_LOG_DEBUG);
 	return 0;
+}
+
+int canary_opts__parse_tool(int argc, char **argv, const char *tool,
+			    const struct canary_opt *table, void *obj, const bool *help,
+			    const bool *verbose, void (*usage)(FILE *f))
+{
+	return canary_opts__parse_tool_pos(argc, argv, tool, table, obj, help, verbose, usage,
+					   NULL, 0, 0, NULL);
 }
 
 void canary_opts__synopsis(FILE *f, const struct canary_opt *table, int col, int indent)
 {
 	for (; table && table->name; table++) {
 		char one[64];
-		int n = snprintf(one, sizeof(one), table->arg ? " [--%s %s]" : " [--%s]",
-				 table->name, table->arg ? table->arg : "");
+		int n = snprintf(one, sizeof(one), " [--%s%s%s]%s", table->name,
+				 table->arg ? " " : "", table->arg ? table->arg : "",
+				 table->multi ? "..." : "");
 
 		if (col + n > 92)	/* continued under the command */
 			col = fprintf(f, "\n%*s", indent, "") - 1;
@@ -137,8 +169,8 @@ void canary_opts__print(FILE *f, const struct canary_opt *table)
 
 		if (table->short_opt)
 			n = snprintf(flag, sizeof(flag), "-%c, ", table->short_opt);
-		snprintf(flag + n, sizeof(flag) - n, "--%s%s%s", table->name, table->arg ? " " : "",
-			 table->arg ? table->arg : "");
+		snprintf(flag + n, sizeof(flag) - n, "--%s%s%s%s", table->name, table->arg ? " " : "",
+			 table->arg ? table->arg : "", table->multi ? "..." : "");
 		for (; (nl = strchr(h, '\n')); h = nl + 1) {
 			fprintf(f, "    %-24s %.*s\n", flag, (int)(nl - h), h);
 			flag[0] = '\0';

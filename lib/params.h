@@ -7,7 +7,8 @@
  *
  * An option sets one field of the caller's struct: a const char * for an
  * option with an argument (its text: the caller converts and checks it),
- * else a bool.
+ * a struct canary_opt_strings for one that may be given several times
+ * (CANARY_OPTION_MULTI), else a bool.
  */
 #ifndef CANARY_PARAMS_H
 #define CANARY_PARAMS_H
@@ -16,17 +17,31 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#define CANARY_OPT_MULTI_MAX 32
+
+/* The arguments of an option given several times, in order. */
+struct canary_opt_strings {
+	const char *v[CANARY_OPT_MULTI_MAX];
+	int n;
+};
+
 struct canary_opt {
 	const char *name;	/* --NAME */
 	int short_opt;		/* -C; 0: long only */
 	const char *arg;	/* the argument's name in the usage; NULL: a flag */
 	size_t off;		/* offset of the field it sets */
 	const char *help;	/* lines separated by '\n' */
+	bool multi;		/* the field is a struct canary_opt_strings */
 };
 
 #define CANARY_OPTION(_type, _name, _short, _arg, _field, _help)                                   \
 	{ .name = (_name), .short_opt = (_short), .arg = (_arg),                                   \
 	  .off = offsetof(_type, _field), .help = (_help) }
+
+/* An option with an argument that may be given up to CANARY_OPT_MULTI_MAX times. */
+#define CANARY_OPTION_MULTI(_type, _name, _short, _arg, _field, _help)                             \
+	{ .name = (_name), .short_opt = (_short), .arg = (_arg),                                   \
+	  .off = offsetof(_type, _field), .help = (_help), .multi = true }
 
 struct canary_opts_parse {
 	const struct canary_opt *const *tables;	/* NULL-ended list of { 0 }-ended tables */
@@ -51,14 +66,23 @@ int canary_opts__parse(int argc, char **argv, struct canary_opts_parse *p);
 
 /*
  * A tool's whole command line, no positional argument: TABLE's options into
- * OBJ. HELP and VERBOSE are OBJ's fields for --help and --verbose: help
- * prints USAGE on stdout, verbose turns the logger to debug. 0, 1 after the
- * help (the tool exits 0), or -EINVAL after one line "TOOL: what is wrong
- * (see --help)".
+ * OBJ. HELP and VERBOSE are OBJ's fields for --help and --verbose (VERBOSE
+ * may be NULL): help prints USAGE on stdout, verbose turns the logger to
+ * debug. 0, 1 after the help (the tool exits 0), or -EINVAL after one line
+ * "TOOL: what is wrong (see --help)".
  */
 int canary_opts__parse_tool(int argc, char **argv, const char *tool,
 			    const struct canary_opt *table, void *obj, const bool *help,
 			    const bool *verbose, void (*usage)(FILE *f));
+
+/*
+ * The same with positional arguments: from MIN_POS to MAX_POS of them into
+ * POS, their count into *NPOS; "TOOL: expected ... arguments" otherwise.
+ */
+int canary_opts__parse_tool_pos(int argc, char **argv, const char *tool,
+				const struct canary_opt *table, void *obj, const bool *help,
+				const bool *verbose, void (*usage)(FILE *f), const char **pos,
+				int min_pos, int max_pos, int *npos);
 
 /* Does TABLE have an option of this name ("--name" or "--name=...")? */
 bool canary_opts__has(const struct canary_opt *table, const char *arg);

@@ -108,3 +108,80 @@ int canary_split_objprog(const char *spec, char *obj, size_t objlen, char *prog,
 	strcpy(prog, name);
 	return 0;
 }
+
+int canary_assign__next(const char **spec, char *name, size_t nlen, char *value, size_t vlen)
+{
+	const char *s = *spec, *eq, *end;
+	size_t n;
+
+	while (*s == ',' || *s == ' ')
+		s++;
+	if (!*s) {
+		*spec = s;
+		return 0;
+	}
+	end = s + strcspn(s, ",");
+	eq = memchr(s, '=', end - s);
+	if (!eq || eq == s || (!isalpha((unsigned char)*s) && *s != '_'))
+		return -EINVAL;
+	for (n = 0; s + n < eq; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '_' && s[n] != '.')
+			return -EINVAL;
+	if (n >= nlen || (size_t)(end - eq - 1) >= vlen)
+		return -ENAMETOOLONG;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	memcpy(value, eq + 1, end - eq - 1);
+	value[end - eq - 1] = '\0';
+	*spec = end;
+	return 1;
+}
+
+int canary_parse_int_value(const char *value, unsigned int size, int is_signed, __u64 *out)
+{
+	const char *s = value;
+	bool neg = false, hex;
+	__u64 v = 0, max;
+
+	if (size != 1 && size != 2 && size != 4 && size != 8)
+		return -EINVAL;
+	if (!strcmp(value, "true")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(value, "false")) {
+		*out = 0;
+		return 0;
+	}
+	if (*s == '-') {
+		if (!is_signed)
+			return -ERANGE;
+		neg = true;
+		s++;
+	}
+	hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	if (hex)
+		s += 2;
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		unsigned int d;
+
+		if (isdigit((unsigned char)*s))
+			d = *s - '0';
+		else if (hex && isxdigit((unsigned char)*s))
+			d = (tolower((unsigned char)*s) - 'a') + 10;
+		else
+			return -EINVAL;
+		if (v > (UINT64_MAX - d) / (hex ? 16 : 10))
+			return -ERANGE;
+		v = v * (hex ? 16 : 10) + d;
+	}
+	max = size == 8 ? UINT64_MAX : (1ULL << (8 * size)) - 1;
+	if (is_signed)
+		max >>= 1;
+	if (neg ? v > max + 1 : v > max)
+		return -ERANGE;
+	*out = neg ? (~v + 1) & (size == 8 ? UINT64_MAX : (1ULL << (8 * size)) - 1) : v;
+	return 0;
+}

@@ -25,4 +25,21 @@ int canary_parse_duration_ms(const char *s, __u64 *ms);
  */
 int canary_split_objprog(const char *spec, char *obj, size_t objlen, char *prog, size_t proglen);
 
+/*
+ * The next "NAME=VALUE" of a comma-separated list at *SPEC (config `set`,
+ * canaryctl start --set), moving *SPEC past it: NAME a C identifier, VALUE
+ * anything but a comma (may be empty). 1 with NAME and VALUE filled, 0 at
+ * the end of the list, -EINVAL for a malformed item, -ENAMETOOLONG when a
+ * part does not fit.
+ */
+int canary_assign__next(const char **spec, char *name, size_t nlen, char *value, size_t vlen);
+
+/*
+ * An integer VALUE for a variable of SIZE bytes (1, 2, 4, 8): decimal or
+ * 0x hex, a '-' only when SIGNED; true/false (1/0) too. Into *OUT as the
+ * variable's bit pattern. 0, -EINVAL (not a number) or -ERANGE (does not
+ * fit SIZE bytes).
+ */
+int canary_parse_int_value(const char *value, unsigned int size, int is_signed, __u64 *out);
+
 #endif

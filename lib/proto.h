@@ -2,7 +2,12 @@
 /*
  * The control protocol between canaryd and canaryctl (and any other tool):
  * a UNIX stream socket (mode 0600), one JSON object per line each way, one
- * request per connection.
+ * request per connection. A connection has 5 s for the whole exchange (the
+ * request line, then reading the reply): past that canaryd closes it, after
+ * a one-line error if the request was not complete; at most 16 connections
+ * at once, one more gets a one-line error (errno EBUSY) and is closed.
+ * "metrics" in the status reply: "listening", "off", or "unbound" while
+ * the configured address cannot be bound (canaryd tries again every 10 s).
  *
  * Requests ("cmd" is required; "iface" names the interface):
  *   {"cmd":"status"}                           every interface
@@ -15,7 +20,7 @@
  *   {"ok":false,"error":"one line naming the object and what to do","errno":22}
  *   {"ok":false,"error":"...","errno":13,"log":"the verifier's log"}   a refused start
  *   {"ok":true}                                 commands
- *   {"ok":true,"interfaces":[IFACE...]}         status
+ *   {"ok":true,"interfaces":[IFACE...],"metrics":"listening"}   status
  *
  * IFACE:
  *   {"iface":"eth0","mode":"native","managed":true,"error":null,
@@ -37,6 +42,7 @@
  *      "totals":{"stable_packets":N,"candidate_packets":N,"candidate_aborted":N,...},
  *      "gate":null | {"name":"step","waiting_ms":N,"passed":false,"asking":true,
  *                     "last_answer":"not yet (HTTP 403)"}},
+ *    "reads":N, "max_read_gap_ms":N,
  *    "read_interval_ms":200,
  *    "breaker":{"tripped":false,"bad":0,"trips":0},
  *    "versions":{"stable":VERSION,"candidate":VERSION}}
@@ -66,6 +72,10 @@
  * - "verdict"/"evidence" may be empty before the first judgement; "breaker",
  *   "versions" and "read_interval_ms" (time between the last two counter
  *   reads) are absent until the first counter read.
+ * - "reads" counts the counter reads since canaryd started, "max_read_gap_ms"
+ *   is the longest time between two consecutive ones (0 before the second):
+ *   what a stalled loop would show, about "read_interval_ms" when nothing
+ *   stalls it.
  * - "gate" names the approval gate the rollout waits on ("start", "step",
  *   "promote"; null when none): "passed" once it passed while paused (resume
  *   goes on), "asking" while canaryd is asking its webhook (false after the
@@ -100,6 +110,7 @@ enum canaryctl_exit {
 #define CANARY_K_LOG "log"		/* a refused candidate: the verifier's log */
 #define CANARY_K_INTERFACES "interfaces"
 #define CANARY_K_WAITING "waiting"	/* configured interfaces that do not exist */
+#define CANARY_K_METRICS "metrics"	/* status: "listening", "unbound", "off" */
 /* One interface. */
 #define CANARY_K_IFACE "iface"
 #define CANARY_K_MODE "mode"
@@ -113,11 +124,18 @@ enum canaryctl_exit {
 #define CANARY_K_PROGRAM "program"
 #define CANARY_K_ROLLOUT "rollout"
 #define CANARY_K_READ_INTERVAL_MS "read_interval_ms"
+#define CANARY_K_READS "reads"
+#define CANARY_K_MAX_READ_GAP_MS "max_read_gap_ms"
 #define CANARY_K_BREAKER "breaker"
 #define CANARY_K_TRIPPED "tripped"
 #define CANARY_K_BAD "bad"
 #define CANARY_K_TRIPS "trips"
 #define CANARY_K_VERSIONS "versions"
+/*
+ * "maps": {"stable"|"candidate"|"previous": {"dir": PATH, "maps":
+ * {NAME: PATH}}}: each loaded version's maps, pinned by name.
+ */
+#define CANARY_K_MAPS "maps"
 /* One version (under "versions"); its verdicts are named by canary_verdict_name(). */
 #define CANARY_K_PACKETS "packets"
 #define CANARY_K_BYTES "bytes"

@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <openssl/evp.h>
 
 #include "log.h"
+#include "parse.h"
 #include "version.h"
 
 /*
@@ -101,6 +103,251 @@ static int pin_new_maps(struct bpf_object *obj, const char *share_dir, const cha
 	return 0;
 }
 
+/*
+ * Maps declared with LIBBPF_PIN_BY_NAME (xdp-tools' programs) would be
+ * pinned by libbpf under /sys/fs/bpf/NAME, outside canaryd's tree and shared
+ * by every interface. Their pinning is cleared: like every other map they
+ * are shared through SHARE_DIR by name (unless private) and pinned in the
+ * version's own map directory (canary_version__pin_maps()).
+ */
+static void unpin_by_name(struct bpf_object *obj, const char *path)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj) {
+		if (!bpf_map__pin_path(m))
+			continue;
+		pr_debug("object %s: map %s pinned by name: pinned in canaryd's tree instead\n",
+			 path, bpf_map__name(m));
+		bpf_map__set_pin_path(m, NULL);
+	}
+}
+
+/* The variable NAME of a .rodata/.data datasec of OBJ: its map, offset, type. */
+struct global_var {
+	struct bpf_map *map;
+	__u32 off, size;
+	const struct btf_type *t;	/* resolved (no typedef/const/volatile) */
+};
+
+static int list_globals(struct bpf_object *obj, const char *want, struct global_var *out,
+			char *names, size_t len)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	struct bpf_map *m;
+	size_t used = 0;
+
+	if (names && len)
+		names[0] = '\0';
+	if (!btf)
+		return -ENOENT;
+	bpf_object__for_each_map(m, obj) {
+		const char *mn = bpf_map__name(m), *dot = strrchr(mn, '.');
+		const struct btf_var_secinfo *vs;
+		const struct btf_type *sec;
+		char secname[16];
+		int id, i;
+
+		if (!bpf_map__is_internal(m) || !dot ||
+		    (strcmp(dot, ".rodata") && strcmp(dot, ".data")))
+			continue;
+		snprintf(secname, sizeof(secname), "%s", dot);
+		id = btf__find_by_name_kind(btf, secname, BTF_KIND_DATASEC);
+		if (id < 0)
+			continue;
+		sec = btf__type_by_id(btf, id);
+		vs = btf_var_secinfos(sec);
+		for (i = 0; i < btf_vlen(sec); i++, vs++) {
+			const struct btf_type *var = btf__type_by_id(btf, vs->type);
+			const char *vn = btf__name_by_offset(btf, var->name_off);
+
+			if (!btf_is_var(var))
+				continue;
+			if (want && !strcmp(vn, want)) {
+				out->map = m;
+				out->off = vs->offset;
+				out->size = vs->size;
+				out->t = btf__type_by_id(btf, btf__resolve_type(btf, var->type));
+				return 0;
+			}
+			if (names && used + strlen(vn) + 3 < len)
+				used += snprintf(names + used, len - used, "%s%s", used ? ", " : "",
+						 vn);
+		}
+	}
+	return -ENOENT;
+}
+
+static int set_one(struct bpf_object *obj, const char *path, const char *name,
+		   const char *value, char *msg, size_t len)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	struct global_var g = {};
+	char names[512];
+	size_t sz;
+	char *data;
+	__u64 v;
+	int err;
+
+	if (list_globals(obj, name, &g, NULL, 0)) {
+		list_globals(obj, NULL, NULL, names, sizeof(names));
+		snprintf(msg, len, "object %s has no global variable '%s' in .rodata or .data "
+			 "(it has: %s)", path, name, names[0] ? names : "none");
+		return -ENOENT;
+	}
+	data = (char *)bpf_map__initial_value(g.map, &sz);
+	if (!data || g.off + g.size > sz) {
+		snprintf(msg, len, "object %s: variable %s cannot be set before the load", path,
+			 name);
+		return -EINVAL;
+	}
+	if (btf_is_array(g.t)) {
+		const struct btf_array *a = btf_array(g.t);
+		const struct btf_type *et = btf__type_by_id(btf, btf__resolve_type(btf, a->type));
+
+		if (!btf_is_int(et) || et->size != 1) {
+			snprintf(msg, len, "object %s: variable %s is an array of other than char; "
+				 "only integers, bools and char arrays can be set", path, name);
+			return -EINVAL;
+		}
+		if (strlen(value) >= g.size) {
+			snprintf(msg, len, "object %s: variable %s holds at most %u characters, "
+				 "'%s' has %zu", path, name, g.size - 1, value, strlen(value));
+			return -ERANGE;
+		}
+		memset(data + g.off, 0, g.size);
+		memcpy(data + g.off, value, strlen(value));
+		return 0;
+	}
+	if (!btf_is_int(g.t) && !btf_is_enum(g.t)) {
+		snprintf(msg, len, "object %s: variable %s is not an integer, bool or char array; "
+			 "it cannot be set", path, name);
+		return -EINVAL;
+	}
+	err = canary_parse_int_value(value, g.size,
+				     btf_is_int(g.t) && (btf_int_encoding(g.t) & BTF_INT_SIGNED),
+				     &v);
+	if (!err && btf_is_int(g.t) && (btf_int_encoding(g.t) & BTF_INT_BOOL) && v > 1)
+		err = -ERANGE;
+	if (err) {
+		snprintf(msg, len, "object %s: variable %s (%u bytes%s) cannot hold '%s': %s", path,
+			 name, g.size,
+			 btf_is_int(g.t) && (btf_int_encoding(g.t) & BTF_INT_SIGNED) ? ", signed" :
+			 "", value, err == -ERANGE ? "out of range" : "not a number");
+		return err;
+	}
+	memcpy(data + g.off, &v, g.size);	/* little-endian: the low bytes */
+	return 0;
+}
+
+int canary_version__set_globals(struct bpf_object *obj, const char *path, const char *spec,
+				char *msg, size_t len)
+{
+	char name[128], value[256];
+	const char *s = spec;
+	int r;
+
+	while ((r = canary_assign__next(&s, name, sizeof(name), value, sizeof(value))) > 0) {
+		r = set_one(obj, path, name, value, msg, len);
+		if (r)
+			return r;
+	}
+	if (r < 0)
+		snprintf(msg, len, "object %s: bad setting in '%s': want NAME=VALUE,...", path,
+			 spec);
+	return r;
+}
+
+int canary_version__pin_maps(struct bpf_object *obj, const char *dir)
+{
+	char pin[PATH_MAX], parent[PATH_MAX], *slash;
+	struct bpf_map *m;
+
+	/* mkdir -p: every component after the first. */
+	snprintf(parent, sizeof(parent), "%s", dir);
+	for (slash = strchr(parent + 1, '/'); ; slash = strchr(slash + 1, '/')) {
+		if (slash)
+			*slash = '\0';
+		if (mkdir(parent, 0700) && errno != EEXIST)
+			return -errno;
+		if (!slash)
+			break;
+		*slash = '/';
+	}
+	bpf_object__for_each_map(m, obj) {
+		if (bpf_map__is_internal(m))
+			continue;
+		if (snprintf(pin, sizeof(pin), "%s/%s", dir, bpf_map__name(m)) >= (int)sizeof(pin))
+			return -ENAMETOOLONG;
+		unlink(pin);
+		if (bpf_obj_pin(bpf_map__fd(m), pin))
+			return -errno;
+	}
+	return 0;
+}
+
+static bool map_percpu(__u32 type)
+{
+	return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	       type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+int canary_map__copy(int from_fd, int to_fd, char *why, size_t len)
+{
+	struct bpf_map_info a = {}, b = {};
+	__u32 la = sizeof(a), lb = sizeof(b);
+	void *key = NULL, *next = NULL, *val = NULL;
+	size_t vsz;
+	int err, ncpu = 1;
+
+	if (bpf_obj_get_info_by_fd(from_fd, &a, &la) || bpf_obj_get_info_by_fd(to_fd, &b, &lb)) {
+		err = -errno;
+		snprintf(why, len, "cannot read the maps' definitions: %s", strerror(-err));
+		return err;
+	}
+	if (a.id == b.id)
+		return 0;	/* one map */
+	if (a.type != b.type || a.key_size != b.key_size || a.value_size != b.value_size ||
+	    a.max_entries != b.max_entries) {
+		snprintf(why, len, "layouts differ (type %u/%u, key %u/%u, value %u/%u bytes, "
+			 "%u/%u entries)", a.type, b.type, a.key_size, b.key_size, a.value_size,
+			 b.value_size, a.max_entries, b.max_entries);
+		return -EINVAL;
+	}
+	if (map_percpu(a.type)) {
+		ncpu = libbpf_num_possible_cpus();
+		if (ncpu < 0)
+			return ncpu;
+	}
+	vsz = map_percpu(a.type) ? (size_t)((a.value_size + 7) & ~7U) * ncpu : a.value_size;
+	key = calloc(1, a.key_size);
+	next = calloc(1, a.key_size);
+	val = calloc(1, vsz);
+	if (!key || !next || !val) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = bpf_map_get_next_key(from_fd, NULL, next);
+	while (!err) {
+		memcpy(key, next, a.key_size);
+		if (!bpf_map_lookup_elem(from_fd, key, val) &&
+		    bpf_map_update_elem(to_fd, key, val, BPF_ANY)) {
+			err = -errno;
+			snprintf(why, len, "cannot write an entry: %s", strerror(-err));
+			goto out;
+		}
+		err = bpf_map_get_next_key(from_fd, key, next);
+	}
+	err = errno == ENOENT ? 0 : -errno;
+	if (err)
+		snprintf(why, len, "cannot read the entries: %s", strerror(-err));
+out:
+	free(key);
+	free(next);
+	free(val);
+	return err;
+}
+
 int canary_version__load(const char *path, const struct canary_version_opts *opts,
 			struct bpf_object **objp)
 {
@@ -151,6 +398,22 @@ int canary_version__load(const char *path, const struct canary_version_opts *opt
 			bpf_program__name(found));
 		err = -EINVAL;
 		goto err_close;
+	}
+	unpin_by_name(obj, path);
+	if (opts && opts->sz >= offsetof(struct canary_version_opts, msg_len) + sizeof(size_t)) {
+		if (opts->msg && opts->msg_len)
+			opts->msg[0] = '\0';
+		if (opts->set && opts->set[0]) {
+			char m[512];
+
+			err = canary_version__set_globals(obj, path, opts->set, m, sizeof(m));
+			if (err) {
+				pr_warn("%s\n", m);
+				if (opts->msg && opts->msg_len)
+					snprintf(opts->msg, opts->msg_len, "%s", m);
+				goto err_close;
+			}
+		}
 	}
 	if (share_dir) {
 		err = share_maps(obj, path, share_dir, private);

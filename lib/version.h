@@ -34,6 +34,14 @@ struct canary_version_opts {
 	/* Caller-owned: the verifier's log when it refuses the program ("" else). */
 	char *log_buf;
 	size_t log_size;
+	/*
+	 * Globals: "NAME=VALUE,..." set in the object's .rodata/.data before
+	 * the load, by their BTF names (canary_version__set_globals()).
+	 */
+	const char *set;
+	/* Caller-owned: why a load failed, one line ("" else). */
+	char *msg;
+	size_t msg_len;
 };
 
 #define CANARY_VERSION_OPTS(name, ...)                                                             \
@@ -66,6 +74,32 @@ int canary_version__check_prog(const struct bpf_program *p, char *why, size_t le
  * 0 or -errno.
  */
 int canary_version__precheck(const char *obj, const char *prog, char *msg, size_t len);
+
+/*
+ * Set globals of the opened, not yet loaded OBJ from SPEC ("NAME=VALUE,..."):
+ * each NAME is a variable of .rodata or .data (const volatile or plain
+ * globals) found by its BTF name; VALUE is an integer (decimal, 0x hex,
+ * negative for signed types) checked against the variable's size and
+ * signedness, true/false for a bool, or a string for a char array shorter
+ * than it. 0, or -ENOENT (no such variable: MSG lists the object's
+ * variables), -EINVAL/-ERANGE (bad value: MSG says which and why).
+ */
+int canary_version__set_globals(struct bpf_object *obj, const char *path, const char *spec,
+				char *msg, size_t len);
+
+/*
+ * Pin each map of the loaded OBJ (not .data/.rodata/.bss) as DIR/NAME,
+ * creating DIR and its parent if need be; shared maps get a second pin
+ * here, so DIR holds all of a version's maps by name. 0 or -errno.
+ */
+int canary_version__pin_maps(struct bpf_object *obj, const char *dir);
+
+/*
+ * Copy every entry of map FROM_FD into TO_FD when both have the same
+ * type, key and value sizes and entries (per-CPU values included). Hash
+ * and array maps; -EINVAL with WHY for a layout that differs, else -errno.
+ */
+int canary_map__copy(int from_fd, int to_fd, char *why, size_t len);
 
 /* SHA-256 of a file as 64 hex digits. 0 or a negative errno. */
 int canary_sha256_file(const char *path, char hex[65]);

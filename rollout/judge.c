@@ -28,8 +28,10 @@
  *    candidates. phi, from their z^2 = R^2 / V with a chi-square upper
  *    confidence factor for the effective number of strata behind it (a few
  *    odd strata cannot make a small phi look certain), scales the cohort's
- *    variance, whatever makes strata differ (flows that persist, bursts of
- *    new attack flows, elephants). phi >= 1.
+ *    variance, whatever makes strata differ (flows that persist,
+ *    elephants). phi >= 1. Outlying strata (bursts of new attack flows) are
+ *    kept out of phi, and the cohort's own are left out of its tests when
+ *    stable's outliers or their own packets explain them (dispersion()).
  *    Cumulative sums since the step's freeze forget in the right sense: a
  *    past flood's variance stays with the evidence it touched and is
  *    diluted by later evidence, and the next step starts afresh.
@@ -76,6 +78,10 @@
 #define JUDGE_PHI_Q 0.05
 /* Most the upper confidence factor of phi may be (one odd stratum). */
 #define JUDGE_PHI_UCB_MAX 50.0
+/* A stratum is an outlier beyond this many times the median stratum's z^2 (as phi). */
+#define JUDGE_OUT_Z2 25.0
+/* The median of chi-square with one degree of freedom: median z^2 / this estimates phi. */
+#define JUDGE_CHI2_1_MEDIAN 0.4549
 /*
  * Time constant of the baselines' memory: flows come and go, so what a
  * stratum did two minutes ago says less about its flows now; long enough
@@ -301,9 +307,12 @@ static void step_reset(struct judge_state *st)
 	memset(&st->srm_total, 0, sizeof(st->srm_total));
 	st->srm_max_llr = -INFINITY;
 	st->srm_deff_max = 1;
+	for (i = 0; i < JUDGE_STRATA; i++)
+		memset(st->s[i].sr, 0, sizeof(st->s[i].sr));
 	for (i = 0; i < JUDGE_NR_METRICS; i++) {
 		struct judge_metric_state *ms = &st->m[i];
 
+		ms->strim = 0;
 		ms->sphi = 1;
 		ms->svr = 1;
 		memset(&ms->step, 0, sizeof(ms->step));
@@ -527,7 +536,7 @@ static void refreeze(struct judge_state *st, __u32 nc)
 		for (m = 0; m < JUDGE_SM; m++) {
 			js->base[m] = js->dx[m];
 			js->half[m] = js->dhx[m];
-			js->r[m] = js->w[m] = 0;
+			js->r[m] = js->w[m] = js->sr[m] = 0;
 		}
 		js->n = 0;
 		if (s < nc)
@@ -737,34 +746,100 @@ static double stratum_var(const struct judge_state *st, const struct judge_strat
 	return fmax(w, n * q) + *base_term;
 }
 
-/*
- * Dispersion of one metric from stable's strata (placebo candidates), over
- * the rollout (STEP false) or this step: each stratum's z^2 = R^2 / V is an
- * estimate of phi; their mean, raised to an upper confidence bound with
- * the effective number of strata behind it ((sum z^2)^2 / sum z^4: a few
- * odd strata, like new attack flows, make it small and the bound wide),
- * and at least the ratio estimate sum R^2 / sum V (phi growing with a
- * stratum's size), and at least 1. Not the ratio estimate alone: one
- * elephant's stratum would then decide the effective number.
- */
-static double dispersion(const struct judge_state *st, int m, __u32 lo_s)
-{
-	double r2 = 0, v = 0, z2 = 0, z4 = 0, k = 0, phi, neff, ucb;
-	__u32 s;
+static double harm_thr(const struct judge_state *st);
 
+/*
+ * Dispersion of one metric from stable's strata (placebo candidates) since
+ * the freeze: each stratum's z^2 = R^2 / V is an estimate of phi; their
+ * mean, raised to an upper confidence bound with the effective number of
+ * strata behind it ((sum z^2)^2 / sum z^4: a few odd strata make it small
+ * and the bound wide), and at least the ratio estimate sum R^2 / sum V (phi
+ * growing with a stratum's size), and at least 1. Not the ratio estimate
+ * alone: one elephant's stratum would then decide the effective number.
+ *
+ * Outliers. A burst of new attack flows lands in a handful of strata,
+ * wherever the hash puts it: their z^2 is hundreds of times the others'.
+ * Left in the mean they make phi enormous for every stratum (no step is
+ * ever proven); left in the candidate's sum when one of them falls among
+ * its strata they look like harm. So strata beyond JUDGE_OUT_Z2 times the
+ * median stratum's phi are outliers, counted on both sides and kept out of
+ * phi. The candidate's outliers are left out of its tests (their residual
+ * replaced by their expectation) when stable's outliers explain them: the
+ * strata are exchangeable, so the number of the candidate's K strata among
+ * all the outliers is about Binomial(K, outliers / strata); only more than
+ * that at the cohort's harm level counts as the candidate's (a harm spreads
+ * over its flows, so over many strata). Without outliers on stable's side
+ * nothing is left out: a harm carried by one stratum is still seen.
+ */
+static double dispersion(struct judge_state *st, int m, const struct interval *iv, __u32 lo)
+{
+	struct judge_metric_state *ms = &st->m[m];
+	double r2 = 0, v = 0, z2 = 0, z4 = 0, k = 0, phi, neff, ucb, cut, bt, rt = 0, srt = 0;
+	double pn = 0, pb = 0, g;
+	bool traffic = true;
+	double zs[JUDGE_STRATA], vz[JUDGE_STRATA], tmp[JUDGE_STRATA];
+	__u32 s, nz = 0, nout = 0, kc = 0, cout = 0;
+
+	ms->trim = ms->strim = 0;
+	ms->nr_trim = 0;
 	if (st->cfg.deff >= 1)
 		return st->cfg.deff;
-	for (s = lo_s; s < JUDGE_STRATA; s++) {
+	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
 		const struct judge_stratum *js = &st->s[s];
-		double r = js->r[m], q = r * r, bt, vs = stratum_var(st, js, m, js->n, js->w[m], &bt);
+		double vs = stratum_var(st, js, m, js->n, js->w[m], &bt);
+
+		vz[s] = vs;
+		zs[s] = vs > 1e-9 ? (double)js->r[m] * js->r[m] / vs : -1;
+		if (zs[s] >= 0)
+			tmp[nz++] = zs[s];
+	}
+	if (nz < 2)
+		return 1;
+	cut = JUDGE_OUT_Z2 * fmax(1, select_kth(tmp, (int)nz, (int)nz / 2) / JUDGE_CHI2_1_MEDIAN);
+	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
+		double q = (double)st->s[s].r[m] * st->s[s].r[m];
+
+		if (zs[s] < 0)
+			continue;
+		if (zs[s] > cut) {
+			nout++;
+			continue;
+		}
+		r2 += q;
+		v += vz[s];
+		pn += st->s[s].n;
+		pb += st->s[s].base_n;
+		z2 += zs[s];
+		z4 += zs[s] * zs[s];
+		k++;
+	}
+	/* Packets since the freeze per baseline packet, on stable's usual strata. */
+	g = pb > 0 ? pn / pb : 0;
+	for (s = lo; s < iv->nc; s++) {
+		const struct judge_stratum *js = &st->s[s];
+		double vs = stratum_var(st, js, m, js->n, js->w[m], &bt);
 
 		if (vs <= 1e-9)
 			continue;
-		r2 += q;
-		v += vs;
-		z2 += q / vs;
-		z4 += (q / vs) * (q / vs);
-		k++;
+		kc++;
+		if ((double)js->r[m] * js->r[m] / vs > cut) {
+			cout++;
+			rt += js->r[m];
+			srt += js->sr[m];
+			/*
+			 * Flows came or went: its packets changed by at least
+			 * half its excess events. A changed verdict alone
+			 * leaves the packets as they were.
+			 */
+			traffic = traffic && g > 0 &&
+				  fabs(js->n - g * js->base_n) >= 0.5 * fabs(js->r[m]);
+		}
+	}
+	if (cout && (nout || traffic) &&
+	    judge_binom_sf(kc, cout, (double)(nout + cout) / (nz + kc)) >= exp(-harm_thr(st))) {
+		ms->trim = rt;
+		ms->strim = srt;
+		ms->nr_trim = cout;
 	}
 	if (v <= 0 || z2 <= 0 || k < 2)
 		return 1;
@@ -854,8 +929,15 @@ static void interval_apply(struct judge_state *st, const struct interval *iv)
 			ns += iv->n[s];
 		}
 		for (s = lo; s < iv->nc; s++) {
-			double e = expect(&k, &st->s[s], m, iv->n[s]);
+			struct judge_stratum *js = &st->s[s];
+			double e = expect(&k, js, m, iv->n[s]);
 
+			if (full) {
+				/* For the outliers (dispersion()). */
+				js->r[m] += (float)(iv->x[m][s] - e);
+				js->sr[m] += (float)(iv->x[m][s] - e);
+				js->w[m] += (float)bvar(e, iv->n[s]);
+			}
 			xc += iv->x[m][s];
 			ec += e;
 			vc += bvar(e, iv->n[s]);
@@ -878,7 +960,7 @@ static void interval_apply(struct judge_state *st, const struct interval *iv)
 		}
 		if (!full)
 			continue;
-		ms->phi = ms->sphi = dispersion(st, m, iv->lo_s);
+		ms->phi = ms->sphi = dispersion(st, m, iv, lo);
 		ms->vr = cand_var_ratio(st, m, &ms->sum, lo, iv->nc);
 		ms->svr = cand_var_ratio(st, m, &ms->ssum, lo, iv->nc);
 	}
@@ -934,7 +1016,7 @@ static double harm_llr(const struct judge_state *st, int m, int d)
 {
 	const struct judge_metric_state *ms = &st->m[m];
 	double rho0 = st->cfg.metric[m].rho0, pe = phi_eff(ms->phi, ms->vr, &ms->sum);
-	double x = ms->sum.x / pe, e = fmax(0, ms->sum.e) / pe;
+	double x = fmax(0, ms->sum.x - ms->trim) / pe, e = fmax(0, ms->sum.e) / pe;
 
 	if (d == JUDGE_DIR_UP)
 		return poisson_mix(st, x, e, rho0, 1);
@@ -946,7 +1028,7 @@ static double safe_llr(const struct judge_state *st, int m, int d)
 {
 	const struct judge_metric_state *ms = &st->m[m];
 	double rho1 = st->cfg.metric[m].rho1, pe = phi_eff(ms->sphi, ms->svr, &ms->ssum);
-	double x = ms->ssum.x / pe, e = fmax(0, ms->ssum.e) / pe;
+	double x = fmax(0, ms->ssum.x - ms->strim) / pe, e = fmax(0, ms->ssum.e) / pe;
 
 	if (d == JUDGE_DIR_UP)
 		return poisson_mix(st, x, e, rho1, -1);
@@ -966,7 +1048,7 @@ static double floor_llr(const struct judge_state *st, int m, int d)
 	 * Poisson one times phi, not the (possibly empty) strata's own.
 	 */
 	double fl = st->cfg.metric[m].floor, pe = phi_eff(ms->sphi, 1, &ms->ssum);
-	double x = fmax(0, d == JUDGE_DIR_UP ? ms->ssum.x : ms->ssum.e) / pe;
+	double x = fmax(0, d == JUDGE_DIR_UP ? ms->ssum.x - ms->strim : ms->ssum.e) / pe;
 
 	if (fl <= 0 || ms->ssum.n <= 0)
 		return -INFINITY;
@@ -1133,14 +1215,18 @@ static void ev_mixture(const struct judge_state *st, struct judge_test_ev *t, in
 {
 	const struct judge_metric_state *ms = &st->m[m];
 	const struct judge_metric_cfg *mc = &st->cfg.metric[m];
-	const struct judge_sums *u = kind == MIX_HARM ? &ms->sum : &ms->ssum;
+	/* As the tests see them: the outlying strata stable explains left out. */
+	struct judge_sums uu = kind == MIX_HARM ? ms->sum : ms->ssum;
+	const struct judge_sums *u = &uu;
 	double pe = kind == MIX_HARM ? phi_eff(ms->phi, ms->vr, u) : phi_eff(ms->sphi, ms->svr, u);
 	double best, l0;
 
+	uu.x = fmax(0, uu.x - (kind == MIX_HARM ? ms->trim : ms->strim));
 	ev_name(t, metric_names[m], m, d,
 		kind == MIX_HARM ? JUDGE_TEST_HARM : kind == MIX_SAFE ? JUDGE_TEST_SAFETY :
 		JUDGE_TEST_FLOOR);
 	ev_sums(t, u, d);
+	t->trimmed = ms->nr_trim;
 	t->deff = pe;
 	t->ready = st->frozen;
 	switch (kind) {
@@ -1939,6 +2025,7 @@ static const char *dir_name(enum judge_dir d)
 static int test_format(const struct judge_test_ev *t, char *buf, size_t len)
 {
 	const char *dn = dir_name(t->dir);
+	char trim[64] = "";
 
 	switch (t->test) {
 	case JUDGE_TEST_HARM:
@@ -1953,16 +2040,19 @@ static int test_format(const struct judge_test_ev *t, char *buf, size_t len)
 					t->ready ? "" : " (too few samples to decide)");
 		/* fall through */
 	case JUDGE_TEST_SAFETY:
+		if (t->trimmed)
+			snprintf(trim, sizeof(trim), ", %u outlying strata left out (stable has "
+				 "as many)", t->trimmed);
 		return snprintf(buf, len,
 				"%s %s %s: cand %llu/%llu (%.3g) expected from stable %llu (%.3g) "
 				"ratio %.3g vs %s %.3g: log(Lambda) %.2f %s %.2f, p %.3g (one look "
-				"%.3g), dispersion %.2f%s",
+				"%.3g), dispersion %.2f%s%s",
 				t->metric, dn, t->test == JUDGE_TEST_HARM ? "harm" : "safety",
 				(unsigned long long)t->x_c, (unsigned long long)t->n_c, t->rate_c,
 				(unsigned long long)t->x_s, t->rate_s,
 				t->ratio, t->test == JUDGE_TEST_HARM ? "rho0" : "rho1", t->rho,
 				t->stat, t->decided ? ">=" : "<", t->threshold, t->p, t->p_fixed,
-				t->deff, t->ready ? "" : " (baseline not frozen yet)");
+				t->deff, t->ready ? "" : " (baseline not frozen yet)", trim);
 	case JUDGE_TEST_FLOOR:
 		return snprintf(buf, len,
 				"%s %s floor: %s rate %.3g (%llu in %llu packets) below %.3g: "

@@ -174,6 +174,7 @@ struct judge_test_ev {
 	double p;		/* the decision's p: anytime-valid where the test is looked at often */
 	double p_fixed;		/* one-look p for reference: exact binomial or chi-square */
 	double deff;		/* design effect used */
+	__u32 trimmed;		/* the candidate's outlying strata left out (stable has as many) */
 	bool ready;		/* enough data to estimate deff: the test may decide */
 	bool decided;
 };
@@ -232,6 +233,13 @@ struct judge_metric_state {
 	double safe_max[JUDGE_NR_DIRS];		/* this step's, relative and floor */
 	double floor_max[JUDGE_NR_DIRS];
 	double excess;				/* x - e since the baseline froze */
+	/*
+	 * The part of the candidate's residual (since the freeze; this step's)
+	 * carried by its outlying strata when stable's own outliers explain
+	 * them, left out of the tests, and how many strata that is.
+	 */
+	double trim, strim;
+	__u32 nr_trim;
 	struct judge_bins bins;
 };
 
@@ -253,6 +261,7 @@ struct judge_stratum {
 	float pm[JUDGE_SM];	/* prior packets it was shrunk with (0: its own rate) */
 	/* Since that freeze. */
 	float r[JUDGE_SM];	/* sum of x - e */
+	float sr[JUDGE_SM];	/* the same since the step began (the candidate's strata) */
 	float w[JUDGE_SM];	/* sum of the within-interval binomial variance n r (1 - r) */
 	float n;		/* packets */
 	__u16 cohort;		/* freeze at which it moved to the candidate; JUDGE_STABLE */

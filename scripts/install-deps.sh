@@ -12,6 +12,8 @@ PKGS=(
 	iproute2 ethtool util-linux procps jq python3 python3-yaml
 	curl systemd stress-ng
 	ansible-core prometheus bash-completion
+	scdoc man-db groff-base bsdextrautils debhelper dpkg-dev fakeroot lintian
+	chromium
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -65,21 +65,24 @@ want() {
 	fi
 }
 # Commands and prefixes; global options.
-want "" -- status start pause resume promote abort revert preflight help
+want "" -- status start pause resume promote abort revert prepare preflight history report help
 want st -- status start
-want re -- resume revert
-want p -- pause promote preflight
-want --socket "$SOCK" -j "" -- status start pause resume promote abort revert preflight help
+want re -- resume revert report
+want h -- history help
+want p -- pause promote prepare preflight
+want --socket "$SOCK" -j "" -- status start pause resume promote abort revert prepare preflight history report help
 want - -- --socket -j --json -h --help
 want bogus "" --
 want help "" --
 # Options per command, as canaryctl.c parses them.
-want start - -- --steps --step-time --warmup --wait --socket -j --json -h --help
+want start - -- --steps --step-time --warmup --prepare --set --wait --socket -j --json -h --help
 want status --w -- --watch
 want pause --w -- --wait
 want revert - -- --wait --socket -j --json -h --help
 want stat - -- --watch --socket -j --json -h --help
 want preflight - -- --pcap --max-diff --verbose -v -j --json -h --help
+want history - -- --state-dir --config -c --socket -j --json -h --help
+want report - -- --output -o --state-dir --config -c --socket -j --json -h --help
 want start --steps "" --
 want start "$IF1" --step-time "" --
 want preflight --max-diff "" --
@@ -94,6 +97,8 @@ want --socket="$SOCK" abort "" -- "$IF1" "$IF2"
 want --socket "$SOCK" rev --wait "" -- "$IF1" "$IF2"
 want --socket "$SOCK" status "$IF1" "" --
 want --socket "$SOCK" pause "$IF1" "" --
+want --socket "$SOCK" history "" -- "$IF1" "$IF2"
+want --socket "$SOCK" history "$IF1" "" --
 CANARYD_SOCKET=$SOCK want resume "" -- "$IF1" "$IF2"
 want --socket "$F/no-such.sock" status "" --
 # Files: the candidate object, the capture, the pre-flight objects.
@@ -104,6 +109,7 @@ want preflight --pcap "$F/traffic.pcap" "$F/fw_a" -- "$F/fw_a.bpf.o"
 want preflight --pcap "$F/traffic.pcap" "$F/fw_a.bpf.o" "$F/fw_b" -- "$F/fw_b.bpf.o"
 want preflight --pcap "$F/traffic.pcap" "$F/fw_a.bpf.o" "$F/fw_b.bpf.o" "" --
 want --socket "$F/no" -- "$F/notes.txt"
+want report x-1 --state-dir "$F/d" -- "$F/dir"
 if [ -n "$LIB" ]; then
 	# _filedir filters by extension and offers directories.
 	want --socket "$SOCK" start "$IF1" "$F/" -- "$F/dir" "$F/fw_a.bpf.o" "$F/fw_b.bpf.o"

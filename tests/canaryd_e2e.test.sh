@@ -90,7 +90,7 @@ xdp_of() { tb_dut ip -j link show "$TB_DUT_IF" | jq '.[0].xdp.prog.id'; }
 xdp0=$(xdp_of)
 cand0=$($CTL -j status "$TB_DUT_IF" | jq '.interfaces[0].versions.candidate.packets')
 tb_dut $B/canaryd -c "$CB_TMP/canaryd.ini" >"$CB_TMP/second.log" 2>&1 && fail "second canaryd started"
-grep -q "another canaryd manages it" "$CB_TMP/second.log" || { cat "$CB_TMP/second.log"; fail "no clear message"; }
+grep -q "another canaryd" "$CB_TMP/second.log" || { cat "$CB_TMP/second.log"; fail "no clear message"; }
 [ "$(wc -l <"$CB_TMP/second.log")" = 1 ] || { cat "$CB_TMP/second.log"; fail "second canaryd: want one line"; }
 kill -0 "$DAEMON_PID" || fail "first canaryd died"
 cb_wait_status "$TB_DUT_IF" ".versions.candidate.packets > $((cand0 + 1000))" 10 \

@@ -33,17 +33,22 @@ value() {
 	awk -v k="$2" 'index($0, k " ") == 1 { print $2; found = 1 } END { exit !found }' <<<"$1"
 }
 
-# A scraper that sends half a request and then nothing.
-tb_bg "$TB_DUT" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9464; printf "GET /metrics HTTP/1.1\r\n" >&3; sleep 30'
-stuck_pid=${TB_PIDS[-1]}
-
 $CTL start "$IF" $B/versions/fw_v2.bpf.o >/dev/null || fail "cannot start the rollout"
 # Judgements, so there is evidence to scrape, and candidate traffic to count.
 cb_wait_status "$IF" '((.rollout.tests // []) | length > 0) and .versions.candidate.packets > 2000' \
 	30 "the judge's evidence and 2,000 candidate packets" || fail "no evidence or candidate traffic"
 
+# A scraper that sends half a request and then nothing, started after the
+# waits above so that canaryd's 5 s idle timeout cannot close it first on a
+# slow machine; the check waits (with a deadline) until it is connected.
+tb_bg "$TB_DUT" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9464; printf "GET /metrics HTTP/1.1\r\n" >&3; sleep 30'
+stuck_pid=${TB_PIDS[-1]}
+for _ in $(seq 50); do
+	[ -n "$(tb_dut ss -tnH state established '( sport = :9464 )')" ] && break
+	sleep 0.1
+done
 [ -n "$(tb_dut ss -tnH state established '( sport = :9464 )')" ] ||
-	fail "the stuck scraper is not connected"
+	fail "the stuck scraper is not connected after 5 s"
 t0=$(date +%s%N)
 $CTL status >/dev/null || fail "status with a stuck scraper connected"
 t1=$(date +%s%N)

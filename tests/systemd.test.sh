@@ -84,9 +84,15 @@ $(for v in $B/versions/*.bpf.o; do echo "usr/lib/canaryd/versions/$(basename "$v
 usr/lib/systemd/system/canaryd.service
 usr/sbin/canaryd
 usr/share/bash-completion/completions/canaryctl
+usr/share/doc/canaryd/DESIGN.md
+usr/share/doc/canaryd/JUDGE.md
 usr/share/doc/canaryd/README.md
 usr/share/doc/canaryd/kubernetes.md
-usr/share/doc/canaryd/webhook-receiver.md"
+usr/share/doc/canaryd/webhook-receiver.md
+usr/share/man/man1/canary-webhook-receiver.1
+usr/share/man/man5/canaryd.ini.5
+usr/share/man/man8/canaryctl.8
+usr/share/man/man8/canaryd.8"
 got=$(cd "$DEST" && find . -type f | sed 's|^\./||' | sort)
 [ "$got" = "$(sort <<<"$want")" ] || fail "installed tree differs: $(diff <(sort <<<"$want") <(echo "$got"))"
 [ -x "$DEST/usr/sbin/canaryd" ] && [ -x "$DEST/usr/bin/canaryctl" ] || fail "binaries not executable"
@@ -101,15 +107,17 @@ done
 echo "make install: $(wc -l <<<"$got") files, unit ExecStart=/usr/sbin/canaryd"
 
 # systemd-analyze verify on a copy whose ExecStart points into DESTDIR (the
-# binary must exist); any warning counts as a failure.
+# binary must exist); any warning counts as a failure. It runs man for each
+# man: page of Documentation=: MANPATH is the staged tree's, so those are the
+# pages make install put there.
 mkdir -p "$CB_TMP/verify"
 sed "s|^ExecStart=/usr/sbin/|ExecStart=$DEST/usr/sbin/|" "$unit" >"$CB_TMP/verify/canaryd.service"
-out=$(systemd-analyze verify "$CB_TMP/verify/canaryd.service" 2>&1)
+out=$(MANPATH=$DEST/usr/share/man systemd-analyze verify "$CB_TMP/verify/canaryd.service" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && [ -z "$out" ] || fail "systemd-analyze verify (exit $rc): $out"
 # ...which it would say about a broken unit.
 sed 's/^KillMode=/KillMod=/' "$CB_TMP/verify/canaryd.service" >"$CB_TMP/verify/broken.service"
-[ -n "$(systemd-analyze verify "$CB_TMP/verify/broken.service" 2>&1)" ] ||
+[ -n "$(MANPATH=$DEST/usr/share/man systemd-analyze verify "$CB_TMP/verify/broken.service" 2>&1)" ] ||
 	fail "systemd-analyze verify says nothing about an unknown key"
 echo "systemd-analyze verify: clean"
 exit 0

@@ -386,6 +386,11 @@ static void test_requests(void **state)
 		{ { "start", "eth0", "/o.bpf.o", "--step-time", "1.5s", "--steps", "0.5,10,100" },
 		  "{'cmd':'start','iface':'eth0','candidate':'/o.bpf.o','step_time_ms':1500,"
 		  "'steps':'0.5,10,100'}" },
+		{ { "start", "eth0", "/o.bpf.o", "--set", "debug=1", "--set", "label=edge" },
+		  "{'cmd':'start','iface':'eth0','candidate':'/o.bpf.o','set':'debug=1,label=edge'}" },
+		{ { "start", "eth0", "/o.bpf.o", "--prepare", "/bin/fill --all" },
+		  "{'cmd':'start','iface':'eth0','candidate':'/o.bpf.o','prepare':'/bin/fill --all'}" },
+		{ { "prepare", "eth0" }, "{'cmd':'prepare','iface':'eth0'}" },
 		{ { "pause", "eth0" }, "{'cmd':'pause','iface':'eth0'}" },
 		{ { "resume", "eth0" }, "{'cmd':'resume','iface':'eth0'}" },
 		{ { "promote", "eth0" }, "{'cmd':'promote','iface':'eth0'}" },
@@ -669,6 +674,10 @@ static void test_usage_errors(void **state)
 		{ "start", "eth0", "/o.bpf.o", "--steps", "1,200" },
 		{ "start", "eth0", "/o.bpf.o", "--steps", "1,,5" },
 		{ "start", "eth0", "/o.bpf.o", "--step-time" },
+		{ "start", "eth0", "/o.bpf.o", "--set", "debug" },
+		{ "start", "eth0", "/o.bpf.o", "--set", "a=1,b=2" },
+		{ "pre", "eth0" }, /* preflight or prepare */
+		{ "prepare" },
 		{ "start", "eth0" },
 		{ "start" },
 		{ "pause" },

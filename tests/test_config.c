@@ -737,6 +737,86 @@ static void test_reattach(void **state)
 	loaded_free(l);
 }
 
+/* prepare, prepare_timeout, copy_maps and set: [rollout] keys an [interface] overrides. */
+static void test_version_keys(void **state)
+{
+	struct loaded *l = loaded_new();
+	const struct canary_rollout_cfg *r;
+
+	(void)state;
+	load_text(l, "[rollout]\nprepare = /bin/fill --all\nset = a=1\n"
+		     "[interface eth0]\nstable = /v1.o\ncopy_maps = rules,acl\n"
+		     "prepare_timeout = 5s\nset = debug=1, name=edge_a,x=\n");
+	assert_int_equal(l->rc, 0);
+	r = &iface(l->cfg, "eth0")->rollout;
+	assert_string_equal(r->prepare, "/bin/fill --all");
+	assert_int_equal(r->prepare_timeout_ms, 5000);
+	assert_string_equal(r->copy_maps, "rules,acl");
+	assert_string_equal(r->set, "debug=1, name=edge_a,x=");
+	load_text(l, "[interface eth0]\nstable = /v1.o\n");
+	assert_int_equal(iface(l->cfg, "eth0")->rollout.prepare_timeout_ms, 30000);
+	assert_string_equal(iface(l->cfg, "eth0")->rollout.prepare, "");
+	load_text(l, "[interface eth0]\nstable = /v1.o\nset = debug\n");
+	assert_int_equal(l->rc, -EINVAL);
+	assert_true(has_error(l->err, l->path, 3, "set"));
+	load_text(l, "[interface eth0]\nstable = /v1.o\nset = 1x=2\n");
+	assert_int_equal(l->rc, -EINVAL);
+	load_text(l, "[interface eth0]\nstable = /v1.o\nprepare_timeout = 10ms\n");
+	assert_int_equal(l->rc, -EINVAL);
+	loaded_free(l);
+}
+
+/* NAME=VALUE lists and integer values for globals (lib/parse.c). */
+static void test_assignments(void **state)
+{
+	char name[16], value[16];
+	const char *s = "a=1,b_2=0x10, c=,d=x=y";
+	__u64 v;
+
+	(void)state;
+	assert_int_equal(canary_assign__next(&s, name, sizeof(name), value, sizeof(value)), 1);
+	assert_string_equal(name, "a");
+	assert_string_equal(value, "1");
+	assert_int_equal(canary_assign__next(&s, name, sizeof(name), value, sizeof(value)), 1);
+	assert_string_equal(name, "b_2");
+	assert_string_equal(value, "0x10");
+	assert_int_equal(canary_assign__next(&s, name, sizeof(name), value, sizeof(value)), 1);
+	assert_string_equal(name, "c");
+	assert_string_equal(value, "");
+	assert_int_equal(canary_assign__next(&s, name, sizeof(name), value, sizeof(value)), 1);
+	assert_string_equal(value, "x=y");
+	assert_int_equal(canary_assign__next(&s, name, sizeof(name), value, sizeof(value)), 0);
+	s = "=1";
+	assert_int_equal(canary_assign__next(&s, name, sizeof(name), value, sizeof(value)), -EINVAL);
+	s = "noeq";
+	assert_int_equal(canary_assign__next(&s, name, sizeof(name), value, sizeof(value)), -EINVAL);
+	s = "a-b=1";
+	assert_int_equal(canary_assign__next(&s, name, sizeof(name), value, sizeof(value)), -EINVAL);
+	s = "a_name_far_too_long=1";
+	assert_int_equal(canary_assign__next(&s, name, sizeof(name), value, sizeof(value)),
+			 -ENAMETOOLONG);
+
+	assert_int_equal(canary_parse_int_value("255", 1, 0, &v), 0);
+	assert_int_equal(v, 255);
+	assert_int_equal(canary_parse_int_value("256", 1, 0, &v), -ERANGE);
+	assert_int_equal(canary_parse_int_value("-1", 4, 0, &v), -ERANGE);
+	assert_int_equal(canary_parse_int_value("-1", 2, 1, &v), 0);
+	assert_int_equal(v, 0xffff);
+	assert_int_equal(canary_parse_int_value("-128", 1, 1, &v), 0);
+	assert_int_equal(v, 0x80);
+	assert_int_equal(canary_parse_int_value("-129", 1, 1, &v), -ERANGE);
+	assert_int_equal(canary_parse_int_value("128", 1, 1, &v), -ERANGE);
+	assert_int_equal(canary_parse_int_value("0xffffffffffffffff", 8, 0, &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(canary_parse_int_value("0x10000000000000000", 8, 0, &v), -ERANGE);
+	assert_int_equal(canary_parse_int_value("true", 1, 0, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(canary_parse_int_value("12a", 4, 0, &v), -EINVAL);
+	assert_int_equal(canary_parse_int_value("", 4, 0, &v), -EINVAL);
+	assert_int_equal(canary_parse_int_value("0x", 4, 0, &v), -EINVAL);
+	assert_int_equal(canary_parse_int_value("1", 3, 0, &v), -EINVAL);
+}
+
 /* [webhook NAME] sections, referenced from interfaces in any order. */
 static void test_webhooks(void **state)
 {
@@ -887,6 +967,8 @@ int main(void)
 		cmocka_unit_test(test_split_objprog),
 		cmocka_unit_test(test_private_maps),
 		cmocka_unit_test(test_reattach),
+		cmocka_unit_test(test_version_keys),
+		cmocka_unit_test(test_assignments),
 		cmocka_unit_test(test_webhooks),
 	};
 

@@ -785,7 +785,7 @@ static void test_pin_dir(void **state)
 		struct canary_dp *adopted;
 
 		two_slots(f, 0, 0);
-		adopted = canary_dp__adopt(dir);
+		adopted = canary_dp__adopt(dir, NULL);
 		assert_non_null(adopted);
 		canary_dp__get_config(f->dp, &mine);
 		canary_dp__get_config(adopted, &theirs);
@@ -814,8 +814,17 @@ static void test_pin_dir(void **state)
 			close(inner);
 			close(outer);
 		}
-		assert_null(canary_dp__adopt(dir));
-		assert_int_equal(errno, EPROTO);
+		{
+			/* Its one line goes to the caller's buffer: ABI versions and the fix. */
+			char msg[256] = "";
+			CANARY_DP_OPTS(o, .msg = msg, .msg_size = sizeof(msg));
+
+			assert_null(canary_dp__adopt(dir, &o));
+			assert_int_equal(errno, EPROTO);
+			assert_non_null(strstr(msg, "ABI version"));
+			assert_non_null(strstr(msg, dir));
+			assert_non_null(strstr(msg, "xdp-loader unload"));
+		}
 		/*
 		 * A dispatcher pinned by ABI 1 has neither the strata map nor the
 		 * split word: still "other ABI", not "nothing pinned here".
@@ -824,13 +833,20 @@ static void test_pin_dir(void **state)
 		assert_int_equal(unlink(path), 0);
 		snprintf(path, sizeof(path), "%s/%s", dir, CANARY_MAP_MODE);
 		assert_int_equal(unlink(path), 0);
-		assert_null(canary_dp__adopt(dir));
+		assert_null(canary_dp__adopt(dir, NULL));
 		assert_int_equal(errno, EPROTO);
 		/* Put a good config back through the first handle. */
 		assert_int_equal(canary_dp__set_config(f->dp, &mine), 0);
 	}
-	assert_null(canary_dp__adopt("/sys/fs/bpf/canary-test-nothing-here"));
-	assert_int_equal(errno, ENOENT);
+	{
+		/* Nothing pinned: ENOENT and no message (the caller creates a datapath). */
+		char msg[64] = "";
+		CANARY_DP_OPTS(o, .msg = msg, .msg_size = sizeof(msg));
+
+		assert_null(canary_dp__adopt("/sys/fs/bpf/canary-test-nothing-here", &o));
+		assert_int_equal(errno, ENOENT);
+		assert_string_equal(msg, "");
+	}
 
 	assert_int_equal(canary_dp__unpin(f->dp), 0);
 	assert_int_equal(access(dir, F_OK), -1);

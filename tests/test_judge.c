@@ -367,6 +367,15 @@ struct strat {
 	struct rng r;
 	double lam[CANARY_STRATA], rate[CANARY_STRATA];
 	double mult, abort, cost, agg_skew;
+	/*
+	 * From tick EXTRA_FROM on: EXTRA[i] more packets a second in stratum
+	 * i, all dropped by both versions (new attack flows); the candidate
+	 * drops every packet of the strata with BH[i] (a harm that changes
+	 * verdicts, not packets).
+	 */
+	double extra[CANARY_STRATA];
+	bool bh[CANARY_STRATA];
+	int ticks, extra_from;
 	struct canary_stratum k[CANARY_STRATA];
 	struct judge_sample s, c;
 };
@@ -411,7 +420,14 @@ static void strat_tick(struct strat *m, __u32 share_bp)
 		bool cand = (__u32)i < nc;
 		uint64_t n = rng_poisson(&m->r, m->lam[i]);
 		double p = cand ? fmin(1, m->rate[i] * m->mult) : m->rate[i];
-		uint64_t d = rng_binom(&m->r, n, p);
+		uint64_t d = rng_binom(&m->r, n, cand && m->bh[i] ? 1 : p);
+
+		if (m->ticks >= m->extra_from && m->extra[i] > 0) {
+			uint64_t e = rng_poisson(&m->r, m->extra[i]);
+
+			n += e;
+			d += e;
+		}
 		uint64_t a = cand ? rng_binom(&m->r, n - d, m->abort) : 0;
 		struct judge_sample *o = cand ? &m->c : &m->s;
 
@@ -424,6 +440,7 @@ static void strat_tick(struct strat *m, __u32 share_bp)
 		o->aborts += a;
 		o->passes += n - d - a;
 	}
+	m->ticks++;
 	hist_add(&m->r, &m->s, m->s.packets, 1);
 	hist_add(&m->r, &m->c, m->c.packets, m->cost);
 	if (m->agg_skew != 1) {
@@ -517,6 +534,60 @@ static void test_strata_regression(void **state)
 		assert_int_equal(ev.decision.test, JUDGE_TEST_HARM);
 		assert_int_equal(ev.decision.dir, i ? JUDGE_DIR_DOWN : JUDGE_DIR_UP);
 	}
+}
+
+/*
+ * A burst of new attack flows, each with 1 % of the traffic, mid-step: a few
+ * land among the candidate's 50 strata, more among stable's. Stable's own
+ * outliers explain the candidate's: left out, not harm. The same excess as
+ * changed verdicts without new packets, in one of the candidate's strata
+ * and nowhere else, is harm.
+ */
+static void test_strata_burst(void **state)
+{
+	static const int hit[] = { 3, 17, 120, 333, 561, 800, 950 };
+	struct judge_config cfg;
+	struct judge_evidence ev;
+	enum judge_verdict v;
+	int i, j, harm = 0, trimmed = 0, runs = 20;
+
+	(void)state;
+	judge_config__defaults(&cfg);
+	for (j = 0; j < runs; j++) {
+		judge__init(&jst, &cfg);
+		strat_init(&sim, 900 + j, 50000);
+		sim.extra_from = 120 + 20;
+		for (i = 0; i < (int)(sizeof(hit) / sizeof(hit[0])); i++)
+			sim.extra[hit[i]] = 500;
+		v = strat_run(&jst, &sim, 120, 600, 500, &ev);
+		harm += v == JUDGE_HARMFUL;
+		trimmed += jst.m[JUDGE_METRIC_DROP].nr_trim > 0 || ev.decision.trimmed > 0;
+		if (v == JUDGE_HARMFUL)
+			show(&ev);
+	}
+	print_message("  burst: %d harmful of %d, %d with strata left out\n", harm, runs, trimmed);
+	assert_int_equal(harm, 0);
+	assert_true(trimmed > 0);
+
+	/* Only the candidate's stratum 3 has new flows: explained by its packets. */
+	judge__init(&jst, &cfg);
+	strat_init(&sim, 950, 50000);
+	sim.extra_from = 120 + 20;
+	sim.extra[3] = 500;
+	v = strat_run(&jst, &sim, 120, 600, 500, &ev);
+	show(&ev);
+	assert_int_not_equal(v, JUDGE_HARMFUL);
+
+	/* The candidate drops all of stratum 3: as many events, no new packets. */
+	judge__init(&jst, &cfg);
+	strat_init(&sim, 950, 50000);
+	sim.lam[3] = 500;
+	sim.rate[3] = 0.002;
+	sim.bh[3] = true;
+	v = strat_run(&jst, &sim, 120, 600, 500, &ev);
+	show(&ev);
+	assert_int_equal(v, JUDGE_HARMFUL);
+	assert_int_equal(ev.decision.test, JUDGE_TEST_HARM);
 }
 
 /* A filter that drops nothing is promotable: the absolute floor. */
@@ -716,6 +787,7 @@ int main(void)
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_strata_aa),
 		cmocka_unit_test(test_strata_regression),
+		cmocka_unit_test(test_strata_burst),
 		cmocka_unit_test(test_floor_without_events),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_untrusted_keeps_harm),

@@ -14,7 +14,8 @@
 #  - a config reload while a gate waits asks it again at the new URL;
 #  - the interface removed during a rollout: the rollout fails through the
 #    engine, so the failed notification is sent and counted in
-#    canary_decisions_total.
+#    canary_decisions_total;
+#  - the history names who decided: the gate, an operator's uid/pid, canaryd.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
@@ -263,4 +264,15 @@ failed_after=$(tb_dut curl -s -m 2 http://127.0.0.1:9464/metrics |
 	fail "canary_decisions_total failed: ${failed_before:-0} -> ${failed_after:-0}, want one more"
 echo "interface removed mid-rollout: failed notification sent, canary_decisions_total{failed} \
 ${failed_before:-0} -> $failed_after"
+
+# The history names who decided: the gate, an operator (uid/pid), canaryd itself.
+H=$($B/canaryctl -j history "$TB_DUT_IF" --state-dir "$CB_TMP/state") || fail "history: $H"
+hist() { jq -e "$1" <<<"$H" >/dev/null || { jq -c '[.rollouts[] | {outcome, decided_by}]' <<<"$H"; fail "history: $2"; }; }
+hist 'any(.rollouts[]; .outcome == "rolled_back" and .decided_by == "gate" and
+	(.reason | test("gate step failed")))' "the 503 gate's rollback is not decided by the gate"
+hist 'any(.rollouts[]; .outcome == "aborted" and (.decided_by | test("^uid=[0-9]+ pid=[0-9]+$")))' \
+	"the abort at the held gate is not decided by a client"
+hist '.rollouts[-1] | .outcome == "failed" and .decided_by == "canaryd"' \
+	"the interface's removal is not decided by canaryd"
+echo "history: $(jq -c '[.rollouts[] | "\(.outcome) by \(.decided_by)"]' <<<"$H")"
 exit 0

@@ -19,7 +19,7 @@
  * Pin rules: 1,000 IPv4 and 1,000 IPv6 prefixes as source rules, and the
  * same as destination rules in another dispatcher; the packets miss them.
  *
- * References built here: a bare XDP_DROP program, Katran's one-tail-call
+ * References built here (tools/bench_floor.bpf.c): a bare XDP_DROP program, Katran's one-tail-call
  * root, and the floor (subprogram + tail call + one per-CPU counter), from
  * tools/bench_floor.bpf.c. A real program: xdp-tools' xdpfilt_alw_all.o from
  * Debian, bare and behind the idle dispatcher; and our fw_v1.
@@ -41,8 +41,9 @@
 #include <bpf/bpf.h>
 
 #include "bench_floor.skel.h"
-#include "fixture.h"
+#include "dp.h"
 #include "log.h"
+#include "version.h"
 #include "pkt.h"
 
 #define MAX_ROUNDS 201
@@ -215,6 +216,16 @@ static int load_prog(const char *path, const char *name, struct bpf_object **obj
 	return fd;
 }
 
+/* Path of a built object: under $CANARY_BUILD, else build/. */
+static const char *build_path(const char *rel)
+{
+	static char buf[4096];
+	const char *dir = getenv("CANARY_BUILD");
+
+	snprintf(buf, sizeof(buf), "%s/%s", dir ? dir : "build", rel);
+	return buf;
+}
+
 int main(void)
 {
 	struct pkt_spec s4 = { .sport = 1234, .dport = 80, .payload = 22 };
@@ -230,9 +241,8 @@ int main(void)
 	const void *pkt[NVARIANTS];
 	size_t len[NVARIANTS], n4, n4c, n6;
 	struct bench_floor_bpf *fl;
-	struct fixture f;
+	int drop_fd;
 	cpu_set_t set;
-	int err;
 
 	rounds = env_int("BENCH_ROUNDS", 31, 3, MAX_ROUNDS);
 	repeat = env_int("BENCH_REPEAT", 1000000, 1000, 100000000);
@@ -251,12 +261,7 @@ int main(void)
 	n4 = canary_pkt__build(&s4, p4, sizeof(p4));
 	n4c = canary_pkt__build(&s4c, p4c, sizeof(p4c));
 	n6 = canary_pkt__build(&s6, p6, sizeof(p6));
-	err = fixture_open(&f);
-	if (err) {
-		fprintf(stderr, "bench: cannot load dispatcher and test programs: %s (run as root after make)\n",
-			strerror(-err));
-		return 1;
-	}
+	canary_log_init_libs();
 	/*
 	 * 1000 IPv4 /24s in 198.18.0.0/15 and 1000 IPv6 /48s in 2001:db8::/32,
 	 * none covering the packets' sources (198.18.0.1, 2001:db8::1): a miss
@@ -281,11 +286,13 @@ int main(void)
 	}
 	fl = bench_floor_bpf__open_and_load();
 	if (!fl) {
-		fprintf(stderr, "bench: cannot load the floor programs: %s\n", strerror(errno));
+		fprintf(stderr, "bench: cannot load the floor programs: %s (run as root after make)\n",
+			strerror(errno));
 		return 1;
 	}
+	drop_fd = bpf_program__fd(fl->progs.bench_drop);
 	i = 0;
-	if (bpf_map_update_elem(bpf_map__fd(fl->maps.floor_progs), &i, &f.fd[CANARY_V_DROP], 0)) {
+	if (bpf_map_update_elem(bpf_map__fd(fl->maps.floor_progs), &i, &drop_fd, 0)) {
 		fprintf(stderr, "bench: cannot fill the floor's ProgMap: %s\n", strerror(errno));
 		return 1;
 	}
@@ -308,36 +315,36 @@ int main(void)
 		return 1;
 	}
 	filt_fd = load_prog(XDPFILT, NULL, &filt_obj);
-	fw_fd = load_prog(fixture_path("versions/fw_v1.bpf.o"), NULL, &fw_obj);
+	fw_fd = load_prog(build_path("versions/fw_v1.bpf.o"), NULL, &fw_obj);
 	if (filt_fd < 0 || fw_fd < 0)
 		return 1;
 
-	dp_idle = new_dispatcher(f.fd[CANARY_V_DROP], false, false, NULL, 0);
-	dp_split = new_dispatcher(f.fd[CANARY_V_DROP], true, false, NULL, 0);
-	dp_pins = new_dispatcher(f.fd[CANARY_V_DROP], true, true, pins, 2 * NPINS);
+	dp_idle = new_dispatcher(drop_fd, false, false, NULL, 0);
+	dp_split = new_dispatcher(drop_fd, true, false, NULL, 0);
+	dp_pins = new_dispatcher(drop_fd, true, true, pins, 2 * NPINS);
 	dp_filt = new_dispatcher(filt_fd, false, false, NULL, 0);
 	dp_fw = new_dispatcher(fw_fd, false, false, NULL, 0);
-	dp_nocost = new_dispatcher(f.fd[CANARY_V_DROP], true, false, NULL, 0);
+	dp_nocost = new_dispatcher(drop_fd, true, false, NULL, 0);
 	/* The same prefixes as destination rules: none covers 198.18.0.2 or 2001:db8::2. */
 	for (i = 0; i < 2 * NPINS; i++) {
 		dst_pins[i] = pins[i];
 		dst_pins[i].dir = CANARY_PIN_DST;
 	}
-	dp_dst = new_dispatcher(f.fd[CANARY_V_DROP], true, true, dst_pins, 2 * NPINS);
+	dp_dst = new_dispatcher(drop_fd, true, true, dst_pins, 2 * NPINS);
 	if (!dp_idle || !dp_split || !dp_pins || !dp_filt || !dp_fw || !dp_nocost || !dp_dst ||
 	    canary_dp__set_cost_sampling(dp_nocost, 0)) {
 		fprintf(stderr, "bench: cannot set up the dispatchers: %s\n", strerror(errno));
 		return 1;
 	}
 
-	fd[BARE] = f.fd[CANARY_V_DROP];
+	fd[BARE] = drop_fd;
 	fd[ROOT] = bpf_program__fd(fl->progs.bench_root);
 	fd[FLOOR] = bpf_program__fd(fl->progs.bench_floor);
 	fd[IDLE] = canary_dp__prog_fd(dp_idle);
 	fd[SPLIT] = fd[SPLIT_CAND] = fd[SPLIT6] = canary_dp__prog_fd(dp_split);
 	fd[PINS] = fd[PINS6] = canary_dp__prog_fd(dp_pins);
 	fd[PINS_DST] = fd[PINS6_DST] = canary_dp__prog_fd(dp_dst);
-	fd[BARE6] = f.fd[CANARY_V_DROP];
+	fd[BARE6] = drop_fd;
 	fd[FILT_BARE] = filt_fd;
 	fd[FILT_IDLE] = canary_dp__prog_fd(dp_filt);
 	fd[FW_BARE] = fw_fd;
@@ -462,7 +469,6 @@ int main(void)
 	bpf_object__close(filt_obj);
 	bpf_object__close(fw_obj);
 	bench_floor_bpf__destroy(fl);
-	fixture_close(&f);
 	return 0;
 
 err_run:

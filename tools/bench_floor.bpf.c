@@ -16,6 +16,9 @@
  * the kernel's return thunks make a return costly, this is most of the
  * floor).
  *
+ * bench_drop: XDP_DROP and nothing else, the bare program every figure is
+ * the difference to, and the version behind the dispatchers.
+ *
  * bench_parse, bench_hash, bench_strata: the floor plus the split path's
  * stages one at a time (the dispatcher's parser; then its flow hash and
  * bucket; then a per-stratum count), for the stage-by-stage breakdown of
@@ -168,6 +171,12 @@ int bench_strata(struct xdp_md *ctx)
 	if (st)
 		st->verdict[verdict & 3]++;
 	return verdict;
+}
+
+SEC("xdp")
+int bench_drop(struct xdp_md *ctx)
+{
+	return XDP_DROP;
 }
 
 SEC("xdp")

@@ -420,7 +420,7 @@ static int run_dispatcher(const struct opts *o, int ifindex, int stable_fd, int 
 	if (!err && cand_fd >= 0 && !o->swaps)
 		err = canary_dp__set_share(dp, 1, o->share);
 	if (!err)
-		err = canary_dp__attach(dp, ifindex, o->mode);
+		err = canary_dp__attach(dp, ifindex, o->mode, NULL);
 	if (err)
 		goto out;
 
@@ -457,7 +457,7 @@ static int run_adopt(const struct opts *o)
 	struct canary_dp *dp;
 	int err;
 
-	dp = canary_dp__adopt(o->adopt);
+	dp = canary_dp__adopt(o->adopt, NULL);
 	if (!dp) {
 		err = -errno;
 		pr_warn("dpctl: pin dir %s: no dispatcher to read: %s (is canaryd running with "

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "params.h"
+
 static int control_answers(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -47,19 +49,46 @@ static int control_answers(const char *path)
 	return ok;
 }
 
+struct opts {
+	bool help;
+};
+
+static const struct canary_opt notify_listen_opts[] = {
+	CANARY_OPTION(struct opts, "help", 'h', NULL, help, "this text"),
+	{ 0 },
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: notify_listen NOTIFY_PATH CONTROL_SOCKET TIMEOUT_S\n", f);
+	canary_opts__print(f, notify_listen_opts);
+	fputs("Prints \"bound\", then one line per datagram; exits 0 after STOPPING=1,\n"
+	      "1 after TIMEOUT_S seconds without it, 2 on a usage or socket error.\n", f);
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *pos[3], *notify_path, *control_path;
 	struct timespec t0, t;
-	char buf[4096];
-	int fd;
+	struct opts o = {};
+	char buf[4096], *end;
+	long timeout;
+	int fd, err;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: notify_listen NOTIFY_PATH CONTROL_SOCKET TIMEOUT_S\n");
+	err = canary_opts__parse_tool_pos(argc, argv, "notify_listen", notify_listen_opts, &o,
+					  &o.help, NULL, usage, pos, 3, 3, NULL);
+	if (err)
+		return err > 0 ? 0 : 2;
+	notify_path = pos[0];
+	control_path = pos[1];
+	timeout = strtol(pos[2], &end, 10);
+	if (end == pos[2] || *end || timeout <= 0) {
+		fprintf(stderr, "notify_listen: TIMEOUT_S '%s': expected whole seconds > 0\n", pos[2]);
 		return 2;
 	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
-	unlink(argv[1]);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify_path);
+	unlink(notify_path);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		perror("notify_listen: bind");
@@ -74,7 +103,7 @@ int main(int argc, char **argv)
 		char *c;
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec >= atoi(argv[3])) {
+		if (t.tv_sec - t0.tv_sec >= timeout) {
 			printf("timeout\n");
 			return 1;
 		}
@@ -88,7 +117,7 @@ int main(int argc, char **argv)
 			if (*c == '\n')
 				*c = ' ';
 		if (strstr(buf, "READY=1"))
-			printf("%s control=%s\n", buf, control_answers(argv[2]) ? "ok" : "down");
+			printf("%s control=%s\n", buf, control_answers(control_path) ? "ok" : "down");
 		else
 			printf("%s\n", buf);
 		if (strstr(buf, "STOPPING=1"))

@@ -20,7 +20,6 @@
  * --blackhole listens and never accepts: a connection that never answers.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -37,6 +36,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include "log.h"
+#include "params.h"
 
 #define MAX_SCRIPTS 16
 #define MAX_STEPS 8
@@ -282,89 +284,96 @@ static int read_secret_file(const char *path)
 	return 0;
 }
 
+struct opts {
+	const char *port, *addr, *log, *secret, *secret_file, *control;
+	struct canary_opt_strings answer;
+	bool blackhole, help;
+};
+
+static const struct canary_opt receiver_opts[] = {
+	CANARY_OPTION(struct opts, "port", 0, "PORT", port, "TCP port to listen on (required)"),
+	CANARY_OPTION(struct opts, "addr", 0, "IP", addr, "IPv4 address to listen on (default 127.0.0.1)"),
+	CANARY_OPTION(struct opts, "log", 0, "FILE", log, "append one JSON line per request"),
+	CANARY_OPTION(struct opts, "secret", 0, "S", secret, "check X-Canary-Signature with S"),
+	CANARY_OPTION(struct opts, "secret-file", 0, "F", secret_file,
+		      "the same, the secret in the file's first line"),
+	CANARY_OPTION_MULTI(struct opts, "answer", 0, "KEY=SCRIPT", answer,
+			    "answers for KEY: gate.start, gate.step, gate.promote, gate,\n"
+			    "an event name, notify; SCRIPT: STATUS[xCOUNT],... e.g.\n"
+			    "403x3,200 (the last repeats); default 200"),
+	CANARY_OPTION(struct opts, "control", 0, "FILE", control,
+		      "KEY=STATUS lines read on every request, overriding the scripts"),
+	CANARY_OPTION(struct opts, "blackhole", 0, NULL, blackhole,
+		      "listen and never accept: a connection that never answers"),
+	CANARY_OPTION(struct opts, "help", 'h', NULL, help, "this text"),
+	{ 0 },
+};
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: webhook_receiver --port PORT [--addr IP] [--log FILE]\n"
-		   "         [--secret S | --secret-file F] [--answer KEY=SCRIPT]... [--control FILE]\n"
-		   "       webhook_receiver --port PORT [--addr IP] --blackhole\n"
-		   "  KEY: gate.start, gate.step, gate.promote, gate, an event name, notify\n"
-		   "  SCRIPT: STATUS[xCOUNT],... e.g. 403x3,200 (the last repeats); default 200\n");
+	fputs("usage: webhook_receiver --port PORT [--addr IP] [--log FILE]\n"
+	      "         [--secret S | --secret-file F] [--answer KEY=SCRIPT]... [--control FILE]\n"
+	      "       webhook_receiver --port PORT [--addr IP] --blackhole\n", f);
+	canary_opts__print(f, receiver_opts);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "addr", required_argument, NULL, 'a' },
-		{ "log", required_argument, NULL, 'l' },
-		{ "secret", required_argument, NULL, 's' },
-		{ "secret-file", required_argument, NULL, 'S' },
-		{ "answer", required_argument, NULL, 'A' },
-		{ "control", required_argument, NULL, 'c' },
-		{ "blackhole", no_argument, NULL, 'B' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct MHD_Daemon *d;
-	bool blackhole = false;
-	int opt, port = 0;
+	struct opts o = {};
+	char *end;
+	long port;
+	int i, err;
 
+	err = canary_opts__parse_tool(argc, argv, "webhook_receiver", receiver_opts, &o, &o.help,
+				      NULL, usage);
+	if (err)
+		return err > 0 ? 0 : 1;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'p': port = atoi(optarg); break;
-		case 'a':
-			if (inet_pton(AF_INET, optarg, &sa.sin_addr) != 1) {
-				fprintf(stderr, "webhook_receiver: --addr %s is not an IPv4 address\n",
-					optarg);
-				return 1;
-			}
-			break;
-		case 'l':
-			log_f = fopen(optarg, "ae");
-			if (!log_f) {
-				fprintf(stderr, "webhook_receiver: cannot open log %s: %s\n", optarg,
-					strerror(errno));
-				return 1;
-			}
-			break;
-		case 's': secret = optarg; break;
-		case 'S':
-			if (read_secret_file(optarg))
-				return 1;
-			break;
-		case 'A':
-			if (parse_script(optarg)) {
-				fprintf(stderr, "webhook_receiver: bad --answer %s\n", optarg);
-				usage(stderr);
-				return 1;
-			}
-			break;
-		case 'c': control_path = optarg; break;
-		case 'B': blackhole = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
+	if (o.addr && inet_pton(AF_INET, o.addr, &sa.sin_addr) != 1) {
+		fprintf(stderr, "webhook_receiver: --addr %s is not an IPv4 address\n", o.addr);
+		return 1;
+	}
+	if (o.log) {
+		log_f = fopen(o.log, "ae");
+		if (!log_f) {
+			fprintf(stderr, "webhook_receiver: cannot open log %s: %s\n", o.log,
+				strerror(errno));
+			return 1;
 		}
 	}
-	if (port <= 0 || port > 65535) {
-		usage(stderr);
+	if (o.secret)
+		secret = o.secret;
+	if (o.secret_file && read_secret_file(o.secret_file))
+		return 1;
+	for (i = 0; i < o.answer.n; i++)
+		if (parse_script(o.answer.v[i])) {
+			fprintf(stderr, "webhook_receiver: bad --answer %s (see --help)\n",
+				o.answer.v[i]);
+			return 1;
+		}
+	control_path = o.control;
+	errno = 0;
+	port = o.port ? strtol(o.port, &end, 10) : 0;
+	if (!o.port || errno || end == o.port || *end || port <= 0 || port > 65535) {
+		fprintf(stderr, "webhook_receiver: --port PORT, 1 to 65535, is required (see --help)\n");
 		return 1;
 	}
 	sa.sin_port = htons(port);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	if (blackhole) {
+	if (o.blackhole) {
 		/* Connections complete in the kernel's backlog and are never served. */
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 128)) {
-			fprintf(stderr, "webhook_receiver: cannot listen on port %d: %s\n", port,
+			fprintf(stderr, "webhook_receiver: cannot listen on port %ld: %s\n", port,
 				strerror(errno));
 			return 1;
 		}
-		printf("blackhole listening on port %d\n", port);
+		printf("blackhole listening on port %ld\n", port);
 		fflush(stdout);
 		while (!stop)
 			pause();
@@ -376,10 +385,10 @@ int main(int argc, char **argv)
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 			     MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
 	if (!d) {
-		fprintf(stderr, "webhook_receiver: cannot listen on port %d\n", port);
+		fprintf(stderr, "webhook_receiver: cannot listen on port %ld\n", port);
 		return 1;
 	}
-	printf("listening on port %d\n", port);
+	printf("listening on port %ld\n", port);
 	fflush(stdout);
 	while (!stop)
 		pause();

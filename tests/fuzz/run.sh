@@ -16,6 +16,7 @@ max_len() {
 	case $1 in
 	fuzz_config) echo 16384 ;;
 	fuzz_request) echo 4096 ;;
+	fuzz_history) echo 16384 ;;
 	fuzz_state) echo $(( $(stat -c %s "$build/fuzz/corpus/fuzz_state/idle.state") + 64 )) ;;
 	*) echo 4096 ;;
 	esac
