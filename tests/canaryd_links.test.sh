@@ -5,6 +5,7 @@
 #     STATUS list), and attached with its stable once created;
 #   a rollout on it ends as failed when it is deleted; it is lost, then
 #     attached again when re-created (a new ifindex), the failed rollout kept;
+#     deleted and re-created at once: attached on the new ifindex;
 #   renamed: followed by ifindex (status ifname), the dispatcher untouched;
 #   detached (ip link set dev X xdp off): its rollout ends failed; reported
 #     in status, log and metrics, and left alone with reattach = no;
@@ -110,6 +111,15 @@ grep -q "^canary_decisions_total{interface=\"$LATE\",decision=\"failed\"} 1" "$C
 grep -q "^canary_interface_link{interface=\"$LATE\",state=\"managed\"} 1" "$CB_TMP/metrics" ||
 	fail "metrics do not say $LATE is managed"
 echo "  ifindex $idx1 -> $idx2, rollout $(st "$LATE" '.rollout.phase')"
+
+echo "deleted and re-created at once (one look may see both):"
+ip -n "$TB_DUT" link del "$LATE" || fail "cannot delete $LATE"
+make_late
+wait_for "re-created -> attached on the new ifindex" $FAST \
+	bash -c "[ \"\$($CTL -j status $LATE | jq -r '.interfaces[0].ifindex')\" != $idx2 ] &&
+		[ \"\$($CTL -j status $LATE | jq -r '.interfaces[0].link')\" = managed ]"
+attached_with_stable "$LATE" || fail "$LATE not attached with its stable after a quick re-create"
+echo "  ifindex $idx2 -> $(st "$LATE" '.ifindex')"
 
 echo "renamed:"
 xdp0=$(cb_xdp_id)
