@@ -58,6 +58,14 @@ int rollout__reconcile(const struct rollout *r, const struct rollout_observed *o
 		}
 		return 0;
 	}
+	/*
+	 * Waiting at its start gate: no traffic reaches the candidate yet (the
+	 * engine fills slot 1 when the gate passes), so an empty slot 1 at
+	 * share 0 is the rollout as persisted, not a withdrawal; the gate is
+	 * asked again.
+	 */
+	if (r->gate == ROLLOUT_GATE_START && !obs->share_bp && (!obs->slot1 || obs->slot1 == cand))
+		return 0;
 	if (obs->slot1 != cand || obs->share_bp < r->share_bp) {
 		out->outcome = ROLLOUT_RC_ROLLBACK_COMPLETED;
 		event(out, ROLLOUT_EV_WITHDRAWN, now_ms,

@@ -56,6 +56,39 @@ static enum rollout_phase feed(struct rollout *r, const struct rollout_reconcile
 	return r->phase;
 }
 
+/*
+ * A rollout waiting at its start gate has slot 1 empty and share 0, as
+ * persisted: consistent after a restart, not a completed withdrawal (which
+ * made it a false "rolled back"). Past the gate, an empty slot 1 still is.
+ */
+static void test_start_gate(void **state)
+{
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_observed obs = { .slot0 = STABLE, .stable_pin = STABLE, .cand_pin = CAND };
+	struct rollout_plan plan;
+	struct judge_config jc;
+	struct rollout_actions a;
+	struct rollout_event ev = { .type = ROLLOUT_EV_START, .now_ms = 1000 };
+	struct rollout_reconcile rc;
+
+	(void)state;
+	judge_config__defaults(&jc);
+	assert_int_equal(rollout_plan__parse(&plan, "1,5,25,100", 10000, 0, 100), 0);
+	plan.gates = ROLLOUT_GATE_BIT(ROLLOUT_GATE_START);
+	assert_int_equal(rollout__init(r, &plan, &jc), 0);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_int_equal(r->gate, ROLLOUT_GATE_START);
+	assert_int_equal(r->share_bp, 0);
+	assert_int_equal(rollout__reconcile(r, &obs, 5000, &rc), 0);
+	assert_int_equal(rc.outcome, ROLLOUT_RC_CONSISTENT);
+	assert_int_equal(rc.nr, 0);
+	/* The same observation for a rollout past its gate is a withdrawal. */
+	live_rollout(r);
+	assert_int_equal(rollout__reconcile(r, &obs, 5000, &rc), 0);
+	assert_int_equal(rc.outcome, ROLLOUT_RC_ROLLBACK_COMPLETED);
+	free(r);
+}
+
 static void test_consistent(void **state)
 {
 	struct rollout *r = calloc(1, sizeof(*r));
@@ -352,6 +385,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_consistent),
+		cmocka_unit_test(test_start_gate),
 		cmocka_unit_test(test_start_undone),
 		cmocka_unit_test(test_start_over_promoted),
 		cmocka_unit_test(test_advance_undone),

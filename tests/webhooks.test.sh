@@ -227,6 +227,32 @@ wait_for 30 '.rollout.phase == "promoted"' ||
 grep '"event":"gate.step"' "$LOG2" | grep -q '"status":200' ||
 	{ cat "$LOG2"; fail "the new endpoint never saw the step gate"; }
 echo "SIGHUP while a gate waited on a silent endpoint: asked again at the new URL, promoted"
+# ---- a restart while the rollout waits at its start gate: it still waits
+# (slot 1 empty, share 0 is how a gated start looks), the gate is asked
+# again, and the rollout goes on when it says yes: not a false "rolled back".
+echo "gate.start=403" >"$CONTROL"
+configure gate <<INI
+[webhook gate]
+url = http://127.0.0.1:8080/canary
+gates = start
+timeout = 1s
+INI
+reload
+$CTL start "$TB_DUT_IF" $B/versions/fw_v2.bpf.o >/dev/null || fail "cannot start the gated rollout"
+wait_for 30 '.rollout.gate.name == "start"' || { status; fail "no wait on gate start"; }
+kill -TERM "$CB_DAEMON_PID"
+for _ in $(seq 100); do kill -0 "$CB_DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$CB_DAEMON_PID" 2>/dev/null && fail "canaryd did not stop on SIGTERM"
+cb_start_daemon || fail "canaryd did not come back"
+reloads=0
+wait_for 30 '.rollout.gate.name == "start"' || { status; fail "after a restart, the rollout no longer waits at gate start"; }
+status | jq -e '.interfaces[0].rollout.phase == "progressing"' >/dev/null ||
+	{ status; fail "a restart at the start gate ended the rollout"; }
+[ "$(cb_kernel_share)" -eq 0 ] || fail "share $(cb_kernel_share) bp before the start gate passed"
+echo "gate.start=200" >"$CONTROL"
+wait_for 30 '.rollout.phase == "promoted"' ||
+	{ status; fail "the start gate answered yes after a restart: not promoted"; }
+echo "restart at the start gate: still waiting after it (share 0), promoted once the gate said yes"
 # ---- the interface removed mid-rollout: the failed webhook, counted.
 LOG3=$CB_TMP/hooks3.jsonl
 tb_bg "$TB_DUT" $B/webhook_receiver --port 8083 --log "$LOG3" >/dev/null
