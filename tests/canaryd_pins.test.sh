@@ -78,6 +78,9 @@ cb_start_daemon || fail "canaryd did not come back"
 [ "$(rules)" = '["dst 2001:db8:2::/48 -> candidate"]' ] || fail "after the restart: rules $(rules)"
 [ "$($CTL -j status "$IF" | jq -r '.interfaces[0].rollout.phase')" = progressing ] ||
 	fail "the rollout did not survive the restart"
+# The pinned counts restart from canaryd's first read: wait for it.
+cb_wait_status "$IF" '.read_interval_ms != null' 10 "the first counter read" ||
+	fail "canaryd did not read the counters after the restart"
 send 500 2001:db8:1::1 2001:db8:2::10 6
 cb_wait_status "$IF" '.rollout.pins.pinned.candidate.packets >= 500' 20 "pinned after restart" ||
 	fail "the IPv6 rule no longer pins after the restart"
