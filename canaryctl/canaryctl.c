@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dp.h"
 #include "engine.h"
 #include "history_cmd.h"
 #include "log.h"
@@ -368,12 +369,12 @@ static bool steps_valid(const char *s)
 /* ---- options: one table per command; it parses and prints the usage -------- */
 
 struct verb_args {
-	const char *pos[4];
+	const char *pos[1 + CANARY_PIN_LIST_MAX];	/* pin IFACE RULE... */
 	int npos;
 	const char *socket, *steps, *step_time, *warmup, *pcap, *max_diff, *prepare;
 	const char *state_dir, *config, *output;
-	struct canary_opt_strings set;
-	bool json, help, wait, watch, verbose;
+	struct canary_opt_strings set, pin;
+	bool json, help, wait, watch, verbose, clear;
 };
 
 /* An option (params.h): --NAME [ARG] (and -SHORT), setting one field of struct verb_args. */
@@ -418,7 +419,15 @@ static const struct canary_opt start_opts[] = {
 	CANARY_OPTION_MULTI(struct verb_args, "set", 0, "NAME=VALUE", set,
 			   "set the candidate's global NAME (.rodata/.data) to VALUE;\n"
 			   "repeatable; after the config's set"),
+	CANARY_OPTION_MULTI(struct verb_args, "pin", 0, "RULE", pin,
+			   "pin flows to a version: 'src|dst PREFIX -> candidate|stable'\n"
+			   "(one rule per --pin, repeatable; after the config's pin)"),
 	DEFINE_OPTION("wait", 0, NULL, wait, "wait for the end of the rollout, exit with its code"),
+	{ 0 },
+};
+
+static const struct canary_opt pin_opts[] = {
+	DEFINE_OPTION("clear", 0, NULL, clear, "remove every pin rule of the rollout"),
 	{ 0 },
 };
 
@@ -491,6 +500,7 @@ static int do_status(const struct cmd *c, struct verb_args *a);
 static int do_start(const struct cmd *c, struct verb_args *a);
 static int do_op(const struct cmd *c, struct verb_args *a);
 static int do_preflight(const struct cmd *c, struct verb_args *a);
+static int do_pin(const struct cmd *c, struct verb_args *a);
 static int do_history(const struct cmd *c, struct verb_args *a);
 static int do_report(const struct cmd *c, struct verb_args *a);
 static int do_help(const struct cmd *c, struct verb_args *a);
@@ -507,6 +517,9 @@ static const struct cmd cmds[] = {
 	  do_op },
 	{ "prepare", "IFACE", 1, NULL, "run the loaded candidate's prepare command again (to "
 	  "refill its maps).\n", do_op },
+	{ "pin", "IFACE [RULE...]", 1 + CANARY_PIN_LIST_MAX, pin_opts,
+	  "replace the running rollout's pin rules, swapped in whole; each RULE one\n"
+	  "argument 'src|dst PREFIX -> candidate|stable' (--clear: none).\n", do_pin },
 	{ "preflight", "STABLE_OBJECT[:PROG] CANDIDATE_OBJECT[:PROG]", 2, preflight_opts,
 	  DESC_PREFLIGHT, do_preflight },
 	{ "history", "IFACE", 1, history_opts, DESC_HISTORY, do_history },
@@ -739,6 +752,29 @@ static void print_version_row(const char *name, json_t *v)
 	       jcount(v, CANARY_K_PACKETS));
 }
 
+/* "pin  dst 198.18.5.0/24 -> candidate", then the pinned packets per version. */
+static void print_pins(json_t *pins)
+{
+	json_t *rules = json_object_get(pins, CANARY_K_RULES), *r;
+	json_t *pinned = json_object_get(pins, CANARY_K_PINNED);
+	static const char *const roles[] = { CANARY_K_STABLE, CANARY_K_CANDIDATE };
+	size_t i;
+
+	if (!json_array_size(rules))
+		return;
+	json_array_foreach(rules, i, r)
+		printf("  %-10s %s\n", "pin", json_string_value(r) ?: "?");
+	for (i = 0; i < 2; i++) {
+		json_t *e = json_object_get(pinned, roles[i]);
+
+		if (json_is_object(e))
+			printf("  %-10s %s: %llu packets (drop %llu, pass %llu, aborted %llu, "
+			       "invalid %llu)\n", "pinned", roles[i], jcount(e, CANARY_K_PACKETS),
+			       jcount(e, "drop"), jcount(e, "pass"), jcount(e, "aborted"),
+			       jcount(e, "invalid"));
+	}
+}
+
 static void print_iface(json_t *ifc)
 {
 	json_t *ro = json_object_get(ifc, CANARY_K_ROLLOUT),
@@ -811,6 +847,7 @@ static void print_iface(json_t *ifc)
 			printf("  %-10s %.0f candidate packets/h seen, %.0f needed: this step will "
 			       "time out (never a rollback)\n", "low traffic",
 			       jnum(ex, CANARY_K_CAND_PPH), jnum(ex, CANARY_K_NEED_PPH));
+		print_pins(json_object_get(ro, CANARY_K_PINS));
 	}
 	if (json_is_object(br))
 		printf("  %-10s %s (bad %llu, trips %llu)\n", "breaker",
@@ -1131,6 +1168,47 @@ static int run_command(json_t *req, const char *iface, bool wait, const char *do
 	return wait_rollout(iface, id[0] ? id : NULL);
 }
 
+/* Rules, each checked by the one rule parser, joined by commas for the request. */
+static int join_pins(const struct cmd *c, const char *cmd, const char *const *v, int n,
+		     char *buf, size_t len)
+{
+	struct canary_pin_rule r;
+	size_t used = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (strchr(v[i], ',') || canary_pin_rule__parse(v[i], &r))
+			return usage_err(c, "%s: bad pin rule '%s' (src|dst PREFIX -> "
+					 "candidate|stable, one rule per argument)", cmd, v[i]);
+		used += snprintf(buf + used, used < len ? len - used : 0, "%s%s", i ? "," : "",
+				 v[i]);
+	}
+	if (used >= len)
+		return usage_err(c, "%s: the pin rules are longer than %zu bytes", cmd, len - 1);
+	return 0;
+}
+
+static int do_pin(const struct cmd *c, struct verb_args *a)
+{
+	char pin[1024], done[64];
+	int err;
+
+	if (a->npos < 1)
+		return usage_err(c, "pin: missing IFACE");
+	if (a->npos < 2 && !a->clear)
+		return usage_err(c, "pin: missing RULE (or --clear to remove every rule)");
+	if (a->npos > 1 && a->clear)
+		return usage_err(c, "pin: RULE and --clear together");
+	err = join_pins(c, "pin", a->pos + 1, a->npos - 1, pin, sizeof(pin));
+	if (err)
+		return err;
+	snprintf(done, sizeof(done), "%d pin rule%s set", a->npos - 1, a->npos == 2 ? "" : "s");
+	return run_command(json_pack("{s:s, s:s, s:s}", "cmd", "pin", "iface", a->pos[0], "pin",
+				     pin),
+			   a->pos[0], false, done);
+}
+
 static int do_start(const struct cmd *c, struct verb_args *a)
 {
 	char cand[PATH_MAX + 256], cwd[PATH_MAX], done[PATH_MAX + 320];
@@ -1203,6 +1281,16 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 					 sizeof(set) - 1);
 		}
 		json_object_set_new(req, "set", json_string(set));
+	}
+	if (req && a->pin.n) {
+		char pin[1024];
+		int err = join_pins(c, "start", a->pin.v, a->pin.n, pin, sizeof(pin));
+
+		if (err) {
+			json_decref(req);
+			return err;
+		}
+		json_object_set_new(req, "pin", json_string(pin));
 	}
 	snprintf(done, sizeof(done), "rollout of %s started (canaryctl status %s --watch)", cand,
 		 iface);

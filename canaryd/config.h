@@ -52,6 +52,7 @@ struct canary_rollout_cfg {
 	__u64 prepare_timeout_ms;	/* prepare_timeout = 30s (at most 60s): then it is killed */
 	char copy_maps[256];		/* copy_maps = a,b: private, filled from stable's */
 	char set[512];			/* set = NAME=VALUE,...: globals of every version */
+	char pin[1024];			/* pin = src|dst PREFIX -> candidate|stable, ... */
 };
 
 #define CANARY_MAX_WEBHOOKS 8

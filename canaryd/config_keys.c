@@ -144,6 +144,9 @@ const struct key canaryd_config_keys[] = {
 	  .allowed = "map names separated by commas" },
 	{ .name = "set", ROLLOUT(set), .parse = parse_assignments,
 	  .allowed = "NAME=VALUE items separated by commas (globals in .rodata/.data)" },
+	{ .name = "pin", ROLLOUT(pin), .parse = parse_pins,
+	  .allowed = "pin rules separated by commas, each src|dst PREFIX -> candidate|stable, "
+		     "e.g. dst 198.18.5.0/24 -> candidate (at most 32)" },
 
 	{ .name = "alpha", JUDGE(alpha), PROB },
 	{ .name = "srm_alpha", JUDGE(srm_alpha), PROB },

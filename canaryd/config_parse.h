@@ -117,6 +117,7 @@ int out_of_range(struct parser *p, const char *v);
 bool in_range(const struct key *k, __u64 n);
 int parse_path(struct parser *p, const struct key *k, const char *v, void *field);
 int parse_assignments(struct parser *p, const struct key *k, const char *v, void *field);
+int parse_pins(struct parser *p, const struct key *k, const char *v, void *field);
 int parse_metrics(struct parser *p, const struct key *k, const char *v, void *field);
 int parse_duration(struct parser *p, const struct key *k, const char *v, void *field);
 int parse_count(struct parser *p, const struct key *k, const char *v, void *field);

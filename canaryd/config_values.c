@@ -161,6 +161,27 @@ int parse_assignments(struct parser *p, const struct key *k, const char *v, void
 	return parse_path(p, k, v, field);
 }
 
+/* pin = RULE, RULE...: the one rule parser (lib/parse.c); applied at each rollout's start. */
+int parse_pins(struct parser *p, const struct key *k, const char *v, void *field)
+{
+	struct canary_pin_rule rules[CANARY_PIN_LIST_MAX];
+	char bad[128];
+	size_t n;
+	int err;
+
+	err = canary_pin_rules__parse(v, rules, CANARY_PIN_LIST_MAX, &n, bad, sizeof(bad));
+	if (err == -E2BIG) {
+		snprintf(p->why, sizeof(p->why), "more than %d rules", CANARY_PIN_LIST_MAX);
+		return err;
+	}
+	if (err) {
+		snprintf(p->why, sizeof(p->why), "bad rule '%s' (src|dst PREFIX -> candidate|stable)",
+			 bad);
+		return err;
+	}
+	return parse_path(p, k, v, field);
+}
+
 int parse_metrics(struct parser *p, const struct key *k, const char *v, void *field)
 {
 	struct sockaddr_storage sa;

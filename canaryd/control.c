@@ -53,6 +53,8 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	struct canaryd_load l = { .obj = obj, .prog = prog, .timeout_ms = rc->prepare_timeout_ms,
 				  .copy_maps = rc->copy_maps, .log = vlog, .log_len = sizeof(vlog) };
 	char set[sizeof(rc->set) + sizeof(req->set) + 1];
+	char pin[sizeof(rc->pin) + sizeof(req->pin) + 1];
+	size_t nr_pins = 0;
 	int fd, err;
 
 	if (ifc->has_rollout && !rollout__done(&ifc->st.ro))
@@ -88,6 +90,15 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 		 req->set);
 	l.prepare = next.cand_prepare;
 	l.set = set;
+	/* The config's pin rules, then the request's: one set, swapped in whole. */
+	snprintf(pin, sizeof(pin), "%s%s%s", rc->pin, rc->pin[0] && req->pin[0] ? "," : "",
+		 req->pin);
+	err = canary_pin_rules__parse(pin, next.pins, CANARY_PIN_LIST_MAX, &nr_pins, NULL, 0);
+	if (err)
+		return err_reply(err, "iface %s: start: the config's and the request's pin rules "
+				 "together are more than %d (or one is bad)", ifc->cfg.name,
+				 CANARY_PIN_LIST_MAX);
+	next.nr_pins = nr_pins;
 	fd = canary_version__precheck(obj, prog, msg, sizeof(msg));
 	if (fd >= 0)
 		fd = canaryd_iface__load_version(ifc, &l, &bobj, msg, sizeof(msg));
@@ -125,7 +136,8 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	ifc->has_rollout = true;
 	canaryd_iface__gc_versions(ifc);	/* the candidate pinned before, if any */
 	memcpy(ifc->at_start, ifc->last, sizeof(ifc->last));
-	ev = (struct rollout_event){ .type = ROLLOUT_EV_START, .now_ms = canaryd_now_ms() };
+	ev = (struct rollout_event){ .type = ROLLOUT_EV_START, .now_ms = canaryd_now_ms(),
+				     .nr_pins = ifc->st.nr_pins };
 	err = canaryd_iface__feed(d, ifc, &ev);
 	if (err)
 		return err_reply(err, "iface %s: the datapath refused the candidate: %s; stable "
@@ -231,6 +243,32 @@ static json_t *cmd_revert(struct canaryd *d, struct iface *ifc, const struct can
 	return cmd_event(d, ifc, req, ROLLOUT_EV_REVERT);
 }
 
+/* pin: the running rollout's whole pin rule set replaced ("" removes it). */
+static json_t *cmd_pin(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
+{
+	const char *name = ifc->cfg.name;
+	struct canary_pin_rule rules[CANARY_PIN_LIST_MAX];
+	struct rollout_event ev = { .type = ROLLOUT_EV_PINS, .now_ms = canaryd_now_ms() };
+	size_t n;
+	int err;
+
+	if (!ifc->has_rollout || rollout__done(&ifc->st.ro))
+		return err_reply(ENOENT, "iface %s: no running rollout to pin flows to (start one, "
+				 "with --pin)", name);
+	/* Checked by canaryd_request__parse() already. */
+	err = canary_pin_rules__parse(req->pin, rules, CANARY_PIN_LIST_MAX, &n, NULL, 0);
+	if (err)
+		return err_reply(err, "iface %s: pin: bad rules", name);
+	memcpy(ifc->st.pins, rules, n * sizeof(rules[0]));
+	ifc->st.nr_pins = n;
+	ev.nr_pins = n;
+	err = canaryd_iface__feed(d, ifc, &ev);
+	if (err)
+		return err_reply(err, "iface %s: pin failed in the datapath: %s; stable restored",
+				 name, strerror(-err));
+	return json_pack("{s:b}", CANARY_K_OK, 1);
+}
+
 static const struct {
 	enum canaryd_cmd cmd;
 	bool managed_iface;	/* needs a managed interface; else any or none */
@@ -244,6 +282,7 @@ static const struct {
 	{ CANARYD_CMD_ABORT, true, cmd_abort },
 	{ CANARYD_CMD_REVERT, true, cmd_revert },
 	{ CANARYD_CMD_PREPARE, true, cmd_prepare },
+	{ CANARYD_CMD_PIN, true, cmd_pin },
 };
 
 static json_t *handle_request(struct canaryd *d, const struct canaryd_request *req)

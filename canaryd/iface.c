@@ -94,6 +94,8 @@ int canaryd_iface__persist(struct iface *ifc)
 void canaryd_iface__restore_stable(struct iface *ifc)
 {
 	canary_dp__set_share(ifc->dp, 1, 0);
+	/* No pin rule may point at the slot about to be emptied (DESIGN.md's order). */
+	canary_dp__set_pins(ifc->dp, NULL, 0);
 	canary_dp__clear_slot(ifc->dp, 1);
 	canary_dp__set_rollout(ifc->dp, false, 0);
 }

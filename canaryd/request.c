@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "engine.h"
+#include "dp.h"
 #include "request.h"
 
 static const char *const cmd_names[] = {
@@ -13,6 +14,7 @@ static const char *const cmd_names[] = {
 	[CANARYD_CMD_PAUSE] = "pause",	   [CANARYD_CMD_RESUME] = "resume",
 	[CANARYD_CMD_PROMOTE] = "promote", [CANARYD_CMD_ABORT] = "abort",
 	[CANARYD_CMD_REVERT] = "revert",   [CANARYD_CMD_PREPARE] = "prepare",
+	[CANARYD_CMD_PIN] = "pin",
 };
 
 const char *canaryd_cmd__name(enum canaryd_cmd cmd)
@@ -50,6 +52,26 @@ static int copy_str(json_t *o, const char *key, char *buf, size_t size, char *ms
 	}
 	strcpy(buf, json_string_value(v));
 	return 0;
+}
+
+/* "pin": rules separated by commas, checked by the one rule parser. */
+static int parse_pin(json_t *o, const char *cmd, struct canaryd_request *req, char *msg,
+		     size_t len)
+{
+	struct canary_pin_rule rules[CANARY_PIN_LIST_MAX];
+	char bad[128], q[64];
+	size_t n;
+	int err;
+
+	if (copy_str(o, "pin", req->pin, sizeof(req->pin), msg, len))
+		return -EINVAL;
+	err = canary_pin_rules__parse(req->pin, rules, CANARY_PIN_LIST_MAX, &n, bad, sizeof(bad));
+	if (err == -E2BIG)
+		snprintf(msg, len, "%s: more than %d pin rules", cmd, CANARY_PIN_LIST_MAX);
+	else if (err)
+		snprintf(msg, len, "%s: bad pin rule '%s' (src|dst PREFIX -> candidate|stable)", cmd,
+			 quote(bad, q, sizeof(q)));
+	return err ? -EINVAL : 0;
 }
 
 static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t len)
@@ -91,7 +113,8 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 	if (steps)
 		strcpy(req->steps, steps);
 	if (copy_str(o, "prepare", req->prepare, sizeof(req->prepare), msg, len) ||
-	    copy_str(o, "set", req->set, sizeof(req->set), msg, len))
+	    copy_str(o, "set", req->set, sizeof(req->set), msg, len) ||
+	    parse_pin(o, "start", req, msg, len))
 		return -EINVAL;
 	if (req->set[0]) {
 		char name[128], value[256];
@@ -125,7 +148,7 @@ static int parse_object(json_t *o, struct canaryd_request *req, char *msg, size_
 			break;
 	if (i == sizeof(cmd_names) / sizeof(cmd_names[0])) {
 		snprintf(msg, len, "unknown command '%s' (status, start, pause, resume, promote, "
-			 "abort, revert, prepare)", quote(cmd, q, sizeof(q)));
+			 "abort, revert, prepare, pin)", quote(cmd, q, sizeof(q)));
 		return -EINVAL;
 	}
 	req->cmd = i;
@@ -141,6 +164,13 @@ static int parse_object(json_t *o, struct canaryd_request *req, char *msg, size_
 	else if (req->cmd != CANARYD_CMD_STATUS) {
 		snprintf(msg, len, "%s: \"iface\" is required", cmd);
 		return -EINVAL;
+	}
+	if (req->cmd == CANARYD_CMD_PIN) {
+		if (!json_is_string(json_object_get(o, "pin"))) {
+			snprintf(msg, len, "pin: \"pin\" (the rules, \"\" for none) is required");
+			return -EINVAL;
+		}
+		return parse_pin(o, "pin", req, msg, len);
 	}
 	return req->cmd == CANARYD_CMD_START ? parse_start(o, req, msg, len) : 0;
 }

@@ -23,6 +23,7 @@ enum canaryd_cmd {
 	CANARYD_CMD_ABORT,
 	CANARYD_CMD_REVERT,
 	CANARYD_CMD_PREPARE,
+	CANARYD_CMD_PIN,
 };
 
 struct canaryd_request {
@@ -36,6 +37,8 @@ struct canaryd_request {
 	__u64 warmup_ms;		/* the share-0 baseline before step 1; ~0: the default */
 	char prepare[512];		/* the candidate's prepare command; empty: the config's */
 	char set[512];			/* NAME=VALUE,...: after the config's set */
+	/* start: rules after the config's pin; pin: the new whole set ("": none) */
+	char pin[1024];
 };
 
 /* "status", "start", ...: the wire name of CMD. */

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -110,6 +111,22 @@ static bool rollout_ok(const struct rollout *r)
 	return !rollout__init(&scratch, &r->plan, &j->cfg);
 }
 
+static bool pins_ok(const struct canaryd_persist *st)
+{
+	__u32 i;
+
+	if (st->nr_pins > CANARY_PIN_LIST_MAX || st->ro.nr_pins > st->nr_pins)
+		return false;
+	for (i = 0; i < st->nr_pins; i++) {
+		const struct canary_pin_rule *p = &st->pins[i];
+
+		if ((p->family != AF_INET && p->family != AF_INET6) || p->slot >= CANARY_MAX_SLOTS ||
+		    p->dir >= CANARY_PIN_DIRS || p->prefixlen > (p->family == AF_INET ? 32U : 128U))
+			return false;
+	}
+	return true;
+}
+
 static bool version_id_ok(const struct canaryd_version_id *v)
 {
 	return memchr(v->obj, 0, sizeof(v->obj)) && memchr(v->prog, 0, sizeof(v->prog)) &&
@@ -148,7 +165,7 @@ int canaryd_state__load(const char *path, struct canaryd_persist *st, char *why,
 		   !memchr(st->cand_prog, 0, sizeof(st->cand_prog)) ||
 		   !memchr(st->cand_sha256, 0, sizeof(st->cand_sha256)) ||
 		   !version_id_ok(&st->stable) || !version_id_ok(&st->previous) ||
-		   !rollout_ok(&st->ro)) {
+		   !rollout_ok(&st->ro) || !pins_ok(st)) {
 		snprintf(why, len, "fields out of range");
 		err = -EBADMSG;
 	}

@@ -11,14 +11,15 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "dp.h"
 #include "engine.h"
 
 #define CANARYD_STATE_MAGIC "CNRYSTAT"
 /*
  * 2: approval gates in struct rollout; 3: version ids; 4: seed per rollout,
- * stratum judge; 5: the candidate's prepare command
+ * stratum judge; 5: the candidate's prepare command; 6: pin rules
  */
-#define CANARYD_STATE_LAYOUT 5
+#define CANARYD_STATE_LAYOUT 6
 
 /* The file: this header, then struct canaryd_persist. */
 struct canaryd_state_header {
@@ -53,6 +54,9 @@ struct canaryd_persist {
 	__u32 seed;
 	/* The candidate's prepare command (canaryctl prepare runs it again); "": none. */
 	char cand_prepare[512];
+	/* The rollout's pin rule set (config, start --pin, canaryctl pin): ro.nr_pins of them. */
+	struct canary_pin_rule pins[CANARY_PIN_LIST_MAX];
+	__u32 nr_pins;
 	struct rollout ro;
 };
 

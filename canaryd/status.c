@@ -43,6 +43,34 @@ static void set_bool(json_t *o, const char *key, bool v)
 	json_object_set_new(o, key, json_boolean(v));
 }
 
+/* The pin rule set and what it sent to each version (class pinned, since at_start). */
+static json_t *pins_json(const struct iface *ifc)
+{
+	static const char *const roles[] = { CANARY_K_STABLE, CANARY_K_CANDIDATE };
+	json_t *o = json_object(), *rules = json_array(), *pinned = json_object();
+	char text[128];
+	__u32 i, v, row;
+
+	for (i = 0; i < ifc->st.nr_pins && i < CANARY_PIN_LIST_MAX; i++)
+		if (!canary_pin_rule__format(&ifc->st.pins[i], text, sizeof(text)))
+			json_array_append_new(rules, json_string(text));
+	json_object_set_new(o, CANARY_K_RULES, rules);
+	for (row = 0; ifc->have_last && row < 2; row++) {
+		const struct canary_counters *c =
+			canary_counters__at(ifc->last, row, CANARY_CLASS_PINNED);
+		const struct canary_counters *s =
+			canary_counters__at(ifc->at_start, row, CANARY_CLASS_PINNED);
+		json_t *e = json_object();
+
+		set_u64(e, CANARY_K_PACKETS, c->packets - s->packets);
+		for (v = 0; v < CANARY_V_MAX; v++)
+			set_u64(e, canary_verdict_name(v), c->verdict[v] - s->verdict[v]);
+		json_object_set_new(pinned, roles[row], e);
+	}
+	json_object_set_new(o, CANARY_K_PINNED, pinned);
+	return o;
+}
+
 json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,
 				const struct judge_sample *d, const struct canary_rate *rate)
 {
@@ -208,6 +236,7 @@ json_t *canaryd_status__rollout(const struct iface *ifc)
 	}
 	json_object_set_new(o, CANARY_K_TOTALS, totals_json(r));
 	json_object_set_new(o, CANARY_K_GATE, gate_json(ifc, now));
+	json_object_set_new(o, CANARY_K_PINS, pins_json(ifc));
 	return o;
 }
 

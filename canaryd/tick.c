@@ -96,6 +96,15 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 	case ROLLOUT_ACT_ASK_GATE:
 		canaryd_iface__ask_gate(d, ifc, (enum rollout_gate)a->arg);
 		return 0;
+	case ROLLOUT_ACT_SET_PINS:
+		if (a->arg != ifc->st.nr_pins)
+			return -EINVAL;
+		return canary_dp__set_pins(dp, ifc->st.pins, ifc->st.nr_pins);
+	case ROLLOUT_ACT_CLEAR_PINS:
+		err = canary_dp__set_pins(dp, NULL, 0);
+		if (!err)
+			ifc->st.nr_pins = 0;
+		return err;
 	}
 	return -EINVAL;
 }
@@ -104,7 +113,8 @@ static const char *action_name(enum rollout_action_type t)
 {
 	static const char *const names[] = {
 		"fill slot 1", "arm the breaker", "set the share", "clear slot 1", "promote",
-		"revert", "notify", "persist", "ask the gate",
+		"revert", "notify", "persist", "ask the gate", "set the pin rules",
+		"remove the pin rules",
 	};
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";

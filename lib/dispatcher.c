@@ -679,43 +679,6 @@ int canary_dp__set_cost_sampling(struct canary_dp *dp, __u32 n)
 	return canary_dp__set_config(dp, &cfg);
 }
 
-int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule)
-{
-	char buf[INET6_ADDRSTRLEN + 16], *slash, *eq, *end;
-	unsigned long plen, slot;
-
-	memset(rule, 0, sizeof(*rule));
-	if (!strncmp(text, "dst:", 4)) {
-		rule->dir = CANARY_PIN_DST;
-		text += 4;
-	} else if (!strncmp(text, "src:", 4)) {
-		text += 4;
-	}
-	if (snprintf(buf, sizeof(buf), "%s", text) >= (int)sizeof(buf))
-		return -EINVAL;
-	slash = strchr(buf, '/');
-	eq = strchr(buf, '=');
-	if (!slash || !eq || eq < slash)
-		return -EINVAL;
-	*slash = *eq = '\0';
-	if (inet_pton(AF_INET, buf, rule->addr) == 1)
-		rule->family = AF_INET;
-	else if (inet_pton(AF_INET6, buf, rule->addr) == 1)
-		rule->family = AF_INET6;
-	else
-		return -EINVAL;
-	errno = 0;
-	plen = strtoul(slash + 1, &end, 10);
-	if (errno || end == slash + 1 || *end || plen > (rule->family == AF_INET ? 32U : 128U))
-		return -EINVAL;
-	slot = strtoul(eq + 1, &end, 10);
-	if (errno || end == eq + 1 || *end || slot >= CANARY_MAX_SLOTS)
-		return -EINVAL;
-	rule->prefixlen = plen;
-	rule->slot = slot;
-	return 0;
-}
-
 static int new_trie(int family)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);

@@ -134,11 +134,21 @@ struct canary_pin_rule {
 };
 
 /*
- * Parse "198.18.0.0/24=1" or "2001:db8::/32=2" (source prefixes), with
- * "dst:" in front for a destination prefix ("src:" is accepted too). A
- * source rule that matches wins over any destination rule.
+ * One pin rule (lib/parse.c, no kernel needed): "src PREFIX -> candidate",
+ * "dst PREFIX -> stable" (the config's and canaryctl's form; PREFIX IPv4 or
+ * IPv6, "/LEN" optional: a host), or the short form "198.18.0.0/24=1",
+ * "dst:2001:db8::/32=2" (slot numbers). A source rule that matches wins
+ * over any destination rule. 0 or -EINVAL.
  */
 int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule);
+
+/* Rules separated by commas into RULES (at most MAX): 0, -EINVAL (*BAD: the item), -E2BIG. */
+#define CANARY_PIN_LIST_MAX 32
+int canary_pin_rules__parse(const char *list, struct canary_pin_rule *rules, size_t max,
+			    size_t *n, char *bad, size_t badlen);
+
+/* "dst 198.18.5.0/24 -> candidate" (slot 1), "-> stable" (slot 0), "-> slot N". */
+int canary_pin_rule__format(const struct canary_pin_rule *rule, char *buf, size_t len);
 
 /*
  * Replace the whole pin rule set with RULES (n may be 0 to remove all). New

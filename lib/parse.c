@@ -4,8 +4,14 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
+#include "canary_abi.h"
+#include "dp.h"
 #include "parse.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -184,4 +190,139 @@ int canary_parse_int_value(const char *value, unsigned int size, int is_signed, 
 		return -ERANGE;
 	*out = neg ? (~v + 1) & (size == 8 ? UINT64_MAX : (1ULL << (8 * size)) - 1) : v;
 	return 0;
+}
+
+/* Pin rules: see lib/dp.h. */
+static int pin_prefix(char *p, struct canary_pin_rule *rule)
+{
+	char *slash = strchr(p, '/'), *end;
+	unsigned long plen;
+
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, p, rule->addr) == 1)
+		rule->family = AF_INET;
+	else if (inet_pton(AF_INET6, p, rule->addr) == 1)
+		rule->family = AF_INET6;
+	else
+		return -EINVAL;
+	if (!slash) {
+		rule->prefixlen = rule->family == AF_INET ? 32 : 128;
+		return 0;
+	}
+	if (!isdigit((unsigned char)slash[1]))
+		return -EINVAL;
+	errno = 0;
+	plen = strtoul(slash + 1, &end, 10);
+	if (errno || *end || plen > (rule->family == AF_INET ? 32U : 128U))
+		return -EINVAL;
+	rule->prefixlen = plen;
+	return 0;
+}
+
+int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule)
+{
+	char buf[INET6_ADDRSTRLEN + 64], *w[4], *save = NULL, *eq, *end;
+	unsigned long slot;
+	int nw = 0;
+
+	memset(rule, 0, sizeof(*rule));
+	if (snprintf(buf, sizeof(buf), "%s", text) >= (int)sizeof(buf))
+		return -EINVAL;
+	for (char *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (nw == 4)
+			return -EINVAL;
+		w[nw++] = t;
+	}
+	if (nw == 4) {
+		/* src|dst PREFIX -> candidate|stable */
+		if (!strcmp(w[0], "dst"))
+			rule->dir = CANARY_PIN_DST;
+		else if (strcmp(w[0], "src"))
+			return -EINVAL;
+		if (strcmp(w[2], "->"))
+			return -EINVAL;
+		if (!strcmp(w[3], "candidate"))
+			rule->slot = 1;
+		else if (!strcmp(w[3], "stable"))
+			rule->slot = CANARY_SLOT_STABLE;
+		else
+			return -EINVAL;
+		return pin_prefix(w[1], rule) ? (memset(rule, 0, sizeof(*rule)), -EINVAL) : 0;
+	}
+	if (nw != 1)
+		return -EINVAL;
+	/* The short form: [src:|dst:]PREFIX/LEN=SLOT */
+	text = w[0];
+	if (!strncmp(text, "dst:", 4)) {
+		rule->dir = CANARY_PIN_DST;
+		text += 4;
+	} else if (!strncmp(text, "src:", 4)) {
+		text += 4;
+	}
+	memmove(buf, text, strlen(text) + 1);
+	eq = strchr(buf, '=');
+	if (!eq || !strchr(buf, '/') || strchr(buf, '/') > eq)
+		return -EINVAL;
+	*eq = '\0';
+	if (!isdigit((unsigned char)eq[1]))
+		return -EINVAL;
+	errno = 0;
+	slot = strtoul(eq + 1, &end, 10);
+	if (errno || *end || slot >= CANARY_MAX_SLOTS || pin_prefix(buf, rule)) {
+		memset(rule, 0, sizeof(*rule));
+		return -EINVAL;
+	}
+	rule->slot = slot;
+	return 0;
+}
+
+int canary_pin_rules__parse(const char *list, struct canary_pin_rule *rules, size_t max,
+			    size_t *n, char *bad, size_t badlen)
+{
+	const char *s = list;
+
+	*n = 0;
+	for (;;) {
+		size_t len = strcspn(s, ","), a = 0, b = len;
+		struct canary_pin_rule r;
+		char item[INET6_ADDRSTRLEN + 64];
+
+		while (a < b && isspace((unsigned char)s[a]))
+			a++;
+		while (b > a && isspace((unsigned char)s[b - 1]))
+			b--;
+		/* An empty list is no rule; an empty item between commas is an error. */
+		if (a == b && !s[len] && s == list)
+			return 0;
+		if (b - a >= sizeof(item) ||
+		    (snprintf(item, sizeof(item), "%.*s", (int)(b - a), s + a),
+		     canary_pin_rule__parse(item, &r))) {
+			if (bad)
+				snprintf(bad, badlen, "%.*s", (int)(b - a), s + a);
+			return -EINVAL;
+		}
+		if (*n == max)
+			return -E2BIG;
+		rules[(*n)++] = r;
+		if (!s[len])
+			return 0;
+		s += len + 1;
+	}
+}
+
+int canary_pin_rule__format(const struct canary_pin_rule *rule, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN], to[16];
+
+	if (!inet_ntop(rule->family, rule->addr, addr, sizeof(addr)))
+		return -EINVAL;
+	if (rule->slot == CANARY_SLOT_STABLE)
+		snprintf(to, sizeof(to), "stable");
+	else if (rule->slot == 1)
+		snprintf(to, sizeof(to), "candidate");
+	else
+		snprintf(to, sizeof(to), "slot %u", rule->slot);
+	return snprintf(buf, len, "%s %s/%u -> %s", rule->dir == CANARY_PIN_DST ? "dst" : "src",
+			addr, rule->prefixlen, to) >= (int)len ? -ENOSPC : 0;
 }

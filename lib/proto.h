@@ -168,6 +168,14 @@ enum canaryctl_exit {
 #define CANARY_K_EVIDENCE "evidence"
 #define CANARY_K_TESTS "tests"
 #define CANARY_K_TOTALS "totals"
+/*
+ * The rollout's pin rule set: "pins": {"rules": ["dst 198.18.5.0/24 -> candidate", ...],
+ * "pinned": {"stable": {packets, verdicts...}, "candidate": {...}}}: the packets
+ * the rules sent to each version since the rollout's start (or canaryd's start).
+ */
+#define CANARY_K_PINS "pins"
+#define CANARY_K_RULES "rules"
+#define CANARY_K_PINNED "pinned"
 #define CANARY_K_GATE "gate"
 #define CANARY_K_NAME "name"
 #define CANARY_K_WAITING_MS "waiting_ms"

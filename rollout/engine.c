@@ -125,6 +125,14 @@ static void wait_gate(struct rollout *r, enum rollout_gate g, __u64 now,
 	act(acts, ROLLOUT_ACT_PERSIST, 0);
 }
 
+/* Pin rules go before slot 1 is emptied (no rule may point at an empty slot). */
+static void clear_pins(struct rollout *r, struct rollout_actions *acts)
+{
+	if (r->nr_pins)
+		act(acts, ROLLOUT_ACT_CLEAR_PINS, 0);
+	r->nr_pins = 0;
+}
+
 static void roll_back(struct rollout *r, enum rollout_phase phase, enum rollout_notice n,
 		      __u64 now, struct rollout_actions *acts)
 {
@@ -133,6 +141,7 @@ static void roll_back(struct rollout *r, enum rollout_phase phase, enum rollout_
 	r->share_bp = 0;
 	r->end_ms = now;
 	act(acts, ROLLOUT_ACT_SET_SHARE, 0);
+	clear_pins(r, acts);
 	act(acts, ROLLOUT_ACT_CLEAR_SLOT, 0);
 	act(acts, ROLLOUT_ACT_NOTIFY, n);
 	act(acts, ROLLOUT_ACT_PERSIST, 0);
@@ -148,6 +157,7 @@ static void promote(struct rollout *r, __u64 now, struct rollout_actions *acts)
 	r->has_previous = true;
 	act(acts, ROLLOUT_ACT_PROMOTE, 0);
 	act(acts, ROLLOUT_ACT_SET_SHARE, 0);
+	clear_pins(r, acts);
 	act(acts, ROLLOUT_ACT_CLEAR_SLOT, 0);
 	act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_PROMOTED);
 	act(acts, ROLLOUT_ACT_PERSIST, 0);
@@ -163,6 +173,9 @@ static void begin(struct rollout *r, __u64 now, struct rollout_actions *acts)
 {
 	act(acts, ROLLOUT_ACT_FILL_SLOT, 0);
 	act(acts, ROLLOUT_ACT_ARM_BREAKER, r->plan.breaker_budget);
+	/* Pinned flows reach the candidate only once its slot and breaker are set. */
+	if (r->nr_pins)
+		act(acts, ROLLOUT_ACT_SET_PINS, r->nr_pins);
 	if (r->plan.warmup_ms) {
 		r->warming = true;
 		r->step = 0;
@@ -258,11 +271,21 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 
 	/* The kernel already stopped the slot; make it final. */
 	if (ev->breaker_tripped) {
-		snprintf(r->reason, sizeof(r->reason),
-			 "circuit breaker tripped: candidate returned %llu aborted/invalid verdicts "
-			 "(budget %llu)", (unsigned long long)(r->totals.cand_aborted +
-							       r->totals.cand_invalid),
-			 (unsigned long long)r->plan.breaker_budget);
+		__u64 split_bad = r->totals.cand_aborted + r->totals.cand_invalid;
+
+		/* The kernel counts every class; the totals are hash-split only. */
+		if (r->nr_pins && split_bad <= r->plan.breaker_budget)
+			snprintf(r->reason, sizeof(r->reason),
+				 "circuit breaker tripped: candidate returned more than %llu "
+				 "aborted/invalid verdicts (the budget), %llu of them on hash-split "
+				 "traffic, the rest on the flows of its %u pin rules",
+				 (unsigned long long)r->plan.breaker_budget,
+				 (unsigned long long)split_bad, r->nr_pins);
+		else
+			snprintf(r->reason, sizeof(r->reason),
+				 "circuit breaker tripped: candidate returned %llu aborted/invalid "
+				 "verdicts (budget %llu)", (unsigned long long)split_bad,
+				 (unsigned long long)r->plan.breaker_budget);
 		roll_back(r, ROLLOUT_ROLLED_BACK, ROLLOUT_N_ROLLED_BACK, ev->now_ms, acts);
 		return 0;
 	}
@@ -419,6 +442,7 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 			return -EINVAL;
 		r->phase = ROLLOUT_PROGRESSING;
 		r->start_ms = r->last_ms = r->step_start_ms = ev->now_ms;
+		r->nr_pins = ev->nr_pins;
 		if (gated(r, ROLLOUT_GATE_START)) {
 			/* Loaded and checked, but no traffic until the gate passes. */
 			snprintf(r->reason, sizeof(r->reason), "waiting for gate start");
@@ -506,6 +530,20 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 		return 0;
 	case ROLLOUT_EV_GATE_RESULT:
 		return handle_gate_result(r, ev, acts);
+	case ROLLOUT_EV_PINS:
+		if (!live)
+			return -EINVAL;
+		/* Held at the start gate: nothing is in the datapath yet; begin() sets them. */
+		if (r->gate == ROLLOUT_GATE_START) {
+			r->nr_pins = ev->nr_pins;
+		} else if (ev->nr_pins) {
+			r->nr_pins = ev->nr_pins;
+			act(acts, ROLLOUT_ACT_SET_PINS, ev->nr_pins);
+		} else {
+			clear_pins(r, acts);
+		}
+		act(acts, ROLLOUT_ACT_PERSIST, 0);
+		return 0;
 	}
 	return -EINVAL;
 }

@@ -108,6 +108,12 @@ enum rollout_event_type {
 	ROLLOUT_EV_GATE_RESULT,	/* the answer to ROLLOUT_ACT_ASK_GATE */
 	/* A restart found the candidate withdrawn (a rollback not persisted). */
 	ROLLOUT_EV_WITHDRAWN,
+	/*
+	 * An operator replaced the running rollout's pin rule set (nr_pins
+	 * rules, 0: none): the shell holds the rules, the engine says when
+	 * they go into the datapath. Valid while progressing or paused.
+	 */
+	ROLLOUT_EV_PINS,
 };
 
 struct rollout_event {
@@ -131,6 +137,8 @@ struct rollout_event {
 	 * when not NULL (who or what decided), else the engine's own.
 	 */
 	const char *detail;
+	/* START, PINS: how many pin rules the shell holds for this rollout. */
+	__u32 nr_pins;
 };
 
 enum rollout_action_type {
@@ -143,6 +151,13 @@ enum rollout_action_type {
 	ROLLOUT_ACT_NOTIFY,		/* arg = enum rollout_notice */
 	ROLLOUT_ACT_PERSIST,		/* write struct rollout to disk */
 	ROLLOUT_ACT_ASK_GATE,		/* arg = enum rollout_gate: ask until it answers */
+	/*
+	 * arg = number of rules: install the shell's pin rule set whole
+	 * (after slot 1 is filled and its breaker armed), and remove it
+	 * (before slot 1 is emptied).
+	 */
+	ROLLOUT_ACT_SET_PINS,
+	ROLLOUT_ACT_CLEAR_PINS,
 };
 
 enum rollout_notice {
@@ -187,6 +202,7 @@ struct rollout {
 	enum rollout_gate gate;		/* the gate waited on; NONE when none */
 	bool gate_passed;		/* it passed while paused: resume goes through */
 	__u64 gate_since_ms;		/* when the wait began */
+	__u32 nr_pins;			/* pin rules of this rollout (in the datapath once begun) */
 	struct {
 		__u64 stable_packets, cand_packets;	/* hash-split, whole rollout */
 		__u64 cand_aborted, cand_invalid, cand_drops, stable_drops;

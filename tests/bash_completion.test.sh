@@ -65,17 +65,19 @@ want() {
 	fi
 }
 # Commands and prefixes; global options.
-want "" -- status start pause resume promote abort revert prepare preflight history report help
+want "" -- status start pause resume promote abort revert prepare pin preflight history report help
 want st -- status start
 want re -- resume revert report
 want h -- history help
-want p -- pause promote prepare preflight
-want --socket "$SOCK" -j "" -- status start pause resume promote abort revert prepare preflight history report help
+want p -- pause promote prepare pin preflight
+want --socket "$SOCK" -j "" -- status start pause resume promote abort revert prepare pin preflight history report help
 want - -- --socket -j --json -h --help
 want bogus "" --
 want help "" --
 # Options per command, as canaryctl.c parses them.
-want start - -- --steps --step-time --warmup --prepare --set --wait --socket -j --json -h --help
+want start - -- --steps --step-time --warmup --prepare --set --pin --wait --socket -j --json -h --help
+want pin - -- --clear --socket -j --json -h --help
+want start "$IF1" --pin "" --
 want status --w -- --watch
 want pause --w -- --wait
 want revert - -- --wait --socket -j --json -h --help
@@ -98,6 +100,8 @@ want --socket "$SOCK" rev --wait "" -- "$IF1" "$IF2"
 want --socket "$SOCK" status "$IF1" "" --
 want --socket "$SOCK" pause "$IF1" "" --
 want --socket "$SOCK" history "" -- "$IF1" "$IF2"
+want --socket "$SOCK" pin "" -- "$IF1" "$IF2"
+want --socket "$SOCK" pin "$IF1" "" --
 want --socket "$SOCK" history "$IF1" "" --
 CANARYD_SOCKET=$SOCK want resume "" -- "$IF1" "$IF2"
 want --socket "$F/no-such.sock" status "" --

@@ -16,12 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "canary_abi.h"
 #include "config.h"
+#include "dp.h"
 #include "log.h"
 
 #define EXAMPLE "examples/canaryd.ini"
@@ -766,6 +768,81 @@ static void test_version_keys(void **state)
 	loaded_free(l);
 }
 
+/* pin = RULE, ...: the one rule parser (lib/parse.c) and the config key. */
+static void test_pins(void **state)
+{
+	struct canary_pin_rule r[CANARY_PIN_LIST_MAX + 1];
+	struct loaded *l = loaded_new();
+	char text[128], bad[64], many[4096] = "";
+	size_t n, i;
+
+	(void)state;
+	assert_int_equal(canary_pin_rule__parse("dst 198.18.5.0/24 -> candidate", r), 0);
+	assert_int_equal(r[0].family, AF_INET);
+	assert_int_equal(r[0].dir, CANARY_PIN_DST);
+	assert_int_equal(r[0].prefixlen, 24);
+	assert_int_equal(r[0].slot, 1);
+	assert_int_equal(canary_pin_rule__format(r, text, sizeof(text)), 0);
+	assert_string_equal(text, "dst 198.18.5.0/24 -> candidate");
+	assert_int_equal(canary_pin_rule__parse("src  2001:db8:7::/48\t->  stable", r), 0);
+	assert_int_equal(r[0].family, AF_INET6);
+	assert_int_equal(r[0].dir, CANARY_PIN_SRC);
+	assert_int_equal(r[0].slot, 0);
+	assert_int_equal(canary_pin_rule__format(r, text, sizeof(text)), 0);
+	assert_string_equal(text, "src 2001:db8:7::/48 -> stable");
+	/* A host without /LEN; the short form still parses. */
+	assert_int_equal(canary_pin_rule__parse("src 198.18.0.9 -> candidate", r), 0);
+	assert_int_equal(r[0].prefixlen, 32);
+	assert_int_equal(canary_pin_rule__parse("dst:2001:db8::/32=2", r), 0);
+	assert_int_equal(r[0].slot, 2);
+	static const char *const bad_rules[] = {
+		"", "dst", "dst 198.18.5.0/24", "dst 198.18.5.0/24 ->", "dst 198.18.5.0/24 -> canary",
+		"any 198.18.5.0/24 -> candidate", "dst 198.18.5.0/33 -> candidate",
+		"dst 198.18.5.0/ -> candidate", "dst 198.18.5.0/2x -> candidate",
+		"dst 2001:db8::/129 -> stable", "dst nonsense/8 -> stable",
+		"dst 198.18.5.0/24 => candidate", "dst 198.18.5.0/24 -> candidate x",
+		"198.18.0.0/24=4", "198.18.0.0=1", "198.18.0.0/24=",
+	};
+	for (i = 0; i < sizeof(bad_rules) / sizeof(bad_rules[0]); i++)
+		assert_int_equal(canary_pin_rule__parse(bad_rules[i], r), -EINVAL);
+
+	/* Lists: commas, spaces around items; empty items and too many refused. */
+	assert_int_equal(canary_pin_rules__parse("", r, 4, &n, bad, sizeof(bad)), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(canary_pin_rules__parse(" dst 198.18.5.0/24 -> candidate , src "
+						 "2001:db8::1 -> stable", r, 4, &n, bad,
+						 sizeof(bad)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[1].prefixlen, 128);
+	assert_int_equal(canary_pin_rules__parse("dst 198.18.5.0/24 -> candidate,", r, 4, &n, bad,
+						 sizeof(bad)), -EINVAL);
+	assert_int_equal(canary_pin_rules__parse("dst 198.18.5.0/24 -> candidate,,src 198.18.0.1 "
+						 "-> stable", r, 4, &n, bad, sizeof(bad)), -EINVAL);
+	assert_int_equal(canary_pin_rules__parse("src 198.18.0.1 -> stable, dst 1.2.3/8 -> "
+						 "candidate", r, 4, &n, bad, sizeof(bad)), -EINVAL);
+	assert_string_equal(bad, "dst 1.2.3/8 -> candidate");
+	for (i = 0; i <= CANARY_PIN_LIST_MAX; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%ssrc 198.18.%zu.0/24 -> "
+			 "candidate", i ? "," : "", i);
+	assert_int_equal(canary_pin_rules__parse(many, r, CANARY_PIN_LIST_MAX, &n, bad,
+						 sizeof(bad)), -E2BIG);
+
+	/* The key: [rollout], overridden by [interface]; a bad rule names itself. */
+	load_text(l, "[rollout]\npin = dst 198.18.5.0/24 -> candidate\n"
+		     "[interface eth0]\nstable = /v1.o\n"
+		     "[interface eth1]\nstable = /v1.o\npin = src 198.18.9.0/24 -> candidate, "
+		     "dst 2001:db8:5::/48 -> stable\n");
+	assert_int_equal(l->rc, 0);
+	assert_string_equal(iface(l->cfg, "eth0")->rollout.pin, "dst 198.18.5.0/24 -> candidate");
+	assert_string_equal(iface(l->cfg, "eth1")->rollout.pin,
+			    "src 198.18.9.0/24 -> candidate, dst 2001:db8:5::/48 -> stable");
+	load_text(l, "[interface eth0]\nstable = /v1.o\npin = dst 198.18.5.0/24 -> canary\n");
+	assert_int_equal(l->rc, -EINVAL);
+	assert_true(has_error(l->err, l->path, 3, "pin"));
+	assert_non_null(strstr(l->err, "dst 198.18.5.0/24 -> canary"));
+	loaded_free(l);
+}
+
 /* NAME=VALUE lists and integer values for globals (lib/parse.c). */
 static void test_assignments(void **state)
 {
@@ -969,6 +1046,7 @@ int main(void)
 		cmocka_unit_test(test_reattach),
 		cmocka_unit_test(test_version_keys),
 		cmocka_unit_test(test_assignments),
+		cmocka_unit_test(test_pins),
 		cmocka_unit_test(test_webhooks),
 	};
 

@@ -26,6 +26,7 @@
 
 #include "canaryd.h"
 #include "proto.h"
+#include "request.h"
 
 static struct canaryd d;
 static char dir[64], path[128];
@@ -274,6 +275,35 @@ static void test_close_unlinks(void **state)
 	assert_int_equal(canaryd_control__open(&d.ctl, path), 0);
 }
 
+/* The pin request and start's "pin": checked by the one rule parser before any handler runs. */
+static void test_pin_requests(void **state)
+{
+	struct canaryd_request req;
+	char msg[256];
+
+	(void)state;
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"pin\",\"iface\":\"eth0\",\"pin\":"
+						"\"dst 198.18.5.0/24 -> candidate,src 2001:db8::/32 "
+						"-> stable\"}", &req, msg, sizeof(msg)), 0);
+	assert_int_equal(req.cmd, CANARYD_CMD_PIN);
+	assert_string_equal(req.pin, "dst 198.18.5.0/24 -> candidate,src 2001:db8::/32 -> stable");
+	/* "" is the empty set (--clear); a missing "pin" is an error. */
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"pin\",\"iface\":\"eth0\",\"pin\":\"\"}",
+						&req, msg, sizeof(msg)), 0);
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"pin\",\"iface\":\"eth0\"}", &req, msg,
+						sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "\"pin\""));
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"pin\",\"iface\":\"eth0\",\"pin\":"
+						"\"dst 198.18.5.0/33 -> candidate\"}", &req, msg,
+						sizeof(msg)), -EINVAL);
+	assert_string_equal(msg, "pin: bad pin rule 'dst 198.18.5.0/33 -> candidate' (src|dst "
+				 "PREFIX -> candidate|stable)");
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"start\",\"iface\":\"eth0\","
+						"\"candidate\":\"/v2.o\",\"pin\":\"src 198.18.7.0/24 -> "
+						"canary\"}", &req, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "start: bad pin rule"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +313,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_too_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_unlinks, setup, teardown),
+		cmocka_unit_test(test_pin_requests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -344,7 +344,7 @@ static int set_rules(struct fixture *f, const char *const *text, size_t n)
 /* Pin rules override the split and are counted as their own class. */
 static void test_pins_override(void **state)
 {
-	static const char *const rules[] = { "198.18.5.0/24=1", "2001:db8:5::/48=1",
+	static const char *const rules[] = { "198.18.5.0/24=1", "src 2001:db8:5::/48 -> candidate",
 					     "198.18.5.128/25=0" };
 	struct fixture *f = *state;
 	struct pkt_spec in4 = { .src = "198.18.5.7", .sport = 1 };
@@ -394,7 +394,7 @@ static void test_pins_override(void **state)
 /* Destination rules: matched when no source rule matches; pinned class; swapped alike. */
 static void test_pins_destination(void **state)
 {
-	static const char *const rules[] = { "dst:198.18.30.0/24=1", "dst:2001:db8:30::/48=1",
+	static const char *const rules[] = { "dst:198.18.30.0/24=1", "dst 2001:db8:30::/48 -> candidate",
 					     "198.18.31.0/24=0" };
 	static const char *const dst_only[] = { "dst:198.18.30.0/24=1" };
 	struct fixture *f = *state;

@@ -206,6 +206,99 @@ static const enum rollout_action_type rollback_order[] = {
 	ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_SLOT, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
 };
 
+/*
+ * Pin rules: set after slot 1 is filled and its breaker armed, removed before
+ * slot 1 is emptied (rollback, abort, promote); an operator's change swaps
+ * the set (or removes it) while live, only records it at the start gate.
+ */
+static void test_pins_order(void **state)
+{
+	static const enum rollout_action_type start_order[] = {
+		ROLLOUT_ACT_FILL_SLOT, ROLLOUT_ACT_ARM_BREAKER, ROLLOUT_ACT_SET_PINS,
+		ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	static const enum rollout_action_type abort_order[] = {
+		ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_PINS, ROLLOUT_ACT_CLEAR_SLOT,
+		ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	static const enum rollout_action_type promote_order[] = {
+		ROLLOUT_ACT_PROMOTE, ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_PINS,
+		ROLLOUT_ACT_CLEAR_SLOT, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	static const enum rollout_action_type set_order[] = { ROLLOUT_ACT_SET_PINS,
+							      ROLLOUT_ACT_PERSIST };
+	static const enum rollout_action_type clear_order[] = { ROLLOUT_ACT_CLEAR_PINS,
+								ROLLOUT_ACT_PERSIST };
+	static const enum rollout_action_type ask[] = { ROLLOUT_ACT_ASK_GATE, ROLLOUT_ACT_PERSIST };
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_event ev = { .type = ROLLOUT_EV_START, .now_ms = 1000, .nr_pins = 2 };
+	struct rollout_event pins = { .type = ROLLOUT_EV_PINS, .now_ms = 2000 };
+	struct rollout_event stop = { .type = ROLLOUT_EV_ABORT, .now_ms = 3000 };
+	struct rollout_plan plan;
+	struct judge_config jc;
+	struct rollout_actions a;
+
+	(void)state;
+	judge_config__defaults(&jc);
+	plan_default(&plan);
+	/* Not live: refused. */
+	assert_int_equal(rollout__init(r, &plan, &jc), 0);
+	pins.nr_pins = 1;
+	assert_int_equal(rollout__handle(r, &pins, &a), -EINVAL);
+	assert_int_equal(a.nr, 0);
+	/* Started with 2 rules, swapped for 3, aborted: removed before the slot. */
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_actions(&a, start_order, 6);
+	assert_int_equal(a.a[2].arg, 2);
+	pins.nr_pins = 3;
+	assert_int_equal(rollout__handle(r, &pins, &a), 0);
+	assert_actions(&a, set_order, 2);
+	assert_int_equal(a.a[0].arg, 3);
+	assert_int_equal(r->nr_pins, 3);
+	assert_int_equal(rollout__handle(r, &stop, &a), 0);
+	assert_actions(&a, abort_order, 5);
+	assert_int_equal(r->nr_pins, 0);
+	assert_int_equal(rollout__handle(r, &pins, &a), -EINVAL);
+
+	/* Cleared by the operator: no removal left for the end. */
+	assert_int_equal(rollout__init(r, &plan, &jc), 0);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	pins.nr_pins = 0;
+	assert_int_equal(rollout__handle(r, &pins, &a), 0);
+	assert_actions(&a, clear_order, 2);
+	assert_int_equal(rollout__handle(r, &stop, &a), 0);
+	assert_actions(&a, rollback_order, 4);
+
+	/* Promoted: removed after the promotion, before slot 1 is emptied. */
+	assert_int_equal(rollout__init(r, &plan, &jc), 0);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	stop.type = ROLLOUT_EV_PROMOTE;
+	assert_int_equal(rollout__handle(r, &stop, &a), 0);
+	assert_actions(&a, promote_order, 6);
+
+	/* At the start gate: recorded, set only when the gate passes. */
+	plan.gates = ROLLOUT_GATE_BIT(ROLLOUT_GATE_START);
+	assert_int_equal(rollout__init(r, &plan, &jc), 0);
+	ev.nr_pins = 0;
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_actions(&a, ask, 2);
+	pins.nr_pins = 4;
+	assert_int_equal(rollout__handle(r, &pins, &a), 0);
+	assert_int_equal(a.nr, 1);
+	assert_int_equal(a.a[0].type, ROLLOUT_ACT_PERSIST);
+	{
+		struct rollout_event g = { .type = ROLLOUT_EV_GATE_RESULT, .now_ms = 2500,
+					   .gate = ROLLOUT_GATE_START,
+					   .result = ROLLOUT_GATE_PASS };
+
+		assert_int_equal(rollout__handle(r, &g, &a), 0);
+		assert_int_equal(a.a[2].type, ROLLOUT_ACT_SET_PINS);
+		assert_int_equal(a.a[2].arg, 4);
+	}
+	free(r);
+}
+
+
 static void expect_rollback(struct sim *m, const char *what, __u64 max_s)
 {
 	struct rollout_plan plan;
@@ -831,6 +924,7 @@ int main(void)
 		cmocka_unit_test(test_gate_failure_policy),
 		cmocka_unit_test(test_gate_harm_while_waiting),
 		cmocka_unit_test(test_gate_operator),
+		cmocka_unit_test(test_pins_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
