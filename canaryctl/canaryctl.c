@@ -754,6 +754,8 @@ static void print_iface(json_t *ifc)
 		printf("  %-10s %s\n", "error", err);
 	fmt_version_name(json_object_get(ifc, CANARY_K_STABLE), buf, sizeof(buf));
 	printf("  %-10s %s\n", "stable", buf);
+	fmt_version_name(json_object_get(ifc, CANARY_K_CONFIGURED_STABLE), buf, sizeof(buf));
+	printf("  %-10s %s\n", "configured", buf);
 	if (json_is_object(ro)) {
 		json_t *shares = json_object_get(ro, CANARY_K_SHARES_PCT), *s;
 		const char *v;

@@ -111,6 +111,14 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	/* Once, here: webhooks name exactly the bytes that were loaded. */
 	if (canary_sha256_file(obj, next.cand_sha256))
 		next.cand_sha256[0] = '\0';
+	/* Kept now, the bytes just loaded: a promotion must survive a reboot (keep.c). */
+	err = canaryd_keep__store(ifc, obj, next.cand_sha256);
+	if (err) {
+		bpf_object__close(bobj);
+		return err_reply(err, "iface %s: cannot keep a copy of %s in %s: %s; not started, "
+				 "traffic untouched; check that state_dir is writable", ifc->cfg.name,
+				 obj, ifc->keep_dir, strerror(-err));
+	}
 	err = rollout__init(&next.ro, &plan, &ifc->cfg.judge);
 	if (!err)
 		err = canaryd_iface__pin(ifc, PIN_CANDIDATE, fd);

@@ -97,8 +97,12 @@ void canaryd_iface__restore_stable(struct iface *ifc)
 	canary_dp__set_rollout(ifc->dp, false, 0);
 }
 
-/* A fresh dispatcher: stable in slot 0, configured, pinned, attached. */
-static int iface_create_datapath(struct iface *ifc)
+/*
+ * A fresh dispatcher: stable in slot 0, configured, pinned, attached. The
+ * stable is the one the state file names when its copy is kept (*USE_STATE),
+ * else the configured one (keep.c).
+ */
+static int iface_create_datapath(struct iface *ifc, bool *use_state)
 {
 	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
 	struct canaryd_load l = { .stable = true, .obj = ifc->cfg.stable_obj,
@@ -106,10 +110,11 @@ static int iface_create_datapath(struct iface *ifc)
 				  .timeout_ms = rc->prepare_timeout_ms, .set = rc->set };
 	struct bpf_object *obj = NULL;
 	struct canary_config dcfg;
-	char msg[1024] = "";
+	char msg[1024] = "", kept[PATH_MAX] = "";
 	CANARY_DP_OPTS(dopts, .msg = msg, .msg_size = sizeof(msg));
 	int fd, err;
 
+	canaryd_keep__choose_stable(ifc, &l, kept, sizeof(kept), use_state);
 	/* Loaded, its maps pinned and prepared before the dispatcher can send it anything. */
 	fd = canaryd_iface__load_version(ifc, &l, &obj, msg, sizeof(msg));
 	if (fd < 0) {
@@ -153,13 +158,14 @@ static int iface_create_datapath(struct iface *ifc)
 		goto out;
 	}
 	pr_info("iface %s: dispatcher attached (%s), stable %s\n", ifc->cfg.name,
-		ifc->cfg.native ? "native" : "skb", ifc->cfg.stable_obj);
+		ifc->cfg.native ? "native" : "skb", l.obj);
 out:
 	bpf_object__close(obj);	/* the ProgMap and the pin hold the program */
 	return err;
 }
 
-static void iface_resume(struct iface *ifc)
+/* FRESH: the datapath was created anew, so no candidate is pinned. */
+static void iface_resume(struct iface *ifc, bool fresh)
 {
 	char why[128];
 	int err;
@@ -192,7 +198,7 @@ static void iface_resume(struct iface *ifc)
 	}
 	ifc->has_rollout = true;
 	ifc->cand_fd = canaryd_iface__get_pinned(ifc, PIN_CANDIDATE);
-	if (!rollout__done(&ifc->st.ro) && ifc->cand_fd < 0) {
+	if (!rollout__done(&ifc->st.ro) && ifc->cand_fd < 0 && !fresh) {
 		set_error(ifc, "rollout in progress but the candidate pin is missing; "
 			  "traffic untouched");
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
@@ -328,7 +334,7 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 {
 	char msg[256] = "";
 	CANARY_DP_OPTS(dopts, .msg = msg, .msg_size = sizeof(msg));
-	bool adopted = false;
+	bool adopted = false, use_state = false;
 	int err;
 
 	ifc->lock_fd = -1;
@@ -341,6 +347,11 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		return -ENAMETOOLONG;
 	}
 	snprintf(ifc->share_dir, sizeof(ifc->share_dir), "%s/maps", ifc->pin_dir);
+	if (snprintf(ifc->keep_dir, sizeof(ifc->keep_dir), "%s/versions/%s", d->config.state_dir,
+		     ifc->cfg.name) >= (int)sizeof(ifc->keep_dir)) {
+		set_error(ifc, "state_dir path too long");
+		return -ENAMETOOLONG;
+	}
 	ifc->ifindex = if_nametoindex(ifc->cfg.name);
 	if (!ifc->ifindex) {
 		set_error(ifc,
@@ -377,12 +388,14 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 			ifc->cfg.name);
 		adopted = true;
 	} else if (errno == ENOENT) {
-		err = iface_create_datapath(ifc);
+		err = iface_create_datapath(ifc, &use_state);
 		if (err) {
 			pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 			return err;
 		}
-		unlink(ifc->state_path);	/* a new datapath has no rollout to resume */
+		/* A new datapath has no rollout to resume, only the stable it names. */
+		if (!use_state)
+			unlink(ifc->state_path);
 	} else {
 		err = -errno;
 		if (msg[0])
@@ -395,7 +408,8 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		return err;
 	}
-	iface_resume(ifc);
+	if (adopted || use_state)
+		iface_resume(ifc, !adopted);
 	/* Without a state naming it, the stable is the configured one. */
 	if (!ifc->st.stable.obj[0]) {
 		struct canaryd_version_id *v = &ifc->st.stable;
@@ -405,11 +419,23 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		if (canary_sha256_file(v->obj, v->sha256))
 			v->sha256[0] = '\0';
 	}
+	/* The first version is kept too: a revert to it after a reboot finds it. */
+	if (!use_state && ifc->st.stable.sha256[0])
+		canaryd_keep__store(ifc, ifc->st.stable.obj, ifc->st.stable.sha256);
+	/* The reboot took the candidate: the rollout ends as failed, stable only. */
+	if (use_state && ifc->has_rollout && !rollout__done(&ifc->st.ro)) {
+		struct rollout_event ev = { .type = ROLLOUT_EV_FAILED, .now_ms = canaryd_now_ms(),
+					    .detail = "failed: the datapath was created anew (a "
+						      "reboot) during the rollout; stable only" };
+
+		canaryd_iface__feed(d, ifc, &ev);
+	}
 	if (adopted && !ifc->error[0])
 		iface_reconcile(d, ifc);
 	if (adopted)
 		canaryd_iface__pin_adopted_maps(ifc);
 	canaryd_iface__gc_versions(ifc);
+	canaryd_keep__prune(ifc);
 	/* A gate waited on before the restart is asked again (a new event). */
 	if (ifc->has_rollout && ifc->st.ro.gate && !ifc->st.ro.gate_passed &&
 	    ifc->st.ro.phase == ROLLOUT_PROGRESSING && !ifc->error[0]) {

@@ -115,6 +115,7 @@ enum canaryctl_exit {
 #define CANARY_K_MODE "mode"
 #define CANARY_K_MANAGED "managed"
 #define CANARY_K_STABLE "stable"
+#define CANARY_K_CONFIGURED_STABLE "configured_stable"
 #define CANARY_K_CANDIDATE "candidate"
 #define CANARY_K_OBJECT "object"
 #define CANARY_K_PROGRAM "program"
