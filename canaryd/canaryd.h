@@ -169,6 +169,8 @@ void canaryd_iface__map_dir(const struct iface *ifc, __u32 id, char *buf, size_t
 void canaryd_iface__pinned_map_dir(struct iface *ifc, const char *name, char *buf, size_t len);
 /* Map dirs for adopted versions that have none (pinned by an older canaryd). */
 void canaryd_iface__pin_adopted_maps(struct iface *ifc);
+/* The id of program FD, 0 when none. */
+__u32 canaryd_prog_id(int fd);
 /* keep.c: STATE_DIR/versions/IFACE/SHA256.bpf.o, one per version that became stable */
 /* SHA256's kept path into BUF; -EINVAL for a malformed hash. */
 int canaryd_keep__path(const struct iface *ifc, const char *sha256, char *buf, size_t len);

@@ -81,6 +81,8 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	memset(&next, 0, sizeof(next));
 	next.stable = ifc->st.stable;
 	next.previous = ifc->st.previous;
+	next.stable_id = ifc->st.stable_id;
+	next.previous_id = ifc->st.previous_id;
 	/* The request's prepare and globals for this candidate; the interface's otherwise. */
 	snprintf(next.cand_prepare, sizeof(next.cand_prepare), "%s",
 		 req->prepare[0] ? req->prepare : rc->prepare);
@@ -226,6 +228,11 @@ static json_t *cmd_abort(struct canaryd *d, struct iface *ifc, const struct cana
 
 static json_t *cmd_revert(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
 {
+	if (ifc->has_rollout && ifc->st.ro.phase == ROLLOUT_PROMOTED && !ifc->st.ro.has_previous)
+		return err_reply(ENOENT, "iface %s: no previous stable to revert to (the datapath "
+				 "was created anew, after a reboot, with the promoted %s); roll the "
+				 "old version out again with canaryctl start", ifc->cfg.name,
+				 ifc->st.stable.obj);
 	return cmd_event(d, ifc, req, ROLLOUT_EV_REVERT);
 }
 

@@ -55,20 +55,28 @@ static void pin_path(const struct iface *ifc, const char *name, char *buf, size_
 	snprintf(buf, len, "%s/%s", ifc->pin_dir, name);
 }
 
-/* Pin FD as NAME in the interface's pin directory, replacing what was there. */
+/*
+ * Pin FD as NAME in the interface's pin directory, replacing what was there
+ * atomically: pinned as tmp_NAME, then renamed over NAME (bpffs renames), so
+ * NAME always names one program, the old or the new, even across a crash.
+ */
 int canaryd_iface__pin(struct iface *ifc, const char *name, int fd)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	int err = 0;
 
 	pin_path(ifc, name, path, sizeof(path));
-	unlink(path);
-	if (bpf_obj_pin(fd, path)) {
-		int err = -errno;
-
-		pr_warn("iface %s: cannot pin %s: %s\n", ifc->cfg.name, path, strerror(-err));
-		return err;
+	snprintf(tmp, sizeof(tmp), "%s/tmp_%s", ifc->pin_dir, name);	/* bpffs: no dots */
+	unlink(tmp);	/* a crash's leftover */
+	if (bpf_obj_pin(fd, tmp))
+		err = -errno;
+	else if (rename(tmp, path)) {
+		err = -errno;
+		unlink(tmp);
 	}
-	return 0;
+	if (err)
+		pr_warn("iface %s: cannot pin %s: %s\n", ifc->cfg.name, path, strerror(-err));
+	return err;
 }
 
 int canaryd_iface__get_pinned(struct iface *ifc, const char *name)
@@ -209,7 +217,7 @@ static void iface_resume(struct iface *ifc, bool fresh)
 		ifc->st.ro.step + 1, ifc->st.ro.plan.nr_steps, ifc->st.ro.share_bp / 100.0);
 }
 
-static __u32 prog_id(int fd)
+__u32 canaryd_prog_id(int fd)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
@@ -222,7 +230,7 @@ static __u32 prog_id(int fd)
 static __u32 pinned_prog_id(struct iface *ifc, const char *name)
 {
 	int fd = canaryd_iface__get_pinned(ifc, name);
-	__u32 id = prog_id(fd);
+	__u32 id = canaryd_prog_id(fd);
 
 	if (fd >= 0)
 		close(fd);
@@ -295,6 +303,8 @@ static void iface_reconcile(struct canaryd *d, struct iface *ifc)
 		return;
 	obs.stable_pin = pinned_prog_id(ifc, PIN_STABLE);
 	obs.cand_pin = pinned_prog_id(ifc, PIN_CANDIDATE);
+	obs.want_stable = ifc->st.stable_id;
+	obs.want_previous = ifc->st.previous_id;
 	if (rollout__reconcile(ifc->has_rollout ? &ifc->st.ro : NULL, &obs, canaryd_now_ms(), &rc))
 		return;
 	for (i = 0; i < rc.nr; i++) {
@@ -320,6 +330,11 @@ static void iface_reconcile(struct canaryd *d, struct iface *ifc)
 	case ROLLOUT_RC_PROMOTION_COMPLETED:
 		pr_warn("iface %s: canaryd had stopped inside a promotion; promotion completed\n",
 			ifc->cfg.name);
+		break;
+	case ROLLOUT_RC_REVERT_COMPLETED:
+		pr_warn("iface %s: canaryd had stopped inside a revert (slot 0 program %u, stable "
+			"pin %u, previous stable %u); revert completed\n", ifc->cfg.name, obs.slot0,
+			obs.stable_pin, obs.want_previous);
 		break;
 	case ROLLOUT_RC_ROLLBACK_COMPLETED:
 		pr_warn("iface %s: canaryd had stopped inside a rollback (share %.2f%% of "
@@ -422,6 +437,16 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	/* The first version is kept too: a revert to it after a reboot finds it. */
 	if (!use_state && ifc->st.stable.sha256[0])
 		canaryd_keep__store(ifc, ifc->st.stable.obj, ifc->st.stable.sha256);
+	/* A datapath created anew: new program ids, and no "previous" pin to revert to. */
+	if (use_state) {
+		ifc->st.previous_id = 0;
+		ifc->st.stable_id = 0;
+		ifc->st.ro.has_previous = false;
+	}
+	if (!ifc->st.stable_id && ifc->dp)
+		canary_dp__slot_prog_id(ifc->dp, CANARY_SLOT_STABLE, &ifc->st.stable_id);
+	if (use_state)
+		canaryd_iface__persist(ifc);
 	/* The reboot took the candidate: the rollout ends as failed, stable only. */
 	if (use_state && ifc->has_rollout && !rollout__done(&ifc->st.ro)) {
 		struct rollout_event ev = { .type = ROLLOUT_EV_FAILED, .now_ms = canaryd_now_ms(),

@@ -16,9 +16,10 @@
 #define CANARYD_STATE_MAGIC "CNRYSTAT"
 /*
  * 2: approval gates in struct rollout; 3: version ids; 4: seed per rollout,
- * stratum judge; 5: the candidate's prepare command
+ * stratum judge; 5: the candidate's prepare command; 6: program ids of
+ * stable and previous (appended: a layout 5 file is read with them 0, unknown)
  */
-#define CANARYD_STATE_LAYOUT 5
+#define CANARYD_STATE_LAYOUT 6
 
 /* The file: this header, then struct canaryd_persist. */
 struct canaryd_state_header {
@@ -54,7 +55,18 @@ struct canaryd_persist {
 	/* The candidate's prepare command (canaryctl prepare runs it again); "": none. */
 	char cand_prepare[512];
 	struct rollout ro;
+	/*
+	 * The program ids of stable (slot 0, pinned as "stable") and previous
+	 * (pinned as "previous") when this was written, so a restart tells a
+	 * revert ahead of this file from slot 0 to be put back (reconcile.h).
+	 * 0: unknown. Appended last: layout 5 is this struct without them.
+	 */
+	__u32 stable_id;
+	__u32 previous_id;
 };
+
+/* The size of a layout 5 file's payload: struct canaryd_persist up to the ids. */
+#define CANARYD_STATE_LAYOUT5_SIZE offsetof(struct canaryd_persist, stable_id)
 
 /* 0, or a negative errno after logging one line naming PATH. */
 int canaryd_state__save(const char *path, const struct canaryd_persist *st);

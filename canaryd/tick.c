@@ -74,6 +74,8 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 			struct canaryd_version_id *v = &ifc->st.stable;
 
 			ifc->st.previous = *v;
+			ifc->st.previous_id = ifc->st.stable_id;
+			ifc->st.stable_id = canaryd_prog_id(ifc->cand_fd);
 			snprintf(v->obj, sizeof(v->obj), "%s", ifc->st.cand_obj);
 			snprintf(v->prog, sizeof(v->prog), "%s", ifc->st.cand_prog);
 			snprintf(v->sha256, sizeof(v->sha256), "%s", ifc->st.cand_sha256);
@@ -86,6 +88,8 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 		err = canary_dp__set_slot(dp, CANARY_SLOT_STABLE, prev);
 		if (!err)
 			err = canaryd_iface__pin(ifc, PIN_STABLE, prev);
+		if (!err)
+			ifc->st.stable_id = canaryd_prog_id(prev);
 		close(prev);
 		if (!err && ifc->st.previous.obj[0])
 			ifc->st.stable = ifc->st.previous;

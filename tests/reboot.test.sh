@@ -72,6 +72,9 @@ cb_wait_status "$TB_DUT_IF" '.versions.stable.pps > 1000' 10 "stable forwarding"
 	fail "no traffic through fw_v2 after the 'reboot'"
 $CTL status "$TB_DUT_IF" | grep -q "configured .*fw_v1.bpf.o" ||
 	fail "canaryctl status does not show the configured stable"
+$CTL revert "$TB_DUT_IF" >"$CB_TMP/rev.out" 2>&1 && fail "revert accepted with no previous pin"
+grep -q "no previous stable to revert to" "$CB_TMP/rev.out" || { cat "$CB_TMP/rev.out"; fail "revert: unclear refusal"; }
+[ "$(slot0_name)" = "$P2" ] || fail "a refused revert changed slot 0"
 echo "2. after a 'reboot': slot 0 runs $P2 (fw_v2), configured_stable fw_v1 ($P1)"
 
 # 3. A rollout under way at the reboot: failed, stable fw_v2 kept.
