@@ -66,6 +66,7 @@ CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 MHD_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 SYSTEMD_LIBS := $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
+MNL_LIBS := $(shell $(PKG_CONFIG) --libs libmnl 2>/dev/null || echo -lmnl)
 
 BPF_HDRS := $(wildcard bpf/include/*.h)
 
@@ -197,7 +198,7 @@ $(O)/webhook_receiver: TOOL_LIBS += $(MHD_LIBS) $(CRYPTO_LIBS)
 $(O)/canaryd: $(patsubst %.c,$(O)/obj/%.o,$(DAEMON_MAIN)) $(LIBS_ALL) | $(O)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIBS_ALL) $(LINK_LIBS) $(TOOL_LIBS) $(CURL_LIBS) $(MHD_LIBS) \
-		$(SYSTEMD_LIBS) -o $@
+		$(SYSTEMD_LIBS) $(MNL_LIBS) -o $@
 
 # The client: jansson for the daemon's protocol; libbpf (through the datapath
 # library's loaders) and libpcap for "preflight", which runs without a daemon;
@@ -246,9 +247,9 @@ test: $(TEST_DEPS)
 
 # The unit tests that need no privileges, as any user: judge, engine,
 # config, metrics renderer, canaryctl against its fake daemon, history and
-# reports, the control socket.
-CHECK_TESTS := test_canaryctl test_config test_control test_engine test_judge test_metrics \
-	test_reconcile test_history
+# reports, the control socket, link and dispatcher-settings decisions.
+CHECK_TESTS := test_canaryctl test_config test_control test_engine test_judge test_link \
+	test_metrics test_reconcile test_history test_settings
 check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
 	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
 

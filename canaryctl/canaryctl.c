@@ -752,6 +752,17 @@ static void print_iface(json_t *ifc)
 	       json_is_true(json_object_get(ifc, CANARY_K_MANAGED)) ? "managed" : "not managed");
 	if (err)
 		printf("  %-10s %s\n", "error", err);
+	{
+		const char *link = jstr(ifc, CANARY_K_LINK), *now = jstr(ifc, CANARY_K_IFNAME);
+		long long idx = json_integer_value(json_object_get(ifc, CANARY_K_IFINDEX));
+
+		if (link && idx)
+			printf("  %-10s %s (ifindex %lld%s%s)\n", "link", link, idx,
+			       now && name && strcmp(now, name) ? ", now named " : "",
+			       now && name && strcmp(now, name) ? now : "");
+		else if (link)
+			printf("  %-10s %s\n", "link", link);
+	}
 	fmt_version_name(json_object_get(ifc, CANARY_K_STABLE), buf, sizeof(buf));
 	printf("  %-10s %s\n", "stable", buf);
 	fmt_version_name(json_object_get(ifc, CANARY_K_CONFIGURED_STABLE), buf, sizeof(buf));
@@ -827,6 +838,14 @@ static void print_status(json_t *root)
 		if (i)
 			putchar('\n');
 		print_iface(ifc);
+	}
+	if (json_array_size(json_object_get(root, CANARY_K_WAITING))) {
+		json_t *w;
+
+		printf("\nwaiting for:");
+		json_array_foreach(json_object_get(root, CANARY_K_WAITING), i, w)
+			printf(" %s", json_string_value(w));
+		printf(" (configured, not there yet; attached when they appear)\n");
 	}
 }
 

@@ -14,6 +14,8 @@
  *   control.c   the control protocol: one handler per command
  *   control_socket.c  the control socket: its lock, non-blocking clients, deadlines
  *   history.c   the audit trail and the per-interval series (lib/history.h)
+ *   links.c     interfaces that come and go: observe, rollout_link__decide(), apply
+ *   netlink.c   the RTNETLINK socket that wakes links.c up
  */
 #ifndef CANARYD_CANARYD_H
 #define CANARYD_CANARYD_H
@@ -28,6 +30,7 @@
 #include "config.h"
 #include "engine.h"
 #include "history.h"
+#include "link.h"
 #include "rate.h"
 #include "state.h"
 
@@ -40,6 +43,9 @@ struct canary_dp;
 struct iface {
 	struct canary_iface_cfg cfg;
 	int ifindex;
+	char ifname[16];		/* its name now (renames are followed by ifindex) */
+	struct rollout_link link;	/* waiting, managed, lost, detached (rollout/link.h) */
+	bool settings_wait;		/* a settings change waits for the rollout to end */
 	char pin_dir[PATH_MAX - 32];
 	char state_path[PATH_MAX];
 	char share_dir[PATH_MAX];	/* state maps shared between versions */
@@ -90,9 +96,12 @@ struct canaryd_control {
 	struct canaryd_ctl_client c[CANARYD_CTL_CLIENTS];
 };
 
+struct canaryd_netlink;
+
 struct canaryd {
 	struct canaryd_config config;
 	const char *config_path;
+	struct canaryd_netlink *nl;	/* RTNETLINK link messages (netlink.c) */
 	struct iface iface[CANARY_MAX_IFACES];
 	int nr_ifaces;
 	/* The client whose request is being handled ("uid=U pid=P"), else empty. */
@@ -123,7 +132,8 @@ static inline __u64 canaryd_wall_ms(void)
 int canaryd_iface__setup(struct canaryd *d, struct iface *ifc);
 void canaryd_iface__close(struct iface *ifc);
 bool canaryd_iface__managed(const struct iface *ifc);
-bool canaryd_iface__present(const struct iface *ifc);
+/* Dispatcher settings (symmetric, fail, cost_sample) from the config; WHY for the log. */
+void canaryd_iface__settings(struct iface *ifc, const char *why);
 void canaryd_iface__lost(struct canaryd *d, struct iface *ifc);
 struct iface *canaryd__find_iface(struct canaryd *d, const char *name);
 int canaryd_iface__pin(struct iface *ifc, const char *name, int fd);
@@ -132,6 +142,21 @@ int canaryd_iface__persist(struct iface *ifc);
 int canaryd_iface__slot0_from_pin(struct iface *ifc, const char *name);
 void canaryd_iface__restore_stable(struct iface *ifc);
 
+/* links.c: interfaces that come and go, after a link message and on each tick */
+void canaryd_links__check(struct canaryd *d);
+/* canaryd_iface__setup() at start, leaving the link state (waiting when absent). */
+int canaryd_links__setup(struct canaryd *d, struct iface *ifc);
+/* Configured, and no interface of that name (waiting or lost), so not refused where it is. */
+bool canaryd_links__is_waiting(const struct iface *ifc);
+/* The names of the configured interfaces that do not exist (waiting or lost). */
+int canaryd_links__waiting(const struct canaryd *d, char *buf, size_t len);
+
+/* netlink.c: an RTNETLINK socket on RTMGRP_LINK */
+int canaryd_netlink__open(struct canaryd *d);
+int canaryd_netlink__fd(const struct canaryd *d);
+/* Read what is queued; true when a link message (or an overrun) came. */
+bool canaryd_netlink__read(struct canaryd *d);
+void canaryd_netlink__close(struct canaryd *d);
 /* prepare.c: loading a version (its maps, copy_maps, globals, prepare command) */
 struct bpf_object;
 struct canaryd_load {

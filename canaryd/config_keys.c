@@ -92,6 +92,7 @@ const struct key canaryd_config_keys[] = {
 	  .parse = parse_stable, .allowed = "OBJECT or OBJECT:PROGRAM" },
 	{ .name = "fail", IFACE(fail_closed), .parse = parse_choice, .choices = fails,
 	  .allowed = "open, closed" },
+	{ .name = "reattach", IFACE(reattach), BOOL },
 	{ .name = "private_maps", IFACE(private_maps), .parse = parse_path,
 	  .allowed = "map names separated by commas" },
 	{ .name = "webhook", IFACE(webhooks), .parse = parse_path,

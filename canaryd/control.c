@@ -172,18 +172,22 @@ static json_t *cmd_prepare(struct canaryd *d, struct iface *ifc,
 static json_t *cmd_status(struct canaryd *d, struct iface *ifc,
 			  const struct canaryd_request *req)
 {
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *waiting;
 	int k;
 
 	if (req->iface[0] && !ifc) {
 		json_decref(arr);
 		return err_reply(ENODEV, "iface %s is not managed by this canaryd", req->iface);
 	}
-	for (k = 0; k < d->nr_ifaces; k++)
+	waiting = json_array();
+	for (k = 0; k < d->nr_ifaces; k++) {
 		if (!ifc || ifc == &d->iface[k])
 			json_array_append_new(arr, canaryd_status__iface(&d->iface[k]));
-	return json_pack("{s:b, s:o, s:s}", CANARY_K_OK, 1, CANARY_K_INTERFACES, arr,
-			 CANARY_K_METRICS, d->metrics_state ?: "off");
+		if (canaryd_links__is_waiting(&d->iface[k]))
+			json_array_append_new(waiting, json_string(d->iface[k].cfg.name));
+	}
+	return json_pack("{s:b, s:o, s:s, s:o}", CANARY_K_OK, 1, CANARY_K_INTERFACES, arr,
+			 CANARY_K_METRICS, d->metrics_state ?: "off", CANARY_K_WAITING, waiting);
 }
 
 /* pause, resume, promote, abort, revert: one engine event each. */

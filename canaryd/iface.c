@@ -21,6 +21,7 @@
 #include "dp.h"
 #include "log.h"
 #include "reconcile.h"
+#include "settings.h"
 #include "version.h"
 
 /*
@@ -369,8 +370,8 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	}
 	ifc->ifindex = if_nametoindex(ifc->cfg.name);
 	if (!ifc->ifindex) {
-		set_error(ifc,
-			  "interface %s not found; traffic untouched", ifc->cfg.name);
+		set_error(ifc, "interface %s not found; waiting for it to appear (attached then); "
+			  "traffic untouched", ifc->cfg.name);
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		return -ENODEV;
 	}
@@ -457,6 +458,9 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	}
 	if (adopted && !ifc->error[0])
 		iface_reconcile(d, ifc);
+	/* An adopted dispatcher keeps the settings it was made with: the config's now. */
+	if (adopted && !ifc->error[0])
+		canaryd_iface__settings(ifc, "adopted dispatcher");
 	if (adopted)
 		canaryd_iface__pin_adopted_maps(ifc);
 	canaryd_iface__gc_versions(ifc);
@@ -475,18 +479,66 @@ bool canaryd_iface__managed(const struct iface *ifc)
 	return ifc->dp && !ifc->error[0];
 }
 
-bool canaryd_iface__present(const struct iface *ifc)
+static const char *yes_no(bool b)
 {
-	char name[IF_NAMESIZE];
+	return b ? "yes" : "no";
+}
 
-	return if_indextoname(ifc->ifindex, name) && !strcmp(name, ifc->cfg.name);
+/* The dispatcher's settings as the config has them now (rollout/settings.h decides). */
+void canaryd_iface__settings(struct iface *ifc, const char *why)
+{
+	struct rollout_dp_settings want = { .symmetric = ifc->cfg.rollout.symmetric,
+					    .fail_closed = ifc->cfg.fail_closed,
+					    .cost_sample = ifc->cfg.rollout.cost_sample };
+	struct rollout_dp_settings have;
+	struct rollout_settings_diff df;
+	struct canary_config c;
+	bool was_waiting = ifc->settings_wait;
+	int err = 0;
+
+	if (!ifc->dp || canary_dp__get_config(ifc->dp, &c))
+		return;
+	have.symmetric = c.flags & CANARY_F_SYMMETRIC;
+	have.fail_closed = c.flags & CANARY_F_FAIL_CLOSED;
+	have.cost_sample = c.flags & CANARY_F_COST ? c.cost_mask + 1 : 0;
+	rollout_settings__diff(&want, &have, ifc->has_rollout && !rollout__done(&ifc->st.ro),
+			       &df);
+	ifc->settings_wait = df.wait;
+	if (df.wait && !was_waiting)
+		pr_info("iface %s: symmetric %s -> %s waits for the rollout to end (it would move "
+			"flows between the versions) (%s)\n", ifc->cfg.name, yes_no(have.symmetric),
+			yes_no(want.symmetric), why);
+	if (df.apply & (ROLLOUT_SET_SYMMETRIC | ROLLOUT_SET_FAIL)) {
+		if (df.apply & ROLLOUT_SET_SYMMETRIC)
+			c.flags ^= CANARY_F_SYMMETRIC;
+		if (df.apply & ROLLOUT_SET_FAIL)
+			c.flags ^= CANARY_F_FAIL_CLOSED;
+		err = canary_dp__set_config(ifc->dp, &c);
+	}
+	if (!err && (df.apply & ROLLOUT_SET_COST))
+		err = canary_dp__set_cost_sampling(ifc->dp, want.cost_sample);
+	if (err) {
+		pr_warn("iface %s: dispatcher settings not changed (%s): %s; they stay as they "
+			"were\n", ifc->cfg.name, why, strerror(-err));
+		return;
+	}
+	if (df.apply & ROLLOUT_SET_SYMMETRIC)
+		pr_info("iface %s: symmetric %s -> %s (%s)\n", ifc->cfg.name,
+			yes_no(have.symmetric), yes_no(want.symmetric), why);
+	if (df.apply & ROLLOUT_SET_FAIL)
+		pr_info("iface %s: fail %s -> %s (%s)\n", ifc->cfg.name,
+			have.fail_closed ? "closed" : "open", want.fail_closed ? "closed" : "open",
+			why);
+	if (df.apply & ROLLOUT_SET_COST)
+		pr_info("iface %s: cost_sample %u -> %u (%s)\n", ifc->cfg.name, have.cost_sample,
+			rollout_settings__cost_round(want.cost_sample), why);
 }
 
 /*
- * The interface went away (deleted, or renamed) under a running canaryd.
- * The kernel detached the dispatcher with it; the pins stay, consistent with
- * stable only, so a canaryd restarted once the interface is back adopts them.
- * The rollout ends as failed; the interface is reported and left alone.
+ * The interface was deleted under a running canaryd (links.c saw it). The
+ * kernel detached the dispatcher with it; the pins stay, consistent with
+ * stable only, and are adopted again when an interface of that name comes
+ * back. The rollout ends as failed.
  */
 void canaryd_iface__lost(struct canaryd *d, struct iface *ifc)
 {
@@ -500,8 +552,8 @@ void canaryd_iface__lost(struct canaryd *d, struct iface *ifc)
 		canaryd_iface__feed(d, ifc, &ev);
 	else
 		canaryd_iface__restore_stable(ifc);
-	set_error(ifc, "interface %.*s (ifindex %d) was removed; not managed any more; restart "
-		  "canaryd once it is back", IF_NAMESIZE, ifc->cfg.name, ifc->ifindex);
+	set_error(ifc, "interface %.*s (ifindex %d) was removed; not managed until it is back "
+		  "(attached again then)", IF_NAMESIZE, ifc->cfg.name, ifc->ifindex);
 	pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 }
 

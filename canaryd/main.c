@@ -60,6 +60,11 @@ static int reload_config(struct canaryd *d)
 		/* Rollout and judge defaults apply from the next rollout on. */
 		d->iface[i].cfg.rollout = fresh.iface[j].rollout;
 		d->iface[i].cfg.judge = fresh.iface[j].judge;
+		/* Dispatcher settings now (symmetric waits for a running rollout's end). */
+		d->iface[i].cfg.fail_closed = fresh.iface[j].fail_closed;
+		canaryd_iface__settings(&d->iface[i], "SIGHUP");
+		d->iface[i].cfg.reattach = fresh.iface[j].reattach;
+		d->iface[i].link.reattach = fresh.iface[j].reattach;
 		/* Webhooks too: requests already queued keep what they were made with. */
 		memcpy(d->iface[i].cfg.webhooks, fresh.iface[j].webhooks,
 		       sizeof(fresh.iface[j].webhooks));
@@ -82,6 +87,7 @@ static int reload_config(struct canaryd *d)
 				fresh.iface[j].name);
 	canary_log_set_level(fresh.log_level);
 	pr_info("SIGHUP: config %s reloaded\n", d->config_path);
+	canaryd_links__check(d);	/* reattach = yes may repair a detachment now */
 	return 0;
 }
 
@@ -99,6 +105,7 @@ static int render_metrics(void *ctx, char **out, size_t *len)
 
 		m[i].name = ifc->cfg.name;
 		m[i].managed = canaryd_iface__managed(ifc);
+		m[i].link = ifc->link.state;
 		if (ifc->dp && ifc->have_last) {
 			m[i].counters = ifc->last;
 			m[i].breaker = &ifc->brk;
@@ -119,12 +126,14 @@ static int render_metrics(void *ctx, char **out, size_t *len)
 static void notify_status(const struct canaryd *d, bool ready)
 {
 	static char last[512];
-	char line[512];
+	char line[512], waiting[256];
 	int i, n, managed = 0;
 
 	for (i = 0; i < d->nr_ifaces; i++)
 		managed += canaryd_iface__managed(&d->iface[i]);
 	n = snprintf(line, sizeof(line), "managing %d of %d interfaces", managed, d->nr_ifaces);
+	if (canaryd_links__waiting(d, waiting, sizeof(waiting)))
+		n += snprintf(line + n, sizeof(line) - n, "; waiting for %s", waiting);
 	for (i = 0; i < d->nr_ifaces && n < (int)sizeof(line); i++) {
 		const struct rollout *r = &d->iface[i].st.ro;
 
@@ -226,8 +235,11 @@ int main(int argc, char **argv)
 	char err_text[8192] = "";
 	struct itimerspec its = {};
 	struct canary_metrics_server *msrv = NULL;
-	/* Ours, the metrics server's, the control socket's, then libcurl's (2 per request). */
-	struct pollfd pfd[3 + 1 + CANARYD_CTL_CLIENTS + 2 * 64];
+	/*
+	 * Ours (signals, timer), the metrics server's, RTNETLINK's, the control
+	 * socket's, then libcurl's (2 per request).
+	 */
+	struct pollfd pfd[4 + 1 + CANARYD_CTL_CLIENTS + 2 * 64];
 	struct opts o = {};
 	sigset_t sigs;
 	int i, sfd = -1, tfd = -1, err, merr, managed = 0, rc = 1;
@@ -273,9 +285,11 @@ int main(int argc, char **argv)
 		return 1;
 	merr = metrics_retry(d, &msrv, canaryd_now_ms());
 	d->nr_ifaces = d->config.nr_ifaces;
+	/* Subscribed before the first look: an interface that appears in between is seen. */
+	canaryd_netlink__open(d);
 	for (i = 0; i < d->nr_ifaces; i++) {
 		d->iface[i].cfg = d->config.iface[i];
-		err = canaryd_iface__setup(d, &d->iface[i]);
+		err = canaryd_links__setup(d, &d->iface[i]);
 		if (d->iface[i].locked_out) {
 			d->nr_ifaces = i + 1;	/* the ones set up so far are closed */
 			goto out;	/* another canaryd: touch nothing more */
@@ -301,23 +315,32 @@ int main(int argc, char **argv)
 		"interval %llu ms\n", managed, d->nr_ifaces, d->config.socket,
 		d->config.metrics, msrv ? "" : strcmp(d->metrics_state, "off") ? " (unbound)" : "",
 		(unsigned long long)d->config.interval_ms);
-	notify_status(d, true);	/* every interface is set up and the socket answers */
+	/*
+	 * READY=1: the socket answers and every configured interface that exists
+	 * has been set up (managed, or refused with its error); the ones that do
+	 * not exist yet are named in STATUS= and in status, and attached when
+	 * they appear.
+	 */
+	notify_status(d, true);
 	printf("ready\n");
 	fflush(stdout);
 
 	last_tick = canaryd_now_ms();
 	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = tfd, .events = POLLIN };
+	pfd[3] = (struct pollfd){ .fd = canaryd_netlink__fd(d), .events = POLLIN };
+	/* Anything that changed between the first look and the subscription's first read. */
+	canaryd_links__check(d);
 	for (;;) {
 		int timeout = canary_metrics__timeout_ms(msrv), n, nctl;
 
 		pfd[2] = (struct pollfd){ .fd = canary_metrics__fd(msrv), .events = POLLIN };
 		/* The control socket's clients, each with its deadline. */
-		nctl = canaryd_control__pollfds(&d->ctl, pfd + 3, &timeout);
+		nctl = canaryd_control__pollfds(&d->ctl, pfd + 4, &timeout);
 		/* libcurl's sockets and timers too: webhooks progress without blocking us. */
-		n = canary_webhooks__pollfds(pfd + 3 + nctl,
-					     sizeof(pfd) / sizeof(pfd[0]) - 3 - nctl, &timeout);
-		if (poll(pfd, 3 + nctl + n, timeout) < 0) {
+		n = canary_webhooks__pollfds(pfd + 4 + nctl,
+					     sizeof(pfd) / sizeof(pfd[0]) - 4 - nctl, &timeout);
+		if (poll(pfd, 4 + nctl + n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_warn("canaryd: poll failed: %s; exiting, the datapath keeps running "
@@ -344,6 +367,8 @@ int main(int argc, char **argv)
 			__u64 expirations, now = canaryd_now_ms();
 
 			if (read(tfd, &expirations, sizeof(expirations)) > 0) {
+				/* Also for what the kernel does not announce. */
+				canaryd_links__check(d);
 				for (i = 0; i < d->nr_ifaces; i++)
 					canaryd_iface__tick(d, &d->iface[i], now,
 							    (now - last_tick) / 1000.0);
@@ -352,7 +377,11 @@ int main(int argc, char **argv)
 				metrics_retry(d, &msrv, now);
 			}
 		}
-		canaryd_control__run(d, pfd + 3);
+		if ((pfd[3].revents & POLLIN) && canaryd_netlink__read(d)) {
+			canaryd_links__check(d);
+			notify_status(d, false);
+		}
+		canaryd_control__run(d, pfd + 4);
 		canary_webhooks__run();
 		canary_metrics__run(msrv);	/* never blocks; also expires idle scrapers */
 	}
@@ -364,6 +393,7 @@ out:
 		canaryd_history__flush(d, &d->iface[i]);
 		canaryd_iface__close(&d->iface[i]);
 	}
+	canaryd_netlink__close(d);
 	canary_webhooks__fini();
 	return rc;
 }

@@ -430,6 +430,22 @@ int canary_metrics__render(const struct canary_metrics_iface *ifs, int n, char *
 	       "1 if canaryd manages the interface (dispatcher attached, no error), else 0.");
 	for (i = 0; i < n; i++)
 		iface_gauge(f, "canary_interface_managed", ifs[i].name, ifs[i].managed);
+	family(f, "canary_interface_link", "gauge",
+	       "1 for the interface's link state (waiting: not there yet; managed; lost: deleted, "
+	       "waiting for it again; detached: the dispatcher removed by someone else), 0 for "
+	       "the others.");
+	for (i = 0; i < n; i++) {
+		int st;
+
+		for (st = ROLLOUT_LINK_WAITING; st <= ROLLOUT_LINK_DETACHED; st++) {
+			struct series s;
+
+			s_open(&s, f, "canary_interface_link");
+			s_label(&s, "interface", ifs[i].name);
+			s_label(&s, "state", rollout_link_state__name(st));
+			s_u64(&s, ifs[i].link == (enum rollout_link_state)st);
+		}
+	}
 	counter_family(f, ifs, n, "canary_packets_total",
 		       "Packets each version handled, by traffic class.", F_PACKETS);
 	counter_family(f, ifs, n, "canary_bytes_total",

@@ -19,6 +19,7 @@
 
 #include "canary_abi.h"
 #include "engine.h"
+#include "link.h"
 
 #define CANARY_METRICS_DEFAULT "127.0.0.1:9464"
 #define CANARY_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -27,6 +28,7 @@
 struct canary_metrics_iface {
 	const char *name;
 	bool managed;
+	enum rollout_link_state link;	/* waiting, managed, lost, detached (rollout/link.h) */
 	/* CANARY_COUNTERS_ENTRIES records as last read, or NULL before the first read. */
 	const struct canary_counters *counters;
 	/* The candidate slot's breaker as last read; NULL with counters NULL. */

@@ -250,6 +250,9 @@ json_t *canaryd_status__iface(const struct iface *ifc)
 	set_bool(o, CANARY_K_MANAGED, canaryd_iface__managed(ifc));
 	json_object_set_new(o, CANARY_K_ERROR,
 			    ifc->error[0] ? json_string(ifc->error) : json_null());
+	set_str(o, CANARY_K_LINK, rollout_link_state__name(ifc->link.state));
+	set_int(o, CANARY_K_IFINDEX, ifc->link.ifindex);
+	set_str(o, CANARY_K_IFNAME, ifc->ifname[0] ? ifc->ifname : ifc->cfg.name);
 	/* The running stable (promotions move it; a reboot keeps it), and the config's first. */
 	json_object_set_new(o, CANARY_K_STABLE,
 			    version_id_json(ifc->st.stable.obj, ifc->st.stable.prog,

@@ -237,12 +237,12 @@ void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double
 	bool have_strata, strata_ok;
 	__u32 thr;
 
+	/* links.c has looked at the interface just before. */
 	if (!canaryd_iface__managed(ifc))
 		return;
-	if (!canaryd_iface__present(ifc)) {
-		canaryd_iface__lost(d, ifc);
-		return;
-	}
+	/* A symmetric change waited for the rollout to end. */
+	if (ifc->settings_wait && (!ifc->has_rollout || rollout__done(&ifc->st.ro)))
+		canaryd_iface__settings(ifc, "the rollout ended");
 	if (canary_dp__read_counters(ifc->dp, c))
 		return;
 	/* For status: how regularly the loop reads (nothing may stall it). */

@@ -448,6 +448,52 @@ done:
 	return 0;
 }
 
+int canary_dp__reattach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode,
+			const struct canary_dp_opts *opts)
+{
+	if (dp->xdp) {
+		xdp_program__close(dp->xdp);
+		dp->xdp = NULL;
+	}
+	return canary_dp__attach(dp, ifindex, mode, opts);
+}
+
+__u32 canary_dp__prog_id(const struct canary_dp *dp)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(canary_dp__prog_fd(dp), &info, &len))
+		return 0;
+	return info.id;
+}
+
+__u32 canary_dp__xdp_id(const struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), id = 0;
+	struct xdp_multiprog *mp;
+	struct xdp_program *p = NULL;
+
+	if (bpf_xdp_query_id(ifindex, mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE,
+			     &id) || !id)
+		return 0;
+	if (bpf_obj_get_info_by_fd(canary_dp__prog_fd(dp), &info, &len) || id == info.id)
+		return id;
+	/* libxdp's multiprog dispatcher: is ours one of its programs? */
+	mp = xdp_multiprog__get_from_ifindex(ifindex);
+	if (libxdp_get_error(mp) || !mp)
+		return id;
+	if (!xdp_multiprog__is_legacy(mp) && xdp_multiprog__attach_mode(mp) == mode)
+		while ((p = xdp_multiprog__next_prog(p, mp)))
+			if (!memcmp(xdp_program__tag(p), info.tag, sizeof(info.tag))) {
+				id = info.id;
+				break;
+			}
+	xdp_multiprog__close(mp);
+	return id;
+}
+
 int canary_dp__detach(struct canary_dp *dp)
 {
 	char name[IF_NAMESIZE];

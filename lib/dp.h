@@ -62,6 +62,22 @@ bool canary_dp__attached(const struct canary_dp *dp, int ifindex, enum xdp_attac
 int canary_dp__attach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode,
 		      const struct canary_dp_opts *opts);
 int canary_dp__detach(struct canary_dp *dp);
+/*
+ * Attach again after someone else detached the dispatcher (ip link set dev
+ * X xdp off): the stale attachment handle is dropped (nothing is detached)
+ * and the dispatcher attached as canary_dp__attach does.
+ */
+int canary_dp__reattach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode,
+			const struct canary_dp_opts *opts);
+/* The dispatcher program's id, 0 when it cannot be read. */
+__u32 canary_dp__prog_id(const struct canary_dp *dp);
+/*
+ * What runs as IFINDEX's XDP program in MODE: the dispatcher's id when it is
+ * the program attached there, or one of the programs of a libxdp multiprog
+ * dispatcher attached there (same tag); else the attached program's id, 0
+ * when there is none.
+ */
+__u32 canary_dp__xdp_id(const struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode);
 
 /* Put a program version into a slot (one atomic ProgMap update), or empty it. */
 int canary_dp__set_slot(struct canary_dp *dp, __u32 slot, int prog_fd);

@@ -109,11 +109,15 @@ enum canaryctl_exit {
 #define CANARY_K_ERRNO "errno"
 #define CANARY_K_LOG "log"		/* a refused candidate: the verifier's log */
 #define CANARY_K_INTERFACES "interfaces"
+#define CANARY_K_WAITING "waiting"	/* configured interfaces that do not exist */
 #define CANARY_K_METRICS "metrics"	/* status: "listening", "unbound", "off" */
 /* One interface. */
 #define CANARY_K_IFACE "iface"
 #define CANARY_K_MODE "mode"
 #define CANARY_K_MANAGED "managed"
+#define CANARY_K_LINK "link"		/* waiting, managed, lost, detached */
+#define CANARY_K_IFINDEX "ifindex"	/* followed; 0 while waiting */
+#define CANARY_K_IFNAME "ifname"	/* its name now (a rename is followed) */
 #define CANARY_K_STABLE "stable"
 #define CANARY_K_CONFIGURED_STABLE "configured_stable"
 #define CANARY_K_CANDIDATE "candidate"

@@ -8,7 +8,7 @@ PKGS=(
 	make gcc clang llvm pkg-config libclang-rt-14-dev valgrind
 	libbpf-dev libxdp-dev bpftool xdp-tools libelf-dev zlib1g-dev
 	libinih-dev libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libssl-dev
-	libpcap-dev libcmocka-dev libsystemd-dev
+	libpcap-dev libcmocka-dev libsystemd-dev libmnl-dev
 	iproute2 ethtool util-linux procps jq python3 python3-yaml
 	curl systemd stress-ng
 	ansible-core prometheus bash-completion

@@ -33,6 +33,8 @@ err2=$(jq -r --arg i "$DUT2" '.interfaces[] | select(.iface == $i) | .error' <<<
 [ "$err1" = null ] || fail "$TB_DUT_IF is not managed: $err1"
 [[ $err2 == "cannot attach dispatcher in native mode"*"try skb mode"* ]] ||
 	fail "$DUT2's status error is not the library's line: '$err2' ($st)"
+# Refused where it is: not listed as waiting for it to appear.
+jq -e '.waiting == []' >/dev/null <<<"$st" || fail "$DUT2 is listed as waiting: $(jq -c .waiting <<<"$st")"
 # The plain text view shows it too.
 $CTL status 2>&1 | grep -qF "cannot attach dispatcher in native mode" ||
 	fail "canaryctl status (text) does not show the attach failure: $($CTL status 2>&1)"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # canaryd under systemd, without systemd: build/notify_listen plays the
 # NOTIFY_SOCKET end. READY=1 comes only when the control socket answers and
-# the interface is set up; SIGHUP gives RELOADING=1 then READY=1 (also when
+# the interface is set up (not waiting for a configured one that does not
+# exist: STATUS= names it); SIGHUP gives RELOADING=1 then READY=1 (also when
 # the new file is refused); SIGTERM gives STOPPING=1. Under JOURNAL_STREAM
 # every log line carries its journald priority. Then `make install` into a
 # staging DESTDIR gives the expected tree, and the installed unit passes
@@ -13,6 +14,9 @@ cd "$(dirname "$0")/.."
 . tests/lib/canaryd_bed.sh
 
 cb_create 5,100 60s 200ms || fail "cannot create the test bed"
+# An interface that does not exist: READY=1 does not wait for it, STATUS= names it.
+WAITING="${TB_ID}w"
+printf '\n[interface %s]\nstable = %s\n' "$WAITING" "$B/versions/fw_v1.bpf.o" >>"$CB_TMP/canaryd.ini"
 NOTIFY=$CB_TMP/notify.sock
 LOG=$CB_TMP/notify.log
 
@@ -42,8 +46,8 @@ wait_for() {
 wait_for 1 'READY=1'
 ready=$(grep -m1 'READY=1' "$LOG")
 [[ $ready == *control=ok* ]] || fail "READY=1 before the control socket answered: $ready"
-[[ $ready == *"STATUS=managing 1 of 1 interfaces"* ]] ||
-	fail "READY=1 before the interface was set up: $ready"
+[[ $ready == *"STATUS=managing 1 of 2 interfaces; waiting for $WAITING"* ]] ||
+	fail "READY=1 before the interface was set up, or without the waiting one: $ready"
 echo "ready: $ready"
 
 kill -HUP "$pid"
@@ -62,7 +66,7 @@ rc=$?
 echo "notifications: $(grep -c . "$LOG") lines, $(tr '\n' '|' <"$LOG")"
 
 # Journald priorities: info <6>, warnings <4>, on every line of a multi-line message.
-grep -q '^<6>canaryd: managing 1 of 1 interfaces' "$CB_TMP/canaryd.log" || fail "no <6> on the start line"
+grep -q '^<6>canaryd: managing 1 of 2 interfaces' "$CB_TMP/canaryd.log" || fail "no <6> on the start line"
 grep -q '^<6>SIGHUP: config .* reloaded' "$CB_TMP/canaryd.log" || fail "no <6> on the reload line"
 grep -q "^<4>SIGHUP: config .* not reloaded" "$CB_TMP/canaryd.log" || fail "no <4> on the refused reload"
 grep -q "^<4>.*key 'bogus'" "$CB_TMP/canaryd.log" || fail "no <4> on the second line of a message"

@@ -717,6 +717,26 @@ static void test_private_maps(void **state)
 	loaded_free(l);
 }
 
+/* reattach: per interface, default no (report a detachment only). */
+static void test_reattach(void **state)
+{
+	struct loaded *l = loaded_new();
+
+	(void)state;
+	load_text(l, "[interface eth0]\nstable = /v1.o\n[interface eth1]\nstable = /v1.o\n"
+		     "reattach = yes\n");
+	assert_int_equal(l->rc, 0);
+	assert_false(iface(l->cfg, "eth0")->reattach);
+	assert_true(iface(l->cfg, "eth1")->reattach);
+	load_text(l, "[interface eth0]\nstable = /v1.o\nreattach = sometimes\n");
+	assert_int_equal(l->rc, -EINVAL);
+	assert_true(has_error(l->err, l->path, 3, "reattach"));
+	/* Not a daemon-wide key. */
+	load_text(l, "[daemon]\nreattach = yes\n");
+	assert_int_equal(l->rc, -EINVAL);
+	loaded_free(l);
+}
+
 /* prepare, prepare_timeout, copy_maps and set: [rollout] keys an [interface] overrides. */
 static void test_version_keys(void **state)
 {
@@ -946,6 +966,7 @@ int main(void)
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_split_objprog),
 		cmocka_unit_test(test_private_maps),
+		cmocka_unit_test(test_reattach),
 		cmocka_unit_test(test_version_keys),
 		cmocka_unit_test(test_assignments),
 		cmocka_unit_test(test_webhooks),

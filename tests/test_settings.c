@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Dispatcher settings reconcile (rollout/settings.h): what differs, what is
+ * applied now and what waits for the rollout to end (symmetric only).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "settings.h"
+
+static void test_same(void **state)
+{
+	struct rollout_dp_settings a = { .symmetric = true, .fail_closed = true, .cost_sample = 128 };
+	struct rollout_settings_diff d;
+
+	(void)state;
+	rollout_settings__diff(&a, &a, false, &d);
+	assert_int_equal(d.apply, 0);
+	assert_int_equal(d.wait, 0);
+	rollout_settings__diff(&a, &a, true, &d);
+	assert_int_equal(d.apply | d.wait, 0);
+}
+
+static void test_each(void **state)
+{
+	struct rollout_dp_settings have = { .cost_sample = 128 }, want = have;
+	struct rollout_settings_diff d;
+
+	(void)state;
+	want.fail_closed = true;
+	rollout_settings__diff(&want, &have, true, &d);
+	assert_int_equal(d.apply, ROLLOUT_SET_FAIL);
+	assert_int_equal(d.wait, 0);
+	want = have;
+	want.cost_sample = 0;
+	rollout_settings__diff(&want, &have, true, &d);
+	assert_int_equal(d.apply, ROLLOUT_SET_COST);
+	want.cost_sample = 64;
+	rollout_settings__diff(&want, &have, false, &d);
+	assert_int_equal(d.apply, ROLLOUT_SET_COST);
+	/* 100 is held as 128: no change. */
+	want.cost_sample = 100;
+	rollout_settings__diff(&want, &have, false, &d);
+	assert_int_equal(d.apply, 0);
+}
+
+/* symmetric moves flows: it waits while a rollout runs, the rest does not. */
+static void test_symmetric_waits(void **state)
+{
+	struct rollout_dp_settings have = { .cost_sample = 128 };
+	struct rollout_dp_settings want = { .symmetric = true, .fail_closed = true, .cost_sample = 1 };
+	struct rollout_settings_diff d;
+
+	(void)state;
+	rollout_settings__diff(&want, &have, true, &d);
+	assert_int_equal(d.apply, ROLLOUT_SET_FAIL | ROLLOUT_SET_COST);
+	assert_int_equal(d.wait, ROLLOUT_SET_SYMMETRIC);
+	rollout_settings__diff(&want, &have, false, &d);
+	assert_int_equal(d.apply, ROLLOUT_SET_SYMMETRIC | ROLLOUT_SET_FAIL | ROLLOUT_SET_COST);
+	assert_int_equal(d.wait, 0);
+	/* Turning it off waits too. */
+	rollout_settings__diff(&have, &want, true, &d);
+	assert_int_equal(d.wait, ROLLOUT_SET_SYMMETRIC);
+}
+
+static void test_round(void **state)
+{
+	(void)state;
+	assert_int_equal(rollout_settings__cost_round(0), 0);
+	assert_int_equal(rollout_settings__cost_round(1), 1);
+	assert_int_equal(rollout_settings__cost_round(3), 4);
+	assert_int_equal(rollout_settings__cost_round(128), 128);
+	assert_int_equal(rollout_settings__cost_round(129), 256);
+	assert_int_equal(rollout_settings__cost_round(1U << 31), 1U << 31);
+	assert_int_equal(rollout_settings__cost_round((1U << 31) + 1), 1U << 31);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_same),
+		cmocka_unit_test(test_each),
+		cmocka_unit_test(test_symmetric_waits),
+		cmocka_unit_test(test_round),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
