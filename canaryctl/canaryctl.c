@@ -507,6 +507,9 @@ static const struct cmd cmds[] = {
 	  do_op },
 	{ "prepare", "IFACE", 1, NULL, "run the loaded candidate's prepare command again (to "
 	  "refill its maps).\n", do_op },
+	{ "release", "IFACE", 1, NULL, "hand the interface back: its stable attached directly in "
+	  "place of the dispatcher\n(one atomic replace), canaryd's pins removed; refused while a "
+	  "rollout runs.\n", do_op },
 	{ "preflight", "STABLE_OBJECT[:PROG] CANDIDATE_OBJECT[:PROG]", 2, preflight_opts,
 	  DESC_PREFLIGHT, do_preflight },
 	{ "history", "IFACE", 1, history_opts, DESC_HISTORY, do_history },

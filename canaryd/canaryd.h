@@ -52,6 +52,7 @@ struct iface {
 	char keep_dir[PATH_MAX];	/* STATE_DIR/versions/IFACE: kept stables (keep.c) */
 	int lock_fd;
 	bool locked_out;		/* another canaryd holds the pin directory's lock */
+	bool released;			/* canaryctl release handed it back (release.c) */
 	struct canary_dp *dp;
 	char error[256];		/* why it is not managed; empty when it is */
 	bool has_rollout;
@@ -194,6 +195,15 @@ void canaryd_iface__map_dir(const struct iface *ifc, __u32 id, char *buf, size_t
 void canaryd_iface__pinned_map_dir(struct iface *ifc, const char *name, char *buf, size_t len);
 /* Map dirs for adopted versions that have none (pinned by an older canaryd). */
 void canaryd_iface__pin_adopted_maps(struct iface *ifc);
+/*
+ * release.c: canaryctl release. Refused (-EBUSY) while a rollout runs; else
+ * the stable replaces the dispatcher atomically, the marker
+ * STATE_DIR/IFACE.released is written, the pin dir removed, IFC unmanaged.
+ * MSG: the line for the client.
+ */
+int canaryd_iface__release(struct iface *ifc, char *msg, size_t len);
+/* True (IFC's error and log say so) when STATE_DIR/IFACE.released exists. */
+bool canaryd_iface__released(struct iface *ifc);
 /* The id of program FD, 0 when none. */
 __u32 canaryd_prog_id(int fd);
 /* keep.c: STATE_DIR/versions/IFACE/SHA256.bpf.o, one per version that became stable */

@@ -240,6 +240,20 @@ static json_t *cmd_revert(struct canaryd *d, struct iface *ifc, const struct can
 	return cmd_event(d, ifc, req, ROLLOUT_EV_REVERT);
 }
 
+/* The interface handed back with its stable attached directly (release.c). */
+static json_t *cmd_release(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
+{
+	char msg[512];
+	int err;
+
+	(void)d;
+	(void)req;
+	err = canaryd_iface__release(ifc, msg, sizeof(msg));
+	if (err)
+		return err_reply(err, "%s", msg);
+	return json_pack("{s:b}", CANARY_K_OK, 1);
+}
+
 static const struct {
 	enum canaryd_cmd cmd;
 	bool managed_iface;	/* needs a managed interface; else any or none */
@@ -253,6 +267,7 @@ static const struct {
 	{ CANARYD_CMD_ABORT, true, cmd_abort },
 	{ CANARYD_CMD_REVERT, true, cmd_revert },
 	{ CANARYD_CMD_PREPARE, true, cmd_prepare },
+	{ CANARYD_CMD_RELEASE, true, cmd_release },
 };
 
 static json_t *handle_request(struct canaryd *d, const struct canaryd_request *req)

@@ -363,6 +363,8 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		return -ENAMETOOLONG;
 	}
 	snprintf(ifc->share_dir, sizeof(ifc->share_dir), "%s/maps", ifc->pin_dir);
+	if (canaryd_iface__released(ifc))
+		return -EALREADY;	/* handed back by canaryctl release: left alone */
 	if (snprintf(ifc->keep_dir, sizeof(ifc->keep_dir), "%s/versions/%s", d->config.state_dir,
 		     ifc->cfg.name) >= (int)sizeof(ifc->keep_dir)) {
 		set_error(ifc, "state_dir path too long");

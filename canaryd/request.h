@@ -23,6 +23,7 @@ enum canaryd_cmd {
 	CANARYD_CMD_ABORT,
 	CANARYD_CMD_REVERT,
 	CANARYD_CMD_PREPARE,
+	CANARYD_CMD_RELEASE,
 };
 
 struct canaryd_request {
