@@ -927,15 +927,21 @@ static int poll_status(json_t *req, struct reply *rep, int interval_ms)
 
 /*
  * Poll IFACE's status until its rollout reaches a terminal phase; print a
- * line per step or phase change (or, with -j, the final status reply).
+ * line per step or phase change (or, with -j, the final status reply). The
+ * rollout followed is ID (start's reply names it), else the first one seen:
+ * once the interface runs another one, this one has ended, and its end is
+ * not that one's.
  */
-static int wait_rollout(const char *iface)
+static int wait_rollout(const char *iface, const char *id)
 {
 	json_t *req = json_pack("{s:s, s:s}", "cmd", "status", "iface", iface);
 	long long start = now_ms();
-	char last[128] = "";
+	char last[128] = "", want[64] = "";
 	bool seen = false;
 	int ret;
+
+	if (id)
+		snprintf(want, sizeof(want), "%s", id);
 
 	if (!req) {
 		p_err(ENOMEM, "out of memory");
@@ -962,6 +968,19 @@ static int wait_rollout(const char *iface)
 				break;
 			}
 		} else {
+			const char *rid = jstr(ro, CANARY_K_ID);
+
+			if (!want[0] && rid)
+				snprintf(want, sizeof(want), "%s", rid);
+			if (want[0] && (!rid || strcmp(rid, want))) {
+				p_err(ESTALE,
+				      "%s: rollout %s is no longer the interface's (now %s): its "
+				      "outcome is in canaryctl history %s",
+				      iface, want, rid ? rid : "none", iface);
+				reply__free(&rep);
+				ret = CANARYCTL_EXIT_ERROR;
+				break;
+			}
 			seen = true;
 			phase = jstr(ro, CANARY_K_PHASE);
 			code = phase_exit_code(phase);
@@ -1101,16 +1120,20 @@ static int run_command(json_t *req, const char *iface, bool wait, const char *do
 		p_err(-ret, "%s", call_err);
 	if (ret)
 		return CANARYCTL_EXIT_ERROR;
+	char id[64] = "";
+
 	if (json_output)
 		print_raw_json_line(rep.line);
 	else
 		printf("%s: %s\n", iface, done);
 	fflush(stdout);
+	if (jstr(rep.root, CANARY_K_ID))
+		snprintf(id, sizeof(id), "%s", jstr(rep.root, CANARY_K_ID));
 	reply__free(&rep);
 	if (!wait)
 		return 0;
 	install_signals();
-	return wait_rollout(iface);
+	return wait_rollout(iface, id[0] ? id : NULL);
 }
 
 static int do_start(const struct cmd *c, struct verb_args *a)

@@ -243,6 +243,8 @@ void canaryd_iface__ask_gate(struct canaryd *d, struct iface *ifc, enum rollout_
 /* status.c */
 json_t *canaryd_status__iface(const struct iface *ifc);
 json_t *canaryd_status__rollout(const struct iface *ifc);
+/* The rollout's id as status and webhooks give it: "IFACE-ROLLOUT_ID" ("" if too long). */
+void canaryd_status__rollout_id(const struct iface *ifc, char *buf, size_t len);
 json_t *canaryd_status__event(const struct iface *ifc, const struct canary_webhook_cfg *h,
 			      const char *type, const char *event, const char *event_id);
 json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,

@@ -140,7 +140,13 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	if (err)
 		return err_reply(err, "iface %s: the datapath refused the candidate: %s; stable "
 				 "restored", ifc->cfg.name, strerror(-err));
-	return json_pack("{s:b}", CANARY_K_OK, 1);
+	/* The rollout's id: canaryctl --wait follows this one, not a later one. */
+	{
+		char id[64];
+
+		canaryd_status__rollout_id(ifc, id, sizeof(id));
+		return json_pack("{s:b, s:s}", CANARY_K_OK, 1, CANARY_K_ID, id);
+	}
 }
 
 /* The loaded candidate's prepare command again (its agent restarted, say). */

@@ -153,6 +153,13 @@ static json_t *totals_json(const struct rollout *r)
 	return o;
 }
 
+void canaryd_status__rollout_id(const struct iface *ifc, char *buf, size_t len)
+{
+	if (snprintf(buf, len, "%s-%llu", ifc->cfg.name,
+		     (unsigned long long)ifc->st.rollout_id) >= (int)len)
+		buf[0] = '\0';
+}
+
 json_t *canaryd_status__rollout(const struct iface *ifc)
 {
 	const struct rollout *r = &ifc->st.ro;
@@ -166,9 +173,7 @@ json_t *canaryd_status__rollout(const struct iface *ifc)
 	shares = json_array();
 	for (i = 0; i < r->plan.nr_steps; i++)
 		json_array_append_new(shares, json_real(r->plan.step[i].share_bp / 100.0));
-	if (snprintf(id, sizeof(id), "%s-%llu", ifc->cfg.name,
-		     (unsigned long long)ifc->st.rollout_id) >= (int)sizeof(id))
-		id[0] = '\0';
+	canaryd_status__rollout_id(ifc, id, sizeof(id));
 	ev[0] = '\0';
 	if (r->last_ev.nr_tests || r->last_verdict != JUDGE_INCONCLUSIVE)
 		judge_evidence__format(&r->last_ev, ev, sizeof(ev));

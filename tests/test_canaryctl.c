@@ -54,6 +54,7 @@ struct fake {
 	pthread_mutex_t lock;
 	enum fake_mode mode;
 	const char *terminal;
+	const char *start_id;	/* the id a start's reply names (NULL: none) */
 	int nstatus;
 	json_t *reqs[MAX_REQS];
 	int nreq;
@@ -113,6 +114,8 @@ static json_t *make_reply(json_t *req)
 	if (F.mode == FAKE_ERROR)
 		return json_pack("{s:b, s:s, s:i}", CANARY_K_OK, 0, CANARY_K_ERROR, DAEMON_ERROR,
 				 CANARY_K_ERRNO, ENODEV);
+	if (cmd && !strcmp(cmd, "start") && F.start_id)
+		return json_pack("{s:b, s:s}", CANARY_K_OK, 1, CANARY_K_ID, F.start_id);
 	if (!cmd || strcmp(cmd, "status"))
 		return json_pack("{s:b}", CANARY_K_OK, 1);
 	F.nstatus++;
@@ -171,6 +174,13 @@ static void *fake_thread(void *arg)
 		close(fd);
 	}
 	return NULL;
+}
+
+static void fake_start_id(const char *id)
+{
+	pthread_mutex_lock(&F.lock);
+	F.start_id = id;
+	pthread_mutex_unlock(&F.lock);
 }
 
 static void fake_reset(enum fake_mode mode, const char *terminal)
@@ -560,6 +570,25 @@ static void test_wait_exit_codes(void **state)
 		assert_non_null(strstr(r->out, "eth0: progressing, step 2/5"));
 		assert_non_null(strstr(r->out, cases[i].phase));
 	}
+
+	/*
+	 * --wait follows the rollout its start named: the interface running
+	 * another one (promoted here) is not this one's outcome.
+	 */
+	fake_reset(FAKE_SEQUENCE, "promoted");
+	fake_start_id("eth0-1690000000000");
+	RUN(r, "start", "eth0", "/opt/fw/fw_v2.bpf.o", "--wait");
+	fake_start_id(NULL);
+	if (r->code != CANARYCTL_EXIT_ERROR || !strstr(r->err, "no longer the interface's"))
+		fail_msg("another rollout: exit %d, want %d; stderr: %s", r->code,
+			 CANARYCTL_EXIT_ERROR, r->err);
+	assert_non_null(strstr(r->err, "eth0-1690000000000"));
+	/* the id it names is the one it follows: the same id ends as usual */
+	fake_reset(FAKE_SEQUENCE, "promoted");
+	fake_start_id("eth0-1700000000000");
+	RUN(r, "start", "eth0", "/opt/fw/fw_v2.bpf.o", "--wait");
+	fake_start_id(NULL);
+	assert_int_equal(r->code, CANARYCTL_EXIT_PROMOTED);
 
 	/* the operator verbs wait the same way */
 	fake_reset(FAKE_SEQUENCE, "aborted");
