@@ -247,9 +247,10 @@ test: $(TEST_DEPS)
 
 # The unit tests that need no privileges, as any user: judge, engine,
 # config, metrics renderer, canaryctl against its fake daemon, history and
-# reports, the control socket, link and dispatcher-settings decisions.
+# reports, the control socket, link and dispatcher-settings decisions, the
+# state file's layouts.
 CHECK_TESTS := test_canaryctl test_config test_control test_engine test_judge test_link \
-	test_metrics test_reconcile test_history test_settings
+	test_metrics test_reconcile test_history test_settings test_state
 check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
 	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
 

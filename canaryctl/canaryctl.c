@@ -520,6 +520,9 @@ static const struct cmd cmds[] = {
 	{ "pin", "IFACE [RULE...]", 1 + CANARY_PIN_LIST_MAX, pin_opts,
 	  "replace the running rollout's pin rules, swapped in whole; each RULE one\n"
 	  "argument 'src|dst PREFIX -> candidate|stable' (--clear: none).\n", do_pin },
+	{ "release", "IFACE", 1, NULL, "hand the interface back: its stable attached directly in "
+	  "place of the dispatcher\n(one atomic replace), canaryd's pins removed; refused while a "
+	  "rollout runs.\n", do_op },
 	{ "preflight", "STABLE_OBJECT[:PROG] CANDIDATE_OBJECT[:PROG]", 2, preflight_opts,
 	  DESC_PREFLIGHT, do_preflight },
 	{ "history", "IFACE", 1, history_opts, DESC_HISTORY, do_history },
@@ -801,6 +804,8 @@ static void print_iface(json_t *ifc)
 	}
 	fmt_version_name(json_object_get(ifc, CANARY_K_STABLE), buf, sizeof(buf));
 	printf("  %-10s %s\n", "stable", buf);
+	fmt_version_name(json_object_get(ifc, CANARY_K_CONFIGURED_STABLE), buf, sizeof(buf));
+	printf("  %-10s %s\n", "configured", buf);
 	if (json_is_object(ro)) {
 		json_t *shares = json_object_get(ro, CANARY_K_SHARES_PCT), *s;
 		const char *v;

@@ -6,6 +6,7 @@
  *   main.c      main loop, signals, config reload, metrics and systemd glue
  *   iface.c     interface lifecycle: lock, adopt or create, resume, reconcile, loss
  *   prepare.c   loading a version: its map dir, copy_maps, globals, the prepare command
+ *   keep.c      kept copies of the stables in state_dir, for a datapath created anew
  *   tick.c      read -> rollout -> apply: the only caller of the engine and the
  *               only place that applies its actions
  *   notify.c    webhook notifications and gates for an interface
@@ -48,8 +49,10 @@ struct iface {
 	char pin_dir[PATH_MAX - 32];
 	char state_path[PATH_MAX];
 	char share_dir[PATH_MAX];	/* state maps shared between versions */
+	char keep_dir[PATH_MAX];	/* STATE_DIR/versions/IFACE: kept stables (keep.c) */
 	int lock_fd;
 	bool locked_out;		/* another canaryd holds the pin directory's lock */
+	bool released;			/* canaryctl release handed it back (release.c) */
 	struct canary_dp *dp;
 	char error[256];		/* why it is not managed; empty when it is */
 	bool has_rollout;
@@ -192,6 +195,36 @@ void canaryd_iface__map_dir(const struct iface *ifc, __u32 id, char *buf, size_t
 void canaryd_iface__pinned_map_dir(struct iface *ifc, const char *name, char *buf, size_t len);
 /* Map dirs for adopted versions that have none (pinned by an older canaryd). */
 void canaryd_iface__pin_adopted_maps(struct iface *ifc);
+/*
+ * release.c: canaryctl release. Refused (-EBUSY) while a rollout runs; else
+ * the stable replaces the dispatcher atomically, the marker
+ * STATE_DIR/IFACE.released is written, the pin dir removed, IFC unmanaged.
+ * MSG: the line for the client.
+ */
+int canaryd_iface__release(struct iface *ifc, char *msg, size_t len);
+/* True (IFC's error and log say so) when STATE_DIR/IFACE.released exists. */
+bool canaryd_iface__released(struct iface *ifc);
+/* The id of program FD, 0 when none. */
+__u32 canaryd_prog_id(int fd);
+/* keep.c: STATE_DIR/versions/IFACE/SHA256.bpf.o, one per version that became stable */
+/* SHA256's kept path into BUF; -EINVAL for a malformed hash. */
+int canaryd_keep__path(const struct iface *ifc, const char *sha256, char *buf, size_t len);
+/* 0 when SHA256's copy is kept intact (PATH names it); -ENOENT, -EBADMSG (hash mismatch). */
+int canaryd_keep__verify(const struct iface *ifc, const char *sha256, char *path, size_t len);
+/*
+ * Keep OBJ as SHA256's copy (tmp, fsync, rename, fsync of the directory);
+ * -ESTALE when OBJ's bytes are not SHA256's any more. Logs one line on failure.
+ */
+int canaryd_keep__store(struct iface *ifc, const char *obj, const char *sha256);
+/* Remove the copies that are not stable, previous or a live rollout's candidate. */
+void canaryd_keep__prune(struct iface *ifc);
+/*
+ * A datapath created anew: the state file's stable when it is not the
+ * configured one and its copy is intact (L loads the copy from PATH,
+ * *USE_STATE set; logged), else L unchanged (the configured stable).
+ */
+void canaryd_keep__choose_stable(struct iface *ifc, struct canaryd_load *l, char *path,
+				 size_t len, bool *use_state);
 /* Drop the map dirs of versions no longer pinned as stable, candidate or previous. */
 void canaryd_iface__gc_versions(struct iface *ifc);
 

@@ -83,6 +83,8 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	memset(&next, 0, sizeof(next));
 	next.stable = ifc->st.stable;
 	next.previous = ifc->st.previous;
+	next.stable_id = ifc->st.stable_id;
+	next.previous_id = ifc->st.previous_id;
 	/* The request's prepare and globals for this candidate; the interface's otherwise. */
 	snprintf(next.cand_prepare, sizeof(next.cand_prepare), "%s",
 		 req->prepare[0] ? req->prepare : rc->prepare);
@@ -122,6 +124,14 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	/* Once, here: webhooks name exactly the bytes that were loaded. */
 	if (canary_sha256_file(obj, next.cand_sha256))
 		next.cand_sha256[0] = '\0';
+	/* Kept now, the bytes just loaded: a promotion must survive a reboot (keep.c). */
+	err = canaryd_keep__store(ifc, obj, next.cand_sha256);
+	if (err) {
+		bpf_object__close(bobj);
+		return err_reply(err, "iface %s: cannot keep a copy of %s in %s: %s; not started, "
+				 "traffic untouched; check that state_dir is writable", ifc->cfg.name,
+				 obj, ifc->keep_dir, strerror(-err));
+	}
 	err = rollout__init(&next.ro, &plan, &ifc->cfg.judge);
 	if (!err)
 		err = canaryd_iface__pin(ifc, PIN_CANDIDATE, fd);
@@ -240,6 +250,11 @@ static json_t *cmd_abort(struct canaryd *d, struct iface *ifc, const struct cana
 
 static json_t *cmd_revert(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
 {
+	if (ifc->has_rollout && ifc->st.ro.phase == ROLLOUT_PROMOTED && !ifc->st.ro.has_previous)
+		return err_reply(ENOENT, "iface %s: no previous stable to revert to (the datapath "
+				 "was created anew, after a reboot, with the promoted %s); roll the "
+				 "old version out again with canaryctl start", ifc->cfg.name,
+				 ifc->st.stable.obj);
 	return cmd_event(d, ifc, req, ROLLOUT_EV_REVERT);
 }
 
@@ -269,6 +284,20 @@ static json_t *cmd_pin(struct canaryd *d, struct iface *ifc, const struct canary
 	return json_pack("{s:b}", CANARY_K_OK, 1);
 }
 
+/* The interface handed back with its stable attached directly (release.c). */
+static json_t *cmd_release(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
+{
+	char msg[512];
+	int err;
+
+	(void)d;
+	(void)req;
+	err = canaryd_iface__release(ifc, msg, sizeof(msg));
+	if (err)
+		return err_reply(err, "%s", msg);
+	return json_pack("{s:b}", CANARY_K_OK, 1);
+}
+
 static const struct {
 	enum canaryd_cmd cmd;
 	bool managed_iface;	/* needs a managed interface; else any or none */
@@ -283,6 +312,7 @@ static const struct {
 	{ CANARYD_CMD_REVERT, true, cmd_revert },
 	{ CANARYD_CMD_PREPARE, true, cmd_prepare },
 	{ CANARYD_CMD_PIN, true, cmd_pin },
+	{ CANARYD_CMD_RELEASE, true, cmd_release },
 };
 
 static json_t *handle_request(struct canaryd *d, const struct canaryd_request *req)

@@ -56,20 +56,28 @@ static void pin_path(const struct iface *ifc, const char *name, char *buf, size_
 	snprintf(buf, len, "%s/%s", ifc->pin_dir, name);
 }
 
-/* Pin FD as NAME in the interface's pin directory, replacing what was there. */
+/*
+ * Pin FD as NAME in the interface's pin directory, replacing what was there
+ * atomically: pinned as tmp_NAME, then renamed over NAME (bpffs renames), so
+ * NAME always names one program, the old or the new, even across a crash.
+ */
 int canaryd_iface__pin(struct iface *ifc, const char *name, int fd)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	int err = 0;
 
 	pin_path(ifc, name, path, sizeof(path));
-	unlink(path);
-	if (bpf_obj_pin(fd, path)) {
-		int err = -errno;
-
-		pr_warn("iface %s: cannot pin %s: %s\n", ifc->cfg.name, path, strerror(-err));
-		return err;
+	snprintf(tmp, sizeof(tmp), "%s/tmp_%s", ifc->pin_dir, name);	/* bpffs: no dots */
+	unlink(tmp);	/* a crash's leftover */
+	if (bpf_obj_pin(fd, tmp))
+		err = -errno;
+	else if (rename(tmp, path)) {
+		err = -errno;
+		unlink(tmp);
 	}
-	return 0;
+	if (err)
+		pr_warn("iface %s: cannot pin %s: %s\n", ifc->cfg.name, path, strerror(-err));
+	return err;
 }
 
 int canaryd_iface__get_pinned(struct iface *ifc, const char *name)
@@ -100,8 +108,12 @@ void canaryd_iface__restore_stable(struct iface *ifc)
 	canary_dp__set_rollout(ifc->dp, false, 0);
 }
 
-/* A fresh dispatcher: stable in slot 0, configured, pinned, attached. */
-static int iface_create_datapath(struct iface *ifc)
+/*
+ * A fresh dispatcher: stable in slot 0, configured, pinned, attached. The
+ * stable is the one the state file names when its copy is kept (*USE_STATE),
+ * else the configured one (keep.c).
+ */
+static int iface_create_datapath(struct iface *ifc, bool *use_state)
 {
 	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
 	struct canaryd_load l = { .stable = true, .obj = ifc->cfg.stable_obj,
@@ -109,10 +121,11 @@ static int iface_create_datapath(struct iface *ifc)
 				  .timeout_ms = rc->prepare_timeout_ms, .set = rc->set };
 	struct bpf_object *obj = NULL;
 	struct canary_config dcfg;
-	char msg[1024] = "";
+	char msg[1024] = "", kept[PATH_MAX] = "";
 	CANARY_DP_OPTS(dopts, .msg = msg, .msg_size = sizeof(msg));
 	int fd, err;
 
+	canaryd_keep__choose_stable(ifc, &l, kept, sizeof(kept), use_state);
 	/* Loaded, its maps pinned and prepared before the dispatcher can send it anything. */
 	fd = canaryd_iface__load_version(ifc, &l, &obj, msg, sizeof(msg));
 	if (fd < 0) {
@@ -156,13 +169,14 @@ static int iface_create_datapath(struct iface *ifc)
 		goto out;
 	}
 	pr_info("iface %s: dispatcher attached (%s), stable %s\n", ifc->cfg.name,
-		ifc->cfg.native ? "native" : "skb", ifc->cfg.stable_obj);
+		ifc->cfg.native ? "native" : "skb", l.obj);
 out:
 	bpf_object__close(obj);	/* the ProgMap and the pin hold the program */
 	return err;
 }
 
-static void iface_resume(struct iface *ifc)
+/* FRESH: the datapath was created anew, so no candidate is pinned. */
+static void iface_resume(struct iface *ifc, bool fresh)
 {
 	char why[128];
 	int err;
@@ -195,7 +209,7 @@ static void iface_resume(struct iface *ifc)
 	}
 	ifc->has_rollout = true;
 	ifc->cand_fd = canaryd_iface__get_pinned(ifc, PIN_CANDIDATE);
-	if (!rollout__done(&ifc->st.ro) && ifc->cand_fd < 0) {
+	if (!rollout__done(&ifc->st.ro) && ifc->cand_fd < 0 && !fresh) {
 		set_error(ifc, "rollout in progress but the candidate pin is missing; "
 			  "traffic untouched");
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
@@ -206,7 +220,7 @@ static void iface_resume(struct iface *ifc)
 		ifc->st.ro.step + 1, ifc->st.ro.plan.nr_steps, ifc->st.ro.share_bp / 100.0);
 }
 
-static __u32 prog_id(int fd)
+__u32 canaryd_prog_id(int fd)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
@@ -219,7 +233,7 @@ static __u32 prog_id(int fd)
 static __u32 pinned_prog_id(struct iface *ifc, const char *name)
 {
 	int fd = canaryd_iface__get_pinned(ifc, name);
-	__u32 id = prog_id(fd);
+	__u32 id = canaryd_prog_id(fd);
 
 	if (fd >= 0)
 		close(fd);
@@ -292,6 +306,8 @@ static void iface_reconcile(struct canaryd *d, struct iface *ifc)
 		return;
 	obs.stable_pin = pinned_prog_id(ifc, PIN_STABLE);
 	obs.cand_pin = pinned_prog_id(ifc, PIN_CANDIDATE);
+	obs.want_stable = ifc->st.stable_id;
+	obs.want_previous = ifc->st.previous_id;
 	if (rollout__reconcile(ifc->has_rollout ? &ifc->st.ro : NULL, &obs, canaryd_now_ms(), &rc))
 		return;
 	for (i = 0; i < rc.nr; i++) {
@@ -318,6 +334,11 @@ static void iface_reconcile(struct canaryd *d, struct iface *ifc)
 		pr_warn("iface %s: canaryd had stopped inside a promotion; promotion completed\n",
 			ifc->cfg.name);
 		break;
+	case ROLLOUT_RC_REVERT_COMPLETED:
+		pr_warn("iface %s: canaryd had stopped inside a revert (slot 0 program %u, stable "
+			"pin %u, previous stable %u); revert completed\n", ifc->cfg.name, obs.slot0,
+			obs.stable_pin, obs.want_previous);
+		break;
 	case ROLLOUT_RC_ROLLBACK_COMPLETED:
 		pr_warn("iface %s: canaryd had stopped inside a rollback (share %.2f%% of "
 			"%.2f%%, slot 1 program %u); rollback completed\n", ifc->cfg.name,
@@ -331,7 +352,7 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 {
 	char msg[256] = "";
 	CANARY_DP_OPTS(dopts, .msg = msg, .msg_size = sizeof(msg));
-	bool adopted = false;
+	bool adopted = false, use_state = false;
 	int err;
 
 	ifc->lock_fd = -1;
@@ -344,6 +365,13 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		return -ENAMETOOLONG;
 	}
 	snprintf(ifc->share_dir, sizeof(ifc->share_dir), "%s/maps", ifc->pin_dir);
+	if (canaryd_iface__released(ifc))
+		return -EALREADY;	/* handed back by canaryctl release: left alone */
+	if (snprintf(ifc->keep_dir, sizeof(ifc->keep_dir), "%s/versions/%s", d->config.state_dir,
+		     ifc->cfg.name) >= (int)sizeof(ifc->keep_dir)) {
+		set_error(ifc, "state_dir path too long");
+		return -ENAMETOOLONG;
+	}
 	ifc->ifindex = if_nametoindex(ifc->cfg.name);
 	if (!ifc->ifindex) {
 		set_error(ifc, "interface %s not found; waiting for it to appear (attached then); "
@@ -380,12 +408,14 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 			ifc->cfg.name);
 		adopted = true;
 	} else if (errno == ENOENT) {
-		err = iface_create_datapath(ifc);
+		err = iface_create_datapath(ifc, &use_state);
 		if (err) {
 			pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 			return err;
 		}
-		unlink(ifc->state_path);	/* a new datapath has no rollout to resume */
+		/* A new datapath has no rollout to resume, only the stable it names. */
+		if (!use_state)
+			unlink(ifc->state_path);
 	} else {
 		err = -errno;
 		if (msg[0])
@@ -398,7 +428,8 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		return err;
 	}
-	iface_resume(ifc);
+	if (adopted || use_state)
+		iface_resume(ifc, !adopted);
 	/* Without a state naming it, the stable is the configured one. */
 	if (!ifc->st.stable.obj[0]) {
 		struct canaryd_version_id *v = &ifc->st.stable;
@@ -408,6 +439,27 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		if (canary_sha256_file(v->obj, v->sha256))
 			v->sha256[0] = '\0';
 	}
+	/* The first version is kept too: a revert to it after a reboot finds it. */
+	if (!use_state && ifc->st.stable.sha256[0])
+		canaryd_keep__store(ifc, ifc->st.stable.obj, ifc->st.stable.sha256);
+	/* A datapath created anew: new program ids, and no "previous" pin to revert to. */
+	if (use_state) {
+		ifc->st.previous_id = 0;
+		ifc->st.stable_id = 0;
+		ifc->st.ro.has_previous = false;
+	}
+	if (!ifc->st.stable_id && ifc->dp)
+		canary_dp__slot_prog_id(ifc->dp, CANARY_SLOT_STABLE, &ifc->st.stable_id);
+	if (use_state)
+		canaryd_iface__persist(ifc);
+	/* The reboot took the candidate: the rollout ends as failed, stable only. */
+	if (use_state && ifc->has_rollout && !rollout__done(&ifc->st.ro)) {
+		struct rollout_event ev = { .type = ROLLOUT_EV_FAILED, .now_ms = canaryd_now_ms(),
+					    .detail = "failed: the datapath was created anew (a "
+						      "reboot) during the rollout; stable only" };
+
+		canaryd_iface__feed(d, ifc, &ev);
+	}
 	if (adopted && !ifc->error[0])
 		iface_reconcile(d, ifc);
 	/* An adopted dispatcher keeps the settings it was made with: the config's now. */
@@ -416,6 +468,7 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	if (adopted)
 		canaryd_iface__pin_adopted_maps(ifc);
 	canaryd_iface__gc_versions(ifc);
+	canaryd_keep__prune(ifc);
 	/* A gate waited on before the restart is asked again (a new event). */
 	if (ifc->has_rollout && ifc->st.ro.gate && !ifc->st.ro.gate_passed &&
 	    ifc->st.ro.phase == ROLLOUT_PROGRESSING && !ifc->error[0]) {

@@ -182,6 +182,8 @@ void canaryd_links__check(struct canaryd *d)
 	for (i = 0; i < d->nr_ifaces; i++) {
 		struct iface *ifc = &d->iface[i];
 
+		if (ifc->released)
+			continue;	/* handed back by canaryctl release: not ours */
 		ifc->link.reattach = ifc->link.reattach && ifc->cfg.reattach;
 		/* Lost, then attached again, then a rename at most: three rounds suffice. */
 		for (round = 0; round < 4; round++) {

@@ -15,6 +15,7 @@ static const char *const cmd_names[] = {
 	[CANARYD_CMD_PROMOTE] = "promote", [CANARYD_CMD_ABORT] = "abort",
 	[CANARYD_CMD_REVERT] = "revert",   [CANARYD_CMD_PREPARE] = "prepare",
 	[CANARYD_CMD_PIN] = "pin",
+	[CANARYD_CMD_RELEASE] = "release",
 };
 
 const char *canaryd_cmd__name(enum canaryd_cmd cmd)
@@ -148,7 +149,7 @@ static int parse_object(json_t *o, struct canaryd_request *req, char *msg, size_
 			break;
 	if (i == sizeof(cmd_names) / sizeof(cmd_names[0])) {
 		snprintf(msg, len, "unknown command '%s' (status, start, pause, resume, promote, "
-			 "abort, revert, prepare, pin)", quote(cmd, q, sizeof(q)));
+			 "abort, revert, prepare, pin, release)", quote(cmd, q, sizeof(q)));
 		return -EINVAL;
 	}
 	req->cmd = i;

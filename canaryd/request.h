@@ -24,6 +24,7 @@ enum canaryd_cmd {
 	CANARYD_CMD_REVERT,
 	CANARYD_CMD_PREPARE,
 	CANARYD_CMD_PIN,
+	CANARYD_CMD_RELEASE,
 };
 
 struct canaryd_request {

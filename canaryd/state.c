@@ -136,6 +136,7 @@ static bool version_id_ok(const struct canaryd_version_id *v)
 int canaryd_state__load(const char *path, struct canaryd_persist *st, char *why, size_t len)
 {
 	struct canaryd_state_header h;
+	size_t size = sizeof(*st);
 	ssize_t n;
 	char extra;
 	int fd, err = 0;
@@ -152,13 +153,19 @@ int canaryd_state__load(const char *path, struct canaryd_persist *st, char *why,
 		snprintf(why, len, "written by another canaryd version (layout %u, ABI %u, %llu bytes)",
 			 h.layout, h.abi, (unsigned long long)h.size);
 		err = -EBADMSG;
-	} else if (read(fd, st, sizeof(*st)) != (ssize_t)sizeof(*st)) {
+	}
+	if (err) {
+		close(fd);
+		return err;
+	}
+	memset(st, 0, sizeof(*st));
+	if (read(fd, st, size) != (ssize_t)size) {
 		snprintf(why, len, "truncated");
 		err = -EBADMSG;
 	} else if (read(fd, &extra, 1) != 0) {
 		snprintf(why, len, "trailing bytes");
 		err = -EBADMSG;
-	} else if (crc32(0, (const Bytef *)st, sizeof(*st)) != h.crc) {
+	} else if (crc32(0, (const Bytef *)st, size) != h.crc) {
 		snprintf(why, len, "checksum mismatch (corrupt)");
 		err = -EBADMSG;
 	} else if (!memchr(st->cand_obj, 0, sizeof(st->cand_obj)) ||

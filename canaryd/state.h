@@ -17,7 +17,8 @@
 #define CANARYD_STATE_MAGIC "CNRYSTAT"
 /*
  * 2: approval gates in struct rollout; 3: version ids; 4: seed per rollout,
- * stratum judge; 5: the candidate's prepare command; 6: pin rules
+ * stratum judge; 5: the candidate's prepare command; 6: pin rules, and the
+ * program ids of stable and previous
  */
 #define CANARYD_STATE_LAYOUT 6
 
@@ -58,6 +59,14 @@ struct canaryd_persist {
 	struct canary_pin_rule pins[CANARY_PIN_LIST_MAX];
 	__u32 nr_pins;
 	struct rollout ro;
+	/*
+	 * The program ids of stable (slot 0, pinned as "stable") and previous
+	 * (pinned as "previous") when this was written, so a restart tells a
+	 * revert ahead of this file from slot 0 to be put back (reconcile.h).
+	 * 0: unknown.
+	 */
+	__u32 stable_id;
+	__u32 previous_id;
 };
 
 /* 0, or a negative errno after logging one line naming PATH. */

@@ -287,8 +287,12 @@ json_t *canaryd_status__iface(const struct iface *ifc)
 	set_str(o, CANARY_K_LINK, rollout_link_state__name(ifc->link.state));
 	set_int(o, CANARY_K_IFINDEX, ifc->link.ifindex);
 	set_str(o, CANARY_K_IFNAME, ifc->ifname[0] ? ifc->ifname : ifc->cfg.name);
+	/* The running stable (promotions move it; a reboot keeps it), and the config's first. */
 	json_object_set_new(o, CANARY_K_STABLE,
-			    version_id_json(ifc->st.stable.obj, ifc->st.stable.prog, NULL));
+			    version_id_json(ifc->st.stable.obj, ifc->st.stable.prog,
+					    ifc->st.stable.sha256[0] ? ifc->st.stable.sha256 : NULL));
+	json_object_set_new(o, CANARY_K_CONFIGURED_STABLE,
+			    version_id_json(ifc->cfg.stable_obj, ifc->cfg.stable_prog, NULL));
 	json_object_set_new(o, CANARY_K_ROLLOUT, canaryd_status__rollout(ifc));
 	set_u64(o, CANARY_K_READS, ifc->reads);
 	set_u64(o, CANARY_K_MAX_READ_GAP_MS, ifc->max_read_gap_ms);

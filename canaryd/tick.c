@@ -50,6 +50,10 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 		/* The rollout is over: back to the idle path (the seed stays). */
 		return err ? err : canary_dp__set_rollout(dp, false, 0);
 	case ROLLOUT_ACT_PROMOTE:
+		/* Its copy kept first: the promotion survives a reboot (keep.c). */
+		err = canaryd_keep__store(ifc, ifc->st.cand_obj, ifc->st.cand_sha256);
+		if (err)
+			return err;
 		/* Keep the old stable as "previous" for an instant revert. */
 		prev = canaryd_iface__get_pinned(ifc, PIN_STABLE);
 		if (prev >= 0) {
@@ -70,6 +74,8 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 			struct canaryd_version_id *v = &ifc->st.stable;
 
 			ifc->st.previous = *v;
+			ifc->st.previous_id = ifc->st.stable_id;
+			ifc->st.stable_id = canaryd_prog_id(ifc->cand_fd);
 			snprintf(v->obj, sizeof(v->obj), "%s", ifc->st.cand_obj);
 			snprintf(v->prog, sizeof(v->prog), "%s", ifc->st.cand_prog);
 			snprintf(v->sha256, sizeof(v->sha256), "%s", ifc->st.cand_sha256);
@@ -82,6 +88,8 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 		err = canary_dp__set_slot(dp, CANARY_SLOT_STABLE, prev);
 		if (!err)
 			err = canaryd_iface__pin(ifc, PIN_STABLE, prev);
+		if (!err)
+			ifc->st.stable_id = canaryd_prog_id(prev);
 		close(prev);
 		if (!err && ifc->st.previous.obj[0])
 			ifc->st.stable = ifc->st.previous;
@@ -189,6 +197,7 @@ int canaryd_iface__feed(struct canaryd *d, struct iface *ifc, const struct rollo
 	err = feed_actions(d, ifc, ev);
 
 	canaryd_iface__gc_versions(ifc);	/* a promotion or revert unpins a version */
+	canaryd_keep__prune(ifc);
 
 	if (ifc->st.ro.phase != before && rollout__done(&ifc->st.ro))
 		ifc->decisions[ifc->st.ro.phase]++;

@@ -458,6 +458,48 @@ int canary_dp__reattach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode 
 	return canary_dp__attach(dp, ifindex, mode, opts);
 }
 
+int canary_dp__release(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode, int prog_fd,
+		       const struct canary_dp_opts *opts)
+{
+	int flags = mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE, old, err;
+	LIBBPF_OPTS(bpf_xdp_attach_opts, xo);
+	char name[IF_NAMESIZE];
+	__u32 id = 0;
+
+	if (bpf_xdp_query_id(ifindex, flags, &id) || !id) {
+		dp_msg(opts, "iface %s: no XDP program attached in %s mode; nothing to release",
+		       ifname(ifindex, name), mode == XDP_MODE_SKB ? "skb" : "native");
+		return -ENOENT;
+	}
+	if (canary_dp__xdp_id(dp, ifindex, mode) != canary_dp__prog_id(dp)) {
+		dp_msg(opts, "iface %s: the XDP program attached (id %u) is not this dispatcher; "
+		       "left as it is", ifname(ifindex, name), id);
+		return -EBUSY;
+	}
+	old = bpf_prog_get_fd_by_id(id);
+	if (old < 0) {
+		err = -errno;
+		dp_msg(opts, "iface %s: cannot open the attached XDP program %u: %s",
+		       ifname(ifindex, name), id, strerror(-err));
+		return err;
+	}
+	/* The kernel swaps only if OLD is still the one attached: one pointer write. */
+	xo.old_prog_fd = old;
+	err = bpf_xdp_attach(ifindex, prog_fd, flags | XDP_FLAGS_REPLACE, &xo);
+	close(old);
+	if (err) {
+		dp_msg(opts, "iface %s: cannot replace the dispatcher with the stable program "
+		       "atomically: %s; the dispatcher stays attached", ifname(ifindex, name),
+		       strerror(-err));
+		return err;
+	}
+	if (dp->xdp) {
+		xdp_program__close(dp->xdp);	/* a handle only: nothing detached */
+		dp->xdp = NULL;
+	}
+	return 0;
+}
+
 __u32 canary_dp__prog_id(const struct canary_dp *dp)
 {
 	struct bpf_prog_info info = {};

@@ -69,6 +69,16 @@ int canary_dp__detach(struct canary_dp *dp);
  */
 int canary_dp__reattach(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode,
 			const struct canary_dp_opts *opts);
+/*
+ * Hand IFINDEX back with PROG_FD attached directly in MODE in place of the
+ * dispatcher (directly attached, or inside libxdp's multiprog dispatcher):
+ * one XDP_FLAGS_REPLACE attach naming the attached program as the old one,
+ * so no packet meets an interface without a program. The pins are left to
+ * the caller (canary_dp__unpin()). 0, -ENOENT (nothing attached), -EBUSY
+ * (not this dispatcher), or the kernel's -errno, with OPTS' message.
+ */
+int canary_dp__release(struct canary_dp *dp, int ifindex, enum xdp_attach_mode mode, int prog_fd,
+		       const struct canary_dp_opts *opts);
 /* The dispatcher program's id, 0 when it cannot be read. */
 __u32 canary_dp__prog_id(const struct canary_dp *dp);
 /*

@@ -119,6 +119,7 @@ enum canaryctl_exit {
 #define CANARY_K_IFINDEX "ifindex"	/* followed; 0 while waiting */
 #define CANARY_K_IFNAME "ifname"	/* its name now (a rename is followed) */
 #define CANARY_K_STABLE "stable"
+#define CANARY_K_CONFIGURED_STABLE "configured_stable"
 #define CANARY_K_CANDIDATE "candidate"
 #define CANARY_K_OBJECT "object"
 #define CANARY_K_PROGRAM "program"

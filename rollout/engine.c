@@ -507,7 +507,8 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 		r->phase = ROLLOUT_ABORTED;
 		r->has_previous = false;
 		r->end_ms = ev->now_ms;
-		snprintf(r->reason, sizeof(r->reason), "reverted to the previous stable by operator");
+		snprintf(r->reason, sizeof(r->reason), "%s",
+			 ev->detail ? ev->detail : "reverted to the previous stable by operator");
 		act(acts, ROLLOUT_ACT_REVERT, 0);
 		act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_REVERTED);
 		act(acts, ROLLOUT_ACT_PERSIST, 0);

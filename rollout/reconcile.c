@@ -40,6 +40,20 @@ int rollout__reconcile(const struct rollout *r, const struct rollout_observed *o
 		      "promoted: promotion completed after a restart (canaryd stopped inside it)");
 		return 0;
 	}
+	/*
+	 * A revert's writes (slot 0, then the stable pin) ahead of the file: it
+	 * was decided, so it is completed; putting the stable pin back into slot
+	 * 0 would undo it and bring the rejected version back at 100 %.
+	 */
+	if (r && r->phase == ROLLOUT_PROMOTED && r->has_previous && obs->want_previous &&
+	    obs->want_previous != obs->want_stable &&
+	    (obs->slot0 == obs->want_previous || obs->stable_pin == obs->want_previous)) {
+		out->outcome = ROLLOUT_RC_REVERT_COMPLETED;
+		event(out, ROLLOUT_EV_REVERT, now_ms,
+		      "reverted to the previous stable by operator; revert completed after a "
+		      "restart (canaryd stopped inside it)");
+		return 0;
+	}
 	if (obs->stable_pin && obs->slot0 != obs->stable_pin) {
 		out->revert_completed = true;
 		fix(out, ROLLOUT_FIX_SLOT0_FROM_STABLE_PIN, 0);

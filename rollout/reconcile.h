@@ -17,8 +17,12 @@
  *  - a rollback not persisted (share below the step's, or slot 1 not the
  *    candidate): the rollback is completed (an engine event), never
  *    re-exposing flows;
- *  - a revert not persisted (slot 0 is not the stable pin): slot 0 is put
- *    back to the stable pin.
+ *  - a revert not persisted (the state file names the promoted version, and
+ *    slot 0 or the stable pin already holds the previous stable's program
+ *    id that the file persisted): the revert is completed (an engine event),
+ *    never undone, so the rejected version is not put back at 100 %;
+ *  - otherwise slot 0 not holding the stable pin: slot 0 is put back to the
+ *    stable pin.
  */
 #ifndef CANARY_ROLLOUT_RECONCILE_H
 #define CANARY_ROLLOUT_RECONCILE_H
@@ -34,6 +38,11 @@ struct rollout_observed {
 	__u32 share_bp;		/* slot 1's installed share */
 	__u32 stable_pin;	/* program pinned as "stable" */
 	__u32 cand_pin;		/* program pinned as "candidate" */
+	/*
+	 * Not observed: the program ids the state file persisted for the
+	 * stable and the previous stable (0: unknown, a file of an older layout).
+	 */
+	__u32 want_stable, want_previous;
 };
 
 enum rollout_fix_type {
@@ -52,6 +61,7 @@ enum rollout_outcome {
 	ROLLOUT_RC_ADVANCE_UNDONE,
 	ROLLOUT_RC_PROMOTION_COMPLETED,
 	ROLLOUT_RC_ROLLBACK_COMPLETED,
+	ROLLOUT_RC_REVERT_COMPLETED,
 };
 
 struct rollout_fix {

@@ -65,12 +65,12 @@ want() {
 	fi
 }
 # Commands and prefixes; global options.
-want "" -- status start pause resume promote abort revert prepare pin preflight history report help
+want "" -- status start pause resume promote abort revert prepare pin release preflight history report help
 want st -- status start
-want re -- resume revert report
+want re -- resume revert report release
 want h -- history help
 want p -- pause promote prepare pin preflight
-want --socket "$SOCK" -j "" -- status start pause resume promote abort revert prepare pin preflight history report help
+want --socket "$SOCK" -j "" -- status start pause resume promote abort revert prepare pin release preflight history report help
 want - -- --socket -j --json -h --help
 want bogus "" --
 want help "" --

@@ -286,6 +286,27 @@ now=$(consistent) || fail "window promotion 2: $now"
 [ "$(cb_pin_id previous)" = "$old_stable" ] || fail "window promotion 2: previous is not the old stable"
 echo "window promotion, first write only: $now"
 
+# A revert cut after its first kernel write (slot 0 = previous), not
+# persisted (the state still says promoted): completed, not undone. Before
+# the program ids were persisted, slot 0 went back to the stable pin: the
+# rejected version at 100 % again.
+rejected=$(cb_pin_id stable)
+prev=$(cb_pin_id previous)
+[ "$prev" -gt 0 ] && [ "$prev" != "$rejected" ] || fail "window revert: no previous pinned"
+kill_daemon
+bpftool map update pinned "$P/canary_progs" key 0 0 0 0 value pinned "$P/previous" ||
+	fail "window revert: bpftool update"
+n0=$(log_count "had stopped inside a revert")
+restart_daemon "window revert"
+[ "$(log_count "had stopped inside a revert")" = $((n0 + 1)) ] || fail "window revert: no repair logged"
+now=$(consistent) || fail "window revert: $now"
+[ "$(cb_slot_id 0)" = "$prev" ] && [ "$(cb_pin_id stable)" = "$prev" ] ||
+	fail "window revert: slot 0 $(cb_slot_id 0), stable pin $(cb_pin_id stable); want the previous $prev, not the rejected $rejected"
+[ "${now%% *}" = aborted ] || fail "window revert: $now, want aborted (reverted)"
+st | jq -e '.rollout.reason | test("revert completed after a restart")' >/dev/null ||
+	fail "window revert: reason $(st | jq -c .rollout.reason)"
+echo "window revert, first write only: slot 0 = previous $prev (rejected $rejected stays out); $now"
+
 # A rollback written to the kernel, not persisted: completed.
 $CTL start "$TB_DUT_IF" "$B/versions/fw_blackhole.bpf.o" >/dev/null ||
 	fail "window rollback: cannot start"

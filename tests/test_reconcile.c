@@ -290,6 +290,74 @@ static void test_slot0_restored(void **state)
 	free(r);
 }
 
+/*
+ * A revert ahead of the state file (it still says promoted, stable CAND,
+ * previous STABLE, ids persisted): slot 0 written only, or slot 0 and the
+ * stable pin. Either way completed through the engine, never undone: the
+ * rejected CAND does not go back into slot 0. Without persisted ids (an
+ * older layout) the old rule stands; a consistent promoted state is left.
+ */
+static void test_revert_completed(void **state)
+{
+	static const enum rollout_fix_type want[] = { ROLLOUT_FIX_EVENT };
+	static const enum rollout_fix_type old_rule[] = { ROLLOUT_FIX_SLOT0_FROM_STABLE_PIN };
+	struct rollout_observed obs = { .slot0 = STABLE, .slot1 = 0, .share_bp = 0,
+					.stable_pin = CAND, .cand_pin = CAND,
+					.want_stable = CAND, .want_previous = STABLE };
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout *p = calloc(1, sizeof(*p));
+	struct rollout_reconcile rc;
+	struct rollout_actions a;
+	__u32 i;
+
+	(void)state;
+	live_rollout(r);
+	r->phase = ROLLOUT_PROMOTED;
+	r->has_previous = true;
+	*p = *r;
+	/* Slot 0 written, the stable pin not yet. */
+	assert_int_equal(rollout__reconcile(r, &obs, 5000, &rc), 0);
+	assert_int_equal(rc.outcome, ROLLOUT_RC_REVERT_COMPLETED);
+	assert_false(rc.revert_completed);
+	assert_fixes(&rc, want, 1);
+	assert_int_equal(rc.ev.type, ROLLOUT_EV_REVERT);
+	assert_int_equal(feed(r, &rc, &a), ROLLOUT_ABORTED);
+	assert_int_equal(a.a[0].type, ROLLOUT_ACT_REVERT);
+	assert_int_equal(a.a[a.nr - 1].type, ROLLOUT_ACT_PERSIST);
+	assert_non_null(strstr(r->reason, "revert completed after a restart"));
+	for (i = 0; i < rc.nr; i++)
+		assert_int_not_equal(rc.fix[i].type, ROLLOUT_FIX_SLOT0_FROM_STABLE_PIN);
+	/* Both writes done. */
+	*r = *p;
+	obs.stable_pin = STABLE;
+	assert_int_equal(rollout__reconcile(r, &obs, 5000, &rc), 0);
+	assert_int_equal(rc.outcome, ROLLOUT_RC_REVERT_COMPLETED);
+	assert_fixes(&rc, want, 1);
+	/* Negative: the promotion as persisted, kernel agreeing: nothing to do. */
+	obs.slot0 = CAND;
+	obs.stable_pin = CAND;
+	assert_int_equal(rollout__reconcile(r, &obs, 5000, &rc), 0);
+	assert_int_equal(rc.outcome, ROLLOUT_RC_CONSISTENT);
+	assert_int_equal(rc.nr, 0);
+	/* Without persisted ids: slot 0 back to the stable pin, as before. */
+	obs.slot0 = STABLE;
+	obs.want_stable = obs.want_previous = 0;
+	assert_int_equal(rollout__reconcile(r, &obs, 5000, &rc), 0);
+	assert_true(rc.revert_completed);
+	assert_fixes(&rc, old_rule, 1);
+	/* After a revert was persisted (aborted, no previous), a foreign slot 0 is fixed. */
+	r->phase = ROLLOUT_ABORTED;
+	r->has_previous = false;
+	obs.want_stable = obs.want_previous = STABLE;
+	obs.slot0 = CAND;
+	obs.stable_pin = STABLE;
+	assert_int_equal(rollout__reconcile(r, &obs, 5000, &rc), 0);
+	assert_true(rc.revert_completed);
+	assert_fixes(&rc, old_rule, 1);
+	free(r);
+	free(p);
+}
+
 /* ---- samples ---------------------------------------------------------- */
 
 static struct canary_counters *split(struct canary_counters *all, __u32 row)
@@ -393,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_promotion_first_write),
 		cmocka_unit_test(test_rollback_completed),
 		cmocka_unit_test(test_slot0_restored),
+		cmocka_unit_test(test_revert_completed),
 		cmocka_unit_test(test_split_sample),
 		cmocka_unit_test(test_strata_sample),
 		cmocka_unit_test(test_slow_bucket),
