@@ -685,6 +685,150 @@ static void test_cost_sampling(void **state)
 	assert_int_equal(canary_dp__set_cost_sampling(f->dp, CANARY_COST_SAMPLE_DEFAULT), 0);
 }
 
+struct sample_sink {
+	int n;
+	struct canary_sample last;
+};
+
+static int sample_sink_fn(void *ctx, const struct canary_sample *smp)
+{
+	struct sample_sink *k = ctx;
+
+	k->n++;
+	memcpy(&k->last, smp, CANARY_SAMPLE_HDR_LEN + smp->cap_len);
+	return 0;
+}
+
+/* REPEAT runs of PKT with an xdp_md naming ingress ifindex 1 (lo), rx queue 0. */
+static void run_ctx(struct fixture *f, const void *pkt, size_t n, __u32 repeat, __u32 *ret)
+{
+	struct xdp_md md = { .data_end = n, .ingress_ifindex = 1 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = n, .ctx_in = &md,
+		    .ctx_size_in = sizeof(md), .repeat = repeat);
+
+	assert_int_equal(bpf_prog_test_run_opts(f->disp, &o), 0);
+	if (ret)
+		*ret = o.retval;
+}
+
+static struct canary_sample_state sample_delta(struct fixture *f,
+					       const struct canary_sample_state *s0)
+{
+	struct canary_sample_state s;
+
+	assert_int_equal(canary_dp__read_sample_state(f->dp, &s), 0);
+	s.picked -= s0->picked;
+	s.limited -= s0->limited;
+	s.lost -= s0->lost;
+	s.sent -= s0->sent;
+	return s;
+}
+
+/*
+ * Sampling: the frame as it arrived with the live verdict, slot, ifindex;
+ * 1 in N per CPU, the rate limit, the snap length; nothing when off or idle.
+ */
+static void test_sampling(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt_spec s = { .sport = 11, .dport = 12, .payload = 200 };
+	struct canary_sample_state s0, d;
+	struct sample_sink sink = {};
+	struct canary_sample_reader *r;
+	__u8 buf[PKT_MAX];
+	size_t n = canary_pkt__build(&s, buf, sizeof(buf));
+	__u32 ret;
+
+	assert_true(n > 100);
+	r = canary_dp__sample_reader(f->dp, sample_sink_fn, &sink);
+	assert_non_null(r);
+	assert_int_equal(canary_sample_reader__consume(r), 0);	/* drain earlier tests' */
+	sink.n = 0;
+
+	/* Idle: sampling configured, but the idle path never samples. */
+	two_slots(f, 0, 0);
+	assert_int_equal(canary_dp__set_sampling(f->dp, 1, CANARY_SAMPLE_RATE_MAX, 0), 0);
+	assert_int_equal(canary_dp__read_sample_state(f->dp, &s0), 0);
+	run_ctx(f, buf, n, 100, &ret);
+	assert_int_equal(ret, XDP_PASS);
+	assert_int_equal(canary_sample_reader__consume(r), 0);
+	assert_int_equal(sample_delta(f, &s0).picked, 0);
+
+	/* The candidate has every flow: each packet sampled with slot 1's verdict. */
+	two_slots(f, 10000, 0);
+	assert_int_equal(canary_dp__read_sample_state(f->dp, &s0), 0);
+	run_ctx(f, buf, n, 1, &ret);
+	assert_int_equal(ret, XDP_DROP);
+	assert_int_equal(canary_sample_reader__consume(r), 1);
+	assert_int_equal(sink.n, 1);
+	assert_int_equal(sink.last.frame_len, n);
+	assert_int_equal(sink.last.cap_len, n);
+	assert_memory_equal(sink.last.data, buf, n);
+	assert_int_equal(sink.last.verdict, XDP_DROP);
+	assert_int_equal(sink.last.slot, 1);
+	assert_int_equal(sink.last.cls, CANARY_CLASS_SPLIT);
+	assert_int_equal(sink.last.ifindex, 1);
+	assert_int_equal(sink.last.rx_queue, 0);
+	assert_true(sink.last.ts_ns > 0);
+	d = sample_delta(f, &s0);
+	assert_int_equal(d.picked, 1);
+	assert_int_equal(d.sent, 1);
+
+	/* Stable's verdict while a rollout runs with no share; snap 64 bytes. */
+	two_slots(f, 0, 0);
+	assert_int_equal(canary_dp__set_rollout(f->dp, true, 7), 0);
+	assert_int_equal(canary_dp__set_sampling(f->dp, 1, CANARY_SAMPLE_RATE_MAX, 64), 0);
+	sink.n = 0;
+	run_ctx(f, buf, n, 1, &ret);
+	assert_int_equal(ret, XDP_PASS);
+	assert_int_equal(canary_sample_reader__consume(r), 1);
+	assert_int_equal(sink.last.frame_len, n);
+	assert_int_equal(sink.last.cap_len, 64);
+	assert_memory_equal(sink.last.data, buf, 64);
+	assert_int_equal(sink.last.verdict, XDP_PASS);
+	assert_int_equal(sink.last.slot, 0);
+
+	/* 1 in 10 per CPU: a repeat run stays on one CPU. */
+	assert_int_equal(canary_dp__set_sampling(f->dp, 10, CANARY_SAMPLE_RATE_MAX, 0), 0);
+	assert_int_equal(canary_dp__read_sample_state(f->dp, &s0), 0);
+	run_ctx(f, buf, n, 1000, NULL);
+	d = sample_delta(f, &s0);
+	assert_in_range(d.picked, 99, 101);	/* the countdown goes on from the last pick */
+	assert_int_equal(d.sent + d.lost + d.limited, d.picked);
+	sink.n = 0;
+	assert_int_equal(canary_sample_reader__consume(r), (int)d.sent);
+
+	/* 1 sample/s (bucket depth 1): a burst of 1000 packets gives at most 2. */
+	assert_int_equal(canary_dp__set_sampling(f->dp, 1, 1, 0), 0);
+	assert_int_equal(canary_dp__read_sample_state(f->dp, &s0), 0);
+	run_ctx(f, buf, n, 1000, NULL);
+	d = sample_delta(f, &s0);
+	assert_int_equal(d.picked, 1000);
+	assert_in_range(d.sent, 1, 2);
+	assert_int_equal(d.limited, 1000 - d.sent);
+	assert_int_equal(canary_sample_reader__consume(r), (int)d.sent);
+
+	/* Off: not even picked. */
+	assert_int_equal(canary_dp__set_sampling(f->dp, 0, 0, 0), 0);
+	assert_int_equal(canary_dp__read_sample_state(f->dp, &s0), 0);
+	run_ctx(f, buf, n, 1000, NULL);
+	assert_int_equal(sample_delta(f, &s0).picked, 0);
+	assert_int_equal(canary_sample_reader__consume(r), 0);
+
+	/* Bad limits are refused and leave the config as it was. */
+	assert_int_equal(canary_dp__set_sampling(f->dp, 1, 0, 0), -EINVAL);
+	assert_int_equal(canary_dp__set_sampling(f->dp, 1, CANARY_SAMPLE_RATE_MAX + 1, 0), -EINVAL);
+	assert_int_equal(canary_dp__set_sampling(f->dp, 1, 10, CANARY_SNAP_MAX + 1), -EINVAL);
+	{
+		struct canary_config cfg;
+
+		canary_dp__get_config(f->dp, &cfg);
+		assert_false(cfg.flags & CANARY_F_SAMPLE);
+	}
+	assert_int_equal(canary_dp__set_rollout(f->dp, false, 7), 0);
+	canary_sample_reader__free(r);
+}
+
 /* Config swaps are validated before they reach the kernel. */
 static void test_config_validation(void **state)
 {
@@ -1282,6 +1426,7 @@ int main(void)
 		cmocka_unit_test(test_circuit_breaker),
 		cmocka_unit_test(test_cost_sampling),
 		cmocka_unit_test(test_config_validation),
+		cmocka_unit_test(test_sampling),
 		cmocka_unit_test(test_abn_split),
 		cmocka_unit_test(test_pin_dir),
 		cmocka_unit_test(test_shared_state_maps),
