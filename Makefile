@@ -248,7 +248,7 @@ test: $(TEST_DEPS)
 # config, metrics renderer, canaryctl against its fake daemon, history and
 # reports, the control socket.
 CHECK_TESTS := test_canaryctl test_config test_control test_engine test_judge test_metrics \
-	test_reconcile test_history
+	test_reconcile test_history test_shadow
 check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
 	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
 
