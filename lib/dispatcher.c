@@ -35,13 +35,15 @@ enum {
 	DP_PIN6,
 	DP_STRATA,
 	DP_MODE,
+	DP_SAMPLES,
+	DP_SAMPLE_STATE,
 	DP_NR_FDS,
 };
 
 static const char *const pin_names[DP_NR_FDS] = {
 	CANARY_PROG_DISPATCH, CANARY_MAP_PROGS, CANARY_MAP_COUNTERS, CANARY_MAP_CFG,
 	CANARY_MAP_BREAKER, CANARY_MAP_PIN4, CANARY_MAP_PIN6, CANARY_MAP_STRATA,
-	CANARY_MAP_MODE,
+	CANARY_MAP_MODE, CANARY_MAP_SAMPLES, CANARY_MAP_SAMPLE_STATE,
 };
 
 struct canary_dp {
@@ -172,6 +174,8 @@ struct canary_dp *canary_dp__open(void)
 	dp->fd[DP_PIN6] = bpf_map__fd(dp->skel->maps.canary_pin6);
 	dp->fd[DP_STRATA] = bpf_map__fd(dp->skel->maps.canary_strata);
 	dp->fd[DP_MODE] = bpf_map__fd(dp->skel->maps.bss);
+	dp->fd[DP_SAMPLES] = bpf_map__fd(dp->skel->maps.canary_samples);
+	dp->fd[DP_SAMPLE_STATE] = bpf_map__fd(dp->skel->maps.canary_sample_state);
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
 		cfg.seed = (__u32)getpid();
 	for (i = 0; i < CANARY_MAX_SLOTS; i++)
@@ -637,7 +641,125 @@ int canary_dp__set_config(struct canary_dp *dp, const struct canary_config *cfg)
 				return -EINVAL;
 			}
 	}
+	if ((cfg->flags & CANARY_F_SAMPLE) &&
+	    (!cfg->sample_every || !cfg->sample_rate || cfg->sample_rate > CANARY_SAMPLE_RATE_MAX ||
+	     !cfg->sample_burst || cfg->sample_burst > CANARY_SAMPLE_RATE_MAX ||
+	     !cfg->sample_snap || cfg->sample_snap > CANARY_SNAP_MAX)) {
+		pr_warn("dispatcher config: sampling 1 in %u, %u/s, burst %u, snap %u outside "
+			"1 in >= 1, 1..%u/s, burst 1..%u, snap 1..%u\n", cfg->sample_every,
+			cfg->sample_rate, cfg->sample_burst, cfg->sample_snap,
+			CANARY_SAMPLE_RATE_MAX, CANARY_SAMPLE_RATE_MAX, CANARY_SNAP_MAX);
+		return -EINVAL;
+	}
 	return install_config(dp, cfg);
+}
+
+int canary_dp__set_sampling(struct canary_dp *dp, __u32 every, __u32 rate, __u32 snap)
+{
+	struct canary_config cfg = dp->cfg;
+
+	if (!every) {
+		cfg.flags &= ~CANARY_F_SAMPLE;
+		return canary_dp__set_config(dp, &cfg);
+	}
+	cfg.flags |= CANARY_F_SAMPLE;
+	cfg.sample_every = every;
+	cfg.sample_rate = rate;
+	/* Bucket depth: a tenth of a second's samples, at least one. */
+	cfg.sample_burst = rate / 10 ? rate / 10 : 1;
+	cfg.sample_snap = snap ? snap : CANARY_SNAP_MAX;
+	return canary_dp__set_config(dp, &cfg);
+}
+
+int canary_dp__read_sample_state(const struct canary_dp *dp, struct canary_sample_state *out)
+{
+	struct canary_sample_state *percpu;
+	__u32 zero = 0;
+	int cpu, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	percpu = calloc(dp->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(dp->fd[DP_SAMPLE_STATE], &zero, percpu)) {
+		err = -errno;
+		pr_warn("dispatcher: cannot read the sampler's counters: %s\n", strerror(-err));
+	} else {
+		for (cpu = 0; cpu < dp->ncpus; cpu++) {
+			out->picked += percpu[cpu].picked;
+			out->limited += percpu[cpu].limited;
+			out->lost += percpu[cpu].lost;
+			out->sent += percpu[cpu].sent;
+		}
+	}
+	free(percpu);
+	return err;
+}
+
+struct canary_sample_reader {
+	struct ring_buffer *rb;
+	canary_sample_fn fn;
+	void *ctx;
+};
+
+static int sample_cb(void *ctx, void *data, size_t size)
+{
+	struct canary_sample_reader *r = ctx;
+	const struct canary_sample *smp = data;
+
+	/* The dispatcher writes the header and cap_len bytes: anything else is not ours. */
+	if (size < CANARY_SAMPLE_HDR_LEN || smp->cap_len > CANARY_SNAP_MAX ||
+	    size < CANARY_SAMPLE_HDR_LEN + smp->cap_len)
+		return 0;
+	return r->fn(r->ctx, smp);
+}
+
+struct canary_sample_reader *canary_dp__sample_reader(const struct canary_dp *dp,
+						      canary_sample_fn fn, void *ctx)
+{
+	struct canary_sample_reader *r;
+	int err;
+
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->fn = fn;
+	r->ctx = ctx;
+	r->rb = ring_buffer__new(dp->fd[DP_SAMPLES], sample_cb, r, NULL);
+	if (!r->rb) {
+		err = -errno;
+		pr_warn("dispatcher: cannot map the sample ring buffer %s: %s\n",
+			CANARY_MAP_SAMPLES, strerror(-err));
+		free(r);
+		errno = -err;
+		return NULL;
+	}
+	return r;
+}
+
+int canary_sample_reader__poll(struct canary_sample_reader *r, int timeout_ms)
+{
+	return ring_buffer__poll(r->rb, timeout_ms);
+}
+
+int canary_sample_reader__consume(struct canary_sample_reader *r)
+{
+	return ring_buffer__consume(r->rb);
+}
+
+int canary_sample_reader__fd(const struct canary_sample_reader *r)
+{
+	return ring_buffer__epoll_fd(r->rb);
+}
+
+void canary_sample_reader__free(struct canary_sample_reader *r)
+{
+	if (!r)
+		return;
+	ring_buffer__free(r->rb);
+	free(r);
 }
 
 int canary_dp__set_share(struct canary_dp *dp, __u32 slot, __u32 bp)

@@ -128,6 +128,42 @@ int canary_dp__set_share(struct canary_dp *dp, __u32 slot, __u32 bp);
 int canary_dp__set_cost_sampling(struct canary_dp *dp, __u32 n);
 
 /*
+ * Packet sampling, for shadow replay: while the dispatcher takes its split
+ * path (a rollout or a shadow phase runs), 1 packet in EVERY per CPU, at
+ * most RATE per second per CPU (a token bucket a tenth of a second deep),
+ * is copied with the live version's verdict into the canary_samples ring
+ * buffer: SNAP bytes of the frame as it arrived (0: CANARY_SNAP_MAX, the
+ * whole frame up to 1,514 bytes). EVERY 0 turns it off: the split path then
+ * pays one flag test, the idle path nothing. -EINVAL for RATE 0 or above
+ * CANARY_SAMPLE_RATE_MAX and SNAP above CANARY_SNAP_MAX.
+ */
+#define CANARY_SAMPLE_RATE_MAX 1000000
+int canary_dp__set_sampling(struct canary_dp *dp, __u32 every, __u32 rate, __u32 snap);
+/* The sampler's counters summed over the CPUs (picked, limited, lost, sent). */
+int canary_dp__read_sample_state(const struct canary_dp *dp, struct canary_sample_state *out);
+
+/*
+ * Consume the ring buffer: FN is called once per sample, from poll (a
+ * non-zero return stops the poll and is returned by it). The record is the
+ * ring's memory, valid during the call only; data has cap_len bytes.
+ */
+typedef int (*canary_sample_fn)(void *ctx, const struct canary_sample *smp);
+struct canary_sample_reader;
+struct canary_sample_reader *canary_dp__sample_reader(const struct canary_dp *dp,
+						      canary_sample_fn fn, void *ctx);
+/*
+ * consume reads what the ring holds without waiting (for a reader on a
+ * timer); poll waits up to TIMEOUT_MS (-1: forever) for a sample first. The
+ * dispatcher wakes a reader only with the first sample after it caught up.
+ * Both return the samples consumed (>= 0) or a negative errno.
+ */
+int canary_sample_reader__consume(struct canary_sample_reader *r);
+int canary_sample_reader__poll(struct canary_sample_reader *r, int timeout_ms);
+/* An epoll fd that becomes readable when samples wait, for an event loop. */
+int canary_sample_reader__fd(const struct canary_sample_reader *r);
+void canary_sample_reader__free(struct canary_sample_reader *r);
+
+/*
  * A rollout begins (ON, with its own flow-hash SEED, refused with -EBUSY
  * while a candidate has a share) or ends: while on, the dispatcher takes the
  * split path and counts strata even with no share, so the judge can learn

@@ -37,4 +37,28 @@ int canary_pkt__run(int prog_fd, const void *pkt, size_t len, __u32 *retval);
 int canary_pkt__run_repeat(int prog_fd, const void *pkt, size_t len, __u32 repeat, __u32 *retval,
 		   __u32 *ns_per_run);
 
+/*
+ * One line about a frame for examples: "udp 198.18.1.5:1234 > 198.18.2.10:443
+ * len 64", "tcp [2001:db8:1::5]:1234 > [2001:db8:2::10]:80 len 94", "vlan 100
+ * icmp 198.18.1.5 > 198.18.2.10 type 8 len 98", "arp len 42", "short frame
+ * len 10". CAPLEN bytes at P; WIRELEN is the length on the wire.
+ */
+void canary_pkt__summary(const __u8 *p, __u32 caplen, __u32 wirelen, char *out, size_t outlen);
+
+/*
+ * Replay one frame through PROG_FD with BPF_PROG_TEST_RUN: *verdict the
+ * enum canary_verdict index (anything above XDP_REDIRECT is
+ * CANARY_V_INVALID), OUT (OUT_CAP bytes) the frame as the program left it,
+ * *out_len its length. 0 or -errno.
+ */
+int canary_pkt__replay(int prog_fd, const void *pkt, __u32 len, void *out, __u32 out_cap,
+		       __u32 *verdict, __u32 *out_len);
+
+/*
+ * Do two replays differ in the bytes only: the same verdict, one that sends
+ * the frame on (pass, tx, redirect), but different output frames?
+ */
+bool canary_pkt__rewritten(__u32 vs, const void *out_s, __u32 ls, __u32 vc, const void *out_c,
+			   __u32 lc);
+
 #endif

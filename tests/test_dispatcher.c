@@ -26,6 +26,9 @@
 
 #include "fixture.h"
 #include "pkt.h"
+#include "replay.h"
+#include "version.h"
+#include "../rollout/shadow.h"
 
 static int setup(void **state)
 {
@@ -685,6 +688,310 @@ static void test_cost_sampling(void **state)
 	assert_int_equal(canary_dp__set_cost_sampling(f->dp, CANARY_COST_SAMPLE_DEFAULT), 0);
 }
 
+struct sample_sink {
+	int n;
+	struct canary_sample last;
+};
+
+static int sample_sink_fn(void *ctx, const struct canary_sample *smp)
+{
+	struct sample_sink *k = ctx;
+
+	k->n++;
+	memcpy(&k->last, smp, CANARY_SAMPLE_HDR_LEN + smp->cap_len);
+	return 0;
+}
+
+/* REPEAT runs of PKT with an xdp_md naming ingress ifindex 1 (lo), rx queue 0. */
+static void run_ctx(struct fixture *f, const void *pkt, size_t n, __u32 repeat, __u32 *ret)
+{
+	struct xdp_md md = { .data_end = n, .ingress_ifindex = 1 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = n, .ctx_in = &md,
+		    .ctx_size_in = sizeof(md), .repeat = repeat);
+
+	assert_int_equal(bpf_prog_test_run_opts(f->disp, &o), 0);
+	if (ret)
+		*ret = o.retval;
+}
+
+static struct canary_sample_state sample_delta(struct fixture *f,
+					       const struct canary_sample_state *s0)
+{
+	struct canary_sample_state s;
+
+	assert_int_equal(canary_dp__read_sample_state(f->dp, &s), 0);
+	s.picked -= s0->picked;
+	s.limited -= s0->limited;
+	s.lost -= s0->lost;
+	s.sent -= s0->sent;
+	return s;
+}
+
+/*
+ * Sampling: the frame as it arrived with the live verdict, slot, ifindex;
+ * 1 in N per CPU, the rate limit, the snap length; nothing when off or idle.
+ */
+static void test_sampling(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt_spec s = { .sport = 11, .dport = 12, .payload = 200 };
+	struct canary_sample_state s0, d;
+	struct sample_sink sink = {};
+	struct canary_sample_reader *r;
+	__u8 buf[PKT_MAX];
+	size_t n = canary_pkt__build(&s, buf, sizeof(buf));
+	__u32 ret;
+
+	assert_true(n > 100);
+	r = canary_dp__sample_reader(f->dp, sample_sink_fn, &sink);
+	assert_non_null(r);
+	assert_int_equal(canary_sample_reader__consume(r), 0);	/* drain earlier tests' */
+	sink.n = 0;
+
+	/* Idle: sampling configured, but the idle path never samples. */
+	two_slots(f, 0, 0);
+	assert_int_equal(canary_dp__set_sampling(f->dp, 1, CANARY_SAMPLE_RATE_MAX, 0), 0);
+	assert_int_equal(canary_dp__read_sample_state(f->dp, &s0), 0);
+	run_ctx(f, buf, n, 100, &ret);
+	assert_int_equal(ret, XDP_PASS);
+	assert_int_equal(canary_sample_reader__consume(r), 0);
+	assert_int_equal(sample_delta(f, &s0).picked, 0);
+
+	/* The candidate has every flow: each packet sampled with slot 1's verdict. */
+	two_slots(f, 10000, 0);
+	assert_int_equal(canary_dp__read_sample_state(f->dp, &s0), 0);
+	run_ctx(f, buf, n, 1, &ret);
+	assert_int_equal(ret, XDP_DROP);
+	assert_int_equal(canary_sample_reader__consume(r), 1);
+	assert_int_equal(sink.n, 1);
+	assert_int_equal(sink.last.frame_len, n);
+	assert_int_equal(sink.last.cap_len, n);
+	assert_memory_equal(sink.last.data, buf, n);
+	assert_int_equal(sink.last.verdict, XDP_DROP);
+	assert_int_equal(sink.last.slot, 1);
+	assert_int_equal(sink.last.cls, CANARY_CLASS_SPLIT);
+	assert_int_equal(sink.last.ifindex, 1);
+	assert_int_equal(sink.last.rx_queue, 0);
+	assert_true(sink.last.ts_ns > 0);
+	d = sample_delta(f, &s0);
+	assert_int_equal(d.picked, 1);
+	assert_int_equal(d.sent, 1);
+
+	/* Stable's verdict while a rollout runs with no share; snap 64 bytes. */
+	two_slots(f, 0, 0);
+	assert_int_equal(canary_dp__set_rollout(f->dp, true, 7), 0);
+	assert_int_equal(canary_dp__set_sampling(f->dp, 1, CANARY_SAMPLE_RATE_MAX, 64), 0);
+	sink.n = 0;
+	run_ctx(f, buf, n, 1, &ret);
+	assert_int_equal(ret, XDP_PASS);
+	assert_int_equal(canary_sample_reader__consume(r), 1);
+	assert_int_equal(sink.last.frame_len, n);
+	assert_int_equal(sink.last.cap_len, 64);
+	assert_memory_equal(sink.last.data, buf, 64);
+	assert_int_equal(sink.last.verdict, XDP_PASS);
+	assert_int_equal(sink.last.slot, 0);
+
+	/* 1 in 10 per CPU: a repeat run stays on one CPU. */
+	assert_int_equal(canary_dp__set_sampling(f->dp, 10, CANARY_SAMPLE_RATE_MAX, 0), 0);
+	assert_int_equal(canary_dp__read_sample_state(f->dp, &s0), 0);
+	run_ctx(f, buf, n, 1000, NULL);
+	d = sample_delta(f, &s0);
+	assert_in_range(d.picked, 99, 101);	/* the countdown goes on from the last pick */
+	assert_int_equal(d.sent + d.lost + d.limited, d.picked);
+	sink.n = 0;
+	assert_int_equal(canary_sample_reader__consume(r), (int)d.sent);
+
+	/* 1 sample/s (bucket depth 1): a burst of 1000 packets gives at most 2. */
+	assert_int_equal(canary_dp__set_sampling(f->dp, 1, 1, 0), 0);
+	assert_int_equal(canary_dp__read_sample_state(f->dp, &s0), 0);
+	run_ctx(f, buf, n, 1000, NULL);
+	d = sample_delta(f, &s0);
+	assert_int_equal(d.picked, 1000);
+	assert_in_range(d.sent, 1, 2);
+	assert_int_equal(d.limited, 1000 - d.sent);
+	assert_int_equal(canary_sample_reader__consume(r), (int)d.sent);
+
+	/* Off: not even picked. */
+	assert_int_equal(canary_dp__set_sampling(f->dp, 0, 0, 0), 0);
+	assert_int_equal(canary_dp__read_sample_state(f->dp, &s0), 0);
+	run_ctx(f, buf, n, 1000, NULL);
+	assert_int_equal(sample_delta(f, &s0).picked, 0);
+	assert_int_equal(canary_sample_reader__consume(r), 0);
+
+	/* Bad limits are refused and leave the config as it was. */
+	assert_int_equal(canary_dp__set_sampling(f->dp, 1, 0, 0), -EINVAL);
+	assert_int_equal(canary_dp__set_sampling(f->dp, 1, CANARY_SAMPLE_RATE_MAX + 1, 0), -EINVAL);
+	assert_int_equal(canary_dp__set_sampling(f->dp, 1, 10, CANARY_SNAP_MAX + 1), -EINVAL);
+	{
+		struct canary_config cfg;
+
+		canary_dp__get_config(f->dp, &cfg);
+		assert_false(cfg.flags & CANARY_F_SAMPLE);
+	}
+	assert_int_equal(canary_dp__set_rollout(f->dp, false, 7), 0);
+	canary_sample_reader__free(r);
+}
+
+/* Samples collected by the reader, for replay after the live run. */
+#define REPLAY_MAX 2048
+static struct canary_sample replay_buf[REPLAY_MAX];
+static int replay_n;
+
+static int collect_fn(void *ctx, const struct canary_sample *smp)
+{
+	(void)ctx;
+	if (replay_n < REPLAY_MAX)
+		memcpy(&replay_buf[replay_n++], smp, CANARY_SAMPLE_HDR_LEN + smp->cap_len);
+	return 0;
+}
+
+static int load_version_fd(const char *name, struct bpf_object **obj)
+{
+	char rel[64];
+	int fd;
+
+	snprintf(rel, sizeof(rel), "versions/%s.bpf.o", name);
+	fd = canary_version__load(fixture_path(rel), NULL, obj);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* Live run of the packets SPECS[i % NSPECS], N of them, through f->disp with sampling 1 in EVERY. */
+static void live_run(struct fixture *f, const struct pkt_spec *specs, int nspecs, int n, __u32 every)
+{
+	struct canary_sample_reader *r = canary_dp__sample_reader(f->dp, collect_fn, NULL);
+	__u8 buf[PKT_MAX];
+	int i;
+
+	assert_non_null(r);
+	replay_n = 0;
+	canary_sample_reader__consume(r);
+	replay_n = 0;
+	assert_int_equal(canary_dp__set_rollout(f->dp, true, 7), 0);
+	assert_int_equal(canary_dp__set_sampling(f->dp, every, CANARY_SAMPLE_RATE_MAX, 0), 0);
+	for (i = 0; i < n; i++) {
+		size_t len = canary_pkt__build(&specs[i % nspecs], buf, sizeof(buf));
+
+		run_ctx(f, buf, len, 1, NULL);
+		if (i % 256 == 255)
+			canary_sample_reader__consume(r);
+	}
+	canary_sample_reader__consume(r);
+	assert_int_equal(canary_dp__set_sampling(f->dp, 0, 0, 0), 0);
+	assert_int_equal(canary_dp__set_rollout(f->dp, false, 7), 0);
+	canary_sample_reader__free(r);
+}
+
+static struct shadow_evidence shadow_ev;
+
+static enum shadow_decision replay_all(int sfd, int cfd)
+{
+	struct shadow_params p;
+	int i;
+
+	shadow_params__default(&p);
+	memset(&shadow_ev, 0, sizeof(shadow_ev));
+	for (i = 0; i < replay_n; i++) {
+		struct canary_shadow_pair pr;
+
+		assert_int_equal(canary_shadow__replay(sfd, cfd, &replay_buf[i], &pr), 0);
+		shadow_evidence__add(&shadow_ev, &p, pr.live, pr.stable, pr.candidate, pr.rewritten,
+				     pr.summary);
+	}
+	return shadow_evidence__decide(&shadow_ev, &p, NULL);
+}
+
+/*
+ * Samples of live traffic through fw_v1 (subnet A passes, a flow from D to
+ * B's port 53 drops) replayed through shadow instances: fw_blackhole is
+ * harmful (pass -> drop, with examples), fw_v2 is proved safe; a stateful
+ * live stable (fw_stateful, sampled 1 in 2: the live run saw the packets
+ * the replay does not) shows low fidelity: weak, not harmful. Its shadow gets a copy of the live map, never the live map.
+ */
+static void test_shadow_replay(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt_spec specs[4] = {
+		{ .src = "198.18.1.5", .dst = "198.18.2.10", .sport = 1000, .dport = 53 },
+		{ .src = "198.18.1.6", .dst = "198.18.2.10", .sport = 1001, .dport = 53 },
+		{ .src = "198.18.1.7", .dst = "198.18.2.10", .sport = 1002, .dport = 53 },
+		{ .src = "198.18.4.1", .dst = "198.18.2.10", .sport = 1003, .dport = 53 },
+	};
+	struct bpf_object *live_obj, *s_obj = NULL, *c_obj = NULL, *v2_obj = NULL;
+	char dir[64], why[256] = "", pinned[128];
+	int live_fd, sfd, cfd, v2fd, copied = -1;
+	const struct shadow_cell *cell;
+	__u64 before, after;
+
+	live_fd = load_version_fd("fw_v1", &live_obj);
+	assert_int_equal(canary_dp__set_slot(f->dp, 0, live_fd), 0);
+	assert_int_equal(canary_dp__clear_slot(f->dp, 1), 0);
+	live_run(f, specs, 4, 800, 1);
+	assert_int_equal(replay_n, 800);
+
+	sfd = canary_shadow__load(fixture_path("versions/fw_v1.bpf.o"), NULL, NULL, NULL, &s_obj,
+				  &copied, why, sizeof(why));
+	assert_true(sfd >= 0);
+	cfd = canary_shadow__load(fixture_path("versions/fw_blackhole.bpf.o"), NULL, NULL, NULL,
+				  &c_obj, &copied, why, sizeof(why));
+	assert_true(cfd >= 0);
+	assert_int_equal(replay_all(sfd, cfd), SHADOW_HARMFUL);
+	cell = &shadow_ev.cell[CANARY_V_PASS][CANARY_V_DROP];
+	assert_int_equal(cell->samples, 600);
+	assert_int_equal(shadow_ev.cell[CANARY_V_DROP][CANARY_V_DROP].samples, 200);
+	assert_int_equal(cell->n_examples, SHADOW_EXAMPLES);
+	assert_non_null(strstr(cell->ex[0].summary, "udp 198.18.1.5:1000 > 198.18.2.10:53"));
+	assert_true(shadow_evidence__fidelity(&shadow_ev) == 1.0);
+
+	v2fd = canary_shadow__load(fixture_path("versions/fw_v2.bpf.o"), NULL, NULL, NULL, &v2_obj,
+				   &copied, why, sizeof(why));
+	assert_true(v2fd >= 0);
+	assert_int_equal(replay_all(sfd, v2fd), SHADOW_SAFE);
+	assert_int_equal(shadow_ev.cell[CANARY_V_PASS][CANARY_V_PASS].samples, 600);
+	bpf_object__close(live_obj);
+	bpf_object__close(s_obj);
+	bpf_object__close(c_obj);
+
+	/* Stateful: every 2nd packet of a flow dropped, live; the shadow sees 1 in 2. */
+	live_fd = load_version_fd("fw_stateful", &live_obj);
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/canary_test_shadow_%d", (int)getpid());
+	assert_int_equal(canary_version__pin_maps(live_obj, dir), 0);
+	assert_int_equal(canary_dp__set_slot(f->dp, 0, live_fd), 0);
+	live_run(f, specs, 1, 900, 2);
+	assert_int_equal(replay_n, 450);
+	sfd = canary_shadow__load(fixture_path("versions/fw_stateful.bpf.o"), NULL, NULL, dir,
+				  &s_obj, &copied, why, sizeof(why));
+	assert_true(sfd >= 0);
+	assert_int_equal(copied, 1);	/* fw_flow_seen, copied from the live map */
+	{
+		/* The copy is the shadow's own: replay leaves the live count alone. */
+		struct bpf_map *m = bpf_object__find_map_by_name(live_obj, "fw_flow_seen");
+		__u8 key[40], next[40];	/* struct canary_flow: BPF-side type */
+		__u64 v;
+
+		assert_non_null(m);
+		assert_int_equal(bpf_map_get_next_key(bpf_map__fd(m), NULL, key), 0);
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(m), key, &v), 0);
+		before = v;
+		assert_int_equal(replay_all(sfd, v2fd), SHADOW_WEAK);
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(m), key, &v), 0);
+		after = v;
+		assert_int_equal(before, after);
+		assert_int_equal(before, 900);
+		assert_int_not_equal(bpf_map_get_next_key(bpf_map__fd(m), key, next), 0);
+	}
+	print_message("stateful live stable: replay fidelity %.3f over %llu samples\n",
+		      shadow_evidence__fidelity(&shadow_ev), (unsigned long long)shadow_ev.samples);
+	assert_true(shadow_evidence__fidelity(&shadow_ev) < 0.99);
+	snprintf(pinned, sizeof(pinned), "%s/fw_flow_seen", dir);
+	unlink(pinned);
+	rmdir(dir);
+	bpf_object__close(s_obj);
+	bpf_object__close(v2_obj);
+	assert_int_equal(canary_dp__set_slot(f->dp, 0, f->fd[CANARY_V_PASS]), 0);
+	bpf_object__close(live_obj);
+}
+
 /* Config swaps are validated before they reach the kernel. */
 static void test_config_validation(void **state)
 {
@@ -1282,6 +1589,8 @@ int main(void)
 		cmocka_unit_test(test_circuit_breaker),
 		cmocka_unit_test(test_cost_sampling),
 		cmocka_unit_test(test_config_validation),
+		cmocka_unit_test(test_sampling),
+		cmocka_unit_test(test_shadow_replay),
 		cmocka_unit_test(test_abn_split),
 		cmocka_unit_test(test_pin_dir),
 		cmocka_unit_test(test_shared_state_maps),

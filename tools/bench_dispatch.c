@@ -75,6 +75,9 @@ enum variant {
 	ST_STRATA,	/* + one per-stratum count */
 	ST_CONFIG,	/* + config lookup (array-of-maps) and range compares */
 	SPLIT_NOCOST,	/* split 5 % with cost sampling off */
+	SAMPLE_N64,	/* split 5%, packet sampling 1 in 64 (every pick copied) */
+	SAMPLE_LIM,	/* split 5%, sampling 1 in 1 at 1000/s: nearly every pick refused */
+	SAMPLE_ALL,	/* split 5%, sampling 1 in 1 at 10^5/s: the copies at the rate cap */
 	NVARIANTS,
 };
 
@@ -105,7 +108,22 @@ static const struct {
 	[ST_STRATA] = { "stage: floor + parse+hash+strata", BARE },
 	[ST_CONFIG] = { "stage: ... + config lookup+ranges", BARE },
 	[SPLIT_NOCOST] = { "split 5%, cost sampling off", BARE },
+	[SAMPLE_N64] = { "split 5%, pkt sampling 1/64", BARE },
+	[SAMPLE_LIM] = { "split 5%, pkt sampling 1/1 @1000/s", BARE },
+	[SAMPLE_ALL] = { "split 5%, pkt sampling 1/1 @1e5/s", BARE },
 };
+
+/* The sample rings, drained after each run (outside the timing) so none fills up. */
+static struct canary_sample_reader *readers[NVARIANTS];
+
+static int count_sample(void *ctx, const struct canary_sample *smp)
+{
+	(void)smp;
+	++*(unsigned long *)ctx;
+	return 0;
+}
+
+static unsigned long samples_read[NVARIANTS];
 
 static double t[NVARIANTS][MAX_ROUNDS], kns[NVARIANTS][MAX_ROUNDS];
 
@@ -130,6 +148,9 @@ static int measure(int fd, const void *pkt, size_t len, __u32 repeat, double *ns
 		return err;
 	*ns = (cpu_ns() - t0) / repeat;
 	*kernel_ns = dur;
+	for (int v = 0; v < NVARIANTS; v++)
+		if (readers[v])
+			canary_sample_reader__consume(readers[v]);
 	return 0;
 }
 
@@ -233,6 +254,9 @@ int main(void)
 	static struct canary_pin_rule pins[2 * NPINS];
 	struct bpf_object *filt_obj = NULL, *fw_obj = NULL;
 	struct canary_dp *dp_idle, *dp_split, *dp_pins, *dp_filt, *dp_fw, *dp_nocost, *dp_dst;
+	struct canary_dp *dp_s64, *dp_slim, *dp_sall;
+	struct canary_sample_state sst[NVARIANTS];
+	double per_copy;
 	static struct canary_pin_rule dst_pins[2 * NPINS];
 	__u8 p4[PKT_MAX], p4c[PKT_MAX], p6[PKT_MAX];
 	int rounds, repeat, cpu, r, k, v, i, fd[NVARIANTS], filt_fd, fw_fd;
@@ -331,8 +355,20 @@ int main(void)
 		dst_pins[i].dir = CANARY_PIN_DST;
 	}
 	dp_dst = new_dispatcher(drop_fd, true, true, dst_pins, 2 * NPINS);
+	dp_s64 = new_dispatcher(drop_fd, true, false, NULL, 0);
+	dp_slim = new_dispatcher(drop_fd, true, false, NULL, 0);
+	dp_sall = new_dispatcher(drop_fd, true, false, NULL, 0);
 	if (!dp_idle || !dp_split || !dp_pins || !dp_filt || !dp_fw || !dp_nocost || !dp_dst ||
-	    canary_dp__set_cost_sampling(dp_nocost, 0)) {
+	    !dp_s64 || !dp_slim || !dp_sall || canary_dp__set_cost_sampling(dp_nocost, 0) ||
+	    canary_dp__set_sampling(dp_s64, 64, CANARY_SAMPLE_RATE_MAX, 0) ||
+	    canary_dp__set_sampling(dp_slim, 1, 1000, 0) ||
+	    canary_dp__set_sampling(dp_sall, 1, 100000, 0) ||
+	    !(readers[SAMPLE_N64] = canary_dp__sample_reader(dp_s64, count_sample,
+							      &samples_read[SAMPLE_N64])) ||
+	    !(readers[SAMPLE_LIM] = canary_dp__sample_reader(dp_slim, count_sample,
+							      &samples_read[SAMPLE_LIM])) ||
+	    !(readers[SAMPLE_ALL] = canary_dp__sample_reader(dp_sall, count_sample,
+							      &samples_read[SAMPLE_ALL]))) {
 		fprintf(stderr, "bench: cannot set up the dispatchers: %s\n", strerror(errno));
 		return 1;
 	}
@@ -355,6 +391,9 @@ int main(void)
 	fd[ST_STRATA] = bpf_program__fd(fl->progs.bench_strata);
 	fd[ST_CONFIG] = bpf_program__fd(fl->progs.bench_config);
 	fd[SPLIT_NOCOST] = canary_dp__prog_fd(dp_nocost);
+	fd[SAMPLE_N64] = canary_dp__prog_fd(dp_s64);
+	fd[SAMPLE_LIM] = canary_dp__prog_fd(dp_slim);
+	fd[SAMPLE_ALL] = canary_dp__prog_fd(dp_sall);
 	for (v = 0; v < NVARIANTS; v++) {
 		pkt[v] = vinfo[v].six ? p6 : p4;
 		len[v] = vinfo[v].six ? n6 : n4;
@@ -438,6 +477,23 @@ int main(void)
 	       diff_median(rounds, PINS_DST, SPLIT), diff_median(rounds, PINS6_DST, SPLIT6));
 	printf("  one subprogram call+return costs %+.2f (root, a tail call alone: %+.2f; floor: %.2f)\n",
 	       diff_median(rounds, ST_CALL, FLOOR), add[ROOT], add[FLOOR]);
+	canary_dp__read_sample_state(dp_s64, &sst[SAMPLE_N64]);
+	canary_dp__read_sample_state(dp_slim, &sst[SAMPLE_LIM]);
+	canary_dp__read_sample_state(dp_sall, &sst[SAMPLE_ALL]);
+	/* Per copied sample at 1 in 64: the added ns/packet times 64 (it includes the countdown). */
+	per_copy = 64 * diff_median(rounds, SAMPLE_N64, SPLIT);
+	printf("packet sampling over the split path with sampling off (ns/packet): 1 in 64 "
+	       "%+.2f (%lu samples read, %llu lost); 1 in 1 at 1000/s %+.2f (a pick refused by "
+	       "the rate limit; %llu of %llu picks refused); 1 in 1 at 10^5/s %+.2f (%llu picks "
+	       "sent, %llu refused, %llu lost); 1 in 64 per copied %zu-byte sample %.0f ns; ns/packet ratio to the "
+	       "split path: %.3f / %.3f / %.3f\n",
+	       diff_median(rounds, SAMPLE_N64, SPLIT), samples_read[SAMPLE_N64],
+	       (unsigned long long)sst[SAMPLE_N64].lost, diff_median(rounds, SAMPLE_LIM, SPLIT),
+	       (unsigned long long)sst[SAMPLE_LIM].limited,
+	       (unsigned long long)sst[SAMPLE_LIM].picked, diff_median(rounds, SAMPLE_ALL, SPLIT),
+	       (unsigned long long)sst[SAMPLE_ALL].sent, (unsigned long long)sst[SAMPLE_ALL].limited,
+	       (unsigned long long)sst[SAMPLE_ALL].lost, n4, per_copy, med[SAMPLE_N64] / med[SPLIT], med[SAMPLE_LIM] / med[SPLIT],
+	       med[SAMPLE_ALL] / med[SPLIT]);
 	printf("targets:\n");
 	printf("  idle added %.2f <= floor %.2f + 1.0 and <= 3 ns: %s\n", add[IDLE], add[FLOOR],
 	       add[IDLE] <= add[FLOOR] + 1.0 && add[IDLE] <= 3.0 ? "met" : "MISSED");
@@ -455,9 +511,11 @@ int main(void)
 	printf("  xdpfilt_alw_all through the idle dispatcher %+.1f %% <= 8 %%: %s\n", filt_pct,
 	       filt_pct <= 8.0 ? "met" : "MISSED");
 	printf("dispatch-summary: bare_ns=%.2f floor_added=%.2f idle_added=%.2f split_added=%.2f "
-	       "pins_added=%.2f v6_added=%.2f real_overhead_pct=%.1f\n", med[BARE], add[FLOOR],
+	       "pins_added=%.2f v6_added=%.2f real_overhead_pct=%.1f sample64_added=%.2f "
+	       "sample_limited_added=%.2f sample_copy_ns=%.0f\n", med[BARE], add[FLOOR],
 	       add[IDLE], add[SPLIT], pins_max,
-	       add[SPLIT6], filt_pct);
+	       add[SPLIT6], filt_pct, diff_median(rounds, SAMPLE_N64, SPLIT),
+	       diff_median(rounds, SAMPLE_LIM, SPLIT), per_copy);
 
 	canary_dp__close(dp_idle);
 	canary_dp__close(dp_split);
@@ -466,6 +524,11 @@ int main(void)
 	canary_dp__close(dp_fw);
 	canary_dp__close(dp_nocost);
 	canary_dp__close(dp_dst);
+	for (v = 0; v < NVARIANTS; v++)
+		canary_sample_reader__free(readers[v]);
+	canary_dp__close(dp_s64);
+	canary_dp__close(dp_slim);
+	canary_dp__close(dp_sall);
 	bpf_object__close(filt_obj);
 	bpf_object__close(fw_obj);
 	bench_floor_bpf__destroy(fl);

@@ -108,6 +108,28 @@ struct {
  */
 struct canary_mode canary_mode;
 
+/* Sampled packets with their live verdicts (CANARY_F_SAMPLE), for replay. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, CANARY_SAMPLE_RING_BYTES);
+} canary_samples SEC(".maps");
+
+/* The per-CPU sampler: 1-in-N countdown, token bucket, counters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct canary_sample_state);
+} canary_sample_state SEC(".maps");
+
+/* Per-CPU scratch record: the frame is copied here before the version runs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct canary_sample);
+} canary_sample_buf SEC(".maps");
+
 /* Returned by a run_slot subprogram when its tail call did not happen. */
 #define SLOT_EMPTY 0x7fffffff
 
@@ -428,6 +450,121 @@ static __noinline int run_sampled(struct xdp_md *ctx, __u32 slot, struct canary_
 	return verdict;
 }
 
+#define NSEC_PER_SEC 1000000000ULL
+
+/*
+ * 1 in sample_every per CPU: inline, so a packet that is not picked pays an
+ * (inlined) per-CPU lookup and a decrement, not a subprogram call.
+ */
+static __always_inline int sample_due(void)
+{
+	struct canary_sample_state *ss;
+	__u32 zero = 0;
+
+	ss = bpf_map_lookup_elem(&canary_sample_state, &zero);
+	if (!ss)
+		return 0;
+	if (ss->skip > 1) {
+		ss->skip--;
+		return 0;
+	}
+	return 1;
+}
+
+/* A packet picked by 1 in N: the token bucket decides. */
+static __always_inline int sample_pick(struct canary_sample_state *ss,
+				       const struct canary_config *cfg)
+{
+	__u64 now, elapsed, cap, tokens;
+
+	ss->skip = cfg->sample_every;
+	ss->picked++;
+	now = bpf_ktime_get_ns();
+	elapsed = now - ss->last_ns;
+	ss->last_ns = now;
+	/* Clamped so that elapsed * rate (rate <= 10^6, lib/dispatcher.c) fits. */
+	if (elapsed > 10 * NSEC_PER_SEC)
+		elapsed = 10 * NSEC_PER_SEC;
+	cap = (__u64)cfg->sample_burst * NSEC_PER_SEC;
+	tokens = ss->tokens + elapsed * cfg->sample_rate;
+	if (tokens > cap)
+		tokens = cap;
+	if (tokens < NSEC_PER_SEC) {
+		ss->tokens = tokens;
+		ss->limited++;
+		return 0;
+	}
+	ss->tokens = tokens - NSEC_PER_SEC;
+	return 1;
+}
+
+/*
+ * Sampling on (CANARY_F_SAMPLE): the frame is copied as it arrived into the
+ * per-CPU scratch record before the version runs, and the record goes into
+ * the ring buffer with the verdict that version returned. Out of line, so
+ * the split path with sampling off pays one flag test, and a packet that
+ * 1 in N does not pick a lookup and a decrement.
+ */
+static __noinline int run_with_sample(struct xdp_md *ctx, __u32 info, struct canary_counters *rec,
+				      const struct canary_config *cfg)
+{
+	__u32 zero = 0, slot = info & 0xff;
+	struct canary_sample_state *ss;
+	struct canary_sample *smp = NULL;
+	__u64 cap, n;
+	int verdict;
+
+	ss = bpf_map_lookup_elem(&canary_sample_state, &zero);
+	if (ss && sample_pick(ss, cfg))
+		smp = bpf_map_lookup_elem(&canary_sample_buf, &zero);
+	if (smp) {
+		cap = ctx->data_end - ctx->data;
+		smp->frame_len = cap;
+		if (cap > cfg->sample_snap)
+			cap = cfg->sample_snap;
+		asm volatile("" : "+r"(cap));
+		if (cap > CANARY_SNAP_MAX)
+			cap = CANARY_SNAP_MAX;
+		if (cap == 0 || bpf_xdp_load_bytes(ctx, 0, smp->data, cap) < 0) {
+			ss->lost++;
+			smp = NULL;
+		} else {
+			smp->cap_len = cap;
+			smp->ts_ns = ss->last_ns;
+			smp->ifindex = ctx->ingress_ifindex;
+			smp->rx_queue = ctx->rx_queue_index;
+			smp->cls = (info >> 8) & 0xff;
+			smp->cpu = bpf_get_smp_processor_id();
+		}
+	}
+	if ((cfg->flags & CANARY_F_COST) && !((rec->packets - 1) & cfg->cost_mask))
+		verdict = run_sampled(ctx, slot, rec);
+	else
+		verdict = run_slot(ctx, slot);
+	if (!smp)
+		return verdict;
+	if (verdict == SLOT_EMPTY) {
+		ss->lost++;	/* not handled by this slot: split_fallback's case */
+		return verdict;
+	}
+	smp->slot = slot;
+	smp->verdict = (__u32)verdict;
+	n = smp->cap_len;
+	asm volatile("" : "+r"(n));
+	if (n > CANARY_SNAP_MAX)
+		n = CANARY_SNAP_MAX;
+	/*
+	 * Adaptive wakeup: only the first record after the reader caught up
+	 * wakes it, so a reader that drains on a timer costs one wakeup per
+	 * drain, not one per sample.
+	 */
+	if (bpf_ringbuf_output(&canary_samples, smp, CANARY_SAMPLE_HDR_LEN + n, 0))
+		ss->lost++;
+	else
+		ss->sent++;
+	return verdict;
+}
+
 /*
  * A rollout runs: pin rules, flow hash, per-stratum counts, cost samples.
  * The packet is counted on the row it is meant for before the tail call
@@ -497,7 +634,9 @@ static __always_inline int dispatch_split(struct xdp_md *ctx)
 	rec->packets++;
 	rec->bytes += ctx->data_end - ctx->data;
 
-	if ((flags & CANARY_F_COST) && !((rec->packets - 1) & cfg->cost_mask))
+	if ((flags & CANARY_F_SAMPLE) && sample_due())
+		verdict = run_with_sample(ctx, slot | cls << 8, rec, cfg);
+	else if ((flags & CANARY_F_COST) && !((rec->packets - 1) & cfg->cost_mask))
 		verdict = run_sampled(ctx, slot, rec);
 	else
 		verdict = run_slot(ctx, slot);

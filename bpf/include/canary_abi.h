@@ -16,8 +16,10 @@
 /*
  * 2: the canary_strata map, the split word (canary_mode) in the dispatcher's
  * .bss, destination pin rules (a second trie in each pin map).
+ * 3: packet sampling (CANARY_F_SAMPLE, the sample_* config fields, the
+ * canary_samples ring buffer and the canary_sample_state per-CPU map).
  */
-#define CANARY_ABI_VERSION 2
+#define CANARY_ABI_VERSION 3
 
 /* Slot 0 is the stable version; slots 1..CANARY_MAX_SLOTS-1 are candidates. */
 #define CANARY_MAX_SLOTS 4
@@ -154,9 +156,16 @@ struct canary_mode {
  * word set; the dispatcher reads nothing new.
  */
 #define CANARY_F_STRATA (1U << 8)
+/*
+ * Packet sampling (split path only, so only while a rollout or a shadow
+ * phase runs): one packet in sample_every per CPU, at most sample_rate per
+ * second per CPU, is copied with the live verdict into the canary_samples
+ * ring buffer (struct canary_sample).
+ */
+#define CANARY_F_SAMPLE (1U << 9)
 #define CANARY_F_ALL                                                                \
 	(CANARY_F_SYMMETRIC | CANARY_F_FAIL_CLOSED | CANARY_F_PINS | CANARY_F_COST | \
-	 CANARY_F_SPLIT | CANARY_F_STRATA)
+	 CANARY_F_SPLIT | CANARY_F_STRATA | CANARY_F_SAMPLE)
 
 /* Hash-space range [lo, hi) of one candidate slot, in basis points. */
 struct canary_range {
@@ -189,9 +198,55 @@ struct canary_config {
 	 * flows until user space resets it. CANARY_BUDGET_OFF disables it.
 	 */
 	__u64 breaker_budget[CANARY_MAX_SLOTS];
+	/* Sampling (CANARY_F_SAMPLE): 1 in sample_every, per CPU (>= 1). */
+	__u32 sample_every;
+	/* Token bucket per CPU: samples per second, and bucket depth in samples (>= 1). */
+	__u32 sample_rate;
+	__u32 sample_burst;
+	/* Bytes of each frame copied, 1..CANARY_SNAP_MAX. */
+	__u32 sample_snap;
 };
 
 #define CANARY_BUDGET_OFF (~0ULL)
+
+/*
+ * One sampled packet, as the dispatcher writes it into the canary_samples
+ * ring buffer: the frame bytes as they arrived (taken before any version
+ * ran), then the verdict the live version returned. A record is the header
+ * plus cap_len bytes of data (data[] is the upper bound, not what is sent).
+ */
+#define CANARY_SNAP_MAX 1514
+#define CANARY_SAMPLE_RING_BYTES (4U << 20)
+
+struct canary_sample {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() when the packet arrived */
+	__u32 frame_len;	/* the frame's length (linear part) */
+	__u32 cap_len;		/* bytes in data[]: min(frame_len, sample_snap) */
+	__u32 ifindex;		/* ingress ifindex */
+	__u32 rx_queue;		/* rx queue index */
+	__u32 slot;		/* the slot that handled it (0: stable) */
+	__u32 verdict;		/* what that version returned (raw XDP action) */
+	__u32 cls;		/* enum canary_class */
+	__u32 cpu;
+	__u8 data[CANARY_SNAP_MAX];
+};
+
+#define CANARY_SAMPLE_HDR_LEN ((__u32)__builtin_offsetof(struct canary_sample, data))
+
+/*
+ * Per-CPU sampler state and its counters (add only, except the three
+ * state words).
+ */
+struct canary_sample_state {
+	__u64 skip;		/* packets left before the next 1-in-N pick */
+	__u64 tokens;		/* token bucket, in nano-samples */
+	__u64 last_ns;		/* last refill */
+	__u64 picked;		/* packets picked by 1 in N */
+	__u64 limited;		/* of those, refused by the rate limit */
+	__u64 lost;		/* of those, lost: ring buffer full */
+	__u64 sent;		/* of those, written to the ring buffer */
+	__u64 pad;
+};
 
 /* Circuit-breaker state of one slot; shared by all CPUs (atomic adds). */
 struct canary_breaker {
@@ -238,6 +293,8 @@ struct canary_pin_value {
 #define CANARY_MAP_PIN6 "canary_pin6"
 #define CANARY_MAP_STRATA "canary_strata"
 #define CANARY_MAP_MODE "canary_mode"
+#define CANARY_MAP_SAMPLES "canary_samples"
+#define CANARY_MAP_SAMPLE_STATE "canary_sample_state"
 #define CANARY_PROG_DISPATCH "canary_dispatch"
 
 /*
