@@ -56,24 +56,16 @@ static int copy_fd(int in, int out)
 	ssize_t n;
 
 	while ((n = read(in, buf, sizeof(buf))) != 0) {
-		char *p = buf;
+		int err;
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		while (n) {
-			ssize_t w = write(out, p, n);
-
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				return -errno;
-			}
-			p += w;
-			n -= w;
-		}
+		err = canaryd_write_all(out, buf, n);
+		if (err)
+			return err;
 	}
 	return 0;
 }

@@ -14,7 +14,7 @@
 #include "state.h"
 
 
-static int write_all(int fd, const void *buf, size_t len)
+int canaryd_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 
@@ -49,9 +49,9 @@ int canaryd_state__save(const char *path, const struct canaryd_persist *st)
 		pr_warn("state file %s: cannot create: %s\n", tmp, strerror(-err));
 		return err;
 	}
-	err = write_all(fd, &h, sizeof(h));
+	err = canaryd_write_all(fd, &h, sizeof(h));
 	if (!err)
-		err = write_all(fd, st, sizeof(*st));
+		err = canaryd_write_all(fd, st, sizeof(*st));
 	if (!err && fsync(fd))
 		err = -errno;
 	close(fd);

@@ -69,6 +69,9 @@ struct canaryd_persist {
 	__u32 previous_id;
 };
 
+/* Write all of BUF to FD (EINTR retried): 0 or -errno. */
+int canaryd_write_all(int fd, const void *buf, size_t len);
+
 /* 0, or a negative errno after logging one line naming PATH. */
 int canaryd_state__save(const char *path, const struct canaryd_persist *st);
 
