@@ -170,6 +170,7 @@ struct canaryd_load {
 	char *log;			/* the verifier's log of a refusal */
 	size_t log_len;
 	char prog_name[CANARY_PROG_LEN];	/* out: the program's name */
+	char sha256[65];		/* out: SHA-256 of the bytes loaded ("" if unknown) */
 };
 /*
  * Load L's version for IFC: its maps pinned in its map dir, copy_maps from

@@ -121,13 +121,16 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	next.rollout_id = canaryd_wall_ms();
 	if (getrandom(&next.seed, sizeof(next.seed), 0) != sizeof(next.seed))
 		next.seed = (__u32)(next.rollout_id * 2654435761u);
-	/* Once, here: webhooks name exactly the bytes that were loaded. */
-	if (canary_sha256_file(obj, next.cand_sha256))
-		next.cand_sha256[0] = '\0';
+	/* The hash of the very bytes loaded (read once): webhooks and the kept copy name them. */
+	snprintf(next.cand_sha256, sizeof(next.cand_sha256), "%s", l.sha256);
 	/* Kept now, the bytes just loaded: a promotion must survive a reboot (keep.c). */
 	err = canaryd_keep__store(ifc, obj, next.cand_sha256);
 	if (err) {
 		bpf_object__close(bobj);
+		if (err == -ESTALE)
+			return err_reply(err, "iface %s: %s changed on disk while it was being "
+					 "loaded; not started, traffic untouched; start it again once "
+					 "it is written", ifc->cfg.name, obj);
 		return err_reply(err, "iface %s: cannot keep a copy of %s in %s: %s; not started, "
 				 "traffic untouched; check that state_dir is writable", ifc->cfg.name,
 				 obj, ifc->keep_dir, strerror(-err));

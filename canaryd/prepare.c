@@ -400,7 +400,7 @@ int canaryd_iface__load_version(struct iface *ifc, struct canaryd_load *l,
 	CANARY_VERSION_OPTS(vopts, .prog = l->prog && l->prog[0] ? l->prog : NULL,
 			    .share_dir = ifc->share_dir, .private_maps = private,
 			    .log_buf = l->log, .log_size = l->log_len, .set = l->set, .msg = lmsg,
-			    .msg_len = sizeof(lmsg));
+			    .msg_len = sizeof(lmsg), .sha256 = l->sha256);
 	const char *role = l->stable ? "stable" : "candidate";
 	struct bpf_program *p;
 	__u32 id;

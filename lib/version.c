@@ -348,6 +348,67 @@ out:
 	return err;
 }
 
+/* The SHA-256 of LEN bytes at BUF, as 64 hex digits. */
+static void sha256_hex(const void *buf, size_t len, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	hex[0] = '\0';
+	if (!EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL))
+		return;
+	for (i = 0; i < n && i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+	hex[64] = '\0';
+}
+
+/* The whole object file into *BUF (malloc'd), at most 256 MiB: 0 or -errno. */
+#define OBJECT_MAX (256u << 20)
+static int read_object(const char *path, void **bufp, size_t *sizep)
+{
+	struct stat sb;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb)) {
+		err = -errno;
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode) || (size_t)sb.st_size > OBJECT_MAX) {
+		err = S_ISREG(sb.st_mode) ? -EFBIG : -EINVAL;
+		goto out;
+	}
+	buf = malloc(sb.st_size ? sb.st_size : 1);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (len < (size_t)sb.st_size) {
+		ssize_t n = read(fd, buf + len, sb.st_size - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;	/* shorter than it was: changing under us */
+			goto out;
+		}
+		len += n;
+	}
+out:
+	close(fd);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*bufp = buf;
+	*sizep = len;
+	return 0;
+}
+
 int canary_version__load(const char *path, const struct canary_version_opts *opts,
 			struct bpf_object **objp)
 {
@@ -355,6 +416,9 @@ int canary_version__load(const char *path, const struct canary_version_opts *opt
 	struct bpf_program *p, *found = NULL;
 	const char *prog, *share_dir, *private;
 	struct bpf_object *obj;
+	void *buf = NULL;
+	size_t size = 0;
+	char name[64];
 	int err, nxdp = 0;
 
 	*objp = NULL;
@@ -369,10 +433,30 @@ int canary_version__load(const char *path, const struct canary_version_opts *opt
 		oopts.kernel_log_buf = opts->log_buf;
 		oopts.kernel_log_size = opts->log_size;
 	}
-	obj = bpf_object__open_file(path, &oopts);
+	err = read_object(path, &buf, &size);
+	if (err) {
+		pr_warn("object %s: cannot read: %s\n", path, strerror(-err));
+		return err;
+	}
+	if (opts && opts->sz >= offsetof(struct canary_version_opts, sha256) + sizeof(char *) &&
+	    opts->sha256)
+		sha256_hex(buf, size, opts->sha256);
+	/*
+	 * The object's name as libbpf gives a file's (its base name up to the
+	 * first dot): the kernel's names of .rodata and friends carry it.
+	 */
+	{
+		const char *base = strrchr(path, '/');
+
+		snprintf(name, sizeof(name), "%s", base ? base + 1 : path);
+		name[strcspn(name, ".")] = '\0';
+		oopts.object_name = name;
+	}
+	obj = bpf_object__open_mem(buf, size, &oopts);
 	if (!obj) {
 		err = -errno;
 		pr_warn("object %s: cannot open: %s\n", path, strerror(-err));
+		free(buf);
 		return err;
 	}
 	bpf_object__for_each_program(p, obj) {
@@ -438,10 +522,12 @@ int canary_version__load(const char *path, const struct canary_version_opts *opt
 		}
 	}
 	*objp = obj;
+	free(buf);	/* libbpf is done with the ELF once the object is loaded */
 	return bpf_program__fd(found);
 
 err_close:
 	bpf_object__close(obj);
+	free(buf);
 	return err;
 }
 

@@ -42,6 +42,12 @@ struct canary_version_opts {
 	/* Caller-owned: why a load failed, one line ("" else). */
 	char *msg;
 	size_t msg_len;
+	/*
+	 * Caller-owned, 65 bytes: the SHA-256 (hex) of the bytes loaded. The
+	 * file is read once, hashed and opened from that memory, so what the
+	 * hash names is what runs, whatever replaces the file meanwhile.
+	 */
+	char *sha256;
 };
 
 #define CANARY_VERSION_OPTS(name, ...)                                                             \

@@ -301,6 +301,41 @@ static void test_one_xdp_program_each(void **state)
 	}
 }
 
+/*
+ * The object is read once: the hash a load reports is that of the bytes it
+ * loaded (the file's, here, as nothing changes it), and .rodata keeps the
+ * object's name as from its path (libbpf names it after the object).
+ */
+static void test_load_hash(void **state)
+{
+	const char *path = fixture_path("versions/fw_settings.bpf.o");
+	char hash[65] = "", file[65] = "";
+	struct bpf_object *obj = NULL;
+	struct bpf_map *m;
+	bool rodata = false;
+	CANARY_VERSION_OPTS(opts, .sha256 = hash);
+	int fd;
+
+	(void)state;
+	fd = canary_version__load(path, &opts, &obj);
+	assert_true(fd >= 0);
+	assert_int_equal(canary_sha256_file(path, file), 0);
+	assert_int_equal(strlen(hash), 64);
+	assert_string_equal(hash, file);
+	bpf_object__for_each_map(m, obj) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		/* The kernel's name: the object's (from its path, cut at 8) and the section. */
+		if (!bpf_obj_get_info_by_fd(bpf_map__fd(m), &info, &len))
+			rodata |= !strcmp(info.name, "fw_setti.rodata");
+	}
+	assert_true(rodata);
+	bpf_object__close(obj);
+	/* Not a regular file: refused before libbpf sees it. */
+	assert_true(canary_version__load("/", &opts, &obj) < 0);
+}
+
 /* Every row of the table, every version. */
 static void test_rules_table(void **state)
 {
@@ -601,6 +636,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_xdp_program_each),
+		cmocka_unit_test(test_load_hash),
 		cmocka_unit_test(test_rules_table),
 		cmocka_unit_test(test_rules_sweep),
 		cmocka_unit_test(test_v2_quic),
