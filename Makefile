@@ -217,6 +217,8 @@ $(O)/tests/test_canaryctl: TEST_LIBS += $(TOOL_LIBS)
 $(O)/tests/test_history: TEST_LIBS += $(TOOL_LIBS)
 # The control socket's test: the daemon library's command handlers (jansson, libcurl).
 $(O)/tests/test_control: TEST_LIBS += $(TOOL_LIBS) $(CURL_LIBS)
+# The webhook queue: libcurl (never sends), OpenSSL.
+$(O)/tests/test_webhook: TEST_LIBS += $(TOOL_LIBS) $(CURL_LIBS)
 # Its test writes captures (libpcap) and runs build/canaryctl preflight.
 $(O)/tests/test_preflight: $(O)/canaryctl $(TEST_BPF_OBJS) $(VERSION_OBJS)
 $(O)/tests/test_preflight: TEST_LIBS += $(PCAP_LIBS) $(TOOL_LIBS)
@@ -250,7 +252,7 @@ test: $(TEST_DEPS)
 # reports, the control socket, link and dispatcher-settings decisions, the
 # state file's layouts, the shadow evidence.
 CHECK_TESTS := test_canaryctl test_config test_control test_engine test_judge test_link \
-	test_metrics test_reconcile test_history test_settings test_state test_shadow
+	test_metrics test_reconcile test_history test_settings test_state test_shadow test_webhook
 check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
 	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
 

@@ -240,6 +240,8 @@ void canaryd__on_gate(void *ctx, void *owner, enum rollout_gate gate,
 /* notify.c */
 void canaryd_iface__notify(struct canaryd *d, struct iface *ifc, enum rollout_notice n);
 void canaryd_iface__ask_gate(struct canaryd *d, struct iface *ifc, enum rollout_gate g);
+/* The pending gate's body rebuilt from the rollout now, its event id kept (notify.c). */
+void canaryd_iface__refresh_gate(struct canaryd *d, struct iface *ifc, enum rollout_gate g);
 
 /* status.c */
 json_t *canaryd_status__iface(const struct iface *ifc);

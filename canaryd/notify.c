@@ -71,3 +71,19 @@ void canaryd_iface__ask_gate(struct canaryd *d, struct iface *ifc, enum rollout_
 		pr_warn("iface %s: webhook %s: cannot queue gate %s\n", ifc->cfg.name, h->name,
 			rollout_gate__name(g));
 }
+
+/*
+ * The gate still waited on is asked again with the rollout as it is now
+ * (counters, evidence, time), under the same event id: one event for the
+ * endpoint, never a stale body.
+ */
+void canaryd_iface__refresh_gate(struct canaryd *d, struct iface *ifc, enum rollout_gate g)
+{
+	const struct canary_webhook_cfg *h;
+	char id[128];
+
+	if (ifc->cfg.gate_hook < 0 || canary_webhook__gate_event_id(ifc, id, sizeof(id)))
+		return;
+	h = &d->config.webhook[ifc->cfg.gate_hook];
+	canary_webhook__gate_body(ifc, hook_body(ifc, h, "gate", rollout_gate__name(g), id));
+}

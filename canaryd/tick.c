@@ -227,6 +227,8 @@ void canaryd__on_gate(void *ctx, void *owner, enum rollout_gate gate,
 	snprintf(ifc->gate_detail, sizeof(ifc->gate_detail), "%s", now);
 	if (canaryd_iface__feed(d, ifc, &ev) == -EINVAL)
 		canary_webhook__cancel_gate(ifc);	/* nobody waits for it any more */
+	else if (res == ROLLOUT_GATE_NOT_YET)
+		canaryd_iface__refresh_gate(d, ifc, gate);	/* asked again with today's body */
 }
 
 void canaryd_iface__snapshot(struct iface *ifc)

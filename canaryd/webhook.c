@@ -18,6 +18,11 @@
 
 /* Room for every interface's gate plus a backlog of notifications. */
 #define MAX_REQS 64
+/*
+ * One endpoint's share of it: a dead or slow endpoint drops its own oldest
+ * notifications, never another endpoint's.
+ */
+#define MAX_REQS_PER_HOOK 16
 #define MAX_BACKOFF_MS (10 * 60 * 1000ULL)
 
 struct hook_req {
@@ -29,6 +34,7 @@ struct hook_req {
 	char event_id[96];
 	char event[32];
 	char sig[80];			/* "sha256=HEX", empty when unsigned */
+	char secret[CANARY_HOOK_SECRET_LEN];	/* to sign a gate's fresh body again */
 	__u64 timeout_ms, backoff_ms, interval_ms;
 	__u32 retries;
 	__u32 failures;			/* consecutive errors (5xx, timeout, connection) */
@@ -111,30 +117,56 @@ void canary_webhooks__fini(void)
 	curl_global_cleanup();
 }
 
-/* A free slot; when none, the oldest notification makes room (logged). */
-static struct hook_req *req_slot(void)
+/*
+ * A slot for a request to HOOK. When HOOK has its share queued already, its
+ * own oldest notification makes room; when the queue is full, the oldest
+ * notification of the endpoint with the most queued does (logged). Gates
+ * are never dropped.
+ */
+static struct hook_req *req_slot(const char *hook)
 {
-	struct hook_req *oldest = NULL;
-	int i;
+	struct hook_req *free_slot = NULL, *own = NULL, *oldest = NULL;
+	int i, j, mine = 0, most = 0;
 
 	for (i = 0; i < MAX_REQS; i++) {
-		if (!reqs[i].used)
-			return &reqs[i];
-		if (!reqs[i].gate && (!oldest || reqs[i].seq < oldest->seq))
+		int n = 0;
+
+		if (!reqs[i].used) {
+			free_slot = free_slot ?: &reqs[i];
+			continue;
+		}
+		if (!strcmp(reqs[i].hook, hook)) {
+			mine++;
+			if (!reqs[i].gate && (!own || reqs[i].seq < own->seq))
+				own = &reqs[i];
+		}
+		if (reqs[i].gate)
+			continue;
+		for (j = 0; j < MAX_REQS; j++)
+			n += reqs[j].used && !strcmp(reqs[j].hook, reqs[i].hook);
+		if (n > most || (n == most && oldest && reqs[i].seq < oldest->seq)) {
+			most = n;
 			oldest = &reqs[i];
+		}
 	}
+	if (mine >= MAX_REQS_PER_HOOK && own)
+		oldest = own;
+	else if (free_slot)
+		return free_slot;
 	if (!oldest)
 		return NULL;
-	pr_warn("webhook %s: queue full (%d requests): dropped %s event %s\n", oldest->hook,
-		MAX_REQS, oldest->event, oldest->event_id);
+	pr_warn("webhook %s: queue full (%d requests, %d per endpoint): dropped %s event %s\n",
+		oldest->hook, MAX_REQS, MAX_REQS_PER_HOOK, oldest->event, oldest->event_id);
 	req_free(oldest);
 	return oldest;
 }
 
+static void req_sign(struct hook_req *r, const char *secret);
+
 static struct hook_req *req_new(const struct canary_webhook_cfg *h, const char *event_id,
 				const char *event, char *body)
 {
-	struct hook_req *r = req_slot();
+	struct hook_req *r = req_slot(h->name);
 
 	if (!r) {
 		free(body);
@@ -152,12 +184,8 @@ static struct hook_req *req_new(const struct canary_webhook_cfg *h, const char *
 	r->body = body;
 	r->body_len = strlen(body);
 	r->due_ms = mono_ms();
-	if (h->secret[0]) {
-		char hex[65];
-
-		canary_hmac_sha256_hex(h->secret, body, r->body_len, hex);
-		snprintf(r->sig, sizeof(r->sig), "sha256=%s", hex);
-	}
+	snprintf(r->secret, sizeof(r->secret), "%s", h->secret);
+	req_sign(r, r->secret);
 	return r;
 }
 
@@ -187,6 +215,53 @@ void canary_webhook__cancel_gate(void *owner)
 		pr_debug("webhook %s: stopped asking %s (%s)\n", r->hook, r->event, r->event_id);
 		req_free(r);
 	}
+}
+
+int canary_webhooks__queued(const char *hook)
+{
+	int i, n = 0;
+
+	for (i = 0; i < MAX_REQS; i++)
+		n += reqs[i].used && !strcmp(reqs[i].hook, hook);
+	return n;
+}
+
+static void req_sign(struct hook_req *r, const char *secret)
+{
+	char hex[65];
+
+	r->sig[0] = '\0';
+	if (!secret[0])
+		return;
+	canary_hmac_sha256_hex(secret, r->body, r->body_len, hex);
+	snprintf(r->sig, sizeof(r->sig), "sha256=%s", hex);
+}
+
+int canary_webhook__gate_body(void *owner, char *body)
+{
+	struct hook_req *r = find_gate(owner);
+
+	if (!body)
+		return -ENOMEM;
+	if (!r || r->easy) {	/* none, or in flight: the next answer asks again */
+		free(body);
+		return -ENOENT;
+	}
+	free(r->body);
+	r->body = body;
+	r->body_len = strlen(body);
+	req_sign(r, r->secret);
+	return 0;
+}
+
+int canary_webhook__gate_event_id(void *owner, char *id, size_t len)
+{
+	struct hook_req *r = find_gate(owner);
+
+	if (!r)
+		return -ENOENT;
+	snprintf(id, len, "%s", r->event_id);
+	return 0;
 }
 
 bool canary_webhook__gate_pending(void *owner)

@@ -56,6 +56,18 @@ int canary_webhook__notify(const struct canary_webhook_cfg *h, const char *event
 int canary_webhook__gate(const struct canary_webhook_cfg *h, void *owner, enum rollout_gate gate,
 			 const char *event_id, char *body, __u64 interval_ms);
 
+/*
+ * The body OWNER's pending gate is asked with next (BODY as above, its
+ * signature computed again), the event id unchanged: a re-ask carries the
+ * rollout as it is now, and the endpoint still sees one event. The event
+ * id asked with into ID (LEN bytes). 0, or -ENOENT when no gate is pending.
+ */
+int canary_webhook__gate_body(void *owner, char *body);
+int canary_webhook__gate_event_id(void *owner, char *id, size_t len);
+
+/* Requests queued or in flight for the endpoint named HOOK (status, tests). */
+int canary_webhooks__queued(const char *hook);
+
 /* Stop asking OWNER's gate, if any (an operator or the judge decided). */
 void canary_webhook__cancel_gate(void *owner);
 

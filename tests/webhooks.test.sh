@@ -85,9 +85,14 @@ asks=$(hooks '.event == "gate.step"' | wc -l)
 ids=$(hooks '.event == "gate.step"' | jq -r '.headers["Idempotency-Key"]' | sort -u | wc -l)
 [ "$asks" -ge 5 ] && [ "$ids" -eq 1 ] ||
 	fail "gate step asked $asks times with $ids event ids; want >= 5 asks (every 200 ms), one id"
+# Each re-ask carries the rollout as it is then (fresh counters and time),
+# under the same event id, signed anew (every signature is checked below).
+bodies=$(hooks '.event == "gate.step"' | jq -r '.body.time_ms' | sort -u | wc -l)
+[ "$bodies" -ge $((asks - 1)) ] ||
+	fail "gate step re-asked $asks times with only $bodies distinct bodies; want a fresh one each time"
 n=$(grep -c "gate step not yet (HTTP 403)" "$CB_TMP/canaryd.log")
 [ "$n" -eq 1 ] || fail "a held gate logged 'not yet' $n times; want once, when it starts"
-echo "gate step held at 5 % for 2 s: asked $asks times (403), one event id, logged once"
+echo "gate step held at 5 % for 2 s: asked $asks times (403), one event id, $bodies fresh bodies, logged once"
 echo "gate.step=200" >"$CONTROL"
 timeout 60 $CTL -j status "$TB_DUT_IF" --watch >"$CB_TMP/wait1.out" 2>&1
 rc=$?
