@@ -145,6 +145,8 @@ void canaryd_iface__restore_stable(struct iface *ifc);
 
 /* links.c: interfaces that come and go, after a link message and on each tick */
 void canaryd_links__check(struct canaryd *d);
+/* Milliseconds until a noted detachment is to be confirmed (links.c); -1: none. */
+int canaryd_links__timeout_ms(const struct canaryd *d);
 /* canaryd_iface__setup() at start, leaving the link state (waiting when absent). */
 int canaryd_links__setup(struct canaryd *d, struct iface *ifc);
 /* Configured, and no interface of that name (waiting or lost), so not refused where it is. */

@@ -27,6 +27,7 @@ static void observe(const struct iface *ifc, struct rollout_link_obs *o)
 	char name[IF_NAMESIZE];
 
 	memset(o, 0, sizeof(*o));
+	o->now_ms = canaryd_now_ms();
 	o->name_ifindex = if_nametoindex(ifc->cfg.name);
 	if (ifc->link.ifindex <= 0 || !if_indextoname(ifc->link.ifindex, name))
 		return;
@@ -110,8 +111,14 @@ static void apply(struct canaryd *d, struct iface *ifc, enum rollout_link_action
 	char name[IF_NAMESIZE] = "";
 	int err;
 
+	if (a != ROLLOUT_LINK_NOTE_DETACH)
+		ifc->link.detach_seen_ms = 0;	/* any other step ends what it noted */
 	switch (a) {
 	case ROLLOUT_LINK_NOTHING:
+	case ROLLOUT_LINK_CLEAR_DETACH:
+		return;
+	case ROLLOUT_LINK_NOTE_DETACH:
+		ifc->link.detach_seen_ms = o->now_ms;	/* a deletion in progress looks so too */
 		return;
 	case ROLLOUT_LINK_ATTACH:
 		attach(d, ifc);
@@ -200,6 +207,23 @@ void canaryd_links__check(struct canaryd *d)
 			apply(d, ifc, a, &o);
 		}
 	}
+}
+
+int canaryd_links__timeout_ms(const struct canaryd *d)
+{
+	__u64 now = canaryd_now_ms();
+	int i, t = -1;
+
+	for (i = 0; i < d->nr_ifaces; i++) {
+		__u64 seen = d->iface[i].link.detach_seen_ms, due;
+
+		if (!seen)
+			continue;
+		due = seen + ROLLOUT_LINK_CONFIRM_MS;
+		if (t < 0 || (due > now ? (int)(due - now) : 0) < t)
+			t = due > now ? (int)(due - now) : 0;
+	}
+	return t;
 }
 
 bool canaryd_links__is_waiting(const struct iface *ifc)

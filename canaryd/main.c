@@ -332,7 +332,7 @@ int main(int argc, char **argv)
 	/* Anything that changed between the first look and the subscription's first read. */
 	canaryd_links__check(d);
 	for (;;) {
-		int timeout = canary_metrics__timeout_ms(msrv), n, nctl;
+		int timeout = canary_metrics__timeout_ms(msrv), n, nctl, lt;
 
 		pfd[2] = (struct pollfd){ .fd = canary_metrics__fd(msrv), .events = POLLIN };
 		/* The control socket's clients, each with its deadline. */
@@ -340,6 +340,10 @@ int main(int argc, char **argv)
 		/* libcurl's sockets and timers too: webhooks progress without blocking us. */
 		n = canary_webhooks__pollfds(pfd + 4 + nctl,
 					     sizeof(pfd) / sizeof(pfd[0]) - 4 - nctl, &timeout);
+		/* A detachment noted is confirmed (or found a deletion) on time. */
+		lt = canaryd_links__timeout_ms(d);
+		if (lt >= 0 && (timeout < 0 || lt < timeout))
+			timeout = lt;
 		if (poll(pfd, 4 + nctl + n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -381,6 +385,8 @@ int main(int argc, char **argv)
 			canaryd_links__check(d);
 			notify_status(d, false);
 		}
+		if (lt >= 0 && !canaryd_links__timeout_ms(d))
+			canaryd_links__check(d);
 		canaryd_control__run(d, pfd + 4);
 		canary_webhooks__run();
 		canary_metrics__run(msrv);	/* never blocks; also expires idle scrapers */

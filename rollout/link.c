@@ -14,8 +14,15 @@ enum rollout_link_action rollout_link__decide(const struct rollout_link *link,
 	case ROLLOUT_LINK_MANAGED:
 		if (!obs->index_present)
 			return ROLLOUT_LINK_MARK_LOST;
-		if (obs->index_xdp_id != link->dp_id)
-			return ROLLOUT_LINK_MARK_DETACHED;
+		if (obs->index_xdp_id != link->dp_id) {
+			if (!link->detach_seen_ms)
+				return ROLLOUT_LINK_NOTE_DETACH;
+			return obs->now_ms >= link->detach_seen_ms + ROLLOUT_LINK_CONFIRM_MS
+				       ? ROLLOUT_LINK_MARK_DETACHED
+				       : ROLLOUT_LINK_NOTHING;
+		}
+		if (link->detach_seen_ms)
+			return ROLLOUT_LINK_CLEAR_DETACH;
 		return obs->index_renamed ? ROLLOUT_LINK_FOLLOW_RENAME : ROLLOUT_LINK_NOTHING;
 	case ROLLOUT_LINK_DETACHED:
 		if (!obs->index_present)
@@ -41,7 +48,7 @@ const char *rollout_link_action__name(enum rollout_link_action a)
 {
 	static const char *const names[] = {
 		"nothing", "attach", "follow rename", "mark lost", "mark detached", "reattach",
-		"mark managed",
+		"mark managed", "note detach", "clear detach",
 	};
 
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";

@@ -44,7 +44,15 @@ struct rollout_link {
 	__u32 dp_id;		/* the dispatcher's program id; 0 when none */
 	bool reattach;		/* reattach = yes */
 	int failed_ifindex;	/* an attach failed on it (error reported): not retried there */
+	/*
+	 * When a managed link was first seen without the dispatcher; 0 none.
+	 * Deleting an interface detaches its XDP program before the link goes:
+	 * a detachment counts once it lasts ROLLOUT_LINK_CONFIRM_MS, so a
+	 * deletion in progress is "lost", not "detached".
+	 */
+	__u64 detach_seen_ms;
 };
+#define ROLLOUT_LINK_CONFIRM_MS 500
 
 /* What canaryd observed in the kernel. */
 struct rollout_link_obs {
@@ -52,6 +60,7 @@ struct rollout_link_obs {
 	bool index_renamed;	/* ... under another name than the one last seen */
 	__u32 index_xdp_id;	/* XDP program attached to it in canaryd's mode; 0 none */
 	int name_ifindex;	/* ifindex of an interface with the configured name; 0 none */
+	__u64 now_ms;		/* when it was observed */
 };
 
 enum rollout_link_action {
@@ -62,6 +71,8 @@ enum rollout_link_action {
 	ROLLOUT_LINK_MARK_DETACHED,	/* a live rollout fails through the engine; detached */
 	ROLLOUT_LINK_REATTACH,		/* attach the dispatcher again: managed */
 	ROLLOUT_LINK_MARK_MANAGED,	/* the dispatcher is back (put there by someone): managed */
+	ROLLOUT_LINK_NOTE_DETACH,	/* managed, dispatcher gone: note now_ms, confirm later */
+	ROLLOUT_LINK_CLEAR_DETACH,	/* it is back before that: forget the note */
 };
 
 /* The one thing to do next for LINK given OBS. */

@@ -55,13 +55,33 @@ static void test_managed(void **state)
 	ok.index_renamed = true;
 	ok.name_ifindex = 0;
 	assert_int_equal(decide(ROLLOUT_LINK_MANAGED, false, ok), ROLLOUT_LINK_FOLLOW_RENAME);
-	/* XDP off, or another program: detached, with reattach or without. */
+	/*
+	 * XDP off, or another program: noted first, detached once it lasts
+	 * ROLLOUT_LINK_CONFIRM_MS (a deletion detaches the program before the
+	 * link goes: lost, not detached), with reattach or without.
+	 */
 	ok.index_renamed = false;
 	ok.index_xdp_id = 0;
-	assert_int_equal(decide(ROLLOUT_LINK_MANAGED, false, ok), ROLLOUT_LINK_MARK_DETACHED);
-	assert_int_equal(decide(ROLLOUT_LINK_MANAGED, true, ok), ROLLOUT_LINK_MARK_DETACHED);
-	ok.index_xdp_id = OTHER;
-	assert_int_equal(decide(ROLLOUT_LINK_MANAGED, true, ok), ROLLOUT_LINK_MARK_DETACHED);
+	ok.now_ms = 10000;
+	assert_int_equal(decide(ROLLOUT_LINK_MANAGED, false, ok), ROLLOUT_LINK_NOTE_DETACH);
+	{
+		struct rollout_link l = link_in(ROLLOUT_LINK_MANAGED, false);
+		struct rollout_link_obs gone = {};
+
+		l.detach_seen_ms = 10000;
+		ok.now_ms = 10000 + ROLLOUT_LINK_CONFIRM_MS - 1;
+		assert_int_equal(rollout_link__decide(&l, &ok), ROLLOUT_LINK_NOTHING);
+		/* The deletion completes within the window: lost. */
+		assert_int_equal(rollout_link__decide(&l, &gone), ROLLOUT_LINK_MARK_LOST);
+		ok.now_ms = 10000 + ROLLOUT_LINK_CONFIRM_MS;
+		assert_int_equal(rollout_link__decide(&l, &ok), ROLLOUT_LINK_MARK_DETACHED);
+		l.reattach = true;
+		ok.index_xdp_id = OTHER;
+		assert_int_equal(rollout_link__decide(&l, &ok), ROLLOUT_LINK_MARK_DETACHED);
+		/* Back before that: the note is forgotten. */
+		ok.index_xdp_id = DP;
+		assert_int_equal(rollout_link__decide(&l, &ok), ROLLOUT_LINK_CLEAR_DETACH);
+	}
 }
 
 static void test_detached(void **state)
