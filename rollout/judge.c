@@ -80,6 +80,9 @@
 #define JUDGE_PHI_UCB_MAX 50.0
 /* A stratum is an outlier beyond this many times the median stratum's z^2 (as phi). */
 #define JUDGE_OUT_Z2 25.0
+/* Random placebo cohorts drawn for the subset factor (subset_factor()). */
+#define JUDGE_SUBSETS 200
+#define JUDGE_SUBSET_MAX_K 64
 /* The median of chi-square with one degree of freedom: median z^2 / this estimates phi. */
 #define JUDGE_CHI2_1_MEDIAN 0.4549
 /*
@@ -749,6 +752,60 @@ static double stratum_var(const struct judge_state *st, const struct judge_strat
 static double harm_thr(const struct judge_state *st);
 
 /*
+ * Sums of a few strata are not normal when strata are heavy-tailed (one or
+ * two flows each, flows coming and going): the cohort's residual is a sum
+ * of K strata, and so are placebo cohorts of K of stable's usual strata.
+ * The 95th percentile of |sum R| / sqrt(phi sum V) over JUDGE_SUBSETS random
+ * placebo cohorts, against the normal's 1.96, says how much wider than phi
+ * those sums are: the factor (at least 1) phi is raised by. Only with at
+ * least twice K usual strata to draw from, and K at most JUDGE_SUBSET_MAX_K.
+ */
+static double subset_factor(const struct judge_state *st, int m, const struct interval *iv,
+			    double cut, __u32 K, double phi)
+{
+	static __u32 idx[JUDGE_STRATA];
+	double z[JUDGE_SUBSETS], bt;
+	__u64 x = 0x9e3779b97f4a7c15ULL ^ ((__u64)st->nr_freeze << 32) ^ (__u64)st->step_intervals ^
+		  ((__u64)m << 48);
+	__u32 s, n = 0, j, i;
+
+	/* Beyond a few dozen strata their sum is as normal as phi says. */
+	if (!K || K > JUDGE_SUBSET_MAX_K || phi <= 0)
+		return 1;
+	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
+		const struct judge_stratum *js = &st->s[s];
+		double vs = stratum_var(st, js, m, js->n, js->w[m], &bt);
+
+		if (vs > 1e-9 && (double)js->r[m] * js->r[m] / vs <= cut)
+			idx[n++] = s;
+	}
+	if (n < 2 * K)
+		return 1;
+	for (j = 0; j < JUDGE_SUBSETS; j++) {
+		double sr = 0, sv = 0;
+
+		/* K of the N without replacement: a partial Fisher-Yates shuffle. */
+		for (i = 0; i < K; i++) {
+			__u32 r, t;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			r = i + (__u32)(x % (n - i));
+			t = idx[i];
+			idx[i] = idx[r];
+			idx[r] = t;
+			sr += st->s[idx[i]].r[m];
+			sv += stratum_var(st, &st->s[idx[i]], m, st->s[idx[i]].n, st->s[idx[i]].w[m],
+					  &bt);
+		}
+		z[j] = sv > 0 ? fabs(sr) / sqrt(phi * sv) : 0;
+	}
+	bt = select_kth(z, JUDGE_SUBSETS, (int)(0.95 * JUDGE_SUBSETS));
+	return fmax(1, bt * bt / (1.96 * 1.96));
+}
+
+/*
  * Dispersion of one metric from stable's strata (placebo candidates) since
  * the freeze: each stratum's z^2 = R^2 / V is an estimate of phi; their
  * mean, raised to an upper confidence bound with the effective number of
@@ -846,7 +903,7 @@ static double dispersion(struct judge_state *st, int m, const struct interval *i
 	phi = z2 / k;
 	neff = z2 * z2 / z4;
 	ucb = neff / fmax(judge_chi2_lower(neff, JUDGE_PHI_Q), neff / JUDGE_PHI_UCB_MAX);
-	return fmax(1, fmax(phi * ucb, r2 / v));
+	return fmax(1, fmax(fmax(phi * ucb, r2 / v), phi * subset_factor(st, m, iv, cut, kc, phi)));
 }
 
 /*
