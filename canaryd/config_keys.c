@@ -126,6 +126,8 @@ const struct key canaryd_config_keys[] = {
 	  .allowed = "a duration of at least step_time, 0 for no limit" },
 	{ .name = "warmup", ROLLOUT(warmup_ms), .parse = parse_duration, .hi = 3600 * 1000,
 	  .allowed = "a duration up to 1h (the share-0 baseline before step 1; 0: none)" },
+	{ .name = "shadow", ROLLOUT(shadow_ms), .parse = parse_duration, .hi = 3600 * 1000,
+	  .allowed = "a duration up to 1h (the shadow phase before the warm-up; 0: none)" },
 	{ .name = "min_packets", ROLLOUT(min_packets), .parse = parse_count,
 	  .allowed = "a whole number" },
 	{ .name = "on_timeout", ROLLOUT(on_timeout), .parse = parse_choice, .choices = timeouts,
