@@ -9,6 +9,7 @@
  * rollout/'s; this file only moves data.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,8 @@ static void harm_detail(const struct canaryd_shadow *sh, enum shadow_metric m, c
 			size_t len)
 {
 	const struct shadow_cell *best = NULL;
+	double e = shadow_test__harm_evalue(&sh->ev.test[m]);
+	char ev[32];
 	__u32 i, j, bi = 0, bj = 0;
 
 	for (i = 0; i < CANARY_V_MAX; i++)
@@ -167,11 +170,15 @@ static void harm_detail(const struct canaryd_shadow *sh, enum shadow_metric m, c
 				bi = i;
 				bj = j;
 			}
-	snprintf(buf, len, "%s: %s->%s %llu of %llu samples (e-value %.3g >= %.0f), e.g. %s",
+	/* Past a double's range the average of the bets reads "inf". */
+	if (isinf(e))
+		snprintf(ev, sizeof(ev), "> 1e308");
+	else
+		snprintf(ev, sizeof(ev), "%.3g", e);
+	snprintf(buf, len, "%s: %s->%s %llu of %llu samples (e-value %s >= %.0f), e.g. %s",
 		 shadow_metric__name(m), canary_verdict_name(bi), canary_verdict_name(bj),
 		 (unsigned long long)(best ? best->samples : 0),
-		 (unsigned long long)sh->ev.samples, shadow_test__harm_evalue(&sh->ev.test[m]),
-		 1.0 / sh->params.alpha,
+		 (unsigned long long)sh->ev.samples, ev, 1.0 / sh->params.alpha,
 		 best && best->n_examples ? best->ex[0].summary : "no example kept");
 }
 

@@ -253,7 +253,15 @@ static int handle_shadow(struct rollout *r, const struct rollout_event *ev,
 	}
 	if (r->phase != ROLLOUT_PROGRESSING)
 		return 0;
-	if (ev->shadow_decision == SHADOW_SAFE)
+	/*
+	 * Safety needs the evidence of a step's bake time (at most the
+	 * shadow time): the first samples of a phase may all come from one
+	 * kind of traffic (one CPU, one burst), and are proof of nothing
+	 * about the rest. Harm needs no such wait.
+	 */
+	if (ev->shadow_decision == SHADOW_SAFE &&
+	    el >= (r->plan.step[0].min_bake_ms < r->plan.shadow_ms ? r->plan.step[0].min_bake_ms
+								   : r->plan.shadow_ms))
 		snprintf(r->reason, sizeof(r->reason),
 			 "shadow phase safe after %.1f s (%s); going live", el / 1000.0, detail);
 	else if (el >= r->plan.shadow_ms)

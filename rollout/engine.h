@@ -13,7 +13,9 @@
  * and no pin rule; the shell replays sampled packets through shadow
  * instances (ROLLOUT_ACT_SHADOW on/off) and sends the paired test's
  * decision (rollout/shadow.h) as ROLLOUT_EV_SHADOW. Harmful rolls back;
- * safe, or the shadow time over with weak or undecided evidence, goes on
+ * safe (once a step's bake time, at most the shadow time, has passed: the
+ * first samples may be of one kind of traffic only), or the shadow time
+ * over with weak, undecided or too early safe evidence, goes on
  * to the warm-up and step 0 (the live judge then decides: weak evidence
  * never rolls back).
  *
