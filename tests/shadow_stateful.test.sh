@@ -6,7 +6,8 @@
 # part from the live ones: low fidelity, the evidence is weak, and the
 # candidate is not judged as if the versions were stateless: no rollback in
 # the shadow phase (the decision harm would give: fw_v1 passes what it
-# drops), the live steps follow at the end of the shadow time.
+# drops), the live steps follow at the end of the shadow time. A canaryd
+# restarted in the phase takes it up again (instances loaded anew).
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
@@ -21,10 +22,21 @@ cb_wait_status "$TB_DUT_IF" '.versions.stable.pps > 1000' 20 "stable forwarding"
 
 ro() { $CTL -j status "$TB_DUT_IF" | jq -c ".interfaces[0].$1"; }
 
-$CTL start "$TB_DUT_IF" $B/versions/fw_v1.bpf.o --shadow 3s >/dev/null || fail "cannot start fw_v1 --shadow 3s"
-cb_wait_status "$TB_DUT_IF" '.rollout.shadow.active == true' 10 "the shadow phase" ||
-	fail "no shadow phase"
+$CTL start "$TB_DUT_IF" $B/versions/fw_v1.bpf.o --shadow 6s >/dev/null || fail "cannot start fw_v1 --shadow 6s"
+cb_wait_status "$TB_DUT_IF" '.rollout.shadow.active == true and .rollout.shadow.samples > 0' 10 \
+	"the shadow phase" || fail "no shadow phase"
 [ "$(cb_kernel_share)" = 0 ] || fail "kernel share $(cb_kernel_share) in the shadow phase, want 0"
+# Restart canaryd in the phase: it is taken up again, the candidate still at share 0.
+kill "$CB_DAEMON_PID"
+wait "$CB_DAEMON_PID" 2>/dev/null
+cb_start_daemon || fail "canaryd did not come back"
+cb_wait_status "$TB_DUT_IF" '.rollout.shadow.active == true and .rollout.shadow.samples > 0' 10 \
+	"the shadow phase after the restart" || fail "the shadow phase was not taken up after a restart"
+[ "$(grep -c "shadow phase: replaying samples" "$CB_TMP/canaryd.log")" = 2 ] ||
+	fail "the shadow instances were not loaded again after the restart"
+[ "$(cb_kernel_share)" = 0 ] || fail "kernel share $(cb_kernel_share) after the restart, want 0"
+[ "$(ro versions.candidate.packets)" = 0 ] || fail "the candidate got $(ro versions.candidate.packets) packets"
+echo "restart in the shadow phase: taken up again, $(ro rollout.shadow.samples) samples since"
 cb_wait_status "$TB_DUT_IF" '.rollout.shadow.active == false' 20 "the end of the shadow phase" ||
 	fail "the shadow phase did not end"
 [ "$(ro rollout.phase)" = '"progressing"' ] ||
