@@ -56,13 +56,14 @@ struct bpf_object;
 
 struct canaryd_shadow {
 	bool active;			/* instances loaded, sampling on */
+	bool load_failed;		/* a restart could not load them: not tried again */
 	struct bpf_object *s_obj, *c_obj;
 	int sfd, cfd;			/* shadow instances of stable and the candidate */
 	struct canary_sample_reader *rd;
 	struct shadow_params params;
 	struct shadow_evidence ev;	/* kept after the phase, for status */
 	enum shadow_decision decision;	/* the latest */
-	char harm[384];			/* the harm's metric, cell and an example */
+	char harm[ROLLOUT_REASON_LEN];			/* the harm's metric, cell and an example */
 	__u64 replay_errors;		/* samples the test run refused */
 	__u32 this_tick;
 };

@@ -192,9 +192,22 @@ void canaryd_shadow__tick(struct canaryd *d, struct iface *ifc, __u64 now)
 
 	if (!ifc->has_rollout || !ifc->st.ro.shadowing)
 		return;
-	/* A restart in the shadow phase: the instances again, evidence anew. */
+	/*
+	 * A restart in the shadow phase: the instances again, evidence anew,
+	 * tried once (a failure is logged once; the phase then runs out
+	 * undecided and the live steps decide).
+	 */
+	if (sh && sh->load_failed) {
+		snprintf(detail, sizeof(detail), "the shadow instances could not be loaded "
+			 "(canaryd's log says why): no evidence");
+		ev.shadow_decision = SHADOW_UNDECIDED;
+		ev.detail = detail;
+		canaryd_iface__feed(d, ifc, &ev);
+		return;
+	}
 	if ((!sh || !sh->active) && canaryd_shadow__begin(ifc)) {
-		detail[0] = '\0';
+		if (ifc->shadow)
+			ifc->shadow->load_failed = true;
 		snprintf(detail, sizeof(detail), "the shadow instances cannot be loaded (canaryd's "
 			 "log says why): no evidence");
 		ev.shadow_decision = SHADOW_UNDECIDED;

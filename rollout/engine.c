@@ -142,18 +142,11 @@ static void end_shadow(struct rollout *r, struct rollout_actions *acts)
 	r->shadowing = false;
 }
 
-/* Ended before it went live: its pin rules never reached the datapath. */
-static void end_shadow_final(struct rollout *r, struct rollout_actions *acts)
-{
-	if (r->shadowing)
-		r->nr_pins = 0;
-	end_shadow(r, acts);
-}
 
 static void roll_back(struct rollout *r, enum rollout_phase phase, enum rollout_notice n,
 		      __u64 now, struct rollout_actions *acts)
 {
-	end_shadow_final(r, acts);
+	end_shadow(r, acts);
 	clear_gate(r);
 	r->phase = phase;
 	r->share_bp = 0;
@@ -168,7 +161,7 @@ static void roll_back(struct rollout *r, enum rollout_phase phase, enum rollout_
 /* Promote: candidate into slot 0 (one atomic update), share 0, empty slot 1. */
 static void promote(struct rollout *r, __u64 now, struct rollout_actions *acts)
 {
-	end_shadow_final(r, acts);
+	end_shadow(r, acts);
 	clear_gate(r);
 	r->phase = ROLLOUT_PROMOTED;
 	r->share_bp = 0;

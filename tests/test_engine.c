@@ -917,8 +917,8 @@ static void start_shadow(struct rollout *r, __u64 shadow_ms, __u32 nr_pins,
 static void test_shadow_harmful(void **state)
 {
 	static const enum rollout_action_type order[] = {
-		ROLLOUT_ACT_SHADOW, ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_SLOT,
-		ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+		ROLLOUT_ACT_SHADOW, ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_PINS,
+		ROLLOUT_ACT_CLEAR_SLOT, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
 	};
 	struct sim m = { .rng = 7, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
 			 .share_skew = 1 };
@@ -934,14 +934,21 @@ static void test_shadow_harmful(void **state)
 	assert_int_equal(r->totals.cand_packets, 0);
 	assert_int_equal(shadow_ev(r, SHADOW_UNDECIDED, 5000, NULL, &a), 0);
 	assert_int_equal(a.nr, 0);
+	/* An operator's pin change in the phase is recorded, not installed. */
+	assert_int_equal(rollout__handle(r, &(struct rollout_event){ .type = ROLLOUT_EV_PINS,
+								    .now_ms = 5500, .nr_pins = 3 },
+					 &a), 0);
+	assert_int_equal(a.nr, 1);
+	assert_int_equal(a.a[0].type, ROLLOUT_ACT_PERSIST);
+	assert_int_equal(r->nr_pins, 3);
 	assert_int_equal(shadow_ev(r, SHADOW_HARMFUL, 6000, "drop_up: pass->drop 212 of 230", &a), 0);
-	assert_actions(&a, order, 5);
+	assert_actions(&a, order, 6);
 	assert_int_equal(a.a[0].arg, 0);
 	assert_int_equal(a.a[1].arg, 0);
-	assert_int_equal(a.a[3].arg, ROLLOUT_N_ROLLED_BACK);
+	assert_int_equal(a.a[4].arg, ROLLOUT_N_ROLLED_BACK);
 	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
 	assert_false(r->shadowing);
-	/* The pin rules never reached the datapath: none to remove. */
+	/* The shell's rule set is emptied (never installed: the removal is a no-op). */
 	assert_int_equal(r->nr_pins, 0);
 	assert_non_null(strstr(r->reason, "shadow phase"));
 	assert_non_null(strstr(r->reason, "pass->drop 212"));
