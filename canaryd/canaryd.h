@@ -43,12 +43,12 @@ struct canary_dp;
 
 /*
  * The shadow phase (shadowing.c): while it runs, 1 sampled packet in
- * CANARYD_SHADOW_EVERY, at most CANARYD_SHADOW_RATE per second per CPU,
+ * CANARYD_SHADOW_EVERY, at most shadow_rate (default CANARYD_SHADOW_RATE,
+ * config.c) per second per CPU,
  * at most CANARYD_SHADOW_PER_TICK replayed per tick (the rest waits in the
  * ring, or is lost when it is full: counted by the dispatcher).
  */
 #define CANARYD_SHADOW_EVERY 1
-#define CANARYD_SHADOW_RATE 20000
 #define CANARYD_SHADOW_PER_TICK 50000
 
 struct canary_sample_reader;

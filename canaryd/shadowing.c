@@ -68,6 +68,13 @@ int canaryd_shadow__begin(struct iface *ifc)
 	memset(sh, 0, sizeof(*sh));
 	sh->sfd = sh->cfd = -1;
 	shadow_params__default(&sh->params);
+	/*
+	 * The first samples are each CPU's token-bucket burst (a tenth of a
+	 * second's worth): consecutive packets on fresh map copies, which a
+	 * stateful program replays faithfully whatever its state. No decision
+	 * on them alone: past two CPUs' bursts at least.
+	 */
+	sh->params.min_samples += 2 * (rc->shadow_rate / 10);
 	canaryd_iface__pinned_map_dir(ifc, PIN_STABLE, sdir, sizeof(sdir));
 	canaryd_iface__pinned_map_dir(ifc, PIN_CANDIDATE, cdir, sizeof(cdir));
 	sh->sfd = canary_shadow__load(sobj, sprog[0] ? sprog : NULL, rc->set, sdir, &sh->s_obj,
@@ -93,16 +100,17 @@ int canaryd_shadow__begin(struct iface *ifc)
 			strerror(-err));
 		goto fail;
 	}
-	err = canary_dp__set_sampling(ifc->dp, CANARYD_SHADOW_EVERY, CANARYD_SHADOW_RATE, 0);
+	err = canary_dp__set_sampling(ifc->dp, CANARYD_SHADOW_EVERY, (__u32)rc->shadow_rate, 0);
 	if (err) {
 		pr_warn("iface %s: shadow phase: sampling refused: %s\n", ifc->cfg.name,
 			strerror(-err));
 		goto fail;
 	}
 	sh->active = true;
-	pr_info("iface %s: shadow phase: replaying samples (1 in %u, at most %u/s per CPU) "
+	pr_info("iface %s: shadow phase: replaying samples (1 in %u, at most %llu/s per CPU) "
 		"through shadow instances of %s and %s (%d and %d maps copied from the live ones)\n",
-		ifc->cfg.name, CANARYD_SHADOW_EVERY, CANARYD_SHADOW_RATE, sobj, ifc->st.cand_obj,
+		ifc->cfg.name, CANARYD_SHADOW_EVERY, (unsigned long long)rc->shadow_rate, sobj,
+		ifc->st.cand_obj,
 		copied_s, copied_c);
 	return 0;
 fail:
@@ -127,7 +135,9 @@ void canaryd_shadow__end(struct iface *ifc)
 
 void canaryd_shadow__free(struct iface *ifc)
 {
-	canaryd_shadow__end(ifc);
+	/* canaryd exiting: sampling off, the phase itself goes on after a restart. */
+	if (ifc->shadow && ifc->shadow->active && ifc->dp)
+		canary_dp__set_sampling(ifc->dp, 0, 1, 0);
 	if (ifc->shadow)
 		close_instances(ifc->shadow);
 	free(ifc->shadow);

@@ -17,6 +17,15 @@ cb_traffic 50000
 # fw_leaky's rule 4 passes it (as in bad_candidates).
 tb_bg "$TB_GEN" $B/trafficgen --dev "$TB_GEN_IF" --pps 10000 --flows 4096 \
 	--src 198.18.4.1 --dst 198.18.5.10 >/dev/null
+# A webhook for the notifications: the rolled_back body carries the evidence.
+LOG=$CB_TMP/hooks.jsonl
+cat >>"$CB_TMP/canaryd.ini" <<INI
+webhook = notes
+
+[webhook notes]
+url = http://127.0.0.1:8090/canary
+INI
+tb_bg "$TB_DUT" $B/webhook_receiver --port 8090 --log "$LOG" >/dev/null
 cb_start_daemon || fail "canaryd did not come up"
 cb_wait_status "$TB_DUT_IF" '.versions.stable.pps > 1000' 20 "stable forwarding" ||
 	fail "no traffic through stable"
@@ -46,6 +55,17 @@ shadow_rollback() {
 	[ "$(cb_kernel_share)" = 0 ] || fail "$obj: kernel share $(cb_kernel_share) after the rollback"
 	grep -q "iface $TB_DUT_IF: rollout rolled_back: harmful in the shadow phase" "$CB_TMP/canaryd.log" ||
 		fail "$obj: the log has no shadow rollback line"
+	# The webhook's rolled_back body: the decision, the harm and the cell.
+	for _ in $(seq 50); do
+		[ "$(jq -c "select(.event == \"rolled_back\" and (.body.candidate.object | endswith(\"/$obj.bpf.o\")))" \
+			"$LOG" 2>/dev/null | wc -l)" -ge 1 ] && break
+		sleep 0.1
+	done
+	jq -e "select(.event == \"rolled_back\" and (.body.candidate.object | endswith(\"/$obj.bpf.o\"))) |
+		.body.shadow.decision == \"harmful\" and (.body.shadow.harm | contains(\"$row->$col\")) and
+		(.body.shadow.cells | map(select(.stable == \"$row\" and .candidate == \"$col\")) |
+		 .[0].examples | length) > 0" "$LOG" >/dev/null ||
+		fail "$obj: the rolled_back webhook body lacks the shadow evidence"
 	echo "$obj --shadow 10s: rolled back in $(ro rollout.elapsed_ms) ms, $(ro rollout.shadow.samples)" \
 		"samples, fidelity $(ro rollout.shadow.fidelity), $row->$col $n, candidate live packets $cand;" \
 		"reason: $(ro rollout.reason)"

@@ -15,7 +15,16 @@ cd "$(dirname "$0")/.."
 
 cb_create 5,25,50,100 30s 200ms || fail "cannot create the test bed"
 sed -i "s|^stable = .*|stable = $B/versions/fw_stateful.bpf.o|" "$CB_TMP/canaryd.ini"
-cb_traffic 60000
+# 2,000 samples per second per CPU: the shadow sees a few of each flow's packets
+# whatever the machine's speed (at 20,000 it might see them all, and then its
+# count keeps step with the live one: fidelity 1, a faithful replay).
+sed -i "s|^warmup = .*|&\nshadow_rate = 2000|" "$CB_TMP/canaryd.ini"
+grep -q "^shadow_rate = 2000$" "$CB_TMP/canaryd.ini" || fail "cannot set shadow_rate"
+# 4,096 flows: fw_stateful's LRU map (65,536 entries) holds every one, so
+# it does drop every 2nd packet of each (with more flows than entries the
+# LRU forgets them and it passes nearly all).
+tb_bg "$TB_GEN" $B/trafficgen --dev "$TB_GEN_IF" --pps 60000 --flows 4096 \
+	--src 198.18.1.1 --dst 198.18.2.10 --attack-share 200 --attack-src 198.18.4.1 >/dev/null
 cb_start_daemon || fail "canaryd did not come up"
 cb_wait_status "$TB_DUT_IF" '.versions.stable.pps > 1000' 20 "stable forwarding" ||
 	fail "no traffic through stable"
