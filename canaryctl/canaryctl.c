@@ -371,7 +371,7 @@ static bool steps_valid(const char *s)
 struct verb_args {
 	const char *pos[1 + CANARY_PIN_LIST_MAX];	/* pin IFACE RULE... */
 	int npos;
-	const char *socket, *steps, *step_time, *warmup, *pcap, *max_diff, *prepare;
+	const char *socket, *steps, *step_time, *warmup, *shadow, *pcap, *max_diff, *prepare;
 	const char *state_dir, *config, *output;
 	struct canary_opt_strings set, pin;
 	bool json, help, wait, watch, verbose, clear;
@@ -413,6 +413,9 @@ static const struct canary_opt start_opts[] = {
 		      step_time, "minimum time per step: 250ms, 1.5s, 5m, 1h (bare: s)"),
 	DEFINE_OPTION("warmup", 0, "DURATION",
 		      warmup, "share-0 baseline before the first step (default: the config's)"),
+	DEFINE_OPTION("shadow", 0, "DURATION",
+		      shadow, "replay sampled packets through the candidate, no traffic to it,\n"
+		      "before the warm-up (default: the config's shadow; 0: off)"),
 	DEFINE_OPTION("prepare", 0, "COMMAND", prepare,
 		      "run COMMAND (sh -c) after the candidate's load, before its\n"
 		      "traffic (default: the config's prepare); non-zero refuses the start"),
@@ -683,6 +686,23 @@ static const char *jstr(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* "shadow  harmful, 1234 samples, fidelity 1.000 (over): drop_up: pass->drop ..." */
+static void print_shadow(json_t *ro)
+{
+	json_t *s = json_object_get(ro, CANARY_K_SHADOW);
+	const char *harm = jstr(s, CANARY_K_HARM);
+
+	if (!json_is_object(s))
+		return;
+	printf("  %-10s %s, %llu samples, fidelity %.3f (%s)%s%s\n", "shadow",
+	       jstr(s, CANARY_K_DECISION) ? jstr(s, CANARY_K_DECISION) : "?",
+	       jcount(s, CANARY_K_SAMPLES), jnum(s, CANARY_K_FIDELITY),
+	       json_is_true(json_object_get(s, CANARY_K_ACTIVE)) ? "replaying, no traffic to "
+								   "the candidate"
+								 : "over",
+	       harm && *harm ? ": " : "", harm && *harm ? harm : "");
+}
+
 /* "waiting for gate step (4.2 s, not yet (HTTP 403))" when a gate holds the rollout. */
 static void print_gate(json_t *ro)
 {
@@ -829,6 +849,7 @@ static void print_iface(json_t *ifc)
 		if (phase_exit_code(jstr(ro, CANARY_K_PHASE)) < 0)
 			print_progress(ro);
 		print_gate(ro);
+		print_shadow(ro);
 		fmt_duration(jnum(ro, CANARY_K_ELAPSED_MS), buf, sizeof(buf));
 		printf("  %-10s %s, %s elapsed\n", "rollout", (v = jstr(ro, CANARY_K_ID)) ? v : "?",
 		       buf);
@@ -1218,7 +1239,7 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 {
 	char cand[PATH_MAX + 256], cwd[PATH_MAX], done[PATH_MAX + 320];
 	const char *iface, *obj;
-	long long ms = 0, wms = 0;
+	long long ms = 0, wms = 0, sms = 0;
 	json_t *req;
 
 	if (a->npos < 1)
@@ -1245,6 +1266,11 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 				 "start: bad --warmup '%s' (a duration like 0, 10s, 1m; "
 				 "bare number: seconds)",
 				 a->warmup);
+	if (a->shadow && strcmp(a->shadow, "0") && parse_duration_ms(a->shadow, &sms))
+		return usage_err(c,
+				 "start: bad --shadow '%s' (a duration like 0, 10s, 1m; "
+				 "bare number: seconds)",
+				 a->shadow);
 	/* canaryd doesn't share our working directory. */
 	if (*obj != '/') {
 		if (!getcwd(cwd, sizeof(cwd))) {
@@ -1264,6 +1290,8 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 		json_object_set_new(req, "step_time_ms", json_integer(ms));
 	if (req && a->warmup)
 		json_object_set_new(req, "warmup_ms", json_integer(wms));
+	if (req && a->shadow)
+		json_object_set_new(req, "shadow_ms", json_integer(sms));
 	if (req && a->prepare)
 		json_object_set_new(req, "prepare", json_string(a->prepare));
 	if (req && a->set.n) {

@@ -32,6 +32,7 @@
 #include "history.h"
 #include "link.h"
 #include "rate.h"
+#include "shadow.h"
 #include "state.h"
 
 #define PIN_STABLE "stable"
@@ -39,6 +40,33 @@
 #define PIN_PREVIOUS "previous"
 
 struct canary_dp;
+
+/*
+ * The shadow phase (shadowing.c): while it runs, 1 sampled packet in
+ * CANARYD_SHADOW_EVERY, at most shadow_rate (default CANARYD_SHADOW_RATE,
+ * config.c) per second per CPU,
+ * at most CANARYD_SHADOW_PER_TICK replayed per tick (the rest waits in the
+ * ring, or is lost when it is full: counted by the dispatcher).
+ */
+#define CANARYD_SHADOW_EVERY 1
+#define CANARYD_SHADOW_PER_TICK 50000
+
+struct canary_sample_reader;
+struct bpf_object;
+
+struct canaryd_shadow {
+	bool active;			/* instances loaded, sampling on */
+	bool load_failed;		/* a restart could not load them: not tried again */
+	struct bpf_object *s_obj, *c_obj;
+	int sfd, cfd;			/* shadow instances of stable and the candidate */
+	struct canary_sample_reader *rd;
+	struct shadow_params params;
+	struct shadow_evidence ev;	/* kept after the phase, for status */
+	enum shadow_decision decision;	/* the latest */
+	char harm[ROLLOUT_REASON_LEN];			/* the harm's metric, cell and an example */
+	__u64 replay_errors;		/* samples the test run refused */
+	__u32 this_tick;
+};
 
 struct iface {
 	struct canary_iface_cfg cfg;
@@ -58,6 +86,8 @@ struct iface {
 	bool has_rollout;
 	struct canaryd_persist st;	/* the rollout, as persisted */
 	int cand_fd;			/* candidate program (pinned as "candidate") */
+	char cand_set[sizeof(((struct canary_rollout_cfg *)0)->set) + 512 + 1];		/* the candidate's globals (config's and request's) */
+	struct canaryd_shadow *shadow;	/* the shadow phase's instances and evidence */
 	struct canary_counters last[CANARY_COUNTERS_ENTRIES];
 	struct canary_counters at_start[CANARY_COUNTERS_ENTRIES];
 	bool have_last;
@@ -128,6 +158,12 @@ static inline __u64 canaryd_wall_ms(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* shadowing.c: the shadow phase's instances, sampling and replay */
+int canaryd_shadow__begin(struct iface *ifc);
+void canaryd_shadow__end(struct iface *ifc);
+void canaryd_shadow__free(struct iface *ifc);
+void canaryd_shadow__tick(struct canaryd *d, struct iface *ifc, __u64 now);
 
 /* iface.c */
 int canaryd_iface__setup(struct canaryd *d, struct iface *ifc);

@@ -104,6 +104,7 @@ static void rollout_defaults(struct canary_rollout_cfg *r)
 	r->step_time_ms = 60 * 1000;
 	r->max_step_time_ms = 3600 * 1000;
 	r->warmup_ms = 60 * 1000;
+	r->shadow_rate = CANARYD_SHADOW_RATE;
 	r->min_packets = 10000;
 	r->on_timeout = ROLLOUT_TIMEOUT_PAUSE;
 	r->breaker_budget = 100;

@@ -39,6 +39,15 @@ struct canary_rollout_cfg {
 	 * stratum's baseline (docs/JUDGE.md).
 	 */
 	__u64 warmup_ms;
+	/*
+	 * shadow = 0: before the warm-up, this long at share 0 while sampled
+	 * packets are replayed through shadow instances of stable and the
+	 * candidate and judged by the paired test (rollout/shadow.h); 0: off.
+	 */
+	__u64 shadow_ms;
+	/* shadow_rate = 20000: samples per second per CPU in the shadow phase. */
+#define CANARYD_SHADOW_RATE 20000
+	__u64 shadow_rate;
 	__u64 min_packets;		/* min_packets = 10000: candidate packets per step */
 	enum rollout_on_timeout on_timeout;	/* on_timeout = pause|rollback */
 	__u64 breaker_budget;		/* breaker_budget = 100 (aborted+invalid); off */

@@ -73,6 +73,7 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	plan.breaker_budget = rc->breaker_budget;
 	/* The baseline: as asked, else the config's. */
 	plan.warmup_ms = req->warmup_ms != ~0ULL ? req->warmup_ms : rc->warmup_ms;
+	plan.shadow_ms = req->shadow_ms != ~0ULL ? req->shadow_ms : rc->shadow_ms;
 	if (ifc->cfg.gate_hook >= 0) {
 		plan.gates = d->config.webhook[ifc->cfg.gate_hook].gates;
 		plan.on_gate_failure = d->config.webhook[ifc->cfg.gate_hook].on_failure;
@@ -147,6 +148,7 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	ifc->cand_fd = canaryd_iface__get_pinned(ifc, PIN_CANDIDATE);
 	ifc->st = next;
 	ifc->has_rollout = true;
+	snprintf(ifc->cand_set, sizeof(ifc->cand_set), "%s", set);
 	canaryd_iface__gc_versions(ifc);	/* the candidate pinned before, if any */
 	memcpy(ifc->at_start, ifc->last, sizeof(ifc->last));
 	ev = (struct rollout_event){ .type = ROLLOUT_EV_START, .now_ms = canaryd_now_ms(),

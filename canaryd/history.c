@@ -97,13 +97,14 @@ void canaryd_history__sample(struct canaryd *d, struct iface *ifc, double secs)
 		series_save(d, ifc, now);
 }
 
-/* "judge" on the counters, "gate" on a gate's answer, the client, or the daemon itself. */
+/* "judge" on the counters or the shadow evidence, "gate" on a gate's answer, the client, or the daemon itself. */
 static const char *who(const struct canaryd *d, const struct iface *ifc)
 {
 	if (d->who[0])
 		return d->who;
 	switch (ifc->feeding) {
 	case ROLLOUT_EV_TICK:
+	case ROLLOUT_EV_SHADOW:	/* the paired test of the shadow phase */
 		return "judge";
 	case ROLLOUT_EV_GATE_RESULT:
 		return "gate";

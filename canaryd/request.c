@@ -81,6 +81,7 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 	const char *steps = json_string_value(json_object_get(o, "steps"));
 	json_t *st = json_object_get(o, "step_time_ms");
 	json_t *wu = json_object_get(o, "warmup_ms");
+	json_t *sh = json_object_get(o, "shadow_ms");
 	struct rollout_plan plan;
 	char q[64];
 
@@ -103,6 +104,15 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 			return -EINVAL;
 		}
 		req->warmup_ms = json_integer_value(wu);
+	}
+	req->shadow_ms = ~0ULL;
+	if (sh) {
+		if (!json_is_integer(sh) || json_integer_value(sh) < 0 ||
+		    json_integer_value(sh) > 3600 * 1000) {
+			snprintf(msg, len, "start: shadow_ms must be an integer from 0 to 3600000");
+			return -EINVAL;
+		}
+		req->shadow_ms = json_integer_value(sh);
 	}
 	/* The shares alone; the interface's times are checked when it starts. */
 	if (steps && (strlen(steps) >= sizeof(req->steps) ||

@@ -11,6 +11,7 @@
 
 #include "canary_abi.h"
 #include "log.h"
+#include "shadow.h"
 #include "state.h"
 
 
@@ -102,7 +103,8 @@ static bool rollout_ok(const struct rollout *r)
 	    !memchr(r->reason, 0, sizeof(r->reason)) || !evidence_ok(&r->last_ev) ||
 	    (unsigned int)j->latched > JUDGE_TIMEOUT || !evidence_ok(&j->latched_ev) ||
 	    j->srm_nr > JUDGE_BINS || (unsigned int)r->gate > ROLLOUT_GATE_PROMOTE ||
-	    (unsigned int)r->plan.on_gate_failure > ROLLOUT_GATE_ROLLBACK)
+	    (unsigned int)r->plan.on_gate_failure > ROLLOUT_GATE_ROLLBACK ||
+	    r->shadow_decision > SHADOW_WEAK)
 		return false;
 	for (m = 0; m < JUDGE_NR_METRICS; m++)
 		if (j->m[m].bins.nr > JUDGE_BINS)

@@ -18,9 +18,9 @@
 /*
  * 2: approval gates in struct rollout; 3: version ids; 4: seed per rollout,
  * stratum judge; 5: the candidate's prepare command; 6: pin rules, and the
- * program ids of stable and previous
+ * program ids of stable and previous; 7: the shadow phase (plan and state)
  */
-#define CANARYD_STATE_LAYOUT 6
+#define CANARYD_STATE_LAYOUT 7
 
 /* The file: this header, then struct canaryd_persist. */
 struct canaryd_state_header {

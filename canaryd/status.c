@@ -181,6 +181,58 @@ static json_t *totals_json(const struct rollout *r)
 	return o;
 }
 
+static json_t *cell_json(__u32 vs, __u32 vc, const struct shadow_cell *c)
+{
+	json_t *o = json_object(), *ex = json_array();
+	__u32 k;
+
+	set_str(o, CANARY_K_STABLE, vs < CANARY_V_MAX ? canary_verdict_name(vs) : "rewritten");
+	set_str(o, CANARY_K_CANDIDATE, vc < CANARY_V_MAX ? canary_verdict_name(vc) : "rewritten");
+	set_u64(o, CANARY_K_SAMPLES, c->samples);
+	for (k = 0; k < c->n_examples && k < SHADOW_EXAMPLES; k++)
+		json_array_append_new(ex, json_pack("{s:I, s:s}", "index", (json_int_t)c->ex[k].index,
+						    "frame", c->ex[k].summary));
+	json_object_set_new(o, CANARY_K_EXAMPLES, ex);
+	return o;
+}
+
+/* The shadow phase's evidence: kept after it ends, until the next start. */
+static json_t *shadow_json(const struct iface *ifc, __u64 now)
+{
+	const struct rollout *r = &ifc->st.ro;
+	const struct canaryd_shadow *sh = ifc->shadow;
+	struct canary_sample_state ss;
+	json_t *o, *cells;
+	__u32 i, j;
+
+	if (!r->plan.shadow_ms)
+		return json_null();
+	o = json_object();
+	set_bool(o, CANARY_K_ACTIVE, r->shadowing);
+	set_u64(o, "duration_ms", r->plan.shadow_ms);
+	set_u64(o, CANARY_K_ELAPSED_MS, r->shadowing ? now - r->step_start_ms : 0);
+	set_str(o, CANARY_K_DECISION, shadow_decision__name(r->shadow_decision));
+	if (!sh)	/* canaryd restarted after the phase: the decision alone */
+		return o;
+	set_u64(o, CANARY_K_SAMPLES, sh->ev.samples);
+	set_real(o, CANARY_K_FIDELITY, shadow_evidence__fidelity(&sh->ev));
+	set_u64(o, "replay_errors", sh->replay_errors);
+	set_str(o, CANARY_K_HARM, sh->harm);
+	cells = json_array();
+	for (i = 0; i < CANARY_V_MAX; i++)
+		for (j = 0; j < CANARY_V_MAX; j++)
+			if (sh->ev.cell[i][j].samples)
+				json_array_append_new(cells, cell_json(i, j, &sh->ev.cell[i][j]));
+	json_object_set_new(o, CANARY_K_CELLS, cells);
+	set_u64(o, "rewritten", sh->ev.rewritten.samples);
+	if (ifc->dp && !canary_dp__read_sample_state(ifc->dp, &ss))
+		json_object_set_new(o, "sampler",
+				    json_pack("{s:I, s:I, s:I, s:I}", "picked", (json_int_t)ss.picked,
+					      "limited", (json_int_t)ss.limited, "lost",
+					      (json_int_t)ss.lost, "sent", (json_int_t)ss.sent));
+	return o;
+}
+
 void canaryd_status__rollout_id(const struct iface *ifc, char *buf, size_t len)
 {
 	if (snprintf(buf, len, "%s-%llu", ifc->cfg.name,
@@ -237,6 +289,7 @@ json_t *canaryd_status__rollout(const struct iface *ifc)
 	json_object_set_new(o, CANARY_K_TOTALS, totals_json(r));
 	json_object_set_new(o, CANARY_K_GATE, gate_json(ifc, now));
 	json_object_set_new(o, CANARY_K_PINS, pins_json(ifc));
+	json_object_set_new(o, CANARY_K_SHADOW, shadow_json(ifc, now));
 	return o;
 }
 

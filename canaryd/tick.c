@@ -113,6 +113,11 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 		if (!err)
 			ifc->st.nr_pins = 0;
 		return err;
+	case ROLLOUT_ACT_SHADOW:
+		if (a->arg)
+			return canaryd_shadow__begin(ifc);
+		canaryd_shadow__end(ifc);
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -122,7 +127,7 @@ static const char *action_name(enum rollout_action_type t)
 	static const char *const names[] = {
 		"fill slot 1", "arm the breaker", "set the share", "clear slot 1", "promote",
 		"revert", "notify", "persist", "ask the gate", "set the pin rules",
-		"remove the pin rules",
+		"remove the pin rules", "the shadow phase",
 	};
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
@@ -296,9 +301,11 @@ void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double
 	/* A read without strata, or with one that went backwards, is no evidence. */
 	if (!strata_ok) {
 		pr_debug("iface %s: strata not read this interval; not judged\n", ifc->cfg.name);
-		return;
+	} else {
+		ev.strata = delta;
+		ev.breaker_tripped = ifc->brk.tripped;
+		canaryd_iface__feed(d, ifc, &ev);
 	}
-	ev.strata = delta;
-	ev.breaker_tripped = ifc->brk.tripped;
-	canaryd_iface__feed(d, ifc, &ev);
+	/* The shadow phase's samples of this interval, replayed and decided. */
+	canaryd_shadow__tick(d, ifc, now);
 }

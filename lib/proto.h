@@ -177,6 +177,22 @@ enum canaryctl_exit {
 #define CANARY_K_PINS "pins"
 #define CANARY_K_RULES "rules"
 #define CANARY_K_PINNED "pinned"
+/*
+ * rollout.shadow (null without a shadow phase): {"active": bool, "duration_ms",
+ * "elapsed_ms", "decision": undecided|harmful|safe|weak, "samples", "fidelity",
+ * "replay_errors", "harm": "drop_up: pass->drop N of M samples ... e.g. FRAME"
+ * (empty unless harmful), "cells": [{"stable": VERDICT, "candidate": VERDICT,
+ * "samples": N, "examples": [{"index": I, "frame": SUMMARY}]}] (the matrix's
+ * non-zero cells), "rewritten": N, "sampler": {picked, limited, lost, sent}}.
+ */
+#define CANARY_K_SHADOW "shadow"
+#define CANARY_K_ACTIVE "active"
+#define CANARY_K_DECISION "decision"
+#define CANARY_K_SAMPLES "samples"
+#define CANARY_K_FIDELITY "fidelity"
+#define CANARY_K_HARM "harm"
+#define CANARY_K_CELLS "cells"
+#define CANARY_K_EXAMPLES "examples"
 #define CANARY_K_GATE "gate"
 #define CANARY_K_NAME "name"
 #define CANARY_K_WAITING_MS "waiting_ms"

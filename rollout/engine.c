@@ -8,6 +8,7 @@
 
 #include "canary_abi.h"
 #include "engine.h"
+#include "shadow.h"
 
 int rollout_plan__parse(struct rollout_plan *plan, const char *steps, __u64 min_bake_ms,
 			__u64 max_ms, __u64 min_packets)
@@ -133,9 +134,19 @@ static void clear_pins(struct rollout *r, struct rollout_actions *acts)
 	r->nr_pins = 0;
 }
 
+/* The shadow phase ends before any share or slot change of the transition. */
+static void end_shadow(struct rollout *r, struct rollout_actions *acts)
+{
+	if (r->shadowing)
+		act(acts, ROLLOUT_ACT_SHADOW, 0);
+	r->shadowing = false;
+}
+
+
 static void roll_back(struct rollout *r, enum rollout_phase phase, enum rollout_notice n,
 		      __u64 now, struct rollout_actions *acts)
 {
+	end_shadow(r, acts);
 	clear_gate(r);
 	r->phase = phase;
 	r->share_bp = 0;
@@ -150,6 +161,7 @@ static void roll_back(struct rollout *r, enum rollout_phase phase, enum rollout_
 /* Promote: candidate into slot 0 (one atomic update), share 0, empty slot 1. */
 static void promote(struct rollout *r, __u64 now, struct rollout_actions *acts)
 {
+	end_shadow(r, acts);
 	clear_gate(r);
 	r->phase = ROLLOUT_PROMOTED;
 	r->share_bp = 0;
@@ -169,10 +181,9 @@ static void promote(struct rollout *r, __u64 now, struct rollout_actions *acts)
  * shell sets this rollout's new hash seed with the slot, while no flow is
  * on the candidate), else step 0's.
  */
-static void begin(struct rollout *r, __u64 now, struct rollout_actions *acts)
+/* After the shadow phase (or without one): pins, then the warm-up or step 0. */
+static void go_live(struct rollout *r, __u64 now, struct rollout_actions *acts)
 {
-	act(acts, ROLLOUT_ACT_FILL_SLOT, 0);
-	act(acts, ROLLOUT_ACT_ARM_BREAKER, r->plan.breaker_budget);
 	/* Pinned flows reach the candidate only once its slot and breaker are set. */
 	if (r->nr_pins)
 		act(acts, ROLLOUT_ACT_SET_PINS, r->nr_pins);
@@ -185,8 +196,79 @@ static void begin(struct rollout *r, __u64 now, struct rollout_actions *acts)
 	} else {
 		enter_step(r, 0, now, acts);
 	}
+}
+
+static void begin(struct rollout *r, __u64 now, struct rollout_actions *acts)
+{
+	act(acts, ROLLOUT_ACT_FILL_SLOT, 0);
+	act(acts, ROLLOUT_ACT_ARM_BREAKER, r->plan.breaker_budget);
+	if (r->plan.shadow_ms) {
+		/* No traffic and no pin rule reach the candidate while shadowing. */
+		r->shadowing = true;
+		r->shadow_decision = SHADOW_UNDECIDED;
+		r->step = 0;
+		r->step_start_ms = now;
+		r->share_bp = 0;
+		act(acts, ROLLOUT_ACT_SET_SHARE, 0);
+		act(acts, ROLLOUT_ACT_SHADOW, 1);
+	} else {
+		go_live(r, now, acts);
+	}
 	act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_STARTED);
 	act(acts, ROLLOUT_ACT_PERSIST, 0);
+}
+
+/*
+ * The paired test's decision. Harm rolls back in any live phase (paused
+ * included); leaving the shadow phase is progress, held by a pause.
+ */
+static int handle_shadow(struct rollout *r, const struct rollout_event *ev,
+			 struct rollout_actions *acts)
+{
+	const char *detail = ev->detail && ev->detail[0] ? ev->detail : "no detail";
+	__u64 el;
+
+	if (r->phase != ROLLOUT_PROGRESSING && r->phase != ROLLOUT_PAUSED)
+		return -EINVAL;
+	if (!r->shadowing)
+		return 0;
+	if (ev->shadow_decision > SHADOW_WEAK)
+		return -EINVAL;
+	r->shadow_decision = ev->shadow_decision;
+	r->last_ms = ev->now_ms;
+	el = ev->now_ms - r->step_start_ms;
+	if (ev->shadow_decision == SHADOW_HARMFUL) {
+		snprintf(r->reason, sizeof(r->reason),
+			 "harmful in the shadow phase (no customer packet reached the candidate): %s",
+			 detail);
+		roll_back(r, ROLLOUT_ROLLED_BACK, ROLLOUT_N_ROLLED_BACK, ev->now_ms, acts);
+		return 0;
+	}
+	if (r->phase != ROLLOUT_PROGRESSING)
+		return 0;
+	/*
+	 * Safety needs the evidence of a step's bake time (at most the
+	 * shadow time): the first samples of a phase may all come from one
+	 * kind of traffic (one CPU, one burst), and are proof of nothing
+	 * about the rest. Harm needs no such wait.
+	 */
+	if (ev->shadow_decision == SHADOW_SAFE &&
+	    el >= (r->plan.step[0].min_bake_ms < r->plan.shadow_ms ? r->plan.step[0].min_bake_ms
+								   : r->plan.shadow_ms))
+		snprintf(r->reason, sizeof(r->reason),
+			 "shadow phase safe after %.1f s (%s); going live", el / 1000.0, detail);
+	else if (el >= r->plan.shadow_ms)
+		snprintf(r->reason, sizeof(r->reason),
+			 "shadow phase over after %.1f s, %s (%s): the live steps decide",
+			 el / 1000.0, shadow_decision__name(ev->shadow_decision), detail);
+	else
+		return 0;
+	end_shadow(r, acts);
+	/* The warm-up's and the judge's clocks start when the traffic can. */
+	r->start_ms = ev->now_ms;
+	go_live(r, ev->now_ms, acts);
+	act(acts, ROLLOUT_ACT_PERSIST, 0);
+	return 0;
 }
 
 static void advance(struct rollout *r, __u64 now, struct rollout_actions *acts)
@@ -289,6 +371,10 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 		roll_back(r, ROLLOUT_ROLLED_BACK, ROLLOUT_N_ROLLED_BACK, ev->now_ms, acts);
 		return 0;
 	}
+
+	/* The shadow phase ends on ROLLOUT_EV_SHADOW only. */
+	if (r->shadowing)
+		return 0;
 
 	/*
 	 * Warm-up over: step 0 (a pause holds it, as it holds any progress).
@@ -531,11 +617,16 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 		return 0;
 	case ROLLOUT_EV_GATE_RESULT:
 		return handle_gate_result(r, ev, acts);
+	case ROLLOUT_EV_SHADOW:
+		return handle_shadow(r, ev, acts);
 	case ROLLOUT_EV_PINS:
 		if (!live)
 			return -EINVAL;
-		/* Held at the start gate: nothing is in the datapath yet; begin() sets them. */
-		if (r->gate == ROLLOUT_GATE_START) {
+		/*
+		 * Held at the start gate or shadowing: nothing is in the
+		 * datapath yet; go_live() sets them.
+		 */
+		if (r->gate == ROLLOUT_GATE_START || r->shadowing) {
 			r->nr_pins = ev->nr_pins;
 		} else if (ev->nr_pins) {
 			r->nr_pins = ev->nr_pins;

@@ -8,6 +8,17 @@
  *
  *   idle -> progressing(step k) <-> paused -> promoted | rolled_back | aborted | failed
  *
+ * The shadow phase (plan.shadow_ms > 0) comes first, at share 0: the
+ * candidate is in slot 1 (so a later step can use it) but gets no traffic
+ * and no pin rule; the shell replays sampled packets through shadow
+ * instances (ROLLOUT_ACT_SHADOW on/off) and sends the paired test's
+ * decision (rollout/shadow.h) as ROLLOUT_EV_SHADOW. Harmful rolls back;
+ * safe (once a step's bake time, at most the shadow time, has passed: the
+ * first samples may be of one kind of traffic only), or the shadow time
+ * over with weak, undecided or too early safe evidence, goes on
+ * to the warm-up and step 0 (the live judge then decides: weak evidence
+ * never rolls back).
+ *
  * Approval gates hold progress, never safety: where the plan has a gate (before
  * the start, before each share increase, before the promotion), the engine
  * stays where it is with r->gate set, asks the shell for the gate
@@ -86,6 +97,8 @@ struct rollout_plan {
 	 * baseline and relies on the dispersion alone: less power).
 	 */
 	__u64 warmup_ms;
+	/* The shadow phase before the warm-up; 0: none. */
+	__u64 shadow_ms;
 };
 
 enum rollout_event_type {
@@ -114,6 +127,13 @@ enum rollout_event_type {
 	 * they go into the datapath. Valid while progressing or paused.
 	 */
 	ROLLOUT_EV_PINS,
+	/*
+	 * The paired test's decision now (shadow_decision, enum
+	 * shadow_decision) and, for a harm, detail: the metric, the matrix
+	 * cell and its count. Valid while progressing or paused; ignored (0,
+	 * no action) outside the shadow phase.
+	 */
+	ROLLOUT_EV_SHADOW,
 };
 
 struct rollout_event {
@@ -139,6 +159,8 @@ struct rollout_event {
 	const char *detail;
 	/* START, PINS: how many pin rules the shell holds for this rollout. */
 	__u32 nr_pins;
+	/* SHADOW: enum shadow_decision. */
+	__u32 shadow_decision;
 };
 
 enum rollout_action_type {
@@ -158,6 +180,13 @@ enum rollout_action_type {
 	 */
 	ROLLOUT_ACT_SET_PINS,
 	ROLLOUT_ACT_CLEAR_PINS,
+	/*
+	 * arg = 1: begin the shadow phase (sampling on, shadow instances
+	 * loaded; after slot 1 is filled, its breaker armed and the share set
+	 * to 0); arg = 0: end it (sampling off, instances freed; before any
+	 * share or slot change of the transition that ends it).
+	 */
+	ROLLOUT_ACT_SHADOW,
 };
 
 enum rollout_notice {
@@ -195,6 +224,8 @@ struct rollout {
 	__u64 start_ms, step_start_ms, end_ms, last_ms;
 	bool has_previous;		/* a promoted rollout can be reverted */
 	bool warming;			/* in the share-0 warm-up before step 0 */
+	bool shadowing;			/* in the shadow phase before the warm-up */
+	__u32 shadow_decision;		/* the last enum shadow_decision received */
 	struct judge_state judge;
 	enum judge_verdict last_verdict;
 	struct judge_evidence last_ev;	/* evidence of the latest judgement */

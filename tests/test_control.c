@@ -304,6 +304,33 @@ static void test_pin_requests(void **state)
 	assert_non_null(strstr(msg, "start: bad pin rule"));
 }
 
+/* start's "shadow_ms": absent is the config's (~0), 0 is off, 0..1 h. */
+static void test_shadow_request(void **state)
+{
+	struct canaryd_request req;
+	char msg[256];
+
+	(void)state;
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"start\",\"iface\":\"eth0\","
+						"\"candidate\":\"/v2.o\"}", &req, msg, sizeof(msg)), 0);
+	assert_true(req.shadow_ms == ~0ULL);
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"start\",\"iface\":\"eth0\","
+						"\"candidate\":\"/v2.o\",\"shadow_ms\":10000}", &req,
+						msg, sizeof(msg)), 0);
+	assert_int_equal(req.shadow_ms, 10000);
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"start\",\"iface\":\"eth0\","
+						"\"candidate\":\"/v2.o\",\"shadow_ms\":0}", &req, msg,
+						sizeof(msg)), 0);
+	assert_int_equal(req.shadow_ms, 0);
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"start\",\"iface\":\"eth0\","
+						"\"candidate\":\"/v2.o\",\"shadow_ms\":3600001}", &req,
+						msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "shadow_ms"));
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"start\",\"iface\":\"eth0\","
+						"\"candidate\":\"/v2.o\",\"shadow_ms\":\"10s\"}",
+						&req, msg, sizeof(msg)), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +341,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_unlinks, setup, teardown),
 		cmocka_unit_test(test_pin_requests),
+		cmocka_unit_test(test_shadow_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

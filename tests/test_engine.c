@@ -17,6 +17,7 @@
 
 #include "canary_abi.h"
 #include "engine.h"
+#include "shadow.h"
 
 /* splitmix64: a deterministic generator, one state per simulation. */
 static __u64 rng_next(__u64 *s)
@@ -873,6 +874,182 @@ static void test_failed_promotion(void **state)
 }
 
 /* The interface went away: a failure event with its reason, the failed notification. */
+/* One paired decision from the shadow phase at time NOW (ms). */
+static int shadow_ev(struct rollout *r, enum shadow_decision d, __u64 now, const char *detail,
+		     struct rollout_actions *a)
+{
+	struct rollout_event ev = { .type = ROLLOUT_EV_SHADOW, .now_ms = now,
+				    .shadow_decision = d, .detail = detail };
+
+	return rollout__handle(r, &ev, a);
+}
+
+static void start_shadow(struct rollout *r, __u64 shadow_ms, __u32 nr_pins,
+			 struct rollout_actions *a)
+{
+	static const enum rollout_action_type order[] = {
+		ROLLOUT_ACT_FILL_SLOT, ROLLOUT_ACT_ARM_BREAKER, ROLLOUT_ACT_SET_SHARE,
+		ROLLOUT_ACT_SHADOW, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct rollout_event ev = { .type = ROLLOUT_EV_START, .now_ms = 1000, .nr_pins = nr_pins };
+	struct rollout_plan plan;
+	struct judge_config jc;
+
+	judge_config__defaults(&jc);
+	plan_default(&plan);
+	plan.shadow_ms = shadow_ms;
+	assert_int_equal(rollout__init(r, &plan, &jc), 0);
+	assert_int_equal(rollout__handle(r, &ev, a), 0);
+	/* Slot filled and armed, share 0, then the shadow phase; no pin rule yet. */
+	assert_actions(a, order, 6);
+	assert_int_equal(a->a[2].arg, 0);
+	assert_int_equal(a->a[3].arg, 1);
+	assert_true(r->shadowing);
+	assert_false(r->warming);
+	assert_int_equal(r->share_bp, 0);
+}
+
+/*
+ * The shadow phase: harm rolls back (shadow off before the share and the
+ * slot), with the detail in the reason; ticks meanwhile keep share 0 and
+ * end nothing, whatever their counters.
+ */
+static void test_shadow_harmful(void **state)
+{
+	static const enum rollout_action_type order[] = {
+		ROLLOUT_ACT_SHADOW, ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_PINS,
+		ROLLOUT_ACT_CLEAR_SLOT, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct sim m = { .rng = 7, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .share_skew = 1 };
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_actions a;
+
+	(void)state;
+	start_shadow(r, 10000, 2, &a);
+	/* A minute of ticks: the shadow phase ends on its decision only. */
+	run_sim_from(r, &m, 1000, 60);
+	assert_true(r->shadowing);
+	assert_int_equal(r->share_bp, 0);
+	assert_int_equal(r->totals.cand_packets, 0);
+	assert_int_equal(shadow_ev(r, SHADOW_UNDECIDED, 5000, NULL, &a), 0);
+	assert_int_equal(a.nr, 0);
+	/* An operator's pin change in the phase is recorded, not installed. */
+	assert_int_equal(rollout__handle(r, &(struct rollout_event){ .type = ROLLOUT_EV_PINS,
+								    .now_ms = 5500, .nr_pins = 3 },
+					 &a), 0);
+	assert_int_equal(a.nr, 1);
+	assert_int_equal(a.a[0].type, ROLLOUT_ACT_PERSIST);
+	assert_int_equal(r->nr_pins, 3);
+	assert_int_equal(shadow_ev(r, SHADOW_HARMFUL, 6000, "drop_up: pass->drop 212 of 230", &a), 0);
+	assert_actions(&a, order, 6);
+	assert_int_equal(a.a[0].arg, 0);
+	assert_int_equal(a.a[1].arg, 0);
+	assert_int_equal(a.a[4].arg, ROLLOUT_N_ROLLED_BACK);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_false(r->shadowing);
+	/* The shell's rule set is emptied (never installed: the removal is a no-op). */
+	assert_int_equal(r->nr_pins, 0);
+	assert_non_null(strstr(r->reason, "shadow phase"));
+	assert_non_null(strstr(r->reason, "pass->drop 212"));
+	/* Over: a late decision is refused. */
+	assert_int_equal(shadow_ev(r, SHADOW_SAFE, 7000, NULL, &a), -EINVAL);
+	free(r);
+}
+
+/* Safe: shadow off, then the pin rules and the warm-up; later decisions change nothing. */
+static void test_shadow_safe(void **state)
+{
+	static const enum rollout_action_type order[] = {
+		ROLLOUT_ACT_SHADOW, ROLLOUT_ACT_SET_PINS, ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_PERSIST,
+	};
+	struct sim m = { .rng = 3, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .share_skew = 1 };
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_actions a;
+
+	(void)state;
+	start_shadow(r, 20000, 1, &a);
+	/* Not before step 0's bake time (10 s here): early samples may be of one kind. */
+	assert_int_equal(shadow_ev(r, SHADOW_SAFE, 3000, "every metric within its tolerance", &a), 0);
+	assert_int_equal(a.nr, 0);
+	assert_true(r->shadowing);
+	assert_int_equal(shadow_ev(r, SHADOW_SAFE, 11000, "every metric within its tolerance", &a), 0);
+	assert_actions(&a, order, 4);
+	assert_int_equal(a.a[0].arg, 0);
+	assert_int_equal(a.a[1].arg, 1);
+	assert_int_equal(a.a[2].arg, 0);
+	assert_false(r->shadowing);
+	assert_true(r->warming);
+	assert_int_equal(r->start_ms, 11000);
+	assert_non_null(strstr(r->reason, "shadow phase safe"));
+	assert_int_equal(shadow_ev(r, SHADOW_HARMFUL, 12000, NULL, &a), 0);
+	assert_int_equal(a.nr, 0);
+	assert_int_equal(r->phase, ROLLOUT_PROGRESSING);
+	/* An equal candidate then goes through the live steps to the promotion. */
+	run_sim_from(r, &m, 12000, 3000);
+	assert_int_equal(r->phase, ROLLOUT_PROMOTED);
+	free(r);
+}
+
+/*
+ * Weak (low fidelity) or undecided: the shadow phase lasts its time, then
+ * the live steps decide; never a rollback on it. A pause holds the end.
+ */
+static void test_shadow_weak_goes_live(void **state)
+{
+	static const enum rollout_action_type order[] = {
+		ROLLOUT_ACT_SHADOW, ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_PERSIST,
+	};
+	struct rollout_event pause = { .type = ROLLOUT_EV_PAUSE, .now_ms = 2000 };
+	struct rollout_event resume = { .type = ROLLOUT_EV_RESUME, .now_ms = 12000 };
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_actions a;
+	enum shadow_decision d;
+
+	(void)state;
+	for (d = SHADOW_UNDECIDED; d <= SHADOW_WEAK; d += SHADOW_WEAK) {
+		start_shadow(r, 10000, 0, &a);
+		assert_int_equal(shadow_ev(r, d, 10999, NULL, &a), 0);
+		assert_int_equal(a.nr, 0);
+		assert_true(r->shadowing);
+		assert_int_equal(rollout__handle(r, &pause, &a), 0);
+		assert_int_equal(shadow_ev(r, d, 11000, NULL, &a), 0);
+		assert_true(r->shadowing);
+		assert_int_equal(rollout__handle(r, &resume, &a), 0);
+		assert_int_equal(shadow_ev(r, d, 12000, "fidelity 0.498", &a), 0);
+		assert_actions(&a, order, 3);
+		assert_false(r->shadowing);
+		assert_true(r->warming);
+		assert_int_equal(r->phase, ROLLOUT_PROGRESSING);
+		assert_non_null(strstr(r->reason, "the live steps decide"));
+		assert_non_null(strstr(r->reason, shadow_decision__name(d)));
+	}
+	/* Harm while paused still rolls back. */
+	start_shadow(r, 10000, 0, &a);
+	assert_int_equal(rollout__handle(r, &pause, &a), 0);
+	assert_int_equal(shadow_ev(r, SHADOW_HARMFUL, 3000, "x", &a), 0);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	/* An operator's abort in the shadow phase: shadow off first. */
+	start_shadow(r, 10000, 0, &a);
+	assert_int_equal(rollout__handle(r, &(struct rollout_event){ .type = ROLLOUT_EV_ABORT,
+								    .now_ms = 3000 }, &a), 0);
+	assert_int_equal(a.a[0].type, ROLLOUT_ACT_SHADOW);
+	assert_int_equal(a.a[0].arg, 0);
+	assert_int_equal(r->phase, ROLLOUT_ABORTED);
+	/* Without a shadow phase the event changes nothing. */
+	{
+		struct rollout_plan plan;
+
+		plan_default(&plan);
+		start(r, &plan, &a);
+		assert_int_equal(shadow_ev(r, SHADOW_HARMFUL, 3000, "x", &a), 0);
+		assert_int_equal(a.nr, 0);
+		assert_int_equal(r->phase, ROLLOUT_PROGRESSING);
+	}
+	free(r);
+}
+
 static void test_failed_interface_lost(void **state)
 {
 	struct rollout *r = calloc(1, sizeof(*r));
@@ -925,6 +1102,9 @@ int main(void)
 		cmocka_unit_test(test_gate_harm_while_waiting),
 		cmocka_unit_test(test_gate_operator),
 		cmocka_unit_test(test_pins_order),
+		cmocka_unit_test(test_shadow_harmful),
+		cmocka_unit_test(test_shadow_safe),
+		cmocka_unit_test(test_shadow_weak_goes_live),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
