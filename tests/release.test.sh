@@ -48,29 +48,19 @@ wait "$bg_gen" 2>/dev/null
 tb_flowcount_start "$CB_TMP/rx" || fail "flowcount did not start"
 xerr0=$(tb_veth_stat "$TB_GEN" "$TB_GEN_IF" tx_queue_0_xdp_xmit_errors)
 xdp0=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
-cpu=$(tb_gen_cpu)
-gens=() logs=()
-gen() {
-	local name=$1
-	shift
-	tb_bg "$TB_GEN" taskset -c "$cpu" $B/trafficgen --dev "$TB_GEN_IF" --pps "$PPS" --flows "$FLOWS" \
-		--attack-share 200 --flow-log "$CB_TMP/tx.$name" -j "$@" \
-		>"$CB_TMP/gen.$name.json" 2>"$CB_TMP/gen.$name.err"
-	gens+=("${TB_PIDS[-1]}")
-	logs+=("$CB_TMP/tx.$name")
-}
-gen udp4 --family 4 --src 198.18.1.1 --dst 198.18.2.10 --attack-src 198.18.4.1 --proto udp
-gen tcp4 --family 4 --src 198.18.1.1 --dst 198.18.2.10 --attack-src 198.18.4.1 --proto tcp
+CB_GEN_CPU=$(tb_gen_cpu)
+cb_gen udp4 --family 4 --src 198.18.1.1 --dst 198.18.2.10 --attack-src 198.18.4.1 --proto udp
+cb_gen tcp4 --family 4 --src 198.18.1.1 --dst 198.18.2.10 --attack-src 198.18.4.1 --proto tcp
 seen=$(tb_wait_rx 20000 20) || fail "the generators' traffic does not arrive (${seen% *} packets)"
 
 $CTL release "$TB_DUT_IF" >"$CB_TMP/r.out" 2>&1 || { cat "$CB_TMP/r.out"; fail "release failed"; }
 seen=$(tb_wait_rx 20000 20) || fail "no traffic after the release (${seen% *} packets)"
 
 sent=0
-for i in "${!gens[@]}"; do
-	kill -INT "${gens[$i]}"
-	wait "${gens[$i]}" || fail "trafficgen ${logs[$i]##*.} failed"
-	sent=$((sent + $(jq -r .packets "$CB_TMP/gen.${logs[$i]##*.}.json")))
+for i in "${!CB_GENS[@]}"; do
+	kill -INT "${CB_GENS[$i]}"
+	wait "${CB_GENS[$i]}" || fail "trafficgen ${CB_GEN_LOGS[$i]##*.} failed"
+	sent=$((sent + $(jq -r .packets "$CB_TMP/gen.${CB_GEN_LOGS[$i]##*.}.json")))
 done
 prev=-1
 for _ in $(seq 100); do
@@ -92,7 +82,7 @@ jq -e '.managed == false and (.error | test("released"))' <<<"$st" >/dev/null ||
 	fail "status after the release: $st"
 
 # Zero loss, per flow.
-eval "$(tb_flow_compare "$CB_TMP/rx" "${logs[@]}")"
+eval "$(tb_flow_compare "$CB_TMP/rx" "${CB_GEN_LOGS[@]}")"
 echo "release under $((2 * PPS)) pps: sent $sent, XDP saw $xdp, ring drops $xerr; legit sent" \
 	"$legit_sent, received $legit_rcvd, lost $lost in $lost_flows flows; attack sent" \
 	"$attack_sent, passed $attack_rcvd"

@@ -32,23 +32,13 @@ xerr0=$(tb_veth_stat "$TB_GEN" "$TB_GEN_IF" tx_queue_0_xdp_xmit_errors)
 xdp0=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
 
 # All generators on one CPU: see tb_gen_cpu.
-cpu=$(tb_gen_cpu)
-gens=() logs=()
-gen() {
-	local name=$1
-	shift
-	tb_bg "$TB_GEN" taskset -c "$cpu" $B/trafficgen --dev "$TB_GEN_IF" --pps "$PPS" --flows "$FLOWS" \
-		--attack-share 200 --flow-log "$CB_TMP/tx.$name" -j "$@" \
-		>"$CB_TMP/gen.$name.json" 2>"$CB_TMP/gen.$name.err"
-	gens+=("${TB_PIDS[-1]}")
-	logs+=("$CB_TMP/tx.$name")
-}
+CB_GEN_CPU=$(tb_gen_cpu)
 v4=(--family 4 --src 198.18.1.1 --dst 198.18.2.10 --attack-src 198.18.4.1)
 v6=(--family 6 --src 2001:db8:1::1 --dst 2001:db8:2::10 --attack-src 2001:db8:4::1)
-gen udp4 "${v4[@]}" --proto udp
-gen tcp4 "${v4[@]}" --proto tcp
-gen udp6 "${v6[@]}" --proto udp
-gen tcp6 "${v6[@]}" --proto tcp
+cb_gen udp4 "${v4[@]}" --proto udp
+cb_gen tcp4 "${v4[@]}" --proto tcp
+cb_gen udp6 "${v6[@]}" --proto udp
+cb_gen tcp6 "${v6[@]}" --proto tcp
 seen=$(tb_wait_rx 20000 20) || fail "the generators' traffic does not arrive (${seen% *} packets)"
 
 t0=$(date +%s.%N)
@@ -65,11 +55,11 @@ echo "fw_v2 promoted in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - 
 seen=$(tb_wait_rx 20000 20) || fail "no traffic after the promotion (${seen% *} packets)"
 
 sent=0
-for i in "${!gens[@]}"; do
-	kill -INT "${gens[$i]}"
-	wait "${gens[$i]}" || fail "trafficgen ${logs[$i]##*.} failed: $(cat "$CB_TMP/gen.${logs[$i]##*.}.err")"
-	n=$(jq -r .packets "$CB_TMP/gen.${logs[$i]##*.}.json")
-	echo "generator ${logs[$i]##*.}: $n frames, $(jq -r .pps "$CB_TMP/gen.${logs[$i]##*.}.json") pps"
+for i in "${!CB_GENS[@]}"; do
+	kill -INT "${CB_GENS[$i]}"
+	wait "${CB_GENS[$i]}" || fail "trafficgen ${CB_GEN_LOGS[$i]##*.} failed: $(cat "$CB_TMP/gen.${CB_GEN_LOGS[$i]##*.}.err")"
+	n=$(jq -r .packets "$CB_TMP/gen.${CB_GEN_LOGS[$i]##*.}.json")
+	echo "generator ${CB_GEN_LOGS[$i]##*.}: $n frames, $(jq -r .pps "$CB_TMP/gen.${CB_GEN_LOGS[$i]##*.}.json") pps"
 	sent=$((sent + n))
 done
 # Frames still in flight: wait until the receive counter stops moving.
@@ -86,7 +76,7 @@ tb_flowcount_stop || fail "flowcount failed"
 $B/dpctl --adopt "$pins" -j >"$CB_TMP/dp1.json" || fail "cannot read canaryd's counters"
 
 tb_loss_check "$sent" $((xdp1 - xdp0)) $((xerr1 - xerr0)) "$CB_TMP/dp1.json" "$CB_TMP/dp0.json" \
-	"$CB_TMP/rx" "${logs[@]}" || fail "loss accounting (above)"
+	"$CB_TMP/rx" "${CB_GEN_LOGS[@]}" || fail "loss accounting (above)"
 # fw_v2 in slot 0 handled traffic after the promotion: the stable row grew on
 # both sides of the swap, and the candidate row saw its share before it.
 cand=$(jq '[.rows.candidate1[].packets] | add' "$CB_TMP/dp1.json")

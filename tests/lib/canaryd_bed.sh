@@ -138,3 +138,18 @@ cb_kernel_seed() { cb_kernel_cfg 'le32(8)' "${1:-}"; }
 cb_xdp_id() {
 	tb_dut ip -j link show "${1:-$TB_DUT_IF}" | jq '.[0].xdp.prog.id // 0'
 }
+
+# cb_gen NAME ARGS...: a trafficgen of the loss scenarios in the background,
+# on CPU $CB_GEN_CPU (tb_gen_cpu), at $PPS over $FLOWS flows, 2 % attack,
+# logging every flow it sends to $CB_TMP/tx.NAME for tb_flow_compare; its
+# pid is appended to CB_GENS, its flow log to CB_GEN_LOGS.
+CB_GENS=() CB_GEN_LOGS=()
+cb_gen() {
+	local name=$1
+	shift
+	tb_bg "$TB_GEN" taskset -c "$CB_GEN_CPU" $B/trafficgen --dev "$TB_GEN_IF" --pps "$PPS" \
+		--flows "$FLOWS" --attack-share 200 --flow-log "$CB_TMP/tx.$name" -j "$@" \
+		>"$CB_TMP/gen.$name.json" 2>"$CB_TMP/gen.$name.err"
+	CB_GENS+=("${TB_PIDS[-1]}")
+	CB_GEN_LOGS+=("$CB_TMP/tx.$name")
+}
