@@ -1092,18 +1092,3 @@ const char *canary_row_name(__u32 row)
 	return row < CANARY_ROWS ? names[row] : "?";
 }
 
-const char *canary_class_name(__u32 cls)
-{
-	static const char *const names[CANARY_CLASS_MAX] = { "split", "pinned", "unparsed" };
-
-	return cls < CANARY_CLASS_MAX ? names[cls] : "?";
-}
-
-const char *canary_verdict_name(__u32 verdict)
-{
-	static const char *const names[CANARY_V_MAX] = {
-		"aborted", "drop", "pass", "tx", "redirect", "invalid",
-	};
-
-	return verdict < CANARY_V_MAX ? names[verdict] : "?";
-}

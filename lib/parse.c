@@ -326,3 +326,24 @@ int canary_pin_rule__format(const struct canary_pin_rule *rule, char *buf, size_
 	return snprintf(buf, len, "%s %s/%u -> %s", rule->dir == CANARY_PIN_DST ? "dst" : "src",
 			addr, rule->prefixlen, to) >= (int)len ? -ENOSPC : 0;
 }
+
+/*
+ * The dispatcher's class and verdict names (declared in dp.h), here with the
+ * parsers so that users without libbpf (the report, the fuzz builds) share
+ * the one table.
+ */
+const char *canary_class_name(__u32 cls)
+{
+	static const char *const names[CANARY_CLASS_MAX] = { "split", "pinned", "unparsed" };
+
+	return cls < CANARY_CLASS_MAX ? names[cls] : "?";
+}
+
+const char *canary_verdict_name(__u32 verdict)
+{
+	static const char *const names[CANARY_V_MAX] = {
+		"aborted", "drop", "pass", "tx", "redirect", "invalid",
+	};
+
+	return verdict < CANARY_V_MAX ? names[verdict] : "?";
+}

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "dp.h"
 #include "history.h"
+#include "proto.h"
 
 #define COL_STABLE "#1f77b4"
 #define COL_CAND "#ff7f0e"
@@ -384,6 +386,78 @@ static const char css[] =
 	"td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}"
 	".legend span{margin-right:16px;font-size:13px}";
 
+/*
+ * The shadow phase's paired matrix (stable's verdict by row, the
+ * candidate's by column, samples replayed through both), from the last
+ * event whose rollout carried one, with its decision, fidelity and the
+ * examples of the cells where the two differ.
+ */
+static void shadow_matrix(FILE *f, const json_t *events)
+{
+	const json_t *sh = NULL, *rec, *cells, *c, *ex;
+	__u64 n[CANARY_V_MAX + 1][CANARY_V_MAX + 1] = {};
+	size_t i, k;
+	__u32 a, b;
+
+	fputs("<h2>Shadow phase</h2>\n", f);
+	json_array_foreach(events, i, rec) {
+		const json_t *o = json_object_get(rec, CANARY_K_SHADOW);
+
+		if (json_is_object(o) && json_is_array(json_object_get(o, CANARY_K_CELLS)))
+			sh = o;
+	}
+	if (!sh) {
+		fputs("<p>None: this rollout had no shadow phase (<code>shadow =</code>, "
+		      "<code>canaryctl start --shadow</code>).</p>\n", f);
+		return;
+	}
+	cells = json_object_get(sh, CANARY_K_CELLS);
+	json_array_foreach(cells, i, c)
+		for (a = 0; a <= CANARY_V_MAX; a++)
+			for (b = 0; b <= CANARY_V_MAX; b++)
+				if (!strcmp(jstr(c, CANARY_K_STABLE), a < CANARY_V_MAX ?
+					    canary_verdict_name(a) : "rewritten") &&
+				    !strcmp(jstr(c, CANARY_K_CANDIDATE), b < CANARY_V_MAX ?
+					    canary_verdict_name(b) : "rewritten"))
+					n[a][b] += (__u64)jnum(c, CANARY_K_SAMPLES, 0);
+	fputs("<p>Decision <b>", f);
+	esc(f, jstr(sh, CANARY_K_DECISION));
+	fprintf(f, "</b> on %.0f samples replayed through both versions, fidelity %.3f "
+		"(stable's replayed verdict equal to its live one).",
+		jnum(sh, CANARY_K_SAMPLES, 0), jnum(sh, CANARY_K_FIDELITY, NAN));
+	if (jstr(sh, CANARY_K_HARM)[0]) {
+		fputs(" ", f);
+		esc(f, jstr(sh, CANARY_K_HARM));
+	}
+	fputs("</p>\n<table class=\"matrix\"><tr><th>stable \\ candidate</th>", f);
+	for (b = 0; b < CANARY_V_MAX; b++)
+		fprintf(f, "<th>%s</th>", canary_verdict_name(b));
+	fputs("</tr>\n", f);
+	for (a = 0; a < CANARY_V_MAX; a++) {
+		fprintf(f, "<tr><th>%s</th>", canary_verdict_name(a));
+		for (b = 0; b < CANARY_V_MAX; b++)
+			fprintf(f, "<td%s>%llu</td>", a != b && n[a][b] ? " class=\"differ\"" : "",
+				(unsigned long long)n[a][b]);
+		fputs("</tr>\n", f);
+	}
+	fputs("</table>\n<ul>\n", f);
+	json_array_foreach(cells, i, c) {
+		if (!strcmp(jstr(c, CANARY_K_STABLE), jstr(c, CANARY_K_CANDIDATE)))
+			continue;
+		ex = json_object_get(c, CANARY_K_EXAMPLES);
+		json_array_foreach(ex, k, rec) {
+			fputs("<li>", f);
+			esc(f, jstr(c, CANARY_K_STABLE));
+			fputs(" &rarr; ", f);
+			esc(f, jstr(c, CANARY_K_CANDIDATE));
+			fputs(": ", f);
+			esc(f, jstr(rec, "frame"));
+			fputs("</li>\n", f);
+		}
+	}
+	fputs("</ul>\n", f);
+}
+
 int canary_report__html(FILE *f, const char *rollout_id, const json_t *rollout,
 			const struct canary_series *s)
 {
@@ -444,9 +518,7 @@ int canary_report__html(FILE *f, const char *rollout_id, const json_t *rollout,
 	for (what = 0; what < 3; what++)
 		rate_panel(f, &sp, events, dec, s, what);
 	evidence(f, dec);
-	fputs("<h2>Shadow phase</h2>\n<p>Not shown: canaryd has no shadow phase yet, so there is "
-	      "no paired (stable x candidate verdict) matrix for this rollout. "
-	      "<code>canaryctl preflight</code> prints such a matrix for a capture.</p>\n", f);
+	shadow_matrix(f, events);
 	event_table(f, events, sp.t0);
 	fputs("</body></html>\n", f);
 	return ferror(f) ? -EIO : 0;

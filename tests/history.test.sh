@@ -25,7 +25,9 @@ COL_STABLE=1f77b4 COL_CAND=ff7f0e COL_SHARE=2ca02c
 MIN_PIXELS=800
 
 command -v chromium >/dev/null || fail "chromium is not installed (scripts/install-deps.sh)"
-cb_create 5,50,100 1s 200ms || fail "cannot create the test bed"
+# Two steps, the first at 25 %: enough candidate events that the judge proves
+# fw_v2 within the step even on a loaded machine (at 5 % it could time out).
+cb_create 25,100 1s 200ms || fail "cannot create the test bed"
 cb_traffic 50000
 cb_start_daemon || fail "canaryd did not come up"
 STATE=$CB_TMP/state
@@ -104,7 +106,7 @@ out=$($B/canaryctl history nosuch0 --state-dir "$STATE" 2>&1) && fail "history n
 	fail "history nosuch0 said: $out"
 
 # The reports: the rollback's decision and evidence; the promotion's picture
-# (three steps of both versions; the rollback's candidate lived one interval).
+# (two steps of both versions; the rollback's candidate lived one interval).
 GOOD_ID=$(jq -r '.rollouts[0].rollout_id' <<<"$H")
 BAD_PAGE=$CB_TMP/rollback.html
 $B/canaryctl report "$BAD_ID" -o "$BAD_PAGE" --state-dir "$STATE" || fail "report $BAD_ID failed"
@@ -124,7 +126,7 @@ for cls in "stable pass" "candidate pass" "stable drop" "candidate drop" "share"
 		fail "the report has no $cls polyline"
 done
 grep -q 'class="decision"' "$PAGE" || fail "the report marks no decision"
-grep -q 'no shadow phase yet' "$PAGE" || fail "the report does not say why no paired matrix"
+grep -q 'this rollout had no shadow phase' "$PAGE" || fail "the report does not say why no paired matrix"
 
 # shot HTML PNG: headless Chromium's screenshot of the page, no network.
 shot() {

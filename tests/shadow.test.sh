@@ -66,6 +66,12 @@ shadow_rollback() {
 		(.body.shadow.cells | map(select(.stable == \"$row\" and .candidate == \"$col\")) |
 		 .[0].examples | length) > 0" "$LOG" >/dev/null ||
 		fail "$obj: the rolled_back webhook body lacks the shadow evidence"
+	# The report draws the same matrix, from the history (canaryctl report).
+	id=$(ro rollout.id | tr -d '"')
+	$CTL report "$id" -o "$CB_TMP/$obj.html" --state-dir "$CB_TMP/state" >/dev/null ||
+		fail "$obj: canaryctl report $id failed"
+	grep -q "<tr><th>$row</th>.*<td class=\"differ\">$n</td>" "$CB_TMP/$obj.html" ||
+		fail "$obj: the report's shadow matrix lacks the $row->$col cell ($n)"
 	echo "$obj --shadow 10s: rolled back in $(ro rollout.elapsed_ms) ms, $(ro rollout.shadow.samples)" \
 		"samples, fidelity $(ro rollout.shadow.fidelity), $row->$col $n, candidate live packets $cand;" \
 		"reason: $(ro rollout.reason)"

@@ -334,11 +334,29 @@ static void test_report(void **state)
 	assert_non_null(strstr(html, "<b>rolled_back</b> by <b>judge</b>"));
 	assert_non_null(strstr(html, "drop up harm"));
 	assert_non_null(strstr(html, "<td>harm</td>"));
-	assert_non_null(strstr(html, "no shadow phase yet"));
+	assert_non_null(strstr(html, "this rollout had no shadow phase"));
 	/* Text from the records is escaped. */
 	assert_non_null(strstr(html, "because &lt;b&gt;&amp;"));
 	assert_null(strstr(html, "because <b>"));
 	free(html);
+
+	/* A shadow phase's paired matrix: its cells, decision and differing examples. */
+	json_object_set_new(dec, "shadow", json_pack(
+		"{s:s, s:i, s:f, s:s, s:[{s:s, s:s, s:i, s:[]}, {s:s, s:s, s:i, s:[{s:i, s:s}]}]}",
+		"decision", "harmful", "samples", 5111, "fidelity", 1.0, "harm",
+		"drop_up: pass->drop 3053 of 5111", "cells", "stable", "drop", "candidate", "drop",
+		"samples", 2058, "examples", "stable", "pass", "candidate", "drop", "samples", 3053,
+		"examples", "index", 7, "frame", "udp 198.18.1.5:1000 > 198.18.2.10:53"));
+	html = render(&s, recs);
+	assert_non_null(strstr(html, "<h2>Shadow phase</h2>"));
+	assert_non_null(strstr(html, "Decision <b>harmful</b> on 5111 samples"));
+	/* Row pass, column drop: 3053, marked as differing; drop -> drop on the diagonal. */
+	assert_non_null(strstr(html, "<tr><th>pass</th><td>0</td><td class=\"differ\">3053</td>"));
+	assert_non_null(strstr(html, "<tr><th>drop</th><td>0</td><td>2058</td>"));
+	assert_non_null(strstr(html, "<li>pass &rarr; drop: udp 198.18.1.5:1000 &gt; 198.18.2.10:53</li>"));
+	assert_null(strstr(html, "this rollout had no shadow phase"));
+	free(html);
+	json_object_del(dec, "shadow");
 
 	/* No series: no rate points, the share from the events, said on the page. */
 	html = render(NULL, recs);
