@@ -111,7 +111,7 @@ static int load_version(const char *role, const char *spec, struct canary_prefli
 				  : "");
 		return fd;
 	}
-	ret = canary_version__check(*obj, fd, why, sizeof(why));
+	ret = canary_version__check(*obj, fd, NULL, why, sizeof(why));
 	if (ret) {
 		fail(err, errlen, "%s version %s %s", role, v->object, why);
 		return ret;

@@ -397,6 +397,7 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	}
 	ifc->dp = canary_dp__adopt(ifc->pin_dir, &dopts);
 	if (ifc->dp) {
+		ifc->frags = canary_dp__frags(ifc->dp);
 		err = canary_dp__attach(ifc->dp, ifc->ifindex, iface_mode(ifc), &dopts);
 		if (err) {
 			set_error(ifc, "adopted dispatcher cannot be attached: %s",
