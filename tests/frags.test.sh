@@ -6,7 +6,8 @@
 # stable fw_v1.frags forwards traffic; a plain candidate (fw_v2.bpf.o) is
 # refused with what to rebuild, the frags one (fw_v2.frags.bpf.o) is
 # promoted. A second pair at MTU 9000 with frags = no is not managed: its
-# error says what to set, and nothing is attached there.
+# error says what to set, and nothing is attached there. canaryd killed and
+# restarted adopts the dispatcher as frags (a plain candidate still refused).
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
@@ -59,6 +60,18 @@ $CTL -j status "$TB_DUT_IF" | jq -e '.interfaces[0].rollout.phase == "promoted"'
 	fail "status does not say promoted"
 cb_wait_status "$TB_DUT_IF" '.versions.stable.pps > 1000' 10 "the promoted fw_v2.frags forwarding" ||
 	fail "the promoted stable does not see the traffic"
+# Restarted (killed): the adopted dispatcher is known as frags from its own config.
+xdp0=$(cb_xdp_id)
+{ kill -9 "$CB_DAEMON_PID"; wait "$CB_DAEMON_PID"; } 2>/dev/null
+cb_start_daemon || fail "canaryd did not come back"
+grep -q "iface $TB_DUT_IF: adopted the pinned dispatcher" "$CB_TMP/canaryd.log" ||
+	fail "the restarted canaryd did not adopt the dispatcher"
+[ "$(cb_xdp_id)" = "$xdp0" ] || fail "the XDP program changed across the restart"
+$CTL -j status "$TB_DUT_IF" | jq -e '.interfaces[0] | .frags == true and .error == null' >/dev/null ||
+	fail "the adopted dispatcher is not reported frags: $($CTL -j status "$TB_DUT_IF")"
+out=$($CTL start "$TB_DUT_IF" "$B/versions/fw_v1.bpf.o" 2>&1) &&
+	fail "a plain candidate started on the adopted frags dispatcher: $out"
+[[ $out == *'rebuild it as SEC("xdp.frags")'* ]] || fail "no rebuild hint after adoption: $out"
 echo "frags = auto at MTU 9000: rx $rx (packets s); plain candidate refused; fw_v2.frags" \
-	"promoted in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s;" \
+	"promoted in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s; adopted as frags;" \
 	"frags = no: '$err2'"
