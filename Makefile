@@ -73,6 +73,9 @@ BPF_HDRS := $(wildcard bpf/include/*.h)
 # BPF objects: the dispatcher, the example versions, test programs, tools.
 VERSION_SRCS := $(wildcard bpf/versions/*.bpf.c)
 VERSION_OBJS := $(patsubst bpf/versions/%.bpf.c,$(O)/versions/%.bpf.o,$(VERSION_SRCS))
+# Multi-buffer builds (SEC("xdp.frags"), -DCANARY_FRAGS) for a frags dispatcher.
+FRAGS_VERSIONS := fw_v1 fw_v2
+VERSION_OBJS += $(patsubst %,$(O)/versions/%.frags.bpf.o,$(FRAGS_VERSIONS))
 TEST_BPF_SRCS := $(wildcard tests/bpf/*.bpf.c)
 TEST_BPF_OBJS := $(patsubst tests/bpf/%.bpf.c,$(O)/tests/%.bpf.o,$(TEST_BPF_SRCS))
 TOOL_BPF_SRCS := $(wildcard tools/*.bpf.c)
@@ -140,6 +143,10 @@ $(O)/dispatcher.skel.h: $(O)/dispatcher.bpf.o
 $(O)/versions/%.bpf.o: bpf/versions/%.bpf.c $(BPF_HDRS) $(wildcard bpf/versions/*.h) | $(O)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -Ibpf/versions -c $< -o $@
+
+$(O)/versions/%.frags.bpf.o: bpf/versions/%.bpf.c $(BPF_HDRS) $(wildcard bpf/versions/*.h) | $(O)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -DCANARY_FRAGS -Ibpf/versions -c $< -o $@
 
 $(O)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS) | $(O)
 	$(call msg,BPF,$@)

@@ -79,9 +79,16 @@ static void keep_warning(enum canary_log_level level, const char *msg)
 		last_warn[--n] = '\0';
 }
 
+/*
+ * FRAGS: NULL for the stable (either kind: it sets the dispatcher's), else
+ * the stable's kind, which the candidate must share (one ProgMap). The
+ * version's own kind goes to *IS_FRAGS.
+ */
 static int load_version(const char *role, const char *spec, struct canary_preflight_version *v,
-			struct bpf_object **obj, char *err, size_t errlen)
+			const bool *frags, bool *is_frags, struct bpf_object **obj, char *err,
+			size_t errlen)
 {
+	struct canary_version_target t = {};
 	/* --verbose (log level above warnings): libbpf's own log, verifier output and all. */
 	bool quiet = canary_log_get_level() <= CANARY_LOG_WARN;
 	struct bpf_program *p;
@@ -111,7 +118,11 @@ static int load_version(const char *role, const char *spec, struct canary_prefli
 				  : "");
 		return fd;
 	}
-	ret = canary_version__check(*obj, fd, why, sizeof(why));
+	bpf_object__for_each_program(p, *obj)
+		if (bpf_program__fd(p) == fd)
+			*is_frags = canary_version__is_frags(p);
+	t.frags = frags ? *frags : *is_frags;
+	ret = canary_version__check(*obj, fd, &t, why, sizeof(why));
 	if (ret) {
 		fail(err, errlen, "%s version %s %s", role, v->object, why);
 		return ret;
@@ -130,6 +141,7 @@ int canary_preflight__run(struct canary_preflight *pf, const char *capture, cons
 	struct bpf_object *sobj = NULL, *cobj = NULL;
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	__u8 *out_s = NULL, *out_c = NULL;
+	bool stable_frags = false, cand_frags = false;
 	int sfd, cfd, dlt, rc, ret;
 	struct pcap_pkthdr *h;
 	const __u8 *pkt;
@@ -155,12 +167,13 @@ int canary_preflight__run(struct canary_preflight *pf, const char *capture, cons
 		ret = -EPROTONOSUPPORT;
 		goto out_pcap;
 	}
-	sfd = load_version("stable", stable, &pf->stable, &sobj, err, errlen);
+	sfd = load_version("stable", stable, &pf->stable, NULL, &stable_frags, &sobj, err, errlen);
 	if (sfd < 0) {
 		ret = sfd;
 		goto out_pcap;
 	}
-	cfd = load_version("candidate", candidate, &pf->candidate, &cobj, err, errlen);
+	cfd = load_version("candidate", candidate, &pf->candidate, &stable_frags, &cand_frags, &cobj,
+			   err, errlen);
 	if (cfd < 0) {
 		ret = cfd;
 		goto out_close;

@@ -82,6 +82,13 @@ struct iface {
 	bool locked_out;		/* another canaryd holds the pin directory's lock */
 	bool released;			/* canaryctl release handed it back (release.c) */
 	struct canary_dp *dp;
+	/*
+	 * The dispatcher is (or is to be) multi-buffer: every version must be
+	 * SEC("xdp.frags"); set from the adopted dispatcher, or decided before
+	 * a new one is opened. MTU as read then (0: not read).
+	 */
+	bool frags;
+	int mtu;
 	char error[256];		/* why it is not managed; empty when it is */
 	bool has_rollout;
 	struct canaryd_persist st;	/* the rollout, as persisted */

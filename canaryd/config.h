@@ -95,6 +95,7 @@ struct canary_iface_cfg {
 	char stable_obj[CANARY_OBJ_LEN];	/* stable = OBJECT[:PROGRAM] (required) */
 	char stable_prog[CANARY_PROG_LEN];	/* empty: the object's one XDP program */
 	bool fail_closed;		/* fail = open|closed (default open) */
+	int frags;			/* frags = auto|yes|no (rollout/frags.h; default auto) */
 	bool reattach;			/* reattach = yes|no: repair a detachment (default no) */
 	char private_maps[256];		/* private_maps = a,b: state maps never shared */
 	char webhooks[128];		/* webhook = a,b: names of [webhook] sections */

@@ -21,6 +21,7 @@
 #include "parse.h"
 #include "metrics.h"
 #include "config_parse.h"
+#include "frags.h"
 
 static const struct choice bools[] = {
 	{ "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 },
@@ -34,6 +35,10 @@ static const struct choice timeouts[] = {
 	{ "pause", ROLLOUT_TIMEOUT_PAUSE }, { "rollback", ROLLOUT_TIMEOUT_ROLLBACK }, { NULL, 0 },
 };
 static const struct choice modes[] = { { "native", 1 }, { "skb", 0 }, { NULL, 0 } };
+static const struct choice frags_choices[] = {
+	{ "auto", ROLLOUT_FRAGS_AUTO }, { "yes", ROLLOUT_FRAGS_YES }, { "no", ROLLOUT_FRAGS_NO },
+	{ NULL, 0 },
+};
 static const struct choice fails[] = { { "open", 0 }, { "closed", 1 }, { NULL, 0 } };
 static const struct choice gate_policies[] = {
 	{ "hold", ROLLOUT_GATE_HOLD }, { "rollback", ROLLOUT_GATE_ROLLBACK }, { NULL, 0 },
@@ -92,6 +97,8 @@ const struct key canaryd_config_keys[] = {
 	  .parse = parse_stable, .allowed = "OBJECT or OBJECT:PROGRAM" },
 	{ .name = "fail", IFACE(fail_closed), .parse = parse_choice, .choices = fails,
 	  .allowed = "open, closed" },
+	{ .name = "frags", IFACE(frags), .parse = parse_choice, .choices = frags_choices,
+	  .allowed = "auto, yes, no" },
 	{ .name = "reattach", IFACE(reattach), BOOL },
 	{ .name = "private_maps", IFACE(private_maps), .parse = parse_path,
 	  .allowed = "map names separated by commas" },

@@ -16,7 +16,7 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 /* Room in the per-section "which line set this key" records. */
-#define MAX_KEYS 64
+#define MAX_KEYS 80
 #define WHY_LEN 256
 #define SECTIONS "[daemon], [rollout], [judge], [interface NAME], [webhook NAME]"
 

@@ -102,7 +102,12 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 				 "together are more than %d (or one is bad)", ifc->cfg.name,
 				 CANARY_PIN_LIST_MAX);
 	next.nr_pins = nr_pins;
-	fd = canary_version__precheck(obj, prog, msg, sizeof(msg));
+	{
+		struct canary_version_target t = { .frags = ifc->frags, .ifname = ifc->cfg.name,
+						   .mtu = ifc->mtu };
+
+		fd = canary_version__precheck(obj, prog, &t, msg, sizeof(msg));
+	}
 	if (fd >= 0)
 		fd = canaryd_iface__load_version(ifc, &l, &bobj, msg, sizeof(msg));
 	if (fd >= 0)

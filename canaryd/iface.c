@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 #include "log.h"
 #include "reconcile.h"
 #include "settings.h"
+#include "frags.h"
 #include "version.h"
 
 /*
@@ -113,6 +116,23 @@ void canaryd_iface__restore_stable(struct iface *ifc)
  * stable is the one the state file names when its copy is kept (*USE_STATE),
  * else the configured one (keep.c).
  */
+/* The interface's MTU now (SIOCGIFMTU), or 0 when it cannot be read. */
+static int iface_mtu(const struct iface *ifc)
+{
+	struct ifreq ifr = {};
+	int fd, mtu = 0;
+
+	if (!if_indextoname(ifc->ifindex, ifr.ifr_name))
+		return 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (!ioctl(fd, SIOCGIFMTU, &ifr))
+		mtu = ifr.ifr_mtu;
+	close(fd);
+	return mtu;
+}
+
 static int iface_create_datapath(struct iface *ifc, bool *use_state)
 {
 	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
@@ -123,8 +143,16 @@ static int iface_create_datapath(struct iface *ifc, bool *use_state)
 	struct canary_config dcfg;
 	char msg[1024] = "", kept[PATH_MAX] = "";
 	CANARY_DP_OPTS(dopts, .msg = msg, .msg_size = sizeof(msg));
+	CANARY_DP_OPEN_OPTS(oopts);
+	const char *why;
 	int fd, err;
 
+	/* Before the stable loads: its kind must be the dispatcher's. */
+	ifc->mtu = iface_mtu(ifc);
+	ifc->frags = rollout_frags__decide(ifc->cfg.frags, ifc->cfg.native, ifc->mtu, &why);
+	oopts.frags = ifc->frags;
+	pr_info("iface %s: %s dispatcher (MTU %d, %s)\n", ifc->cfg.name,
+		ifc->frags ? "multi-buffer (frags)" : "single-buffer", ifc->mtu, why);
 	canaryd_keep__choose_stable(ifc, &l, kept, sizeof(kept), use_state);
 	/* Loaded, its maps pinned and prepared before the dispatcher can send it anything. */
 	fd = canaryd_iface__load_version(ifc, &l, &obj, msg, sizeof(msg));
@@ -133,7 +161,7 @@ static int iface_create_datapath(struct iface *ifc, bool *use_state)
 		return fd;
 	}
 	msg[0] = '\0';	/* from here on: the dispatcher library's line, if any */
-	ifc->dp = canary_dp__open();
+	ifc->dp = canary_dp__open_opts(&oopts);
 	if (!ifc->dp) {
 		err = -errno;
 		set_error(ifc, "dispatcher cannot be loaded: %s",
@@ -160,7 +188,12 @@ static int iface_create_datapath(struct iface *ifc, bool *use_state)
 			canary_dp__unpin(ifc->dp);
 	}
 	if (err) {
-		if (msg[0])	/* the library's own line: what failed and what to do */
+		if (!ifc->frags && rollout_frags__mtu_needs(ifc->cfg.native, ifc->mtu))
+			/* The library's line guesses other causes: this one is known. */
+			set_error(ifc, "MTU %d needs a multi-buffer dispatcher: set frags = yes "
+				  "(or auto) and build versions as SEC(\"xdp.frags\") (native "
+				  "attach: %s); traffic untouched", ifc->mtu, strerror(-err));
+		else if (msg[0])	/* the library's own line: what failed and what to do */
 			set_error(ifc, "%s", lib_msg(ifc, msg));
 		else
 			set_error(ifc, "dispatcher cannot be set up: %s", strerror(-err));
@@ -397,6 +430,8 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	}
 	ifc->dp = canary_dp__adopt(ifc->pin_dir, &dopts);
 	if (ifc->dp) {
+		ifc->frags = canary_dp__frags(ifc->dp);
+		ifc->mtu = iface_mtu(ifc);
 		err = canary_dp__attach(ifc->dp, ifc->ifindex, iface_mode(ifc), &dopts);
 		if (err) {
 			set_error(ifc, "adopted dispatcher cannot be attached: %s",

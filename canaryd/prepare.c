@@ -419,10 +419,21 @@ int canaryd_iface__load_version(struct iface *ifc, struct canaryd_load *l,
 				 "; the verifier's log follows" : "");
 		return fd;
 	}
-	bpf_object__for_each_program(p, *objp)
-		if (bpf_program__fd(p) == fd)
-			snprintf(l->prog_name, sizeof(l->prog_name), "%s", bpf_program__name(p));
 	id = fd_prog_id(fd);
+	bpf_object__for_each_program(p, *objp)
+		if (bpf_program__fd(p) == fd) {
+			struct canary_version_target t = { .frags = ifc->frags,
+							   .ifname = ifc->cfg.name, .mtu = ifc->mtu };
+			char why[512];
+
+			snprintf(l->prog_name, sizeof(l->prog_name), "%s", bpf_program__name(p));
+			/* The kernel's slot check would only say EINVAL: say what to rebuild. */
+			err = canary_version__check_prog(p, &t, why, sizeof(why));
+			if (err) {
+				snprintf(msg, len, "%s %s %s", role, l->obj, why);
+				goto fail;
+			}
+		}
 	canaryd_iface__map_dir(ifc, id, dir, sizeof(dir));
 	err = canary_version__pin_maps(*objp, dir);
 	if (err) {

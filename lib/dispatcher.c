@@ -107,6 +107,8 @@ static int install_config(struct canary_dp *dp, const struct canary_config *cfg)
 
 	c.abi_version = CANARY_ABI_VERSION;
 	c.flags &= ~CANARY_F_SPLIT;
+	/* What the program was loaded as, whatever the caller passed. */
+	c.flags = (c.flags & ~CANARY_F_FRAGS) | (dp->cfg.flags & CANARY_F_FRAGS);
 	for (i = 1; i < CANARY_MAX_SLOTS; i++)
 		if (c.range[i].lo < c.range[i].hi)
 			c.flags |= CANARY_F_SPLIT;
@@ -142,7 +144,15 @@ static int install_config(struct canary_dp *dp, const struct canary_config *cfg)
 
 struct canary_dp *canary_dp__open(void)
 {
+	return canary_dp__open_opts(NULL);
+}
+
+struct canary_dp *canary_dp__open_opts(const struct canary_dp_open_opts *opts)
+{
 	struct canary_config cfg = { .flags = CANARY_F_COST, .cost_mask = CANARY_COST_SAMPLE_DEFAULT - 1 };
+	bool frags = opts && opts->sz >= offsetof(struct canary_dp_open_opts, frags) + sizeof(bool) &&
+		     opts->frags;
+	struct bpf_program *p;
 	struct canary_dp *dp;
 	int err, i;
 
@@ -157,14 +167,25 @@ struct canary_dp *canary_dp__open(void)
 		pr_warn("dispatcher: cannot count possible CPUs: %s\n", strerror(-err));
 		goto err_free;
 	}
-	dp->skel = dispatcher__open_and_load();
+	dp->skel = dispatcher__open();
 	if (!dp->skel) {
 		err = -errno;
-		pr_warn("dispatcher: cannot load the dispatcher program: %s "
-			"(run as root with bpffs and BTF available; -v shows the verifier log)\n",
-			strerror(-err));
+		pr_warn("dispatcher: cannot open the dispatcher object: %s\n", strerror(-err));
 		goto err_free;
 	}
+	if (frags)
+		bpf_object__for_each_program(p, dp->skel->obj)
+			bpf_program__set_flags(p, bpf_program__flags(p) | BPF_F_XDP_HAS_FRAGS);
+	err = dispatcher__load(dp->skel);
+	if (err) {
+		pr_warn("dispatcher: cannot load the %sdispatcher program: %s "
+			"(run as root with bpffs and BTF available%s; -v shows the verifier log)\n",
+			frags ? "multi-buffer (frags) " : "", strerror(-err),
+			frags ? ", kernel 5.18 or later for multi-buffer XDP" : "");
+		goto err_destroy;
+	}
+	if (frags)
+		dp->cfg.flags |= CANARY_F_FRAGS;	/* install_config keeps it from here */
 	dp->fd[DP_PROG] = bpf_program__fd(dp->skel->progs.canary_dispatch);
 	dp->fd[DP_PROGS] = bpf_map__fd(dp->skel->maps.canary_progs);
 	dp->fd[DP_COUNTERS] = bpf_map__fd(dp->skel->maps.canary_counters);
@@ -566,8 +587,10 @@ int canary_dp__set_slot(struct canary_dp *dp, __u32 slot, int prog_fd)
 	if (err) {
 		err = -errno;
 		pr_warn("dispatcher slot %u: kernel refused the program: %s "
-			"(it must be XDP with the dispatcher's attach type, JIT state and frags flag)\n",
-			slot, strerror(-err));
+			"(it must be XDP with the dispatcher's attach type, JIT state and frags flag; "
+			"this dispatcher is %s)\n", slot, strerror(-err),
+			canary_dp__frags(dp) ? "multi-buffer: SEC(\"xdp.frags\") versions only" :
+			"single-buffer: SEC(\"xdp\") versions only");
 	}
 	return err;
 }
@@ -598,6 +621,11 @@ int canary_dp__slot_prog_id(const struct canary_dp *dp, __u32 slot, __u32 *id)
 		return errno == ENOENT ? 0 : -errno;
 	}
 	return 0;
+}
+
+bool canary_dp__frags(const struct canary_dp *dp)
+{
+	return dp->cfg.flags & CANARY_F_FRAGS;
 }
 
 int canary_dp__get_config(const struct canary_dp *dp, struct canary_config *cfg)

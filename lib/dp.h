@@ -19,6 +19,26 @@
 struct canary_dp;
 
 struct canary_dp *canary_dp__open(void);
+
+/*
+ * canary_dp__open() with options, libbpf-style (sz first; OPTS may be NULL).
+ * FRAGS: load the dispatcher with BPF_F_XDP_HAS_FRAGS (multi-buffer), which
+ * native XDP needs on an MTU above about 3,500 bytes (4 KiB pages); the
+ * kernel then takes only multi-buffer versions (SEC("xdp.frags")) into its
+ * slots, and a plain dispatcher only plain ones. Recorded as CANARY_F_FRAGS
+ * in the config, so an adopted dispatcher reports it (canary_dp__frags).
+ */
+struct canary_dp_open_opts {
+	size_t sz;
+	bool frags;
+};
+
+#define CANARY_DP_OPEN_OPTS(name, ...)                                                             \
+	struct canary_dp_open_opts name = { .sz = sizeof(struct canary_dp_open_opts), __VA_ARGS__ }
+
+struct canary_dp *canary_dp__open_opts(const struct canary_dp_open_opts *opts);
+/* Was the dispatcher loaded multi-buffer (CANARY_F_FRAGS)? */
+bool canary_dp__frags(const struct canary_dp *dp);
 void canary_dp__close(struct canary_dp *dp);
 int canary_dp__prog_fd(const struct canary_dp *dp);
 

@@ -24,6 +24,8 @@
  *
  * IFACE:
  *   {"iface":"eth0","mode":"native","managed":true,"error":null,
+ *    "frags":false (the dispatcher is multi-buffer, SEC("xdp.frags") versions
+ *    only), "mtu":1500 (the interface's MTU as canaryd read it; 0 not read),
  *    "stable":{"object":"...","program":"..."},
  *    "rollout":null | {
  *      "id":"eth0-1700000000000",  "seed":N (the flow-hash seed, new per rollout),
@@ -114,6 +116,8 @@ enum canaryctl_exit {
 /* One interface. */
 #define CANARY_K_IFACE "iface"
 #define CANARY_K_MODE "mode"
+#define CANARY_K_FRAGS "frags"
+#define CANARY_K_MTU "mtu"
 #define CANARY_K_MANAGED "managed"
 #define CANARY_K_LINK "link"		/* waiting, managed, lost, detached */
 #define CANARY_K_IFINDEX "ifindex"	/* followed; 0 while waiting */

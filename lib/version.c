@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,7 +532,7 @@ err_close:
 	return err;
 }
 
-int canary_version__check_prog(const struct bpf_program *p, char *why, size_t len)
+bool canary_version__is_frags(const struct bpf_program *p)
 {
 	const char *sec = bpf_program__section_name(p);
 
@@ -540,29 +541,52 @@ int canary_version__check_prog(const struct bpf_program *p, char *why, size_t le
 	 * attributes only, not in bpf_program__flags(): look at the section
 	 * name too.
 	 */
-	if ((bpf_program__flags(p) & BPF_F_XDP_HAS_FRAGS) || !strncmp(sec, "xdp.frags", 9) ||
-	    !strncmp(sec, "xdp/frags", 9)) {
+	return (bpf_program__flags(p) & BPF_F_XDP_HAS_FRAGS) || !strncmp(sec, "xdp.frags", 9) ||
+	       !strncmp(sec, "xdp/frags", 9);
+}
+
+int canary_version__check_prog(const struct bpf_program *p, const struct canary_version_target *t,
+			       char *why, size_t len)
+{
+	const char *sec = bpf_program__section_name(p);
+	bool want = t && t->frags, frags = canary_version__is_frags(p);
+	char on[IF_NAMESIZE + 8] = "", mtu[32] = "";
+
+	if (t && t->ifname && t->ifname[0])
+		snprintf(on, sizeof(on), " on %s", t->ifname);
+	if (t && t->mtu > 0)
+		snprintf(mtu, sizeof(mtu), "%d", t->mtu);
+	if (frags && !want) {
 		snprintf(why, len, "program %s: built for multi-buffer frames (SEC(\"%s\")) but "
-			 "the dispatcher is not; rebuild it as SEC(\"xdp\")", bpf_program__name(p),
-			 sec);
+			 "the dispatcher%s is not; rebuild it as SEC(\"xdp\"), or set frags = yes "
+			 "for the interface if its MTU%s%s needs it", bpf_program__name(p), sec, on,
+			 mtu[0] ? " " : "", mtu);
+		return -EINVAL;
+	}
+	if (!frags && want) {
+		snprintf(why, len, "program %s: built for single-buffer frames (SEC(\"%s\")); "
+			 "rebuild it as SEC(\"xdp.frags\") (the dispatcher%s runs multi-buffer%s%s)",
+			 bpf_program__name(p), sec, on, mtu[0] ? ": MTU " : "", mtu);
 		return -EINVAL;
 	}
 	if (bpf_program__expected_attach_type(p) != BPF_XDP) {
 		snprintf(why, len, "program %s: SEC(\"%s\") gives attach type %d, not the "
-			 "dispatcher's (plain XDP); rebuild it as SEC(\"xdp\")",
-			 bpf_program__name(p), sec, bpf_program__expected_attach_type(p));
+			 "dispatcher's (plain XDP); rebuild it as SEC(\"%s\")",
+			 bpf_program__name(p), sec, bpf_program__expected_attach_type(p),
+			 want ? "xdp.frags" : "xdp");
 		return -EINVAL;
 	}
 	return 0;
 }
 
-int canary_version__check(const struct bpf_object *obj, int prog_fd, char *why, size_t len)
+int canary_version__check(const struct bpf_object *obj, int prog_fd,
+			  const struct canary_version_target *t, char *why, size_t len)
 {
 	struct bpf_program *p;
 
 	bpf_object__for_each_program(p, obj)
 		if (bpf_program__fd(p) == prog_fd)
-			return canary_version__check_prog(p, why, len);
+			return canary_version__check_prog(p, t, why, len);
 	snprintf(why, len, "program fd %d is not in this object", prog_fd);
 	return -ENOENT;
 }
@@ -606,7 +630,8 @@ out:
  * Root reads files whatever their mode, so "unreadable" is seen here as a
  * directory or a file that is not a BPF object. 0 or -errno with MSG set.
  */
-int canary_version__precheck(const char *obj, const char *prog, char *msg, size_t len)
+int canary_version__precheck(const char *obj, const char *prog,
+			     const struct canary_version_target *t, char *msg, size_t len)
 {
 	struct bpf_program *p, *found = NULL;
 	struct bpf_object *bobj;
@@ -681,7 +706,7 @@ int canary_version__precheck(const char *obj, const char *prog, char *msg, size_
 			 bpf_program__section_name(found));
 	} else {
 		/* The checks every version gets (dp.h), here before anything loads. */
-		err = canary_version__check_prog(found, what, sizeof(what));
+		err = canary_version__check_prog(found, t, what, sizeof(what));
 		if (err)
 			snprintf(msg, len, "candidate %s %s", obj, what);
 	}

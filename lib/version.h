@@ -9,6 +9,7 @@
 #ifndef CANARY_VERSION_H
 #define CANARY_VERSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct bpf_object;
@@ -62,24 +63,41 @@ int canary_version__load(const char *path, const struct canary_version_opts *opt
 			 struct bpf_object **obj);
 
 /*
+ * The dispatcher a version is checked against: multi-buffer (frags) or not,
+ * and, for the hint, its interface and MTU (NULL and 0 when not known). A
+ * NULL target is a plain (single-buffer) dispatcher.
+ */
+struct canary_version_target {
+	bool frags;
+	const char *ifname;
+	int mtu;
+};
+
+/*
  * Can the loaded program PROG_FD of OBJ share the dispatcher's ProgMap? The
  * checks canaryd applies to every version before traffic can reach it (the
  * kernel's own check at slot insertion would only say EINVAL): the plain XDP
- * attach type and no multi-buffer (frags) flag. 0, or -EINVAL with the reason
- * in WHY ("program NAME: ...").
+ * attach type and the dispatcher's multi-buffer flag (frags: SEC("xdp.frags")
+ * into a frags dispatcher, SEC("xdp") into a plain one). 0, or -EINVAL with
+ * the reason and what to do in WHY ("program NAME: ..."). T may be NULL.
  */
-int canary_version__check(const struct bpf_object *obj, int prog_fd, char *why, size_t len);
+int canary_version__check(const struct bpf_object *obj, int prog_fd,
+			  const struct canary_version_target *t, char *why, size_t len);
 /* The same checks on one program, loaded or only opened (before any load). */
-int canary_version__check_prog(const struct bpf_program *p, char *why, size_t len);
+int canary_version__check_prog(const struct bpf_program *p, const struct canary_version_target *t,
+			       char *why, size_t len);
+/* Is P built multi-buffer (SEC("xdp.frags") or BPF_F_XDP_HAS_FRAGS)? */
+bool canary_version__is_frags(const struct bpf_program *p);
 
 /*
  * Look at a version's object file before loading it, so each kind of bad
  * input gets its own one-line answer in MSG: missing, not a regular
- * readable file, not ELF, no such program, not XDP, multi-buffer (frags),
- * another attach type. PROG may be "" for the object's one XDP program.
- * 0 or -errno.
+ * readable file, not ELF, no such program, not XDP, multi-buffer (frags) or
+ * not as the dispatcher T is, another attach type. PROG may be "" for the
+ * object's one XDP program; T may be NULL (a plain dispatcher). 0 or -errno.
  */
-int canary_version__precheck(const char *obj, const char *prog, char *msg, size_t len);
+int canary_version__precheck(const char *obj, const char *prog,
+			     const struct canary_version_target *t, char *msg, size_t len);
 
 /*
  * Set globals of the opened, not yet loaded OBJ from SPEC ("NAME=VALUE,..."):

@@ -1055,6 +1055,93 @@ static void test_abn_split(void **state)
 }
 
 /* Pinning puts the program and every map under one directory; adopt finds them again. */
+/*
+ * A multi-buffer (frags) dispatcher: it loads, says so (and keeps saying so
+ * through config swaps and adoption), takes a frags version and runs it on a
+ * frame bigger than a page; the kernel refuses a plain version into it, and
+ * a frags version into a plain one; the version check says which to rebuild.
+ */
+static void test_frags_dispatcher(void **state)
+{
+	struct fixture *f = *state;
+	CANARY_DP_OPEN_OPTS(o, .frags = true);
+	struct canary_version_target t = { .frags = true, .ifname = "veth9", .mtu = 9000 };
+	struct bpf_object *plain_obj = NULL, *frags_obj = NULL;
+	struct pkt_spec drop = { .src = "198.18.4.1", .dst = "198.18.2.10", .proto = IPPROTO_TCP,
+				 .sport = 1000, .dport = 22 };
+	struct canary_config cfg;
+	struct canary_dp *dp, *ad;
+	static __u8 big[6000], big_out[6000];
+	__u8 buf[PKT_MAX];
+	char why[512], dir[64];
+	__u32 plain_ret, ret;
+	size_t len;
+	int plain_fd, frags_fd, disp;
+
+	assert_false(canary_dp__frags(f->dp));
+	dp = canary_dp__open_opts(&o);
+	assert_non_null(dp);
+	assert_true(canary_dp__frags(dp));
+	disp = canary_dp__prog_fd(dp);
+	plain_fd = load_version_fd("fw_v1", &plain_obj);
+	frags_fd = load_version_fd("fw_v1.frags", &frags_obj);
+
+	/* The kernel: a ProgMap takes only programs of its owner's kind. */
+	assert_int_equal(canary_dp__set_slot(dp, CANARY_SLOT_STABLE, plain_fd), -EINVAL);
+	assert_int_equal(canary_dp__set_slot(f->dp, CANARY_SLOT_STABLE, frags_fd), -EINVAL);
+	assert_int_equal(canary_dp__set_slot(dp, CANARY_SLOT_STABLE, frags_fd), 0);
+
+	/* The library, before the kernel: what to rebuild, naming the interface and MTU. */
+	assert_int_equal(canary_version__check(plain_obj, plain_fd, &t, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "rebuild it as SEC(\"xdp.frags\") (the dispatcher on veth9 "
+			   "runs multi-buffer: MTU 9000)"));
+	assert_int_equal(canary_version__check(frags_obj, frags_fd, &t, why, sizeof(why)), 0);
+	t.frags = false;
+	assert_int_equal(canary_version__check(frags_obj, frags_fd, &t, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "set frags = yes"));
+	assert_int_equal(canary_version__check(plain_obj, plain_fd, NULL, why, sizeof(why)), 0);
+	assert_int_equal(canary_version__check(frags_obj, frags_fd, NULL, why, sizeof(why)), -EINVAL);
+
+	/* Same verdict as fw_v1 through the plain dispatcher (a drop: not the fail-open pass). */
+	len = canary_pkt__build(&drop, buf, sizeof(buf));
+	assert_int_equal(canary_dp__set_slot(f->dp, CANARY_SLOT_STABLE, plain_fd), 0);
+	run_ctx(f, buf, len, 1, &plain_ret);
+	assert_int_equal(plain_ret, XDP_DROP);
+	assert_int_equal(canary_pkt__run(disp, buf, len, &ret), 0);
+	assert_int_equal(ret, plain_ret);
+	/* A frame past one page (linear part plus frags) runs through it. */
+	memcpy(big, buf, len);
+	{
+		LIBBPF_OPTS(bpf_test_run_opts, r, .data_in = big, .data_size_in = sizeof(big),
+			    .data_out = big_out, .data_size_out = sizeof(big_out));
+
+		assert_int_equal(bpf_prog_test_run_opts(disp, &r), 0);
+		assert_int_equal(r.retval, plain_ret);
+	}
+	assert_int_equal(canary_dp__clear_slot(f->dp, CANARY_SLOT_STABLE), 0);
+
+	/* The bit survives a config written without it, and adoption reads it back. */
+	canary_dp__get_config(dp, &cfg);
+	assert_true(cfg.flags & CANARY_F_FRAGS);
+	cfg.flags &= ~CANARY_F_FRAGS;
+	cfg.flags |= CANARY_F_SYMMETRIC;
+	assert_int_equal(canary_dp__set_config(dp, &cfg), 0);
+	canary_dp__get_config(dp, &cfg);
+	assert_true(cfg.flags & CANARY_F_FRAGS);
+	assert_true(canary_dp__frags(dp));
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/canary-frags-%d", getpid());
+	assert_int_equal(canary_dp__pin(dp, dir), 0);
+	ad = canary_dp__adopt(dir, NULL);
+	assert_non_null(ad);
+	assert_true(canary_dp__frags(ad));
+	canary_dp__close(ad);
+	canary_dp__unpin(dp);
+
+	bpf_object__close(plain_obj);
+	bpf_object__close(frags_obj);
+	canary_dp__close(dp);
+}
+
 static void test_pin_dir(void **state)
 {
 	static const char *const names[] = {
@@ -1593,6 +1680,7 @@ int main(void)
 		cmocka_unit_test(test_shadow_replay),
 		cmocka_unit_test(test_abn_split),
 		cmocka_unit_test(test_pin_dir),
+		cmocka_unit_test(test_frags_dispatcher),
 		cmocka_unit_test(test_shared_state_maps),
 		cmocka_unit_test(test_strata_counts),
 		cmocka_unit_test(test_strata_not_counted),

@@ -549,6 +549,15 @@ static void test_errors(void **state)
 	assert_one_line_error(&r, "multi-buffer");
 	run_free(&r);
 
+	/* Both multi-buffer: one frags dispatcher would take them both. */
+	RUN(&r, "preflight", "--pcap", cap_path, build_path("versions/fw_v1.frags.bpf.o"),
+	    build_path("versions/fw_v1.frags.bpf.o"));
+	assert_int_equal(r.code, 0);
+	run_free(&r);
+	RUN(&r, "preflight", "--pcap", cap_path, build_path("versions/fw_v1.frags.bpf.o"), v1);
+	assert_one_line_error(&r, "rebuild it as SEC(\"xdp.frags\")");
+	run_free(&r);
+
 	snprintf(frags, sizeof(frags), "%s:devmap_pass", build_path("tests/preflight.bpf.o"));
 	RUN(&r, "preflight", "--pcap", cap_path, v1, frags);
 	assert_one_line_error(&r, "attach type");

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "settings.h"
+#include "frags.h"
 
 static void test_same(void **state)
 {
@@ -78,10 +79,34 @@ static void test_round(void **state)
 	assert_int_equal(rollout_settings__cost_round((1U << 31) + 1), 1U << 31);
 }
 
+/* frags = auto|yes|no against mode and MTU (the veth limit measured: 3506 attaches, 3507 not). */
+static void test_frags_decide(void **state)
+{
+	const char *why = NULL;
+
+	(void)state;
+	assert_false(rollout_frags__decide(ROLLOUT_FRAGS_AUTO, true, 1500, &why));
+	assert_false(rollout_frags__decide(ROLLOUT_FRAGS_AUTO, true, 3506, &why));
+	assert_true(rollout_frags__decide(ROLLOUT_FRAGS_AUTO, true, 3507, &why));
+	assert_true(rollout_frags__decide(ROLLOUT_FRAGS_AUTO, true, 9000, &why));
+	assert_string_equal(why, "frags = auto: native mode and MTU above 3506");
+	assert_false(rollout_frags__decide(ROLLOUT_FRAGS_AUTO, false, 9000, &why));
+	assert_string_equal(why, "frags = auto: skb mode takes any MTU");
+	assert_false(rollout_frags__decide(ROLLOUT_FRAGS_AUTO, true, 0, NULL));
+	assert_true(rollout_frags__decide(ROLLOUT_FRAGS_YES, true, 1500, &why));
+	assert_true(rollout_frags__decide(ROLLOUT_FRAGS_YES, false, 1500, &why));
+	assert_false(rollout_frags__decide(ROLLOUT_FRAGS_NO, true, 9000, &why));
+	assert_string_equal(why, "frags = no");
+	assert_true(rollout_frags__mtu_needs(true, 9000));
+	assert_false(rollout_frags__mtu_needs(false, 9000));
+	assert_false(rollout_frags__mtu_needs(true, 3506));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same),
+		cmocka_unit_test(test_frags_decide),
 		cmocka_unit_test(test_each),
 		cmocka_unit_test(test_symmetric_waits),
 		cmocka_unit_test(test_round),

@@ -163,9 +163,18 @@ struct canary_mode {
  * ring buffer (struct canary_sample).
  */
 #define CANARY_F_SAMPLE (1U << 9)
+/*
+ * The dispatcher program was loaded with BPF_F_XDP_HAS_FRAGS (multi-buffer,
+ * for an MTU above one page's worth of frame): the kernel then takes only
+ * multi-buffer versions into its ProgMap, and without it only single-buffer
+ * ones. Set by user space when it opens the dispatcher and kept by every
+ * config swap, so an adopted dispatcher's kind is known; the program reads
+ * nothing new.
+ */
+#define CANARY_F_FRAGS (1U << 10)
 #define CANARY_F_ALL                                                                \
 	(CANARY_F_SYMMETRIC | CANARY_F_FAIL_CLOSED | CANARY_F_PINS | CANARY_F_COST | \
-	 CANARY_F_SPLIT | CANARY_F_STRATA | CANARY_F_SAMPLE)
+	 CANARY_F_SPLIT | CANARY_F_STRATA | CANARY_F_SAMPLE | CANARY_F_FRAGS)
 
 /* Hash-space range [lo, hi) of one candidate slot, in basis points. */
 struct canary_range {

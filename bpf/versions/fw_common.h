@@ -145,4 +145,16 @@ out:
 	return verdict;
 }
 
+/*
+ * The section of a version's program: SEC("xdp"), or SEC("xdp.frags") when
+ * built with -DCANARY_FRAGS (multi-buffer, for a dispatcher opened with
+ * frags: jumbo MTU in native mode). The Makefile builds fw_v1 and fw_v2 both
+ * ways (versions/NAME.frags.bpf.o).
+ */
+#ifdef CANARY_FRAGS
+#define CANARY_XDP_SEC "xdp.frags"
+#else
+#define CANARY_XDP_SEC "xdp"
+#endif
+
 #endif /* FW_COMMON_H */

@@ -8,7 +8,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-SEC("xdp")
+SEC(CANARY_XDP_SEC)
 int fw_v2(struct xdp_md *ctx)
 {
 	return fw_run(ctx);
