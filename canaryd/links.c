@@ -217,7 +217,8 @@ int canaryd_links__timeout_ms(const struct canaryd *d)
 	for (i = 0; i < d->nr_ifaces; i++) {
 		__u64 seen = d->iface[i].link.detach_seen_ms, due;
 
-		if (!seen)
+		/* Not one canaryd_links__check() looks at: never a deadline (a busy loop). */
+		if (!seen || d->iface[i].released)
 			continue;
 		due = seen + ROLLOUT_LINK_CONFIRM_MS;
 		if (t < 0 || (due > now ? (int)(due - now) : 0) < t)
