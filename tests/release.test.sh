@@ -56,19 +56,8 @@ seen=$(tb_wait_rx 20000 20) || fail "the generators' traffic does not arrive (${
 $CTL release "$TB_DUT_IF" >"$CB_TMP/r.out" 2>&1 || { cat "$CB_TMP/r.out"; fail "release failed"; }
 seen=$(tb_wait_rx 20000 20) || fail "no traffic after the release (${seen% *} packets)"
 
-sent=0
-for i in "${!CB_GENS[@]}"; do
-	kill -INT "${CB_GENS[$i]}"
-	wait "${CB_GENS[$i]}" || fail "trafficgen ${CB_GEN_LOGS[$i]##*.} failed"
-	sent=$((sent + $(jq -r .packets "$CB_TMP/gen.${CB_GEN_LOGS[$i]##*.}.json")))
-done
-prev=-1
-for _ in $(seq 100); do
-	cur=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
-	[ "$cur" = "$prev" ] && break
-	prev=$cur
-	sleep 0.05
-done
+cb_gen_stop
+sent=$CB_SENT
 xerr=$(($(tb_veth_stat "$TB_GEN" "$TB_GEN_IF" tx_queue_0_xdp_xmit_errors) - xerr0))
 xdp=$(($(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets) - xdp0))
 tb_flowcount_stop || fail "flowcount failed"

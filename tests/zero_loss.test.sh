@@ -54,22 +54,9 @@ echo "fw_v2 promoted in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - 
 # Traffic on the promoted version too.
 seen=$(tb_wait_rx 20000 20) || fail "no traffic after the promotion (${seen% *} packets)"
 
-sent=0
-for i in "${!CB_GENS[@]}"; do
-	kill -INT "${CB_GENS[$i]}"
-	wait "${CB_GENS[$i]}" || fail "trafficgen ${CB_GEN_LOGS[$i]##*.} failed: $(cat "$CB_TMP/gen.${CB_GEN_LOGS[$i]##*.}.err")"
-	n=$(jq -r .packets "$CB_TMP/gen.${CB_GEN_LOGS[$i]##*.}.json")
-	echo "generator ${CB_GEN_LOGS[$i]##*.}: $n frames, $(jq -r .pps "$CB_TMP/gen.${CB_GEN_LOGS[$i]##*.}.json") pps"
-	sent=$((sent + n))
-done
-# Frames still in flight: wait until the receive counter stops moving.
-prev=-1
-for _ in $(seq 100); do
-	cur=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
-	[ "$cur" = "$prev" ] && break
-	prev=$cur
-	sleep 0.05
-done
+# Frames still in flight are waited for (the receive counter stops moving).
+cb_gen_stop
+sent=$CB_SENT
 xerr1=$(tb_veth_stat "$TB_GEN" "$TB_GEN_IF" tx_queue_0_xdp_xmit_errors)
 xdp1=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
 tb_flowcount_stop || fail "flowcount failed"

@@ -153,3 +153,25 @@ cb_gen() {
 	CB_GENS+=("${TB_PIDS[-1]}")
 	CB_GEN_LOGS+=("$CB_TMP/tx.$name")
 }
+
+# cb_gen_stop: stop every cb_gen generator (each must exit 0), CB_SENT the
+# frames they sent, then wait until the DUT's XDP receive counter stops moving
+# (frames still in flight), at most 5 s.
+cb_gen_stop() {
+	local i n name prev=-1 cur
+	CB_SENT=0
+	for i in "${!CB_GENS[@]}"; do
+		name=${CB_GEN_LOGS[$i]##*.}
+		kill -INT "${CB_GENS[$i]}"
+		wait "${CB_GENS[$i]}" || fail "trafficgen $name failed: $(cat "$CB_TMP/gen.$name.err")"
+		n=$(jq -r .packets "$CB_TMP/gen.$name.json")
+		echo "generator $name: $n frames, $(jq -r .pps "$CB_TMP/gen.$name.json") pps"
+		CB_SENT=$((CB_SENT + n))
+	done
+	for _ in $(seq 100); do
+		cur=$(tb_veth_stat "$TB_DUT" "$TB_DUT_IF" rx_queue_0_xdp_packets)
+		[ "$cur" = "$prev" ] && break
+		prev=$cur
+		sleep 0.05
+	done
+}
