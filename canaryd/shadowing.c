@@ -207,17 +207,10 @@ void canaryd_shadow__tick(struct canaryd *d, struct iface *ifc, __u64 now)
 	 * tried once (a failure is logged once; the phase then runs out
 	 * undecided and the live steps decide).
 	 */
-	if (sh && sh->load_failed) {
-		snprintf(detail, sizeof(detail), "the shadow instances could not be loaded "
-			 "(canaryd's log says why): no evidence");
-		ev.shadow_decision = SHADOW_UNDECIDED;
-		ev.detail = detail;
-		canaryd_iface__feed(d, ifc, &ev);
-		return;
-	}
-	if ((!sh || !sh->active) && canaryd_shadow__begin(ifc)) {
-		if (ifc->shadow)
-			ifc->shadow->load_failed = true;
+	if (!(sh && sh->load_failed) && (!sh || !sh->active) && canaryd_shadow__begin(ifc) &&
+	    ifc->shadow)
+		ifc->shadow->load_failed = true;
+	if (!ifc->shadow || ifc->shadow->load_failed) {
 		snprintf(detail, sizeof(detail), "the shadow instances cannot be loaded (canaryd's "
 			 "log says why): no evidence");
 		ev.shadow_decision = SHADOW_UNDECIDED;
