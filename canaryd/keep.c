@@ -38,18 +38,6 @@ int canaryd_keep__path(const struct iface *ifc, const char *sha256, char *buf, s
 	return 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 static int copy_fd(int in, int out)
 {
 	char buf[65536];
@@ -134,7 +122,7 @@ int canaryd_keep__store(struct iface *ifc, const char *obj, const char *sha256)
 		unlink(tmp);
 		goto fail;
 	}
-	fsync_dir(ifc->keep_dir);
+	canaryd_fsync_dir(ifc->keep_dir);
 	return 0;
 fail:
 	pr_warn("iface %s: cannot keep a copy of %s in %s: %s%s\n", ifc->cfg.name, obj,

@@ -61,24 +61,11 @@ bool canaryd_iface__released(struct iface *ifc)
 
 static int write_marker(const struct iface *ifc, const char *line)
 {
-	char path[PATH_MAX + 16], tmp[PATH_MAX + 24];
-	size_t n = strlen(line);
-	int fd, err = 0;
+	char path[PATH_MAX + 16];
 
 	if (marker_path(ifc, path, sizeof(path)))
 		return -ENAMETOOLONG;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, line, n) != (ssize_t)n || write(fd, "\n", 1) != 1 || fsync(fd))
-		err = errno ? -errno : -EIO;
-	close(fd);
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return canaryd_write_file(path, line, strlen(line), "\n", 1);
 }
 
 static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)

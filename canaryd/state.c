@@ -33,44 +33,58 @@ int canaryd_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int canaryd_state__save(const char *path, const struct canaryd_persist *st)
+int canaryd_fsync_dir(const char *dir)
 {
-	struct canaryd_state_header h = { .layout = CANARYD_STATE_LAYOUT,
-					  .abi = CANARY_ABI_VERSION, .size = sizeof(*st) };
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	int fd, dfd, err;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
 
-	memcpy(h.magic, CANARYD_STATE_MAGIC, sizeof(h.magic));
-	h.crc = crc32(0, (const Bytef *)st, sizeof(*st));
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int canaryd_write_file(const char *path, const void *a, size_t alen, const void *b, size_t blen)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	int fd, err;
+
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = -errno;
-		pr_warn("state file %s: cannot create: %s\n", tmp, strerror(-err));
-		return err;
-	}
-	err = canaryd_write_all(fd, &h, sizeof(h));
+	if (fd < 0)
+		return -errno;
+	err = canaryd_write_all(fd, a, alen);
 	if (!err)
-		err = canaryd_write_all(fd, st, sizeof(*st));
+		err = canaryd_write_all(fd, b, blen);
 	if (!err && fsync(fd))
 		err = -errno;
 	close(fd);
 	if (!err && rename(tmp, path))
 		err = -errno;
 	if (err) {
-		pr_warn("state file %s: cannot write: %s\n", path, strerror(-err));
 		unlink(tmp);
 		return err;
 	}
 	/* Make the rename itself durable. */
 	snprintf(dir, sizeof(dir), "%s", path);
-	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	canaryd_fsync_dir(dirname(dir));
 	return 0;
+}
+
+int canaryd_state__save(const char *path, const struct canaryd_persist *st)
+{
+	struct canaryd_state_header h = { .layout = CANARYD_STATE_LAYOUT,
+					  .abi = CANARY_ABI_VERSION, .size = sizeof(*st) };
+	int err;
+
+	memcpy(h.magic, CANARYD_STATE_MAGIC, sizeof(h.magic));
+	h.crc = crc32(0, (const Bytef *)st, sizeof(*st));
+	err = canaryd_write_file(path, &h, sizeof(h), st, sizeof(*st));
+	if (err)
+		pr_warn("state file %s: cannot write: %s\n", path, strerror(-err));
+	return err;
 }
 
 static bool evidence_ok(const struct judge_evidence *ev)

@@ -71,6 +71,14 @@ struct canaryd_persist {
 
 /* Write all of BUF to FD (EINTR retried): 0 or -errno. */
 int canaryd_write_all(int fd, const void *buf, size_t len);
+/* fsync the directory DIR (a rename in it made durable): 0 or -errno. */
+int canaryd_fsync_dir(const char *dir);
+/*
+ * PATH replaced atomically by A then B (ALEN, BLEN bytes; either may be 0):
+ * written to PATH.tmp, fsynced, renamed over PATH, the directory fsynced.
+ * 0 or -errno, PATH.tmp removed on failure.
+ */
+int canaryd_write_file(const char *path, const void *a, size_t alen, const void *b, size_t blen);
 
 /* 0, or a negative errno after logging one line naming PATH. */
 int canaryd_state__save(const char *path, const struct canaryd_persist *st);
