@@ -761,7 +761,7 @@ static double harm_thr(const struct judge_state *st);
  * least twice K usual strata to draw from, and K at most JUDGE_SUBSET_MAX_K.
  */
 static double subset_factor(const struct judge_state *st, int m, const struct interval *iv,
-			    double cut, __u32 K, double phi)
+			    const double *zs, const double *vz, double cut, __u32 K, double phi)
 {
 	static __u32 idx[JUDGE_STRATA];
 	double z[JUDGE_SUBSETS], bt;
@@ -772,13 +772,10 @@ static double subset_factor(const struct judge_state *st, int m, const struct in
 	/* Beyond a few dozen strata their sum is as normal as phi says. */
 	if (!K || K > JUDGE_SUBSET_MAX_K || phi <= 0)
 		return 1;
-	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
-		const struct judge_stratum *js = &st->s[s];
-		double vs = stratum_var(st, js, m, js->n, js->w[m], &bt);
-
-		if (vs > 1e-9 && (double)js->r[m] * js->r[m] / vs <= cut)
+	/* Stable's usual strata: z^2 and V as dispersion() computed them. */
+	for (s = iv->lo_s; s < JUDGE_STRATA; s++)
+		if (zs[s] >= 0 && zs[s] <= cut)
 			idx[n++] = s;
-	}
 	if (n < 2 * K)
 		return 1;
 	for (j = 0; j < JUDGE_SUBSETS; j++) {
@@ -796,8 +793,7 @@ static double subset_factor(const struct judge_state *st, int m, const struct in
 			idx[i] = idx[r];
 			idx[r] = t;
 			sr += st->s[idx[i]].r[m];
-			sv += stratum_var(st, &st->s[idx[i]], m, st->s[idx[i]].n, st->s[idx[i]].w[m],
-					  &bt);
+			sv += vz[idx[i]];
 		}
 		z[j] = sv > 0 ? fabs(sr) / sqrt(phi * sv) : 0;
 	}
@@ -903,7 +899,7 @@ static double dispersion(struct judge_state *st, int m, const struct interval *i
 	phi = z2 / k;
 	neff = z2 * z2 / z4;
 	ucb = neff / fmax(judge_chi2_lower(neff, JUDGE_PHI_Q), neff / JUDGE_PHI_UCB_MAX);
-	return fmax(1, fmax(fmax(phi * ucb, r2 / v), phi * subset_factor(st, m, iv, cut, kc, phi)));
+	return fmax(1, fmax(fmax(phi * ucb, r2 / v), phi * subset_factor(st, m, iv, zs, vz, cut, kc, phi)));
 }
 
 /*
