@@ -259,7 +259,8 @@ test: $(TEST_DEPS)
 # reports, the control socket, link and dispatcher-settings decisions, the
 # state file's layouts, the shadow evidence.
 CHECK_TESTS := test_canaryctl test_config test_control test_engine test_judge test_link \
-	test_metrics test_reconcile test_history test_settings test_state test_shadow test_webhook
+	test_metrics test_reconcile test_history test_settings test_state test_shadow test_webhook \
+	test_entity
 check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
 	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
 

@@ -408,7 +408,8 @@ static const struct canary_opt status_opts[] = {
 };
 
 static const struct canary_opt start_opts[] = {
-	DEFINE_OPTION("steps", 0, "LIST", steps, "candidate shares in percent, e.g. 1,5,25,50,100"),
+	DEFINE_OPTION("steps", 0, "LIST", steps, "candidate shares in percent, e.g. 1,5,25,50,100;\n"
+		      "entity steps first: pin:NAME,...,1,100 ([entity NAME] in canaryd.ini)"),
 	DEFINE_OPTION("step-time", 0, "DURATION",
 		      step_time, "minimum time per step: 250ms, 1.5s, 5m, 1h (bare: s)"),
 	DEFINE_OPTION("warmup", 0, "DURATION",
@@ -775,6 +776,36 @@ static void print_version_row(const char *name, json_t *v)
 	       jcount(v, CANARY_K_PACKETS));
 }
 
+/*
+ * "entity  net-a  passed  src 198.18.3.0/24: baseline 4000 packets (drop 0),
+ * before 4000 (drop 0), after 4100 (drop 0), ratio 1.00", one line each.
+ */
+static void print_entities(json_t *ents)
+{
+	json_t *e, *r;
+	size_t i, j;
+
+	json_array_foreach(ents, i, e) {
+		json_t *b = json_object_get(e, CANARY_K_BASELINE), *be = json_object_get(e, CANARY_K_BEFORE);
+		json_t *af = json_object_get(e, CANARY_K_AFTER), *ratio = json_object_get(e, CANARY_K_RATIO);
+		char rules[256] = "";
+		size_t off = 0;
+
+		json_array_foreach(json_object_get(e, CANARY_K_RULES), j, r)
+			if (off < sizeof(rules))
+				off += snprintf(rules + off, sizeof(rules) - off, "%s%s", j ? ", " : "",
+						json_string_value(r) ?: "?");
+		printf("  %-10s %s  %s  %s: baseline %llu packets (drop %llu), before %llu (drop "
+		       "%llu), after %llu (drop %llu)", "entity", jstr(e, CANARY_K_NAME) ?: "?",
+		       jstr(e, CANARY_K_STATE) ?: "?", rules, jcount(b, CANARY_K_PACKETS),
+		       jcount(b, "drop"), jcount(be, CANARY_K_PACKETS), jcount(be, "drop"),
+		       jcount(af, CANARY_K_PACKETS), jcount(af, "drop"));
+		if (json_is_number(ratio))
+			printf(", ratio %.2f", json_number_value(ratio));
+		putchar('\n');
+	}
+}
+
 /* "pin  dst 198.18.5.0/24 -> candidate", then the pinned packets per version. */
 static void print_pins(json_t *pins)
 {
@@ -874,6 +905,7 @@ static void print_iface(json_t *ifc)
 			       "time out (never a rollback)\n", "low traffic",
 			       jnum(ex, CANARY_K_CAND_PPH), jnum(ex, CANARY_K_NEED_PPH));
 		print_pins(json_object_get(ro, CANARY_K_PINS));
+		print_entities(json_object_get(ro, CANARY_K_ENTITIES));
 	}
 	if (json_is_object(br))
 		printf("  %-10s %s (bad %llu, trips %llu)\n", "breaker",
@@ -1253,7 +1285,8 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 	if (a->steps && !steps_valid(a->steps))
 		return usage_err(c,
 				 "start: bad --steps '%s' (rising percentages in steps of 0.1, ending at 100, "
-				 "e.g. 1,5,25,50,100)",
+				 "e.g. 1,5,25,50,100, after at most 8 entity steps pin:NAME, e.g. "
+				 "pin:customer-a,1,100)",
 				 a->steps);
 	if (a->step_time && parse_duration_ms(a->step_time, &ms))
 		return usage_err(c,

@@ -278,6 +278,7 @@ void canaryd_iface__gc_versions(struct iface *ifc);
 int canaryd_iface__feed(struct canaryd *d, struct iface *ifc, const struct rollout_event *ev);
 /* A new start for the next interval's deltas: the counters and strata as they are now. */
 void canaryd_iface__snapshot(struct iface *ifc);
+int canaryd_iface__set_entities(struct iface *ifc, __u32 count, __u32 slot);
 void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double secs);
 void canaryd__on_gate(void *ctx, void *owner, enum rollout_gate gate,
 		      enum rollout_gate_result res, const char *detail);

@@ -67,8 +67,9 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	if (err)
 		return err_reply(EINVAL,
 				 "start: steps '%s' must be rising percentages in steps of 0.1, ending at 100, "
-				 "e.g. 1,5,25,50,100",
-				 steps ? steps : rc->steps);
+				 "e.g. 1,5,25,50,100, after at most %d entity steps pin:NAME, e.g. "
+				 "pin:customer-a,1,5,100",
+				 steps ? steps : rc->steps, ROLLOUT_MAX_ENTITIES);
 	plan.on_timeout = rc->on_timeout;
 	plan.breaker_budget = rc->breaker_budget;
 	/* The baseline: as asked, else the config's. */
@@ -102,6 +103,32 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 				 "together are more than %d (or one is bad)", ifc->cfg.name,
 				 CANARY_PIN_LIST_MAX);
 	next.nr_pins = nr_pins;
+	/* The entity steps' rules, from the config's [entity] sections, fixed for the rollout. */
+	if (plan.nr_entities) {
+		__u32 k, n = 0;
+
+		if (nr_pins)
+			return err_reply(EINVAL, "iface %s: start: entity steps (pin:%s...) and pin "
+					 "rules (the config's pin = or --pin) cannot be combined: the "
+					 "entity steps own the pin rules; drop one", ifc->cfg.name,
+					 plan.entity[0]);
+		if (canaryd_config__check_entities(&d->config, &plan, msg, sizeof(msg)))
+			return err_reply(ENOENT, "iface %s: start: %s; add the section to %s",
+					 ifc->cfg.name, msg, d->config_path);
+		for (k = 0; k < plan.nr_entities; k++) {
+			const struct canary_entity_cfg *e =
+				canaryd_config__entity(&d->config, plan.entity[k]);
+
+			if (n + e->nr_rules > CANARY_PIN_LIST_MAX)
+				return err_reply(E2BIG, "iface %s: start: the entities' rules together "
+						 "are more than %d", ifc->cfg.name,
+						 CANARY_PIN_LIST_MAX);
+			next.ent_first[k] = n;
+			memcpy(&next.ent_rules[n], e->rule, e->nr_rules * sizeof(e->rule[0]));
+			n += e->nr_rules;
+		}
+		next.ent_first[plan.nr_entities] = n;
+	}
 	{
 		struct canary_version_target t = { .frags = ifc->frags, .ifname = ifc->cfg.name,
 						   .mtu = ifc->mtu };
@@ -280,6 +307,9 @@ static json_t *cmd_pin(struct canaryd *d, struct iface *ifc, const struct canary
 	if (!ifc->has_rollout || rollout__done(&ifc->st.ro))
 		return err_reply(ENOENT, "iface %s: no running rollout to pin flows to (start one, "
 				 "with --pin)", name);
+	if (ifc->st.ro.plan.nr_entities)
+		return err_reply(EINVAL, "iface %s: pin: this rollout's entity steps own the pin "
+				 "rules; nothing changed", name);
 	/* Checked by canaryd_request__parse() already. */
 	err = canary_pin_rules__parse(req->pin, rules, CANARY_PIN_LIST_MAX, &n, NULL, 0);
 	if (err)

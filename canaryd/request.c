@@ -118,7 +118,8 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 	if (steps && (strlen(steps) >= sizeof(req->steps) ||
 		      rollout_plan__parse(&plan, steps, req->step_time_ms, 0, 0))) {
 		snprintf(msg, len, "start: steps '%s' must be rising percentages in steps of 0.1, ending at 100, "
-			 "e.g. 1,5,25,50,100", quote(steps, q, sizeof(q)));
+			 "e.g. 1,5,25,50,100, after at most %d entity steps pin:NAME",
+			 quote(steps, q, sizeof(q)), ROLLOUT_MAX_ENTITIES);
 		return -EINVAL;
 	}
 	if (steps)

@@ -71,6 +71,46 @@ static json_t *pins_json(const struct iface *ifc)
 	return o;
 }
 
+static json_t *count_json(double packets, double drops)
+{
+	return json_pack("{s:I, s:I}", CANARY_K_PACKETS, (json_int_t)packets, "drop",
+			 (json_int_t)drops);
+}
+
+/* The entity steps: each entity's rules, state, counters and evidence. */
+static json_t *entities_json(const struct iface *ifc)
+{
+	const struct canaryd_persist *st = &ifc->st;
+	const struct rollout *r = &st->ro;
+	json_t *a = json_array();
+	char text[128], ev[ROLLOUT_REASON_LEN];
+	__u32 k, i;
+
+	for (k = 0; k < r->plan.nr_entities && k < ROLLOUT_MAX_ENTITIES; k++) {
+		const struct entity_judge *j = &r->ej[k];
+		json_t *o = json_object(), *rules = json_array();
+		bool judged = r->ent_ev[k].n_after > 0;
+
+		set_str(o, CANARY_K_NAME, r->plan.entity[k]);
+		for (i = st->ent_first[k]; i < st->ent_first[k + 1] && i < CANARY_PIN_LIST_MAX; i++)
+			if (!canary_pin_match__format(&st->ent_rules[i], text, sizeof(text)))
+				json_array_append_new(rules, json_string(text));
+		json_object_set_new(o, CANARY_K_RULES, rules);
+		set_str(o, CANARY_K_STATE, entity_state__name(r->ent_state[k]));
+		json_object_set_new(o, CANARY_K_BASELINE, count_json(j->own_n, j->own_x));
+		json_object_set_new(o, CANARY_K_BEFORE, count_json(j->e[0].n, j->e[0].x));
+		json_object_set_new(o, CANARY_K_AFTER, count_json(j->e[1].n, j->e[1].x));
+		json_object_set_new(o, CANARY_K_RATIO,
+				    judged ? json_real(r->ent_ev[k].ratio) : json_null());
+		ev[0] = '\0';
+		if (judged)
+			entity_evidence__format(r->plan.entity[k], &r->ent_ev[k], ev, sizeof(ev));
+		set_str(o, CANARY_K_EVIDENCE, ev);
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,
 				const struct judge_sample *d, const struct canary_rate *rate)
 {
@@ -289,6 +329,7 @@ json_t *canaryd_status__rollout(const struct iface *ifc)
 	json_object_set_new(o, CANARY_K_TOTALS, totals_json(r));
 	json_object_set_new(o, CANARY_K_GATE, gate_json(ifc, now));
 	json_object_set_new(o, CANARY_K_PINS, pins_json(ifc));
+	json_object_set_new(o, CANARY_K_ENTITIES, entities_json(ifc));
 	json_object_set_new(o, CANARY_K_SHADOW, shadow_json(ifc, now));
 	return o;
 }

@@ -213,6 +213,18 @@ int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule);
 int canary_pin_rules__parse(const char *list, struct canary_pin_rule *rules, size_t max,
 			    size_t *n, char *bad, size_t badlen);
 
+/*
+ * An entity's rule: a pin rule without its slot, "src PREFIX" or "dst
+ * PREFIX" (the rollout plan decides where it points; slot 0 here), parsed
+ * by the same code as canary_pin_rule__parse()'s long form. 0 or -EINVAL.
+ */
+int canary_pin_match__parse(const char *text, struct canary_pin_rule *rule);
+/* Such rules separated by commas, as canary_pin_rules__parse(). */
+int canary_pin_matches__parse(const char *list, struct canary_pin_rule *rules, size_t max,
+			      size_t *n, char *bad, size_t badlen);
+/* "src 198.18.1.0/24": a rule without its slot. */
+int canary_pin_match__format(const struct canary_pin_rule *rule, char *buf, size_t len);
+
 /* "dst 198.18.5.0/24 -> candidate" (slot 1), "-> stable" (slot 0), "-> slot N". */
 int canary_pin_rule__format(const struct canary_pin_rule *rule, char *buf, size_t len);
 

@@ -197,6 +197,21 @@ enum canaryctl_exit {
 #define CANARY_K_HARM "harm"
 #define CANARY_K_CELLS "cells"
 #define CANARY_K_EXAMPLES "examples"
+/*
+ * rollout.entities (empty without entity steps): per entity step, in plan
+ * order, {"name", "rules": ["src 198.18.1.0/24", ...], "state":
+ * pending|baseline|judging|passed|harmful, "baseline": {"packets", "drop"}
+ * (its own pinned traffic under stable), "before", "after": {"packets",
+ * "drop"} (the measured group: it and the entities passed before it, before
+ * and after its rules moved), "ratio" (after/before, the split control
+ * divided out; null before a judgement), "evidence": one line}.
+ */
+#define CANARY_K_ENTITIES "entities"
+#define CANARY_K_STATE "state"
+#define CANARY_K_BASELINE "baseline"
+#define CANARY_K_BEFORE "before"
+#define CANARY_K_AFTER "after"
+#define CANARY_K_RATIO "ratio"
 #define CANARY_K_GATE "gate"
 #define CANARY_K_NAME "name"
 #define CANARY_K_WAITING_MS "waiting_ms"

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "entity.h"
 #include "judge.h"
 
 #define ROLLOUT_MAX_STEPS 16
@@ -99,6 +100,12 @@ struct rollout_plan {
 	__u64 warmup_ms;
 	/* The shadow phase before the warm-up; 0: none. */
 	__u64 shadow_ms;
+	/*
+	 * Entity steps ("pin:NAME" in the step list), before the warm-up and
+	 * the shares, in this order: the shell holds each entity's rules.
+	 */
+	__u32 nr_entities;
+	char entity[ROLLOUT_MAX_ENTITIES][ROLLOUT_ENTITY_LEN];
 };
 
 enum rollout_event_type {
@@ -161,6 +168,11 @@ struct rollout_event {
 	__u32 nr_pins;
 	/* SHADOW: enum shadow_decision. */
 	__u32 shadow_decision;
+	/*
+	 * TICK: the pinned class's deltas, every slot summed, and slot 0's
+	 * alone (the entity steps' evidence).
+	 */
+	struct judge_sample pinned, pinned_stable;
 };
 
 enum rollout_action_type {
@@ -187,7 +199,19 @@ enum rollout_action_type {
 	 * share or slot change of the transition that ends it).
 	 */
 	ROLLOUT_ACT_SHADOW,
+	/*
+	 * The entity steps' pin rule set, installed whole: the rules of the
+	 * first ROLLOUT_ENTITY_COUNT(arg) entities of the plan, those before
+	 * the last pointing at the candidate (slot 1), the last one's at
+	 * ROLLOUT_ENTITY_SLOT(arg) (0 for its baseline, 1 when it is judged).
+	 * The next read interval starts at the change. CLEAR_PINS removes it.
+	 */
+	ROLLOUT_ACT_SET_ENTITY,
 };
+
+#define ROLLOUT_ENTITY_ARG(count, slot) ((__u64)(slot) << 32 | (count))
+#define ROLLOUT_ENTITY_COUNT(arg) ((__u32)(arg))
+#define ROLLOUT_ENTITY_SLOT(arg) ((__u32)((arg) >> 32))
 
 enum rollout_notice {
 	ROLLOUT_N_STARTED,
@@ -234,6 +258,17 @@ struct rollout {
 	bool gate_passed;		/* it passed while paused: resume goes through */
 	__u64 gate_since_ms;		/* when the wait began */
 	__u32 nr_pins;			/* pin rules of this rollout (in the datapath once begun) */
+	/*
+	 * The entity steps: under way (before the warm-up), the entity being
+	 * stepped, each one's state (enum entity_state), judge and last
+	 * evidence, and whether entity rules are in the datapath.
+	 */
+	bool entities_on;
+	bool ent_pins;
+	__u32 ent;
+	__u32 ent_state[ROLLOUT_MAX_ENTITIES];
+	struct entity_judge ej[ROLLOUT_MAX_ENTITIES];
+	struct entity_evidence ent_ev[ROLLOUT_MAX_ENTITIES];
 	struct {
 		__u64 stable_packets, cand_packets;	/* hash-split, whole rollout */
 		__u64 cand_aborted, cand_invalid, cand_drops, stable_drops;
@@ -245,10 +280,16 @@ struct rollout {
  * the given per-step times. Shares must rise strictly and end at 100; the
  * 100 % step is the promotion, taken when the step before it is proven
  * healthy (at 100 % there is no stable traffic left to compare with).
- * 0 or -EINVAL.
+ * Entity steps "pin:NAME" (NAME: 1 to 31 letters, digits, '_', '-' or '.',
+ * each once, at most ROLLOUT_MAX_ENTITIES) may come first, before any
+ * share. 0 or -EINVAL. The shell checks the names against its entities
+ * (rollout_plan__entity() finds one).
  */
 int rollout_plan__parse(struct rollout_plan *plan, const char *steps, __u64 min_bake_ms,
 			__u64 max_ms, __u64 min_packets);
+
+/* The index of entity NAME in PLAN's entity steps, or -1. */
+int rollout_plan__entity(const struct rollout_plan *plan, const char *name);
 
 /* A rollout in idle phase. 0, or -EINVAL for a bad plan or judge config. */
 int rollout__init(struct rollout *r, const struct rollout_plan *plan,
