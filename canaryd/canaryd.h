@@ -185,6 +185,11 @@ int canaryd_iface__get_pinned(struct iface *ifc, const char *name);
 int canaryd_iface__persist(struct iface *ifc);
 int canaryd_iface__slot0_from_pin(struct iface *ifc, const char *name);
 void canaryd_iface__restore_stable(struct iface *ifc);
+/*
+ * The state's previous stable loaded from its kept copy and pinned as
+ * "previous" (a datapath created anew has none). 0 or -errno, logged.
+ */
+int canaryd_iface__rebuild_previous(struct iface *ifc);
 
 /* links.c: interfaces that come and go, after a link message and on each tick */
 void canaryd_links__check(struct canaryd *d);

@@ -380,6 +380,55 @@ static void iface_reconcile(struct canaryd *d, struct iface *ifc)
 	}
 }
 
+/*
+ * A datapath created anew from the state file (a reboot): the previous
+ * stable it names loaded again from its kept copy (keep.c) as a stable is,
+ * with the interface's prepare and set, and pinned as "previous", so a
+ * revert works as it did before the reboot. 0, or -errno (logged).
+ */
+int canaryd_iface__rebuild_previous(struct iface *ifc)
+{
+	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
+	const struct canaryd_version_id *v = &ifc->st.previous;
+	struct canaryd_load l = { .stable = true, .prog = v->prog, .prepare = rc->prepare,
+				  .timeout_ms = rc->prepare_timeout_ms, .set = rc->set };
+	char path[PATH_MAX] = "", msg[1024] = "";
+	struct bpf_object *obj = NULL;
+	int fd, err;
+
+	err = canaryd_keep__verify(ifc, v->sha256, path, sizeof(path));
+	if (err) {
+		snprintf(msg, sizeof(msg), "its kept copy %s: %s", path[0] ? path : "?",
+			 err == -EBADMSG ? "corrupt (hash mismatch)" : strerror(-err));
+		goto fail;
+	}
+	l.obj = path;
+	fd = canaryd_iface__load_version(ifc, &l, &obj, msg, sizeof(msg));
+	if (fd < 0) {
+		err = fd;
+		goto fail;
+	}
+	err = canaryd_iface__pin(ifc, PIN_PREVIOUS, fd);
+	if (!err)
+		ifc->st.previous_id = canaryd_prog_id(fd);
+	bpf_object__close(obj);	/* the pin holds the program, its map dir the maps */
+	if (err) {
+		/* canaryd_iface__pin() logged the path. */
+		snprintf(msg, sizeof(msg), "it cannot be pinned as %s: %s", PIN_PREVIOUS,
+			 strerror(-err));
+		goto fail;
+	}
+	pr_info("iface %s: previous stable %s (sha256 %s) rebuilt from its kept copy %s "
+		"(program %u): canaryctl revert goes back to it\n", ifc->cfg.name, v->obj,
+		v->sha256, path, ifc->st.previous_id);
+	return 0;
+fail:
+	pr_warn("iface %s: previous stable %s (sha256 %s) cannot be rebuilt after the datapath "
+		"was created anew: %s; canaryctl revert is refused\n", ifc->cfg.name, v->obj,
+		v->sha256, msg);
+	return err;
+}
+
 /* Lock, adopt or create, resume. Failures are per interface. */
 int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 {
@@ -477,11 +526,17 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	/* The first version is kept too: a revert to it after a reboot finds it. */
 	if (!use_state && ifc->st.stable.sha256[0])
 		canaryd_keep__store(ifc, ifc->st.stable.obj, ifc->st.stable.sha256);
-	/* A datapath created anew: new program ids, and no "previous" pin to revert to. */
+	/*
+	 * A datapath created anew: new program ids; the "previous" pin rebuilt
+	 * from its kept copy when a revert is possible (when that fails, the
+	 * revert tries again: the copy may be put back).
+	 */
 	if (use_state) {
 		ifc->st.previous_id = 0;
 		ifc->st.stable_id = 0;
-		ifc->st.ro.has_previous = false;
+		if (ifc->has_rollout && ifc->st.ro.phase == ROLLOUT_PROMOTED &&
+		    ifc->st.ro.has_previous)
+			canaryd_iface__rebuild_previous(ifc);
 	}
 	if (!ifc->st.stable_id && ifc->dp)
 		canary_dp__slot_prog_id(ifc->dp, CANARY_SLOT_STABLE, &ifc->st.stable_id);
