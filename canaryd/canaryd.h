@@ -29,6 +29,7 @@
 #include "canary_abi.h"
 #include "config.h"
 #include "engine.h"
+#include "frags.h"
 #include "history.h"
 #include "link.h"
 #include "rate.h"
@@ -89,6 +90,8 @@ struct iface {
 	 */
 	bool frags;
 	int mtu;
+	/* The dispatcher against the MTU as last read (rollout/frags.h), for status and metrics. */
+	enum rollout_frags_fit mtu_fit;
 	char error[256];		/* why it is not managed; empty when it is */
 	bool has_rollout;
 	struct canaryd_persist st;	/* the rollout, as persisted */
@@ -190,6 +193,13 @@ void canaryd_iface__restore_stable(struct iface *ifc);
  * "previous" (a datapath created anew has none). 0 or -errno, logged.
  */
 int canaryd_iface__rebuild_previous(struct iface *ifc);
+
+/*
+ * The MTU read again (after a link message and on each tick, links.c): the
+ * running dispatcher's kind against it (rollout_frags__fit()), logged when
+ * the MTU changes, a warning with what to do when it no longer fits.
+ */
+void canaryd_iface__mtu_check(struct iface *ifc);
 
 /* links.c: interfaces that come and go, after a link message and on each tick */
 void canaryd_links__check(struct canaryd *d);

@@ -133,6 +133,60 @@ static int iface_mtu(const struct iface *ifc)
 	return mtu;
 }
 
+/* One line for an MTU read again (canaryd_iface__mtu_check()), as rollout_frags__report() says. */
+static void mtu_report(struct iface *ifc, int old_mtu, enum rollout_frags_fit was)
+{
+	const char *fit = rollout_frags_fit__name(ifc->mtu_fit);
+	char m[40];
+
+	if (old_mtu == ifc->mtu)
+		snprintf(m, sizeof(m), "MTU %d", ifc->mtu);	/* at set-up: as found */
+	else
+		snprintf(m, sizeof(m), "MTU %d -> %d", old_mtu, ifc->mtu);
+	switch (rollout_frags__report(old_mtu, was, ifc->mtu, ifc->mtu_fit)) {
+	case ROLLOUT_FRAGS_REPORT_NONE:
+		return;
+	case ROLLOUT_FRAGS_REPORT_CHANGED:
+		pr_info("iface %s: %s; the %s dispatcher takes it (mtu_fit %s)\n",
+			ifc->cfg.name, m,
+			ifc->frags ? "multi-buffer" : "single-buffer", fit);
+		return;
+	case ROLLOUT_FRAGS_REPORT_WARN:
+		pr_warn("iface %s: %s: the single-buffer dispatcher cannot take frames "
+			"above %d bytes in native mode (mtu_fit %s); canaryd cannot make it "
+			"multi-buffer in place (its ProgMap takes only versions of its kind, and "
+			"the running ones are single-buffer builds): lower the MTU to %d or less, "
+			"or move to SEC(\"xdp.frags\") builds in a datapath created anew (README, "
+			"\"The dispatcher\")\n", ifc->cfg.name, m,
+			ROLLOUT_FRAGS_MTU_MAX, fit, ROLLOUT_FRAGS_MTU_MAX);
+		return;
+	case ROLLOUT_FRAGS_REPORT_FITS_AGAIN:
+		pr_warn("iface %s: %s: the single-buffer dispatcher fits it again "
+			"(mtu_fit %s)\n", ifc->cfg.name, m, fit);
+		return;
+	case ROLLOUT_FRAGS_REPORT_UNNEEDED:
+		pr_info("iface %s: %s: the multi-buffer dispatcher keeps running "
+			"(frags = auto would choose single-buffer now; it works, versions stay "
+			"SEC(\"xdp.frags\")) (mtu_fit %s)\n", ifc->cfg.name, m, fit);
+		return;
+	}
+}
+
+void canaryd_iface__mtu_check(struct iface *ifc)
+{
+	enum rollout_frags_fit was = ifc->mtu_fit;
+	int old_mtu = ifc->mtu, mtu;
+
+	if (!ifc->dp || ifc->released)
+		return;
+	mtu = iface_mtu(ifc);
+	if (mtu <= 0)
+		return;	/* not readable now (going away): links.c sees to it */
+	ifc->mtu = mtu;
+	ifc->mtu_fit = rollout_frags__fit(ifc->cfg.frags, ifc->cfg.native, ifc->frags, mtu);
+	mtu_report(ifc, old_mtu, was);
+}
+
 static int iface_create_datapath(struct iface *ifc, bool *use_state)
 {
 	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
@@ -512,6 +566,10 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		return err;
 	}
+	/* The dispatcher against the MTU now: an adopted one may predate a change. */
+	ifc->mtu_fit = rollout_frags__fit(ifc->cfg.frags, ifc->cfg.native, ifc->frags, ifc->mtu);
+	if (ifc->dp && ifc->mtu_fit != ROLLOUT_FRAGS_FIT_OK)
+		mtu_report(ifc, ifc->mtu, ROLLOUT_FRAGS_FIT_OK);
 	if (adopted || use_state)
 		iface_resume(ifc, !adopted);
 	/* Without a state naming it, the stable is the configured one. */

@@ -337,6 +337,8 @@ json_t *canaryd_status__iface(const struct iface *ifc)
 	set_bool(o, CANARY_K_MANAGED, canaryd_iface__managed(ifc));
 	set_bool(o, CANARY_K_FRAGS, ifc->frags);
 	json_object_set_new(o, CANARY_K_MTU, json_integer(ifc->mtu));
+	json_object_set_new(o, CANARY_K_MTU_FIT, ifc->dp ? json_string(rollout_frags_fit__name(
+								   ifc->mtu_fit)) : json_null());
 	json_object_set_new(o, CANARY_K_ERROR,
 			    ifc->error[0] ? json_string(ifc->error) : json_null());
 	set_str(o, CANARY_K_LINK, rollout_link_state__name(ifc->link.state));

@@ -25,7 +25,10 @@
  * IFACE:
  *   {"iface":"eth0","mode":"native","managed":true,"error":null,
  *    "frags":false (the dispatcher is multi-buffer, SEC("xdp.frags") versions
- *    only), "mtu":1500 (the interface's MTU as canaryd read it; 0 not read),
+ *    only), "mtu":1500 (the interface's MTU as canaryd read it, again after
+ *    every link message; 0 not read), "mtu_fit":"ok" (the dispatcher against
+ *    that MTU, rollout/frags.h: "ok", "needs_frags": single-buffer in native
+ *    mode above 3506, "frags_unneeded"; null without a dispatcher),
  *    "stable":{"object":"...","program":"..."},
  *    "rollout":null | {
  *      "id":"eth0-1700000000000",  "seed":N (the flow-hash seed, new per rollout),
@@ -118,6 +121,7 @@ enum canaryctl_exit {
 #define CANARY_K_MODE "mode"
 #define CANARY_K_FRAGS "frags"
 #define CANARY_K_MTU "mtu"
+#define CANARY_K_MTU_FIT "mtu_fit"
 #define CANARY_K_MANAGED "managed"
 #define CANARY_K_LINK "link"		/* waiting, managed, lost, detached */
 #define CANARY_K_IFINDEX "ifindex"	/* followed; 0 while waiting */
