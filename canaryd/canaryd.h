@@ -259,12 +259,21 @@ void canaryd_iface__pin_adopted_maps(struct iface *ifc);
 /*
  * release.c: canaryctl release. Refused (-EBUSY) while a rollout runs; else
  * the stable replaces the dispatcher atomically, the marker
- * STATE_DIR/IFACE.released is written, the pin dir removed, IFC unmanaged.
+ * STATE_DIR/IFACE.state.released is written, the pin dir removed, IFC unmanaged.
  * MSG: the line for the client.
  */
 int canaryd_iface__release(struct iface *ifc, char *msg, size_t len);
-/* True (IFC's error and log say so) when STATE_DIR/IFACE.released exists. */
+/* True (IFC's error and log say so) when STATE_DIR/IFACE.state.released exists. */
 bool canaryd_iface__released(struct iface *ifc);
+/* Does STATE_DIR/IFACE.state.released exist? (Nothing said.) */
+bool canaryd_iface__release_marked(const struct iface *ifc);
+/*
+ * At set-up, after the adoption was tried (IFC->dp, NULL when nothing could
+ * be adopted): a release cut short by a crash is completed
+ * (rollout__reconcile_release(): the marker written, the pins removed,
+ * logged), never undone. True when IFC is released (left alone).
+ */
+bool canaryd_iface__release_reconcile(struct iface *ifc);
 /* The id of program FD, 0 when none. */
 __u32 canaryd_prog_id(int fd);
 /* keep.c: STATE_DIR/versions/IFACE/SHA256.bpf.o, one per version that became stable */

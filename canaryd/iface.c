@@ -501,8 +501,11 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		return -ENAMETOOLONG;
 	}
 	snprintf(ifc->share_dir, sizeof(ifc->share_dir), "%s/maps", ifc->pin_dir);
-	if (canaryd_iface__released(ifc))
-		return -EALREADY;	/* handed back by canaryctl release: left alone */
+	/* Handed back by canaryctl release: left alone (pins left by a crash: below). */
+	if (canaryd_iface__release_marked(ifc) && access(ifc->pin_dir, F_OK)) {
+		canaryd_iface__released(ifc);
+		return -EALREADY;
+	}
 	if (snprintf(ifc->keep_dir, sizeof(ifc->keep_dir), "%s/versions/%s", d->config.state_dir,
 		     ifc->cfg.name) >= (int)sizeof(ifc->keep_dir)) {
 		set_error(ifc, "state_dir path too long");
@@ -532,6 +535,10 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		return err;
 	}
 	ifc->dp = canary_dp__adopt(ifc->pin_dir, &dopts);
+	/* A release cut short is completed, before anything could attach the dispatcher. */
+	if ((ifc->dp || canaryd_iface__release_marked(ifc)) &&
+	    canaryd_iface__release_reconcile(ifc))
+		return -EALREADY;
 	if (ifc->dp) {
 		ifc->frags = canary_dp__frags(ifc->dp);
 		ifc->mtu = iface_mtu(ifc);
