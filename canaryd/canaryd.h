@@ -51,6 +51,18 @@ struct canary_dp;
  */
 #define CANARYD_SHADOW_EVERY 1
 #define CANARYD_SHADOW_PER_TICK 50000
+/*
+ * In the live steps (plan.shadow_live): shadow_live_every and
+ * shadow_live_rate (config.h), and the replay bounded by time: at most
+ * CANARYD_SHADOW_LIVE_TICK_NS per tick (the rest waits in the ring).
+ */
+#define CANARYD_SHADOW_LIVE_TICK_NS (20ULL * 1000 * 1000)
+
+/* The paired evidence of the live steps: the samples of each side's flows. */
+struct canaryd_paired {
+	struct shadow_evidence ev;	/* of this span */
+	__u64 stable_flows, cand_flows;	/* samples served by stable, by the candidate */
+};
 
 struct canary_sample_reader;
 struct bpf_object;
@@ -67,6 +79,26 @@ struct canaryd_shadow {
 	char harm[ROLLOUT_REASON_LEN];			/* the harm's metric, cell and an example */
 	__u64 replay_errors;		/* samples the test run refused */
 	__u32 this_tick;
+	/* The live steps (ROLLOUT_ACT_SHADOW 2); kept after the rollout, for status. */
+	bool live;			/* sampling at the live rate, pairs into live_* */
+	bool live_begun;		/* this rollout's pairing ran (status shows it) */
+	__u64 rollout_id;		/* the rollout this record is of */
+	struct shadow_params live_params;
+	struct canaryd_paired live_all;	/* every live step since the pairing began: harm */
+	struct canaryd_paired live_step;	/* this step's: safety, weakness */
+	__u32 live_steps;		/* live steps begun (the warm-up is one) */
+	enum shadow_decision live_decision;	/* the latest */
+	char live_harm[ROLLOUT_REASON_LEN];
+	__u64 budget_ticks;		/* ticks whose replay stopped at the time bound */
+	/*
+	 * Samples taken before (bpf_ktime_get_ns(), CLOCK_MONOTONIC) the
+	 * sampling was turned on for this use, or before this step began, are
+	 * left out: the ring may still hold an earlier rollout's (another
+	 * candidate's live verdicts) or the previous step's. Counted.
+	 */
+	__u64 since_ns, step_since_ns;
+	__u64 stale;
+	__u64 tick_deadline_ns;
 };
 
 struct iface {
@@ -174,6 +206,8 @@ int canaryd_shadow__begin(struct iface *ifc);
 void canaryd_shadow__end(struct iface *ifc);
 void canaryd_shadow__free(struct iface *ifc);
 void canaryd_shadow__tick(struct canaryd *d, struct iface *ifc, __u64 now);
+/* A live step begins (ROLLOUT_ACT_SHADOW 2): instances kept or loaded, step evidence anew. */
+int canaryd_shadow__live_step(struct iface *ifc);
 
 /* iface.c */
 int canaryd_iface__setup(struct canaryd *d, struct iface *ifc);

@@ -74,6 +74,7 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	/* The baseline: as asked, else the config's. */
 	plan.warmup_ms = req->warmup_ms != ~0ULL ? req->warmup_ms : rc->warmup_ms;
 	plan.shadow_ms = req->shadow_ms != ~0ULL ? req->shadow_ms : rc->shadow_ms;
+	plan.shadow_live = req->shadow_live >= 0 ? req->shadow_live : rc->shadow_live;
 	if (ifc->cfg.gate_hook >= 0) {
 		plan.gates = d->config.webhook[ifc->cfg.gate_hook].gates;
 		plan.on_gate_failure = d->config.webhook[ifc->cfg.gate_hook].on_failure;

@@ -18,9 +18,10 @@
 /*
  * 2: approval gates in struct rollout; 3: version ids; 4: seed per rollout,
  * stratum judge; 5: the candidate's prepare command; 6: pin rules, and the
- * program ids of stable and previous; 7: the shadow phase (plan and state)
+ * program ids of stable and previous; 7: the shadow phase (plan and state);
+ * 8: paired evidence in the live steps (plan.shadow_live, the step's paired decision)
  */
-#define CANARYD_STATE_LAYOUT 7
+#define CANARYD_STATE_LAYOUT 8
 
 /* The file: this header, then struct canaryd_persist. */
 struct canaryd_state_header {
