@@ -438,6 +438,7 @@ static int flow_alloc(struct sim *m)
 		m->f = realloc(m->f, m->cap * sizeof(*m->f));
 		m->free_list = realloc(m->free_list, m->cap * sizeof(*m->free_list));
 	}
+	m->f[m->nf].gen = 0;	/* a fresh slot: no stale events yet */
 	return (int)m->nf++;
 }
 
