@@ -5,6 +5,7 @@
 # make test-stress make test with every core kept busy (stress-ng)
 # make check      the unit tests that need no privileges, as any user
 # make sim        the judge's A/A and power tables on flow-level traffic (tests/test_sim.c)
+# make sim2       the same on held-out session-level traffic (tests/test_sim2.c, docs/SIM2.md)
 # make bench      side-by-side performance ratios
 # make demo       the live demo on a veth test bed
 # make install    canaryd, canaryctl, example versions and config, systemd unit,
@@ -282,6 +283,10 @@ test-long: $(TEST_DEPS)
 sim: $(O)/tests/test_sim
 	$(Q)$(O)/tests/test_sim --tables
 
+# The held-out simulator (tests/lib/flowsim2.c, docs/SIM2.md): 200 A/A per family, 50 per harm.
+sim2: $(O)/tests/test_sim2
+	$(Q)$(O)/tests/test_sim2 --tables
+
 bench: $(TEST_DEPS)
 	$(Q)tests/bench.sh
 
@@ -336,6 +341,6 @@ clean:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
-.PHONY: all tests test test-long test-stress check sim bench demo install deb clean fuzz valgrind
+.PHONY: all tests test test-long test-stress check sim sim2 bench demo install deb clean fuzz valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:

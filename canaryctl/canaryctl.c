@@ -374,7 +374,7 @@ struct verb_args {
 	const char *socket, *steps, *step_time, *warmup, *shadow, *pcap, *max_diff, *prepare;
 	const char *state_dir, *config, *output;
 	struct canary_opt_strings set, pin;
-	bool json, help, wait, watch, verbose, clear;
+	bool json, help, wait, watch, verbose, clear, shadow_live, no_shadow_live;
 };
 
 /* An option (params.h): --NAME [ARG] (and -SHORT), setting one field of struct verb_args. */
@@ -417,6 +417,11 @@ static const struct canary_opt start_opts[] = {
 	DEFINE_OPTION("shadow", 0, "DURATION",
 		      shadow, "replay sampled packets through the candidate, no traffic to it,\n"
 		      "before the warm-up (default: the config's shadow; 0: off)"),
+	DEFINE_OPTION("shadow-live", 0, NULL, shadow_live,
+		      "paired evidence in the live steps too: a few sampled packets\n"
+		      "replayed through both versions (default: the config's shadow_live)"),
+	DEFINE_OPTION("no-shadow-live", 0, NULL, no_shadow_live,
+		      "no paired evidence in the live steps, whatever the config says"),
 	DEFINE_OPTION("prepare", 0, "COMMAND", prepare,
 		      "run COMMAND (sh -c) after the candidate's load, before its\n"
 		      "traffic (default: the config's prepare); non-zero refuses the start"),
@@ -687,6 +692,32 @@ static const char *jstr(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/*
+ * "paired   safe at live step 3 (812 samples: 770 of stable's flows, 42 of the
+ * candidate's, fidelity 1.000); live steps 3100 samples, fidelity 1.000"
+ */
+static void print_paired(json_t *s)
+{
+	json_t *l = json_object_get(s, CANARY_K_LIVE), *st = json_object_get(l, CANARY_K_THIS_STEP);
+	const char *harm = jstr(l, CANARY_K_HARM);
+
+	if (!json_is_object(l))
+		return;
+	if (!json_is_object(st)) {
+		printf("  %-10s %s%s\n", "paired", jstr(l, CANARY_K_DECISION) ?: "?",
+		       json_is_true(json_object_get(l, CANARY_K_ACTIVE)) ? "" : " (not begun)");
+		return;
+	}
+	printf("  %-10s %s at live step %llu (%llu samples: %llu of stable's flows, %llu of the "
+	       "candidate's, fidelity %.3f); live steps %llu samples, fidelity %.3f%s%s%s\n",
+	       "paired", jstr(l, CANARY_K_DECISION) ?: "?", jcount(l, CANARY_K_STEP),
+	       jcount(st, CANARY_K_SAMPLES), jcount(st, CANARY_K_STABLE_FLOWS),
+	       jcount(st, CANARY_K_CANDIDATE_FLOWS), jnum(st, CANARY_K_FIDELITY),
+	       jcount(l, CANARY_K_SAMPLES), jnum(l, CANARY_K_FIDELITY),
+	       json_is_true(json_object_get(l, "loaded")) ? "" : " (no shadow instances)",
+	       harm && *harm ? ": " : "", harm && *harm ? harm : "");
+}
+
 /* "shadow  harmful, 1234 samples, fidelity 1.000 (over): drop_up: pass->drop ..." */
 static void print_shadow(json_t *ro)
 {
@@ -695,6 +726,10 @@ static void print_shadow(json_t *ro)
 
 	if (!json_is_object(s))
 		return;
+	if (!jcount(s, "duration_ms")) {
+		print_paired(s);	/* no shadow phase */
+		return;
+	}
 	printf("  %-10s %s, %llu samples, fidelity %.3f (%s)%s%s\n", "shadow",
 	       jstr(s, CANARY_K_DECISION) ? jstr(s, CANARY_K_DECISION) : "?",
 	       jcount(s, CANARY_K_SAMPLES), jnum(s, CANARY_K_FIDELITY),
@@ -702,6 +737,7 @@ static void print_shadow(json_t *ro)
 								   "the candidate"
 								 : "over",
 	       harm && *harm ? ": " : "", harm && *harm ? harm : "");
+	print_paired(s);
 }
 
 /* "waiting for gate step (4.2 s, not yet (HTTP 403))" when a gate holds the rollout. */
@@ -1304,6 +1340,9 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 				 "start: bad --shadow '%s' (a duration like 0, 10s, 1m; "
 				 "bare number: seconds)",
 				 a->shadow);
+	if (a->shadow_live && a->no_shadow_live)
+		return usage_err(c, "start: --shadow-live and --no-shadow-live contradict each other "
+				 "(give one)");
 	/* canaryd doesn't share our working directory. */
 	if (*obj != '/') {
 		if (!getcwd(cwd, sizeof(cwd))) {
@@ -1325,6 +1364,8 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 		json_object_set_new(req, "warmup_ms", json_integer(wms));
 	if (req && a->shadow)
 		json_object_set_new(req, "shadow_ms", json_integer(sms));
+	if (req && (a->shadow_live || a->no_shadow_live))
+		json_object_set_new(req, "shadow_live", json_boolean(a->shadow_live));
 	if (req && a->prepare)
 		json_object_set_new(req, "prepare", json_string(a->prepare));
 	if (req && a->set.n) {

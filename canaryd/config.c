@@ -107,6 +107,8 @@ static void rollout_defaults(struct canary_rollout_cfg *r)
 	r->max_step_time_ms = 3600 * 1000;
 	r->warmup_ms = 60 * 1000;
 	r->shadow_rate = CANARYD_SHADOW_RATE;
+	r->shadow_live_every = CANARYD_SHADOW_LIVE_EVERY;
+	r->shadow_live_rate = CANARYD_SHADOW_LIVE_RATE;
 	r->min_packets = 10000;
 	r->on_timeout = ROLLOUT_TIMEOUT_PAUSE;
 	r->breaker_budget = 100;

@@ -51,6 +51,17 @@ struct canary_rollout_cfg {
 	/* shadow_rate = 20000: samples per second per CPU in the shadow phase. */
 #define CANARYD_SHADOW_RATE 20000
 	__u64 shadow_rate;
+	/*
+	 * shadow_live = no: paired evidence in the live steps too (warm-up
+	 * included): 1 packet in shadow_live_every = 64 per CPU, at most
+	 * shadow_live_rate = 2000 per second per CPU, replayed through the
+	 * shadow instances (docs/JUDGE.md, "Paired evidence in live steps").
+	 */
+	bool shadow_live;
+#define CANARYD_SHADOW_LIVE_EVERY 64
+#define CANARYD_SHADOW_LIVE_RATE 2000
+	__u64 shadow_live_every;
+	__u64 shadow_live_rate;
 	__u64 min_packets;		/* min_packets = 10000: candidate packets per step */
 	enum rollout_on_timeout on_timeout;	/* on_timeout = pause|rollback */
 	__u64 breaker_budget;		/* breaker_budget = 100 (aborted+invalid); off */

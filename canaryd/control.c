@@ -75,6 +75,7 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	/* The baseline: as asked, else the config's. */
 	plan.warmup_ms = req->warmup_ms != ~0ULL ? req->warmup_ms : rc->warmup_ms;
 	plan.shadow_ms = req->shadow_ms != ~0ULL ? req->shadow_ms : rc->shadow_ms;
+	plan.shadow_live = req->shadow_live >= 0 ? req->shadow_live : rc->shadow_live;
 	if (ifc->cfg.gate_hook >= 0) {
 		plan.gates = d->config.webhook[ifc->cfg.gate_hook].gates;
 		plan.on_gate_failure = d->config.webhook[ifc->cfg.gate_hook].on_failure;
@@ -287,11 +288,21 @@ static json_t *cmd_abort(struct canaryd *d, struct iface *ifc, const struct cana
 
 static json_t *cmd_revert(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
 {
-	if (ifc->has_rollout && ifc->st.ro.phase == ROLLOUT_PROMOTED && !ifc->st.ro.has_previous)
-		return err_reply(ENOENT, "iface %s: no previous stable to revert to (the datapath "
-				 "was created anew, after a reboot, with the promoted %s); roll the "
-				 "old version out again with canaryctl start", ifc->cfg.name,
-				 ifc->st.stable.obj);
+	int fd;
+
+	if (ifc->has_rollout && ifc->st.ro.phase == ROLLOUT_PROMOTED && ifc->st.ro.has_previous) {
+		/* A datapath created anew (a reboot) pins it from its kept copy: again now. */
+		fd = canaryd_iface__get_pinned(ifc, PIN_PREVIOUS);
+		if (fd < 0 && canaryd_iface__rebuild_previous(ifc))
+			return err_reply(ENOENT, "iface %s: no previous stable to revert to: the "
+					 "datapath was created anew (a reboot) and the previous %s "
+					 "could not be rebuilt from its kept copy in %s (canaryd's log "
+					 "says why); put the copy back and revert again, or roll it out "
+					 "again with canaryctl start", ifc->cfg.name,
+					 ifc->st.previous.obj, ifc->keep_dir);
+		if (fd >= 0)
+			close(fd);
+	}
 	return cmd_event(d, ifc, req, ROLLOUT_EV_REVERT);
 }
 

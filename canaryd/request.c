@@ -82,6 +82,7 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 	json_t *st = json_object_get(o, "step_time_ms");
 	json_t *wu = json_object_get(o, "warmup_ms");
 	json_t *sh = json_object_get(o, "shadow_ms");
+	json_t *sl = json_object_get(o, "shadow_live");
 	struct rollout_plan plan;
 	char q[64];
 
@@ -113,6 +114,14 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 			return -EINVAL;
 		}
 		req->shadow_ms = json_integer_value(sh);
+	}
+	req->shadow_live = -1;
+	if (sl) {
+		if (!json_is_boolean(sl)) {
+			snprintf(msg, len, "start: shadow_live must be true or false");
+			return -EINVAL;
+		}
+		req->shadow_live = json_is_true(sl);
 	}
 	/* The shares alone; the interface's times are checked when it starts. */
 	if (steps && (strlen(steps) >= sizeof(req->steps) ||

@@ -118,7 +118,8 @@ static bool rollout_ok(const struct rollout *r)
 	    (unsigned int)j->latched > JUDGE_TIMEOUT || !evidence_ok(&j->latched_ev) ||
 	    j->srm_nr > JUDGE_BINS || (unsigned int)r->gate > ROLLOUT_GATE_PROMOTE ||
 	    (unsigned int)r->plan.on_gate_failure > ROLLOUT_GATE_ROLLBACK ||
-	    r->shadow_decision > SHADOW_WEAK ||
+	    r->shadow_decision > SHADOW_WEAK || r->paired_decision > SHADOW_WEAK ||
+	    !memchr(r->paired_detail, 0, sizeof(r->paired_detail)) ||
 	    (r->plan.nr_entities && r->ent >= r->plan.nr_entities) || r->ent >= ROLLOUT_MAX_ENTITIES)
 		return false;
 	for (m = 0; m < ROLLOUT_MAX_ENTITIES; m++)

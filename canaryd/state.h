@@ -19,9 +19,12 @@
  * 2: approval gates in struct rollout; 3: version ids; 4: seed per rollout,
  * stratum judge; 5: the candidate's prepare command; 6: pin rules, and the
  * program ids of stable and previous; 7: the shadow phase (plan and state);
- * 8: entity steps (plan, state, judges, and the entities' rules)
+ * 8: paired evidence in the live steps (plan.shadow_live, the step's paired decision);
+ * 9: the judge's baselines split by time-block snapshots, not odd intervals;
+ *    the calibration (per-stratum expected events, the own-rate bit);
+ * 10: entity steps (plan, state, the entity judges, and the entities' rules)
  */
-#define CANARYD_STATE_LAYOUT 8
+#define CANARYD_STATE_LAYOUT 10
 
 /* The file: this header, then struct canaryd_persist. */
 struct canaryd_state_header {

@@ -117,6 +117,9 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 		return canaryd_iface__set_entities(ifc, ROLLOUT_ENTITY_COUNT(a->arg),
 						   ROLLOUT_ENTITY_SLOT(a->arg));
 	case ROLLOUT_ACT_SHADOW:
+		/* Paired evidence in a live step: never a datapath failure of the rollout. */
+		if (a->arg == 2)
+			return canaryd_shadow__live_step(ifc);
 		if (a->arg)
 			return canaryd_shadow__begin(ifc);
 		canaryd_shadow__end(ifc);

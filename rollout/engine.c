@@ -105,7 +105,19 @@ int rollout__init(struct rollout *r, const struct rollout_plan *plan,
 			return -EINVAL;
 	memset(r, 0, sizeof(*r));
 	r->plan = *plan;
-	err = judge__init(&r->judge, jcfg);
+	{
+		/*
+		 * Paired evidence in the live steps is a second test of harm and a
+		 * second way to prove a step: each of the two gets half of alpha,
+		 * so the rollout's false-harmful rate and each step's
+		 * false-healthy rate stay within alpha (docs/JUDGE.md).
+		 */
+		struct judge_config jc = *jcfg;
+
+		if (plan->shadow_live)
+			jc.alpha /= 2;
+		err = judge__init(&r->judge, &jc);
+	}
 	if (err)
 		return err;
 	snprintf(r->reason, sizeof(r->reason), "not started");
@@ -117,11 +129,26 @@ bool rollout__done(const struct rollout *r)
 	return r->phase >= ROLLOUT_PROMOTED;
 }
 
+double rollout__paired_alpha(const struct rollout *r)
+{
+	return r->judge.cfg.alpha;
+}
+
 static void act(struct rollout_actions *acts, enum rollout_action_type type, __u64 arg)
 {
 	/* ROLLOUT_MAX_ACTIONS covers the longest sequence below. */
 	if (acts->nr < ROLLOUT_MAX_ACTIONS)
 		acts->a[acts->nr++] = (struct rollout_action){ type, arg };
+}
+
+/* A live step (the warm-up too) begins: its paired evidence anew. */
+static void paired_step(struct rollout *r, struct rollout_actions *acts)
+{
+	if (!r->paired)
+		return;
+	r->paired_decision = SHADOW_UNDECIDED;
+	r->paired_detail[0] = '\0';
+	act(acts, ROLLOUT_ACT_SHADOW, 2);
 }
 
 /* The judge's exposure rules follow the plan's current step. */
@@ -138,6 +165,7 @@ static void enter_step(struct rollout *r, __u32 k, __u64 now, struct rollout_act
 	if (k)
 		judge__new_step(&r->judge);
 	act(acts, ROLLOUT_ACT_SET_SHARE, s->share_bp);
+	paired_step(r, acts);
 }
 
 /* Roll back in the DESIGN.md order: share 0 first, then empty the slot. */
@@ -174,12 +202,13 @@ static void clear_pins(struct rollout *r, struct rollout_actions *acts)
 	r->entities_on = false;
 }
 
-/* The shadow phase ends before any share or slot change of the transition. */
+/* The shadow phase, or the live pairing, ends before any share or slot change of the transition. */
 static void end_shadow(struct rollout *r, struct rollout_actions *acts)
 {
-	if (r->shadowing)
+	if (r->shadowing || r->paired)
 		act(acts, ROLLOUT_ACT_SHADOW, 0);
 	r->shadowing = false;
+	r->paired = false;
 }
 
 
@@ -224,12 +253,15 @@ static void promote(struct rollout *r, __u64 now, struct rollout_actions *acts)
 /* The warm-up or step 0: the hash-split steps. */
 static void go_shares(struct rollout *r, __u64 now, struct rollout_actions *acts)
 {
+	/* Paired evidence in the live steps: the hash-split ones (not the entity steps). */
+	r->paired = r->plan.shadow_live;
 	if (r->plan.warmup_ms) {
 		r->warming = true;
 		r->step = 0;
 		r->step_start_ms = now;
 		r->share_bp = 0;
 		act(acts, ROLLOUT_ACT_SET_SHARE, 0);
+		paired_step(r, acts);
 	} else {
 		enter_step(r, 0, now, acts);
 	}
@@ -288,6 +320,34 @@ static void begin(struct rollout *r, __u64 now, struct rollout_actions *acts)
 }
 
 /*
+ * A live step's paired decision. Harm (the shell's test over the rollout's
+ * live steps, fidelity checked) rolls back in any live phase, paused
+ * included, warm-up included; safe and weak are kept for the ticks: safe
+ * proves the step with the split judge's exposure (handle_tick()), weak
+ * decides nothing.
+ */
+static int handle_paired(struct rollout *r, const struct rollout_event *ev,
+			 struct rollout_actions *acts)
+{
+	const char *detail = ev->detail && ev->detail[0] ? ev->detail : "no detail";
+
+	r->last_ms = ev->now_ms;
+	r->paired_decision = ev->shadow_decision;
+	snprintf(r->paired_detail, sizeof(r->paired_detail), "%s", detail);
+	if (ev->shadow_decision != SHADOW_HARMFUL)
+		return 0;
+	if (r->warming)
+		snprintf(r->reason, sizeof(r->reason),
+			 "harmful on paired evidence in the warm-up (share 0): %s", detail);
+	else
+		snprintf(r->reason, sizeof(r->reason),
+			 "harmful on paired evidence at step %u (%.2f%%): %s", r->step + 1,
+			 r->share_bp / 100.0, detail);
+	roll_back(r, ROLLOUT_ROLLED_BACK, ROLLOUT_N_ROLLED_BACK, ev->now_ms, acts);
+	return 0;
+}
+
+/*
  * The paired test's decision. Harm rolls back in any live phase (paused
  * included); leaving the shadow phase is progress, held by a pause.
  */
@@ -299,10 +359,12 @@ static int handle_shadow(struct rollout *r, const struct rollout_event *ev,
 
 	if (r->phase != ROLLOUT_PROGRESSING && r->phase != ROLLOUT_PAUSED)
 		return -EINVAL;
-	if (!r->shadowing)
+	if (!r->shadowing && !r->paired)
 		return 0;
 	if (ev->shadow_decision > SHADOW_WEAK)
 		return -EINVAL;
+	if (!r->shadowing)
+		return handle_paired(r, ev, acts);
 	r->shadow_decision = ev->shadow_decision;
 	r->last_ms = ev->now_ms;
 	el = ev->now_ms - r->step_start_ms;
@@ -332,7 +394,11 @@ static int handle_shadow(struct rollout *r, const struct rollout_event *ev,
 			 el / 1000.0, shadow_decision__name(ev->shadow_decision), detail);
 	else
 		return 0;
-	end_shadow(r, acts);
+	/* With live pairing the instances stay: go_live() turns them to the live steps. */
+	if (r->plan.shadow_live)
+		r->shadowing = false;
+	else
+		end_shadow(r, acts);
 	/* The warm-up's and the judge's clocks start when the traffic can. */
 	r->start_ms = ev->now_ms;
 	go_live(r, ev->now_ms, acts);
@@ -384,6 +450,24 @@ static void set_reason_ev(struct rollout *r, const char *what)
 	/* Truncated evidence still reads well; the full record is in last_ev. */
 	if (n > 0 && (size_t)n < sizeof(r->reason))
 		judge_evidence__format(&r->last_ev, r->reason + n, sizeof(r->reason) - n);
+}
+
+/*
+ * A step proven: by the split judge (its evidence), or by the paired
+ * evidence with the split judge's exposure ("paired safe (...)", then the
+ * split judge's evidence, undecided).
+ */
+static void set_reason_healthy(struct rollout *r, const char *what, bool by_paired)
+{
+	char w[ROLLOUT_REASON_LEN];
+
+	if (!by_paired) {
+		set_reason_ev(r, what);
+		return;
+	}
+	snprintf(w, sizeof(w), "%s on paired evidence, step %u: paired safe (%s), split exposure met, "
+		 "split test undecided", what, r->step + 1, r->paired_detail);
+	set_reason_ev(r, w);
 }
 
 static void add_totals(struct rollout *r, const struct rollout_event *ev)
@@ -530,6 +614,7 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 		       struct rollout_actions *acts)
 {
 	enum judge_verdict v;
+	bool by_paired = false;
 
 	if (r->phase != ROLLOUT_PROGRESSING && r->phase != ROLLOUT_PAUSED)
 		return 0;	/* nothing to judge; not an error */
@@ -604,6 +689,18 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 		return 0;
 	}
 
+	/*
+	 * Paired evidence proves the step where the split test has not (yet):
+	 * the same packets under both versions, safe at alpha / 2, and the
+	 * split judge's exposure (bake time, candidate packets, events) met.
+	 * Harm, untrusted and weak evidence are never overridden.
+	 */
+	if (r->paired && r->paired_decision == SHADOW_SAFE && r->last_ev.exposure_met &&
+	    (v == JUDGE_INCONCLUSIVE || v == JUDGE_TIMEOUT)) {
+		v = JUDGE_HEALTHY;
+		by_paired = true;
+	}
+
 	switch (v) {
 	case JUDGE_HARMFUL:
 		/* Harm rolls back in any live phase, paused included. */
@@ -652,17 +749,17 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 		 */
 		if (r->step + 2 >= r->plan.nr_steps) {
 			if (gated(r, ROLLOUT_GATE_PROMOTE)) {
-				set_reason_ev(r, "healthy, waiting for gate promote");
+				set_reason_healthy(r, "healthy, waiting for gate promote", by_paired);
 				wait_gate(r, ROLLOUT_GATE_PROMOTE, ev->now_ms, acts);
 			} else {
-				set_reason_ev(r, "promoted");
+				set_reason_healthy(r, "promoted", by_paired);
 				promote(r, ev->now_ms, acts);
 			}
 		} else if (gated(r, ROLLOUT_GATE_STEP)) {
-			set_reason_ev(r, "healthy, waiting for gate step");
+			set_reason_healthy(r, "healthy, waiting for gate step", by_paired);
 			wait_gate(r, ROLLOUT_GATE_STEP, ev->now_ms, acts);
 		} else {
-			set_reason_ev(r, "advanced");
+			set_reason_healthy(r, "advanced", by_paired);
 			advance(r, ev->now_ms, acts);
 		}
 		break;

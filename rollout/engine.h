@@ -101,6 +101,16 @@ struct rollout_plan {
 	/* The shadow phase before the warm-up; 0: none. */
 	__u64 shadow_ms;
 	/*
+	 * Paired evidence in the live steps (warm-up included): the shell
+	 * keeps shadow instances and replays a few sampled packets each
+	 * tick (ROLLOUT_ACT_SHADOW 2 at every step), and sends the paired
+	 * decision as ROLLOUT_EV_SHADOW. Harmful rolls back; safe proves a
+	 * step once the split judge's exposure is met, however the split
+	 * test stands. rollout__init() gives the split judge and the paired
+	 * tests alpha / 2 each (docs/JUDGE.md, "Paired evidence in live steps").
+	 */
+	bool shadow_live;
+	/*
 	 * Entity steps ("pin:NAME" in the step list), before the warm-up and
 	 * the shares, in this order: the shell holds each entity's rules.
 	 */
@@ -136,9 +146,12 @@ enum rollout_event_type {
 	ROLLOUT_EV_PINS,
 	/*
 	 * The paired test's decision now (shadow_decision, enum
-	 * shadow_decision) and, for a harm, detail: the metric, the matrix
-	 * cell and its count. Valid while progressing or paused; ignored (0,
-	 * no action) outside the shadow phase.
+	 * shadow_decision) and detail: for a harm the metric, the matrix cell
+	 * and its count, else the samples and fidelity. Valid while
+	 * progressing or paused; in the shadow phase it decides the phase,
+	 * in the live steps of a plan with shadow_live it is the step's
+	 * paired evidence (harmful rolls back, safe is kept for the ticks);
+	 * otherwise ignored (0, no action).
 	 */
 	ROLLOUT_EV_SHADOW,
 };
@@ -196,7 +209,10 @@ enum rollout_action_type {
 	 * arg = 1: begin the shadow phase (sampling on, shadow instances
 	 * loaded; after slot 1 is filled, its breaker armed and the share set
 	 * to 0); arg = 0: end it (sampling off, instances freed; before any
-	 * share or slot change of the transition that ends it).
+	 * share or slot change of the transition that ends it); arg = 2
+	 * (plan.shadow_live): a live step begins (the warm-up included, after
+	 * its share is set): keep or load the instances, sampling at the live
+	 * rate, this step's paired evidence anew. arg = 0 ends that too.
 	 */
 	ROLLOUT_ACT_SHADOW,
 	/*
@@ -250,6 +266,9 @@ struct rollout {
 	bool warming;			/* in the share-0 warm-up before step 0 */
 	bool shadowing;			/* in the shadow phase before the warm-up */
 	__u32 shadow_decision;		/* the last enum shadow_decision received */
+	bool paired;			/* live steps with paired evidence (plan.shadow_live) */
+	__u32 paired_decision;		/* this step's latest, SHADOW_UNDECIDED at its start */
+	char paired_detail[160];	/* its detail, for the reason line */
 	struct judge_state judge;
 	enum judge_verdict last_verdict;
 	struct judge_evidence last_ev;	/* evidence of the latest judgement */
@@ -291,7 +310,11 @@ int rollout_plan__parse(struct rollout_plan *plan, const char *steps, __u64 min_
 /* The index of entity NAME in PLAN's entity steps, or -1. */
 int rollout_plan__entity(const struct rollout_plan *plan, const char *name);
 
-/* A rollout in idle phase. 0, or -EINVAL for a bad plan or judge config. */
+/*
+ * A rollout in idle phase. 0, or -EINVAL for a bad plan or judge config.
+ * With plan->shadow_live the judge runs at jcfg->alpha / 2 (the other half
+ * is the paired tests', rollout__paired_alpha()).
+ */
 int rollout__init(struct rollout *r, const struct rollout_plan *plan,
 		  const struct judge_config *jcfg);
 
@@ -304,6 +327,8 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 		    struct rollout_actions *acts);
 
 bool rollout__done(const struct rollout *r);
+/* The alpha of each paired test in the live steps: the judge's (halved) alpha. */
+double rollout__paired_alpha(const struct rollout *r);
 const char *rollout_phase__name(enum rollout_phase p);
 const char *rollout_notice__name(enum rollout_notice n);
 /* "start", "step", "promote" (config keys and status); NULL for NONE. */

@@ -1300,6 +1300,220 @@ static void test_shadow_weak_goes_live(void **state)
 	free(r);
 }
 
+/*
+ * Live steps with paired evidence (plan.shadow_live): each second a tick,
+ * then the paired decision D (the shell's order: the counters are fed
+ * first). Returns the seconds run; *BY_PAIRED counts the steps proven on
+ * paired evidence.
+ */
+static __u64 run_paired(struct rollout *r, struct sim *m, __u64 max_s, enum shadow_decision d,
+			__u32 *by_paired)
+{
+	struct rollout_event ev;
+	struct rollout_actions a;
+	__u32 i, step_shadows = 0, steps = 0;
+	__u64 t;
+
+	*by_paired = 0;
+	for (t = 1; t <= max_s && !rollout__done(r); t++) {
+		sim_tick(m, r, &ev, 1000 + t * 1000);
+		assert_int_equal(rollout__handle(r, &ev, &a), 0);
+		for (i = 0; i < a.nr; i++) {
+			if (a.a[i].type == ROLLOUT_ACT_SHADOW && a.a[i].arg == 2)
+				step_shadows++;
+			if (a.a[i].type == ROLLOUT_ACT_NOTIFY && (a.a[i].arg == ROLLOUT_N_ADVANCED ||
+								  a.a[i].arg == ROLLOUT_N_PROMOTED)) {
+				steps++;
+				if (strstr(r->reason, "on paired evidence"))
+					(*by_paired)++;
+			}
+		}
+		if (rollout__done(r))
+			break;
+		assert_int_equal(shadow_ev(r, d, 1000 + t * 1000 + 1, "2000 samples, fidelity 1.000",
+					   &a), 0);
+	}
+	/* Every live step (the warm-up's included) got its paired evidence anew. */
+	if (r->phase == ROLLOUT_PROMOTED && r->plan.shadow_live)
+		assert_int_equal(step_shadows, steps);
+	return t;
+}
+
+static void start_live(struct rollout *r, struct sim *m, bool live, __u64 min_packets)
+{
+	static const enum rollout_action_type order[] = {
+		ROLLOUT_ACT_FILL_SLOT, ROLLOUT_ACT_ARM_BREAKER, ROLLOUT_ACT_SET_SHARE,
+		ROLLOUT_ACT_SHADOW, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct rollout_event ev = { .type = ROLLOUT_EV_START, .now_ms = 1000 };
+	struct rollout_actions a;
+	struct rollout_plan plan;
+	struct judge_config jc;
+
+	judge_config__defaults(&jc);
+	assert_int_equal(rollout_plan__parse(&plan, "1,5,25,50,100", 10000, 600000, min_packets), 0);
+	plan.shadow_live = live;
+	assert_int_equal(rollout__init(r, &plan, &jc), 0);
+	/* Two tests of harm, two ways to a proof: alpha / 2 each. */
+	assert_true(rollout__paired_alpha(r) == (live ? jc.alpha / 2 : jc.alpha));
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	if (live) {
+		/* The warm-up's share 0, then its paired evidence. */
+		assert_actions(&a, order, 6);
+		assert_int_equal(a.a[2].arg, 0);
+		assert_int_equal(a.a[3].arg, 2);
+		assert_true(r->paired);
+	}
+	m->rng = 11;
+}
+
+/*
+ * Paired safe proves a step the split test leaves undecided, once the
+ * split judge's exposure is met: at 2,000 packets/s and a 2 % drop rate an
+ * equal candidate's step at 1 % sees 0.4 drops a second, far too few for
+ * the split test to bound the ratio below 1.25 in minutes; the paired
+ * evidence (the same packets under both versions) does not need them.
+ * Weak evidence proves nothing.
+ */
+static void test_live_paired_safe(void **state)
+{
+	struct sim m = { .pps = 2000, .stable_drop = 0.02, .cand_drop = 0.02, .share_skew = 1 };
+	struct rollout *r = calloc(1, sizeof(*r));
+	__u32 by_paired;
+	__u64 with, without, weak;
+
+	(void)state;
+	start_live(r, &m, false, 500);
+	without = run_paired(r, &m, 120, SHADOW_SAFE, &by_paired);
+	print_message("equal candidate at 2,000 packets/s, split judge alone: %s after %llu s: %s\n",
+		      rollout_phase__name(r->phase), (unsigned long long)without, r->reason);
+	assert_int_equal(by_paired, 0);
+	assert_int_not_equal(r->phase, ROLLOUT_PROMOTED);
+
+	start_live(r, &m, true, 500);
+	with = run_paired(r, &m, 120, SHADOW_SAFE, &by_paired);
+	print_message("with paired safe: %s after %llu s, %u steps on paired evidence: %s\n",
+		      rollout_phase__name(r->phase), (unsigned long long)with, by_paired, r->reason);
+	assert_int_equal(r->phase, ROLLOUT_PROMOTED);
+	assert_int_equal(by_paired, r->plan.nr_steps - 1);
+	assert_non_null(strstr(r->reason, "promoted on paired evidence"));
+	/*
+	 * The warm-up (20 s: twice warmup_ms, step 1's strata hold fewer
+	 * than 1,000 packets before), step 1 until its 500 candidate packets
+	 * (20/s: 25 s), the others at their bake time (10 s each): 75 s.
+	 */
+	assert_true(with >= 75);
+	assert_true(with <= 77);
+
+	/* Weak (or undecided) paired evidence never decides: as the split alone. */
+	start_live(r, &m, true, 500);
+	weak = run_paired(r, &m, 120, SHADOW_WEAK, &by_paired);
+	print_message("with paired weak: %s after %llu s: %s\n", rollout_phase__name(r->phase),
+		      (unsigned long long)weak, r->reason);
+	assert_int_equal(by_paired, 0);
+	assert_int_not_equal(r->phase, ROLLOUT_PROMOTED);
+	assert_int_not_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	free(r);
+}
+
+/*
+ * Paired harm rolls back (pairing off first, then the rollback order),
+ * at a step or in the warm-up, paused too; the split judge's harm still
+ * rolls back while the paired evidence says safe.
+ */
+static void test_live_paired_harm(void **state)
+{
+	static const enum rollout_action_type order[] = {
+		ROLLOUT_ACT_SHADOW, ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_SLOT,
+		ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct sim eq = { .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01, .share_skew = 1 };
+	struct sim bad = { .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.03, .share_skew = 1 };
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_actions a;
+	__u32 by_paired;
+
+	(void)state;
+	/* In the warm-up (share 0): before any customer packet reaches the candidate. */
+	start_live(r, &eq, true, 5000);
+	run_sim_from(r, &eq, 1000, 3);
+	assert_true(r->warming);
+	assert_int_equal(shadow_ev(r, SHADOW_HARMFUL, 4500, "drop_up: pass->drop 500 of 620", &a), 0);
+	assert_actions(&a, order, 5);
+	assert_int_equal(a.a[0].arg, 0);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_non_null(strstr(r->reason, "harmful on paired evidence in the warm-up"));
+	assert_non_null(strstr(r->reason, "pass->drop 500"));
+	assert_false(r->paired);
+	assert_int_equal(shadow_ev(r, SHADOW_HARMFUL, 5000, "x", &a), -EINVAL);
+
+	/* At step 1, paused by an operator: harm still rolls back. */
+	start_live(r, &eq, true, 5000);
+	run_sim_from(r, &eq, 1000, 25);
+	assert_false(r->warming);
+	assert_int_equal(r->step, 0);
+	assert_int_equal(rollout__handle(r, &(struct rollout_event){ .type = ROLLOUT_EV_PAUSE,
+								    .now_ms = 26500 }, &a), 0);
+	assert_int_equal(shadow_ev(r, SHADOW_HARMFUL, 27000, "drop_up: pass->drop 9", &a), 0);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_non_null(strstr(r->reason, "harmful on paired evidence at step 1 (1.00%)"));
+
+	/* The split judge's harm, with paired evidence saying safe all along. */
+	start_live(r, &bad, true, 5000);
+	run_paired(r, &bad, 600, SHADOW_SAFE, &by_paired);
+	print_message("3x drops, paired safe: %s: %s\n", rollout_phase__name(r->phase), r->reason);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_int_equal(strncmp(r->reason, "harmful: ", 9), 0);
+
+	/* Without shadow_live the event in a live step changes nothing. */
+	start_live(r, &eq, false, 5000);
+	assert_false(r->paired);
+	assert_int_equal(shadow_ev(r, SHADOW_HARMFUL, 2000, "x", &a), 0);
+	assert_int_equal(a.nr, 0);
+	assert_int_equal(r->phase, ROLLOUT_PROGRESSING);
+	free(r);
+}
+
+/* A shadow phase, then the live steps: the instances stay (no SHADOW 0), step evidence anew. */
+static void test_live_after_shadow(void **state)
+{
+	static const enum rollout_action_type order[] = {
+		ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_SHADOW, ROLLOUT_ACT_PERSIST,
+	};
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_event ev = { .type = ROLLOUT_EV_START, .now_ms = 1000 };
+	struct rollout_actions a;
+	struct rollout_plan plan;
+	struct judge_config jc;
+
+	(void)state;
+	judge_config__defaults(&jc);
+	plan_default(&plan);
+	plan.shadow_ms = 10000;
+	plan.shadow_live = true;
+	assert_int_equal(rollout__init(r, &plan, &jc), 0);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_true(r->shadowing);
+	assert_false(r->paired);
+	/* Safe in the phase (its own decision, its own rule) goes live. */
+	assert_int_equal(shadow_ev(r, SHADOW_SAFE, 11000, "safe", &a), 0);
+	assert_actions(&a, order, 3);
+	assert_int_equal(a.a[1].arg, 2);
+	assert_false(r->shadowing);
+	assert_true(r->paired);
+	assert_true(r->warming);
+	/* Safe from then on is the warm-up's evidence: no step to prove yet. */
+	assert_int_equal(shadow_ev(r, SHADOW_SAFE, 11500, "safe", &a), 0);
+	assert_int_equal(a.nr, 0);
+	assert_true(r->warming);
+	/* Abort: pairing off first. */
+	assert_int_equal(rollout__handle(r, &(struct rollout_event){ .type = ROLLOUT_EV_ABORT,
+								    .now_ms = 12000 }, &a), 0);
+	assert_int_equal(a.a[0].type, ROLLOUT_ACT_SHADOW);
+	assert_int_equal(a.a[0].arg, 0);
+	free(r);
+}
+
 static void test_failed_interface_lost(void **state)
 {
 	struct rollout *r = calloc(1, sizeof(*r));
@@ -1359,6 +1573,9 @@ int main(void)
 		cmocka_unit_test(test_shadow_harmful),
 		cmocka_unit_test(test_shadow_safe),
 		cmocka_unit_test(test_shadow_weak_goes_live),
+		cmocka_unit_test(test_live_paired_safe),
+		cmocka_unit_test(test_live_paired_harm),
+		cmocka_unit_test(test_live_after_shadow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
