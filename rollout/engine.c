@@ -27,7 +27,8 @@ int rollout_plan__parse(struct rollout_plan *plan, const char *steps, __u64 min_
 		double pct;
 		__u32 bp;
 
-		/* Entity steps first: "pin:NAME", before any share. */
+		/* Entity steps first: "pin:NAME", before any share ("1, 5": blanks after a comma). */
+		p += strspn(p, " \t");
 		if (!strncmp(p, "pin:", 4)) {
 			size_t len = strspn(p + 4, "abcdefghijklmnopqrstuvwxyz"
 						   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.");

@@ -314,6 +314,10 @@ static void test_entity_plan_parse(void **state)
 	assert_string_equal(p.entity[1], "customer_b.eu");
 	assert_int_equal(rollout_plan__entity(&p, "customer_b.eu"), 1);
 	assert_int_equal(rollout_plan__entity(&p, "customer-c"), -1);
+	/* Blanks after a comma, as in a config line. */
+	assert_int_equal(rollout_plan__parse(&p, "pin:net-a, pin:net-b, 50, 100", 1, 2, 3), 0);
+	assert_int_equal(p.nr_entities, 2);
+	assert_string_equal(p.entity[1], "net-b");
 	/* Before any share only; a name once; not empty, not too long, no stray characters. */
 	assert_int_equal(rollout_plan__parse(&p, "1,pin:a,100", 1, 2, 3), -EINVAL);
 	assert_int_equal(rollout_plan__parse(&p, "pin:a,pin:a,100", 1, 2, 3), -EINVAL);
