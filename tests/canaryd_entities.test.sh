@@ -4,7 +4,7 @@
 # with [entity net-a] dst 198.18.6.0/24 and [entity net-b] dst 198.18.7.0/24,
 # each entity's traffic 10 % dropped (attack sources in subnet D), beside the
 # bed's hash-split traffic. fw_v2 is promoted through both entity steps and
-# the shares; fw_dropnet (drops every packet to 198.18.7.0/24) is rolled back
+# the shares (canaryd restarted in net-b's step: states and rules kept); fw_dropnet (drops every packet to 198.18.7.0/24) is rolled back
 # at net-b, net-a's step passed, with no hash-split packet on the candidate
 # and every entity rule removed.
 set -u
@@ -43,6 +43,17 @@ cb_wait_status "$IF" '.rollout.entities[0].state == "judging"' 30 "net-a judged"
 	fail "net-a's rules never moved to the candidate"
 $CTL status "$IF" | grep -q '^  entity  *net-a  judging  dst 198.18.6.0/24: baseline' ||
 	fail "canaryctl status has no entity line: $($CTL status "$IF")"
+# A canaryd restart in net-b's step keeps the entity states and rules (state file).
+cb_wait_status "$IF" '.rollout.entities[1].state == "baseline"' 30 "net-b's baseline" ||
+	fail "net-b's step never began"
+kill "$CB_DAEMON_PID"
+wait "$CB_DAEMON_PID" 2>/dev/null
+cb_start_daemon || fail "canaryd did not come back"
+[ "$(ents)" = '[{"name":"net-a","state":"passed"},{"name":"net-b","state":"baseline"}]' ] ||
+	[ "$(ents)" = '[{"name":"net-a","state":"passed"},{"name":"net-b","state":"judging"}]' ] ||
+	fail "entity states after the restart: $(ents)"
+[ "$($CTL -j status "$IF" | jq -c .interfaces[0].rollout.pins.rules)" != '[]' ] ||
+	fail "the entity rules were lost in the restart"
 cb_wait_status "$IF" '.rollout.phase == "promoted"' 120 "fw_v2 promoted" ||
 	fail "fw_v2 was not promoted: $(ents) $($CTL -j status "$IF" | jq -r '.interfaces[0].rollout.reason')"
 st=$($CTL -j status "$IF" | jq -c '.interfaces[0].rollout |
