@@ -230,6 +230,8 @@ $(O)/tests/test_webhook: TEST_LIBS += $(TOOL_LIBS) $(CURL_LIBS)
 # Its test writes captures (libpcap) and runs build/canaryctl preflight.
 $(O)/tests/test_preflight: $(O)/canaryctl $(TEST_BPF_OBJS) $(VERSION_OBJS)
 $(O)/tests/test_preflight: TEST_LIBS += $(PCAP_LIBS) $(TOOL_LIBS)
+# The capture writer (lib/capfile.c), read back with libpcap.
+$(O)/tests/test_capture: TEST_LIBS += $(PCAP_LIBS)
 
 $(O)/fuzz/obj/%.o: %.c
 	$(call msg,CC-FUZZ,$@)
@@ -261,7 +263,7 @@ test: $(TEST_DEPS)
 # state file's layouts, the shadow evidence.
 CHECK_TESTS := test_canaryctl test_config test_control test_engine test_judge test_link \
 	test_metrics test_reconcile test_history test_settings test_state test_shadow test_webhook \
-	test_entity
+	test_entity test_capture
 check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
 	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
 

@@ -71,7 +71,7 @@ const char *canary_dp__pin_dir(const struct canary_dp *dp)
 /* Does CFG give the dispatcher anything to classify: a candidate range or a pin rule set? */
 static bool config_splits(const struct canary_config *cfg)
 {
-	return cfg->flags & (CANARY_F_SPLIT | CANARY_F_PINS | CANARY_F_STRATA);
+	return cfg->flags & (CANARY_F_SPLIT | CANARY_F_PINS | CANARY_F_STRATA | CANARY_F_CAPTURE);
 }
 
 /* Write the split word that every packet reads first (canary_abi.h). */
@@ -850,6 +850,17 @@ int canary_dp__set_rollout(struct canary_dp *dp, bool on, __u32 seed)
 	} else {
 		cfg.flags &= ~CANARY_F_STRATA;
 	}
+	return canary_dp__set_config(dp, &cfg);
+}
+
+int canary_dp__set_capture(struct canary_dp *dp, bool on)
+{
+	struct canary_config cfg = dp->cfg;
+
+	if (on)
+		cfg.flags |= CANARY_F_CAPTURE;
+	else
+		cfg.flags &= ~CANARY_F_CAPTURE;
 	return canary_dp__set_config(dp, &cfg);
 }
 

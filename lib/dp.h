@@ -159,6 +159,13 @@ int canary_dp__set_cost_sampling(struct canary_dp *dp, __u32 n);
  */
 #define CANARY_SAMPLE_RATE_MAX 1000000
 int canary_dp__set_sampling(struct canary_dp *dp, __u32 every, __u32 rate, __u32 snap);
+/*
+ * A live capture (canaryctl capture) begins or ends: while on, the
+ * dispatcher takes the split path, where the sampler is, even with no
+ * rollout (every packet to stable unless a rollout gives it elsewhere).
+ * It changes nothing else: a rollout's split path stays as it was.
+ */
+int canary_dp__set_capture(struct canary_dp *dp, bool on);
 /* The sampler's counters summed over the CPUs (picked, limited, lost, sent). */
 int canary_dp__read_sample_state(const struct canary_dp *dp, struct canary_sample_state *out);
 

@@ -757,6 +757,23 @@ static void test_sampling(void **state)
 	assert_int_equal(canary_sample_reader__consume(r), 0);
 	assert_int_equal(sample_delta(f, &s0).picked, 0);
 
+	/* A capture: the split path with no rollout, every packet sampled from stable. */
+	assert_int_equal(canary_dp__set_capture(f->dp, true), 0);
+	run_ctx(f, buf, n, 100, &ret);
+	assert_int_equal(ret, XDP_PASS);
+	sink.n = 0;
+	assert_int_equal(canary_sample_reader__consume(r), 100);
+	assert_int_equal(sink.last.slot, 0);
+	assert_int_equal(sink.last.verdict, XDP_PASS);
+	assert_memory_equal(sink.last.data, buf, n);
+	/* Off again: idle, nothing sampled. */
+	assert_int_equal(canary_dp__set_capture(f->dp, false), 0);
+	assert_int_equal(canary_dp__read_sample_state(f->dp, &s0), 0);
+	run_ctx(f, buf, n, 100, NULL);
+	assert_int_equal(canary_sample_reader__consume(r), 0);
+	assert_int_equal(sample_delta(f, &s0).picked, 0);
+	sink.n = 0;
+
 	/* The candidate has every flow: each packet sampled with slot 1's verdict. */
 	two_slots(f, 10000, 0);
 	assert_int_equal(canary_dp__read_sample_state(f->dp, &s0), 0);

@@ -29,6 +29,7 @@
 #include <pcap/dlt.h>
 #include <pcap/pcap.h>
 
+#include "capfile.h"
 #include "fixture.h"
 #include "pkt.h"
 
@@ -154,6 +155,25 @@ static void write_mix(const char *path)
 		assert_true(recs[i].caplen > 0);
 	}
 	write_pcap(path, DLT_EN10MB, recs, NPKTS);
+}
+
+/* The mix written by canaryctl capture's writer (lib/capfile.c): pcapng or, for .pcap, classic. */
+static void write_mix_capfile(const char *path)
+{
+	static __u8 buf[PKT_MAX];
+	struct canary_capfile *cf;
+	char err[256] = "", comment[160];
+	size_t i, len;
+
+	assert_int_equal(canary_capfile__open(path, CANARY_SNAP_MAX, "veth0", &cf, err,
+					      sizeof(err)), 0);
+	for (i = 0; i < NPKTS; i++) {
+		len = mix_packet(i, buf);
+		canary_capfile__comment(comment, sizeof(comment), 0, mix_verdict(i, 0), 5, 0, 0);
+		assert_int_equal(canary_capfile__write(cf, 1700000000000000000ULL + i * 1000, buf,
+						       len, len, comment, err, sizeof(err)), 0);
+	}
+	assert_int_equal(canary_capfile__close(cf, err, sizeof(err)), 0);
 }
 
 static void run_ctl(struct run *r, const char *const *args)
@@ -359,6 +379,31 @@ static void test_blackhole(void **state)
 	RUN(&r, "preflight", "--max-diff", rate, "--pcap", cap_path, v1, bh);
 	assert_int_equal(r.code, 2);
 	run_free(&r);
+}
+
+/* What canaryctl capture writes, pcapng and classic pcap: the same matrix as tcpdump's files. */
+static void test_capfile(void **state)
+{
+	const char *v1 = build_path("versions/fw_v1.bpf.o");
+	const char *bh = build_path("versions/fw_blackhole.bpf.o");
+	const char *names[] = { "mix.pcapng", "mix2.pcap" };
+	char path[160];
+	struct run r;
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[k]);
+		write_mix_capfile(path);
+		RUN(&r, "-j", "preflight", "--pcap", path, v1, bh);
+		assert_int_equal(r.code, 2);
+		assert_non_null(r.json);
+		assert_int_equal(jint(r.json, "capture.packets"), NPKTS);
+		assert_int_equal(jint(r.json, "capture.run"), NPKTS);
+		assert_int_equal(jint(r.json, "capture.snapped"), 0);
+		assert_matrix(r.json, 0, 1);
+		run_free(&r);
+	}
 }
 
 static void test_v2(void **state)
@@ -616,6 +661,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identical),
 		cmocka_unit_test(test_blackhole),
+		cmocka_unit_test(test_capfile),
 		cmocka_unit_test(test_v2),
 		cmocka_unit_test(test_short_and_cut),
 		cmocka_unit_test(test_rewritten_and_invalid),

@@ -157,8 +157,8 @@ struct canary_mode {
  */
 #define CANARY_F_STRATA (1U << 8)
 /*
- * Packet sampling (split path only, so only while a rollout or a shadow
- * phase runs): one packet in sample_every per CPU, at most sample_rate per
+ * Packet sampling (split path only, so only while a rollout, a shadow
+ * phase or a capture runs): one packet in sample_every per CPU, at most sample_rate per
  * second per CPU, is copied with the live verdict into the canary_samples
  * ring buffer (struct canary_sample).
  */
@@ -172,9 +172,16 @@ struct canary_mode {
  * nothing new.
  */
 #define CANARY_F_FRAGS (1U << 10)
+/*
+ * A live capture runs (canaryctl capture): take the split path, where the
+ * sampler is, even with no rollout; with no candidate range and no pin rule
+ * every packet still goes to stable. User space only, as CANARY_F_STRATA.
+ */
+#define CANARY_F_CAPTURE (1U << 11)
 #define CANARY_F_ALL                                                                \
 	(CANARY_F_SYMMETRIC | CANARY_F_FAIL_CLOSED | CANARY_F_PINS | CANARY_F_COST | \
-	 CANARY_F_SPLIT | CANARY_F_STRATA | CANARY_F_SAMPLE | CANARY_F_FRAGS)
+	 CANARY_F_SPLIT | CANARY_F_STRATA | CANARY_F_SAMPLE | CANARY_F_FRAGS |       \
+	 CANARY_F_CAPTURE)
 
 /* Hash-space range [lo, hi) of one candidate slot, in basis points. */
 struct canary_range {
