@@ -801,12 +801,12 @@ static int stratum_own(const struct judge_stratum *js, int m)
 
 static double cal_a(const struct judge_state *st, const struct judge_stratum *js, int m)
 {
-	return m < JUDGE_NR_METRICS ? st->m[m].cal_a[stratum_own(js, m)] : 0;
+	return st->m[m].cal_a[stratum_own(js, m)];
 }
 
 static double cal_b(const struct judge_state *st, const struct judge_stratum *js, int m)
 {
-	return m < JUDGE_NR_METRICS ? st->m[m].cal_b[stratum_own(js, m)] : 1;
+	return st->m[m].cal_b[stratum_own(js, m)];
 }
 
 /* Its residual since the freeze, net of the calibration. */
@@ -860,7 +860,8 @@ static double harm_thr(const struct judge_state *st);
  * least twice K usual strata to draw from, and K at most JUDGE_SUBSET_MAX_K.
  */
 static double subset_factor(const struct judge_state *st, int m, const struct interval *iv,
-			    const double *zs, const double *vz, double cut, __u32 K, double phi)
+			    const double *rs, const double *zs, const double *vz, double cut,
+			    __u32 K, double phi)
 {
 	static __u32 idx[JUDGE_STRATA];
 	double z[JUDGE_SUBSETS], bt;
@@ -871,7 +872,7 @@ static double subset_factor(const struct judge_state *st, int m, const struct in
 	/* Beyond a few dozen strata their sum is as normal as phi says. */
 	if (!K || K > JUDGE_SUBSET_MAX_K || phi <= 0)
 		return 1;
-	/* Stable's usual strata: z^2 and V as dispersion() computed them. */
+	/* Stable's usual strata: residual, z^2 and V as dispersion() computed them. */
 	for (s = iv->lo_s; s < JUDGE_STRATA; s++)
 		if (zs[s] >= 0 && zs[s] <= cut)
 			idx[n++] = s;
@@ -891,7 +892,7 @@ static double subset_factor(const struct judge_state *st, int m, const struct in
 			t = idx[i];
 			idx[i] = idx[r];
 			idx[r] = t;
-			sr += stratum_r(st, &st->s[idx[i]], m);
+			sr += rs[idx[i]];
 			sv += vz[idx[i]];
 		}
 		z[j] = sv > 0 ? fabs(sr) / sqrt(phi * sv) : 0;
@@ -1009,7 +1010,7 @@ static double dispersion(struct judge_state *st, int m, const struct interval *i
 	double r2 = 0, v = 0, z2 = 0, z4 = 0, k = 0, phi, neff, ucb, cut, bt, rt = 0, srt = 0;
 	double pn = 0, pb = 0, g;
 	bool traffic = true;
-	double zs[JUDGE_STRATA], vz[JUDGE_STRATA], tmp[JUDGE_STRATA];
+	double rs[JUDGE_STRATA], zs[JUDGE_STRATA], vz[JUDGE_STRATA], tmp[JUDGE_STRATA];
 	__u32 s, nz = 0, nout = 0, kc = 0, cout = 0;
 
 	ms->trim = ms->strim = 0;
@@ -1022,7 +1023,8 @@ static double dispersion(struct judge_state *st, int m, const struct interval *i
 		double vs = stratum_var(st, js, m, js->n, js->w[m], &bt);
 
 		vz[s] = vs;
-		zs[s] = vs > 1e-9 ? stratum_r(st, js, m) * stratum_r(st, js, m) / vs : -1;
+		rs[s] = stratum_r(st, js, m);
+		zs[s] = vs > 1e-9 ? rs[s] * rs[s] / vs : -1;
 		if (zs[s] >= 0)
 			tmp[nz++] = zs[s];
 	}
@@ -1030,7 +1032,7 @@ static double dispersion(struct judge_state *st, int m, const struct interval *i
 		return 1;
 	cut = JUDGE_OUT_Z2 * fmax(1, select_kth(tmp, (int)nz, (int)nz / 2) / JUDGE_CHI2_1_MEDIAN);
 	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
-		double q = stratum_r(st, &st->s[s], m) * stratum_r(st, &st->s[s], m);
+		double q = rs[s] * rs[s];
 
 		if (zs[s] < 0)
 			continue;
@@ -1080,7 +1082,7 @@ static double dispersion(struct judge_state *st, int m, const struct interval *i
 	phi = z2 / k;
 	neff = z2 * z2 / z4;
 	ucb = neff / fmax(judge_chi2_lower(neff, JUDGE_PHI_Q), neff / JUDGE_PHI_UCB_MAX);
-	return fmax(1, fmax(fmax(phi * ucb, r2 / v), phi * subset_factor(st, m, iv, zs, vz, cut, kc, phi)));
+	return fmax(1, fmax(fmax(phi * ucb, r2 / v), phi * subset_factor(st, m, iv, rs, zs, vz, cut, kc, phi)));
 }
 
 /*
