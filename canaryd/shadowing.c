@@ -341,6 +341,19 @@ static void harm_detail(const struct shadow_evidence *sev, const struct shadow_p
 		 best && best->n_examples ? best->ex[0].summary : "no example kept");
 }
 
+/* The shadow instances could not be loaded: an undecided event, WHAT it leaves. */
+static void feed_unloadable(struct canaryd *d, struct iface *ifc, __u64 now, const char *what)
+{
+	struct rollout_event ev = { .type = ROLLOUT_EV_SHADOW, .now_ms = now,
+				    .shadow_decision = SHADOW_UNDECIDED };
+	char detail[ROLLOUT_REASON_LEN - 96];
+
+	snprintf(detail, sizeof(detail),
+		 "the shadow instances cannot be loaded (canaryd's log says why): %s", what);
+	ev.detail = detail;
+	canaryd_iface__feed(d, ifc, &ev);
+}
+
 /*
  * A live step's tick: the ring drained within the time bound, the live
  * steps' decision fed. A restart in a live step loads the instances again
@@ -359,11 +372,7 @@ static void live_tick(struct canaryd *d, struct iface *ifc, __u64 now)
 		canaryd_shadow__live_step(ifc);
 	sh = ifc->shadow;
 	if (!sh || !sh->live) {
-		snprintf(detail, sizeof(detail), "the shadow instances cannot be loaded (canaryd's "
-			 "log says why): no paired evidence");
-		ev.shadow_decision = SHADOW_UNDECIDED;
-		ev.detail = detail;
-		canaryd_iface__feed(d, ifc, &ev);
+		feed_unloadable(d, ifc, now, "no paired evidence");
 		return;
 	}
 	sh->tick_deadline_ns = mono_ns() + CANARYD_SHADOW_LIVE_TICK_NS;
@@ -421,11 +430,7 @@ void canaryd_shadow__tick(struct canaryd *d, struct iface *ifc, __u64 now)
 	    ifc->shadow)
 		ifc->shadow->load_failed = true;
 	if (!ifc->shadow || ifc->shadow->load_failed) {
-		snprintf(detail, sizeof(detail), "the shadow instances cannot be loaded (canaryd's "
-			 "log says why): no evidence");
-		ev.shadow_decision = SHADOW_UNDECIDED;
-		ev.detail = detail;
-		canaryd_iface__feed(d, ifc, &ev);
+		feed_unloadable(d, ifc, now, "no evidence");
 		return;
 	}
 	sh = ifc->shadow;
