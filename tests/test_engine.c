@@ -18,21 +18,7 @@
 #include "canary_abi.h"
 #include "engine.h"
 #include "shadow.h"
-
-/* splitmix64: a deterministic generator, one state per simulation. */
-static __u64 rng_next(__u64 *s)
-{
-	__u64 z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static double rng_unit(__u64 *s)
-{
-	return (rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
-}
+#include "splitmix.h"
 
 /* Poisson sample: inversion for small means, normal approximation above. */
 static __u64 poisson(__u64 *s, double mean)
@@ -45,12 +31,12 @@ static __u64 poisson(__u64 *s, double mean)
 
 		do {
 			k++;
-			p *= rng_unit(s);
+			p *= splitmix_unit(s);
 		} while (p > l);
 		return k - 1;
 	}
 	{
-		double u1 = rng_unit(s) + 1e-300, u2 = rng_unit(s);
+		double u1 = splitmix_unit(s) + 1e-300, u2 = splitmix_unit(s);
 		double z = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 		double x = mean + sqrt(mean) * z;
 

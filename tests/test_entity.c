@@ -20,25 +20,12 @@
 #include <cmocka.h>
 
 #include "entity.h"
-
-static __u64 rng_next(__u64 *s)
-{
-	__u64 z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static double rng_unit(__u64 *s)
-{
-	return (rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
-}
+#include "splitmix.h"
 
 /* Binomial(n, p) by its normal approximation (exact enough at these counts), clamped. */
 static __u64 binom(__u64 *s, __u64 n, double p)
 {
-	double u1 = rng_unit(s) + 1e-300, u2 = rng_unit(s);
+	double u1 = splitmix_unit(s) + 1e-300, u2 = splitmix_unit(s);
 	double z = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 	double x = n * p + sqrt(n * p * (1 - p)) * z;
 
@@ -51,7 +38,7 @@ static __u64 binom(__u64 *s, __u64 n, double p)
 		__u64 k = 0, i;
 
 		for (i = 0; i < n; i++)
-			k += rng_unit(s) < p;
+			k += splitmix_unit(s) < p;
 		return k;
 	}
 	return x < 0 ? 0 : x > n ? n : (__u64)llround(x);
@@ -67,7 +54,7 @@ struct flow {
 
 static void feed(struct entity_judge *j, struct flow *f, int half)
 {
-	double w = 1 + f->wobble * (2 * rng_unit(&f->rng) - 1);
+	double w = 1 + f->wobble * (2 * splitmix_unit(&f->rng) - 1);
 	double re = (half ? f->ent_after : f->ent_before) * w;
 	double rc = (half ? f->ctl_after : f->ctl_before) * w;
 	struct judge_sample e = { .packets = f->ent_pps }, c = { .packets = f->ctl_pps };
