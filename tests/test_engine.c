@@ -18,7 +18,7 @@
 #include "canary_abi.h"
 #include "engine.h"
 #include "shadow.h"
-#include "splitmix.h"
+#include "rng.h"
 
 /* Poisson sample: inversion for small means, normal approximation above. */
 static __u64 poisson(__u64 *s, double mean)

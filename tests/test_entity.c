@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "entity.h"
-#include "splitmix.h"
+#include "rng.h"
 
 /* Binomial(n, p) by its normal approximation (exact enough at these counts), clamped. */
 static __u64 binom(__u64 *s, __u64 n, double p)

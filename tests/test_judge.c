@@ -20,46 +20,22 @@
 #include <cmocka.h>
 
 #include "judge.h"
+#include "rng.h"
 
 /* ---- a deterministic generator: xoshiro256**, seeded by splitmix64 ---- */
 
 struct rng {
-	uint64_t s[4];
+	__u64 s[4];
 };
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static void rng_seed(struct rng *r, uint64_t seed)
 {
-	int i;
-
-	for (i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
+	xoshiro_seed(r->s, seed);
 }
 
 static uint64_t rng_next(struct rng *r)
 {
-	uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
+	return xoshiro_next(r->s);
 }
 
 /* Uniform in (0, 1). */

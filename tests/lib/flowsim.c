@@ -8,7 +8,7 @@
 #include "canary_abi.h"
 #include "engine.h"
 #include "flowsim.h"
-#include "splitmix.h"
+#include "rng.h"
 
 static double normal(__u64 *s)
 {

@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "flowsim2.h"
 #include "judge.h"
+#include "rng.h"
 
 #define INF 1e300
 #define MAX_LIFE 1e6		/* s: a cap on heavy-tailed lifetimes */
@@ -17,40 +18,19 @@
 
 /* xoshiro256** seeded by splitmix64: a different generator from flowsim.c's. */
 struct rng {
-	uint64_t s[4];
+	__u64 s[4];
 	double spare;
 	bool have;
 };
 
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
 static uint64_t next(struct rng *g)
 {
-	uint64_t *s = g->s, r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return r;
+	return xoshiro_next(g->s);
 }
 
 static void rng_seed(struct rng *g, uint64_t seed)
 {
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
-
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-		g->s[i] = z ^ (z >> 31);
-	}
+	xoshiro_seed(g->s, seed);
 }
 
 static double unit(struct rng *g)
