@@ -632,7 +632,9 @@ struct shock {
  * (not its expectation: half an event is a bias where events are few): a
  * baseline of a few packets, none or all of them events, does not make the
  * stratum certain (a flow too small to show in the baseline shows up
- * later).
+ * later). Spread over the packets the rate rests on, the prior's too: a
+ * shrunk stratum with 2 baseline packets has the centre's rate, not a
+ * sixth.
  */
 static double base_rate(const struct judge_stratum *js, int m)
 {
