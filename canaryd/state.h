@@ -23,8 +23,9 @@
  * 9: the judge's baselines split by time-block snapshots, not odd intervals;
  *    the calibration (per-stratum expected events, the own-rate bit);
  * 10: entity steps (plan, state, the entity judges, and the entities' rules)
+ * 11: the outlying strata left out per harm direction (judge_metric_state)
  */
-#define CANARYD_STATE_LAYOUT 10
+#define CANARYD_STATE_LAYOUT 11
 
 /* The file: this header, then struct canaryd_persist. */
 struct canaryd_state_header {

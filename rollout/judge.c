@@ -632,11 +632,15 @@ struct shock {
  * (not its expectation: half an event is a bias where events are few): a
  * baseline of a few packets, none or all of them events, does not make the
  * stratum certain (a flow too small to show in the baseline shows up
- * later).
+ * later). Spread over the packets the rate rests on, the prior's too: a
+ * shrunk stratum with 2 baseline packets has the centre's rate, not a
+ * sixth.
  */
 static double base_rate(const struct judge_stratum *js, int m)
 {
-	return (js->base[m] * js->base_n + 0.5) / (js->base_n + 1);
+	double d = js->base_n + js->pm[m];
+
+	return (js->base[m] * d + 0.5) / (d + 1);
 }
 
 static double expect(const struct shock *k, const struct judge_stratum *js, int m, double n)
@@ -982,6 +986,62 @@ static void calibrate(struct judge_state *st, int m, const struct interval *iv)
 }
 
 /*
+ * Of the N cohort outliers in CO, the C with the largest SIGN * R (SIGN 0:
+ * |R|; otherwise only those on that side) first in CO; returns how many.
+ */
+static __u32 pick_outliers(const struct judge_state *st, int m, __u32 *co, __u32 n, __u32 c,
+			   int sign)
+{
+	__u32 i, j, b, t;
+
+	for (i = 0; i < c && i < n; i++) {
+		double kb;
+
+		b = i;
+		kb = -INFINITY;
+		for (j = i; j < n; j++) {
+			double r = stratum_r(st, &st->s[co[j]], m), kj = sign ? sign * r : fabs(r);
+
+			if (kj > kb) {
+				kb = kj;
+				b = j;
+			}
+		}
+		if (kb <= 0)
+			break;
+		t = co[i];
+		co[i] = co[b];
+		co[b] = t;
+	}
+	return i;
+}
+
+/*
+ * The residuals (since the freeze, R; since the step, SR) of the first K
+ * strata of CO; true when every one of them changed its packet count by
+ * at least half its excess events (flows came or went: packets per
+ * baseline packet G as on stable's usual strata). A changed verdict alone
+ * leaves the packets as they were.
+ */
+static bool trim_sums(const struct judge_state *st, int m, const __u32 *co, __u32 k, double g,
+		      double *r, double *sr)
+{
+	bool traffic = k > 0 && g > 0;
+	__u32 i;
+
+	*r = *sr = 0;
+	for (i = 0; i < k; i++) {
+		const struct judge_stratum *js = &st->s[co[i]];
+		double ri = stratum_r(st, js, m);
+
+		*r += ri;
+		*sr += stratum_sr(st, js, m);
+		traffic = traffic && fabs(js->n - g * js->base_n) >= 0.5 * fabs(ri);
+	}
+	return traffic;
+}
+
+/*
  * Dispersion of one metric from stable's strata (placebo candidates) since
  * the freeze: each stratum's z^2 = R^2 / V is an estimate of phi; their
  * mean, raised to an upper confidence bound with the effective number of
@@ -1007,14 +1067,14 @@ static void calibrate(struct judge_state *st, int m, const struct interval *iv)
 static double dispersion(struct judge_state *st, int m, const struct interval *iv, __u32 lo)
 {
 	struct judge_metric_state *ms = &st->m[m];
-	double r2 = 0, v = 0, z2 = 0, z4 = 0, k = 0, phi, neff, ucb, cut, bt, rt = 0, srt = 0;
+	double r2 = 0, v = 0, z2 = 0, z4 = 0, k = 0, phi, neff, ucb, cut, bt, rt, srt;
 	double pn = 0, pb = 0, g;
-	bool traffic = true;
 	double rs[JUDGE_STRATA], zs[JUDGE_STRATA], vz[JUDGE_STRATA], tmp[JUDGE_STRATA];
+	__u32 co[JUDGE_STRATA];
 	__u32 s, nz = 0, nout = 0, kc = 0, cout = 0;
 
-	ms->trim = ms->strim = 0;
-	ms->nr_trim = 0;
+	ms->trim[0] = ms->trim[1] = ms->strim = 0;
+	ms->nr_trim[0] = ms->nr_trim[1] = ms->nr_strim = 0;
 	calibrate(st, m, iv);
 	if (st->cfg.deff >= 1)
 		return st->cfg.deff;
@@ -1058,24 +1118,38 @@ static double dispersion(struct judge_state *st, int m, const struct interval *i
 		if (vs <= 1e-9)
 			continue;
 		kc++;
-		if (r * r / vs > cut) {
-			cout++;
-			rt += r;
-			srt += stratum_sr(st, js, m);
-			/*
-			 * Flows came or went: its packets changed by at least
-			 * half its excess events. A changed verdict alone
-			 * leaves the packets as they were.
-			 */
-			traffic = traffic && g > 0 &&
-				  fabs(js->n - g * js->base_n) >= 0.5 * fabs(r);
-		}
+		if (r * r / vs > cut)
+			co[cout++] = s;
 	}
-	if (cout && (nout || traffic) &&
-	    judge_binom_sf(kc, cout, (double)(nout + cout) / (nz + kc)) >= exp(-harm_thr(st))) {
-		ms->trim = rt;
-		ms->strim = srt;
-		ms->nr_trim = cout;
+	/*
+	 * As many of the cohort's outliers as the rank argument allows (the
+	 * most that Binomial(K, outliers / strata) reaches at the harm
+	 * level), the largest first; beyond that count the rest stay in the
+	 * tests (all or none would let one more outlier put every one of them
+	 * back at once). A harm test leaves out only outliers on its own side:
+	 * leaving a stratum out never makes evidence of harm. The safety
+	 * tests leave out the largest either way (a burst on either side is
+	 * no proof of safety, nor of its absence).
+	 */
+	if (cout) {
+		double p = (double)(nout + cout) / (nz + kc), lim = exp(-harm_thr(st));
+		__u32 c = cout, k2;
+		int d;
+
+		while (c && judge_binom_sf(kc, c, p) < lim)
+			c--;
+		for (d = 0; d < JUDGE_NR_DIRS; d++) {
+			k2 = pick_outliers(st, m, co, cout, c, d == JUDGE_DIR_UP ? 1 : -1);
+			if (trim_sums(st, m, co, k2, g, &rt, &srt) || (k2 && nout)) {
+				ms->trim[d] = rt;
+				ms->nr_trim[d] = k2;
+			}
+		}
+		k2 = pick_outliers(st, m, co, cout, c, 0);
+		if (trim_sums(st, m, co, k2, g, &rt, &srt) || (k2 && nout)) {
+			ms->strim = srt;
+			ms->nr_strim = k2;
+		}
 	}
 	if (v <= 0 || z2 <= 0 || k < 2)
 		return 1;
@@ -1093,16 +1167,25 @@ static double dispersion(struct judge_state *st, int m, const struct interval *i
 static double cand_var_ratio(const struct judge_state *st, int m, const struct judge_sums *u,
 			     __u32 lo, __u32 nc)
 {
-	double base = 0, bt, e = fmax(u->e, 0.5);
+	double base = 0, more = 0, bt, e = fmax(u->e, 0.5), tot = st->m[m].sum.n;
 	__u32 s;
 
-	/* Within variance, plus the baselines' errors. */
+	/*
+	 * Within variance, plus the baselines' errors: each stratum's V as
+	 * dispersion() measures phi in, so that phi times these is the
+	 * cohort's variance (where a stratum's floor n r (1 - r) is above its
+	 * within variance, that floor; over this step's share of the packets
+	 * since the freeze for the step's sums).
+	 */
 	for (s = lo; s < nc && s < JUDGE_STRATA; s++) {
-		stratum_var(st, &st->s[s], m, st->s[s].n, 0, &bt);
+		const struct judge_stratum *js = &st->s[s];
+		double vs = stratum_var(st, js, m, js->n, js->w[m], &bt);
+
 		base += bt;
+		more += fmax(0, vs - bt - js->w[m]);
 	}
 	{
-		double v = u->v + base;
+		double v = u->v + base + (tot > 0 ? more * fmin(1, u->n / tot) : 0);
 
 	/*
 	 * Below Poisson only with events enough to show it: a handful of
@@ -1265,7 +1348,7 @@ static double harm_llr(const struct judge_state *st, int m, int d)
 {
 	const struct judge_metric_state *ms = &st->m[m];
 	double rho0 = st->cfg.metric[m].rho0, pe = phi_eff(ms->phi, ms->vr, &ms->sum);
-	double x = fmax(0, ms->sum.x - ms->trim) / pe, e = fmax(0, ms->sum.e) / pe;
+	double x = fmax(0, ms->sum.x - ms->trim[d]) / pe, e = fmax(0, ms->sum.e) / pe;
 
 	if (d == JUDGE_DIR_UP)
 		return poisson_mix(st, x, e, rho0, 1);
@@ -1470,12 +1553,12 @@ static void ev_mixture(const struct judge_state *st, struct judge_test_ev *t, in
 	double pe = kind == MIX_HARM ? phi_eff(ms->phi, ms->vr, u) : phi_eff(ms->sphi, ms->svr, u);
 	double best, l0;
 
-	uu.x = fmax(0, uu.x - (kind == MIX_HARM ? ms->trim : ms->strim));
+	uu.x = fmax(0, uu.x - (kind == MIX_HARM ? ms->trim[d] : ms->strim));
 	ev_name(t, metric_names[m], m, d,
 		kind == MIX_HARM ? JUDGE_TEST_HARM : kind == MIX_SAFE ? JUDGE_TEST_SAFETY :
 		JUDGE_TEST_FLOOR);
 	ev_sums(t, u, d);
-	t->trimmed = ms->nr_trim;
+	t->trimmed = kind == MIX_HARM ? ms->nr_trim[d] : ms->nr_strim;
 	t->deff = pe;
 	t->ready = st->frozen;
 	switch (kind) {

@@ -236,12 +236,13 @@ struct judge_metric_state {
 	double floor_max[JUDGE_NR_DIRS];
 	double excess;				/* x - e since the baseline froze */
 	/*
-	 * The part of the candidate's residual (since the freeze; this step's)
-	 * carried by its outlying strata when stable's own outliers explain
-	 * them, left out of the tests, and how many strata that is.
+	 * The part of the candidate's residual carried by its outlying strata
+	 * when stable's own outliers explain them, left out of the tests, and
+	 * how many strata that is: for each harm test (since the freeze) only
+	 * those on its side, for the safety tests (this step's) the largest.
 	 */
-	double trim, strim;
-	__u32 nr_trim;
+	double trim[JUDGE_NR_DIRS], strim;
+	__u32 nr_trim[JUDGE_NR_DIRS], nr_strim;
 	/*
 	 * The calibration since the freeze (calibrate()): events of a stratum
 	 * a + b times the model's expectation, for the shrunk strata [0] and

@@ -358,6 +358,16 @@ struct strat {
 	 * stratum's past says nothing of its next minute.
 	 */
 	int redraw;
+	/*
+	 * Clumps: each tick a stratum starts one with probability CLUMP_P;
+	 * it brings CLUMP_PPS new packets a second for CLUMP_LEN ticks, all
+	 * dropped by both versions (a denied client's connection attempts:
+	 * new flows, wherever their hash falls).
+	 */
+	double clump_p, clump_pps;
+	int clump_len;
+	int clump_left[CANARY_STRATA];
+	double clump_rate[CANARY_STRATA];
 	struct canary_stratum k[CANARY_STRATA];
 	struct judge_sample s, c;
 };
@@ -415,6 +425,19 @@ static void strat_tick(struct strat *m, __u32 share_bp)
 		if (m->ticks >= m->extra_from && m->extra[i] > 0) {
 			uint64_t e = rng_poisson(&m->r, m->extra[i]);
 
+			n += e;
+			d += e;
+		}
+		if (m->clump_p > 0 && !m->clump_left[i] && rng_unif(&m->r) < m->clump_p) {
+			/* Heavy-tailed: Pareto(1.2) rates, exponential lengths. */
+			m->clump_left[i] = 1 + (int)(-m->clump_len * log(1 - rng_unif(&m->r)));
+			m->clump_rate[i] = fmin(100 * m->clump_pps, m->clump_pps * 0.2 /
+						pow(1 - rng_unif(&m->r), 1 / 1.2));
+		}
+		if (m->clump_left[i]) {
+			uint64_t e = rng_poisson(&m->r, m->clump_rate[i]);
+
+			m->clump_left[i]--;
 			n += e;
 			d += e;
 		}
@@ -577,6 +600,54 @@ static void test_strata_transient(void **state)
 }
 
 /*
+ * A low-rate host (200 packets a second over 1,000 strata, a fifth of a
+ * packet per stratum) whose drops come in clumps: denied clients' attempts,
+ * 5 a second for 5 s, in a random stratum. The median stratum sees no drop
+ * in a minute and one clump is an outlier: the clumps are the variance.
+ * A/A at 1 % for an hour: never harmful. Every packet of the candidate
+ * dropped: harmful.
+ */
+static void test_strata_clumps(void **state)
+{
+	struct judge_config cfg;
+	struct judge_evidence ev;
+	enum judge_verdict v;
+	int i, harm = 0, runs = 12;
+
+	(void)state;
+	judge_config__defaults(&cfg);
+	for (i = 0; i < runs; i++) {
+		judge__init(&jst, &cfg);
+		strat_init(&sim, 1200 + i, 200);
+		for (int s = 0; s < CANARY_STRATA; s++)
+			sim.rate[s] = 0;
+		sim.clump_p = 0.02 / CANARY_STRATA;
+		sim.clump_pps = 5;
+		sim.clump_len = 5;
+		v = strat_run(&jst, &sim, 120, 3600, 100, &ev);
+		harm += v == JUDGE_HARMFUL;
+		if (v == JUDGE_HARMFUL)
+			show(&ev);
+	}
+	print_message("  clumped low-rate A/A: %d harmful of %d\n", harm, runs);
+	assert_int_equal(harm, 0);
+
+	judge__init(&jst, &cfg);
+	strat_init(&sim, 1250, 200);
+	for (int s = 0; s < CANARY_STRATA; s++)
+		sim.rate[s] = 0;
+	sim.clump_p = 0.02 / CANARY_STRATA;
+	sim.clump_pps = 5;
+	sim.clump_len = 5;
+	for (int s = 0; s < 10; s++)
+		sim.bh[s] = true;
+	v = strat_run(&jst, &sim, 120, 3600, 100, &ev);
+	show(&ev);
+	assert_int_equal(v, JUDGE_HARMFUL);
+	assert_int_equal(ev.decision.dir, JUDGE_DIR_UP);
+}
+
+/*
  * A burst of new attack flows, each with 1 % of the traffic, mid-step: a few
  * land among the candidate's 50 strata, more among stable's. Stable's own
  * outliers explain the candidate's: left out, not harm. The same excess as
@@ -601,7 +672,17 @@ static void test_strata_burst(void **state)
 			sim.extra[hit[i]] = 500;
 		v = strat_run(&jst, &sim, 120, 600, 500, &ev);
 		harm += v == JUDGE_HARMFUL;
-		trimmed += jst.m[JUDGE_METRIC_DROP].nr_trim > 0 || ev.decision.trimmed > 0;
+		trimmed += jst.m[JUDGE_METRIC_DROP].nr_trim[JUDGE_DIR_UP] > 0 ||
+			   jst.m[JUDGE_METRIC_DROP].nr_strim > 0 || ev.decision.trimmed > 0;
+		/*
+		 * Each harm test leaves out only strata on its own side: the
+		 * "up" test's are above expectation, the "down" test's below
+		 * (leaving a burst out of the "down" test would lower the
+		 * candidate's events and make evidence of a drop).
+		 */
+		assert_true(jst.m[JUDGE_METRIC_DROP].trim[JUDGE_DIR_UP] >= 0);
+		assert_true(jst.m[JUDGE_METRIC_DROP].trim[JUDGE_DIR_DOWN] <= 0);
+		assert_true(jst.m[JUDGE_METRIC_DROP].nr_trim[JUDGE_DIR_UP] > 0);
 		if (v == JUDGE_HARMFUL)
 			show(&ev);
 	}
@@ -829,6 +910,7 @@ int main(void)
 		cmocka_unit_test(test_strata_regression),
 		cmocka_unit_test(test_strata_burst),
 		cmocka_unit_test(test_strata_transient),
+		cmocka_unit_test(test_strata_clumps),
 		cmocka_unit_test(test_floor_without_events),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_untrusted_keeps_harm),
