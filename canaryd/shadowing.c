@@ -81,6 +81,7 @@ static int on_sample(void *ctx, const struct canary_sample *smp)
 	struct canaryd_shadow *sh = ifc->shadow;
 	struct canary_shadow_pair pr;
 
+	canaryd_capture__sample(ifc, smp);	/* a live capture's too (capture.c) */
 	if (sh->live)
 		return on_live_sample(sh, smp);
 	if (smp->ts_ns < sh->since_ns) {
