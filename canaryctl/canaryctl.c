@@ -1500,16 +1500,12 @@ out:
 /* An unsigned decimal in [LO, HI] (no sign, no space, no suffix). */
 static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
 {
-	char *end;
-	unsigned long v;
+	const char *p = s;
+	__u64 v;
 
-	if (!s || !*s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
+	if (!s || canary_parse_digits(&p, &v) || *p || v < lo || v > hi)
 		return -ERANGE;
-	*out = v;
+	*out = (unsigned long)v;
 	return 0;
 }
 
