@@ -139,6 +139,10 @@ struct iface {
 	struct canary_rate rate;	/* split-class packets of stable and candidate */
 	struct canary_stratum strata_last[CANARY_STRATA];	/* the last read of the strata */
 	bool have_strata;
+	/* The rule-set counters (canary_abi.h "Rule sets"): last read, and at the rollout's start. */
+	struct canary_ruleset sets_last[CANARY_RULESET_ENTRIES];
+	struct canary_ruleset sets_start[CANARY_RULESET_ENTRIES];
+	bool have_sets;
 	struct canary_breaker brk;
 	char gate_detail[160];		/* the gate's last answer, for status */
 	__u64 decisions[ROLLOUT_FAILED + 1];	/* rollouts ended per phase, for metrics */

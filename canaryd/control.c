@@ -184,6 +184,7 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	snprintf(ifc->cand_set, sizeof(ifc->cand_set), "%s", set);
 	canaryd_iface__gc_versions(ifc);	/* the candidate pinned before, if any */
 	memcpy(ifc->at_start, ifc->last, sizeof(ifc->last));
+	memcpy(ifc->sets_start, ifc->sets_last, sizeof(ifc->sets_last));
 	ev = (struct rollout_event){ .type = ROLLOUT_EV_START, .now_ms = canaryd_now_ms(),
 				     .nr_pins = ifc->st.nr_pins };
 	err = canaryd_iface__feed(d, ifc, &ev);

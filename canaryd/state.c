@@ -138,7 +138,7 @@ static bool rollout_ok(const struct rollout *r)
 static bool rule_ok(const struct canary_pin_rule *p)
 {
 	return (p->family == AF_INET || p->family == AF_INET6) && p->slot < CANARY_MAX_SLOTS &&
-	       p->dir < CANARY_PIN_DIRS && p->prefixlen <= (p->family == AF_INET ? 32U : 128U);
+	       p->dir < CANARY_PIN_DIRS && p->set < CANARY_MAX_RULESETS && p->prefixlen <= (p->family == AF_INET ? 32U : 128U);
 }
 
 static bool pins_ok(const struct canaryd_persist *st)

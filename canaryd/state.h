@@ -24,8 +24,11 @@
  *    the calibration (per-stratum expected events, the own-rate bit);
  * 10: entity steps (plan, state, the entity judges, and the entities' rules)
  * 11: the outlying strata left out per harm direction (judge_metric_state)
+ * 12: per-rule-set counters: a pin rule's rule set (canary_pin_rule.set),
+ *     the entity judge measured on its own set (own_n/own_x gone, aborts and
+ *     invalid verdicts per period added)
  */
-#define CANARYD_STATE_LAYOUT 11
+#define CANARYD_STATE_LAYOUT 12
 
 /* The file: this header, then struct canaryd_persist. */
 struct canaryd_state_header {

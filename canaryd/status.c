@@ -43,17 +43,60 @@ static void set_bool(json_t *o, const char *key, bool v)
 	json_object_set_new(o, key, json_boolean(v));
 }
 
-/* The pin rule set and what it sent to each version (class pinned, since at_start). */
+/* Rule set SET's verdicts per version (stable, candidate) since the rollout's start. */
+static json_t *set_counters_json(const struct iface *ifc, __u32 set)
+{
+	static const char *const roles[] = { CANARY_K_STABLE, CANARY_K_CANDIDATE };
+	json_t *o = json_object();
+	__u32 row, v;
+
+	for (row = 0; row < 2; row++) {
+		const struct canary_ruleset *c = canary_ruleset__at(ifc->sets_last, set, row);
+		const struct canary_ruleset *s = canary_ruleset__at(ifc->sets_start, set, row);
+		json_t *e = json_object();
+		__u64 n = 0;
+
+		for (v = 0; v < CANARY_V_MAX; v++)
+			n += c->verdict[v] - s->verdict[v];
+		set_u64(e, CANARY_K_PACKETS, n);
+		for (v = 0; v < CANARY_V_MAX; v++)
+			set_u64(e, canary_verdict_name(v), c->verdict[v] - s->verdict[v]);
+		json_object_set_new(o, roles[row], e);
+	}
+	return o;
+}
+
+/* Has rule set SET counted a packet since the rollout's start? */
+static bool set_counted(const struct iface *ifc, __u32 set)
+{
+	__u32 row, v;
+
+	for (row = 0; row < CANARY_ROWS; row++)
+		for (v = 0; v < CANARY_V_MAX; v++)
+			if (canary_ruleset__at(ifc->sets_last, set, row)->verdict[v] !=
+			    canary_ruleset__at(ifc->sets_start, set, row)->verdict[v])
+				return true;
+	return false;
+}
+
+/*
+ * The pin rule set and what it sent to each version (class pinned, since
+ * at_start), all rules together and per rule set.
+ */
 static json_t *pins_json(const struct iface *ifc)
 {
 	static const char *const roles[] = { CANARY_K_STABLE, CANARY_K_CANDIDATE };
-	json_t *o = json_object(), *rules = json_array(), *pinned = json_object();
+	json_t *o = json_object(), *rules = json_array(), *pinned = json_object(), *sets;
+	bool has_rules[CANARY_MAX_RULESETS] = { false };
 	char text[128];
-	__u32 i, v, row;
+	__u32 i, v, row, set;
 
-	for (i = 0; i < ifc->st.nr_pins && i < CANARY_PIN_LIST_MAX; i++)
+	for (i = 0; i < ifc->st.nr_pins && i < CANARY_PIN_LIST_MAX; i++) {
 		if (!canary_pin_rule__format(&ifc->st.pins[i], text, sizeof(text)))
 			json_array_append_new(rules, json_string(text));
+		if (ifc->st.pins[i].set < CANARY_MAX_RULESETS)
+			has_rules[ifc->st.pins[i].set] = true;
+	}
 	json_object_set_new(o, CANARY_K_RULES, rules);
 	for (row = 0; ifc->have_last && row < 2; row++) {
 		const struct canary_counters *c =
@@ -67,6 +110,21 @@ static json_t *pins_json(const struct iface *ifc)
 			set_u64(e, canary_verdict_name(v), c->verdict[v] - s->verdict[v]);
 		json_object_set_new(pinned, roles[row], e);
 	}
+	sets = json_array();
+	for (set = 0; ifc->have_sets && set < CANARY_MAX_RULESETS; set++) {
+		json_t *e;
+
+		if (!has_rules[set] && !set_counted(ifc, set))
+			continue;
+		e = set_counters_json(ifc, set);
+		set_u64(e, CANARY_K_SET, set);
+		set_str(e, CANARY_K_NAME,
+			!set ? CANARY_SET_PLAIN_NAME
+			     : set <= ifc->st.ro.plan.nr_entities ? ifc->st.ro.plan.entity[set - 1]
+								   : "?");
+		json_array_append_new(sets, e);
+	}
+	json_object_set_new(pinned, CANARY_K_SETS, sets);
 	json_object_set_new(o, CANARY_K_PINNED, pinned);
 	return o;
 }
@@ -97,9 +155,11 @@ static json_t *entities_json(const struct iface *ifc)
 				json_array_append_new(rules, json_string(text));
 		json_object_set_new(o, CANARY_K_RULES, rules);
 		set_str(o, CANARY_K_STATE, entity_state__name(r->ent_state[k]));
-		json_object_set_new(o, CANARY_K_BASELINE, count_json(j->own_n, j->own_x));
+		json_object_set_new(o, CANARY_K_BASELINE, count_json(j->e[0].n, j->e[0].x));
 		json_object_set_new(o, CANARY_K_BEFORE, count_json(j->e[0].n, j->e[0].x));
 		json_object_set_new(o, CANARY_K_AFTER, count_json(j->e[1].n, j->e[1].x));
+		if (ifc->have_sets)
+			json_object_set_new(o, CANARY_K_COUNTERS, set_counters_json(ifc, k + 1));
 		json_object_set_new(o, CANARY_K_RATIO,
 				    judged ? json_real(r->ent_ev[k].ratio) : json_null());
 		ev[0] = '\0';

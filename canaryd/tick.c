@@ -258,6 +258,7 @@ int canaryd_iface__set_entities(struct iface *ifc, __u32 count, __u32 slot)
 	for (k = 0; k < count; k++)
 		for (i = st->ent_first[k]; i < st->ent_first[k + 1]; i++) {
 			st->pins[n] = st->ent_rules[i];
+			st->pins[n].set = k + 1;	/* entity k's own counters */
 			st->pins[n++].slot = k + 1 == count ? slot : 1;
 		}
 	err = canary_dp__set_pins(ifc->dp, st->pins, n);
@@ -276,14 +277,16 @@ void canaryd_iface__snapshot(struct iface *ifc)
 		return;
 	memcpy(ifc->last, c, sizeof(c));
 	ifc->have_strata = !canary_dp__read_strata(ifc->dp, ifc->strata_last);
+	ifc->have_sets = !canary_dp__read_rulesets(ifc->dp, ifc->sets_last);
 }
 
 void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double secs)
 {
 	static struct canary_counters c[CANARY_COUNTERS_ENTRIES];
 	static struct canary_stratum strata[CANARY_STRATA], delta[CANARY_STRATA];
+	static struct canary_ruleset sets[CANARY_RULESET_ENTRIES], sets_delta[CANARY_RULESET_ENTRIES];
 	struct rollout_event ev = { .type = ROLLOUT_EV_TICK, .now_ms = now };
-	bool have_strata, strata_ok;
+	bool have_strata, strata_ok, have_sets, sets_ok;
 	__u32 thr;
 
 	/* links.c has looked at the interface just before. */
@@ -306,6 +309,16 @@ void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double
 	if (have_strata)
 		memcpy(ifc->strata_last, strata, sizeof(strata));
 	ifc->have_strata = have_strata;
+	/* The rule sets: each entity's own pinned traffic (rollout/entity.h). */
+	have_sets = !canary_dp__read_rulesets(ifc->dp, sets);
+	sets_ok = have_sets && ifc->have_sets && ifc->have_last &&
+		  !rollout_sample__rulesets(sets, ifc->sets_last, sets_delta);
+	if (have_sets) {
+		if (!ifc->have_last)
+			memcpy(ifc->sets_start, sets, sizeof(sets));
+		memcpy(ifc->sets_last, sets, sizeof(sets));
+	}
+	ifc->have_sets = have_sets;
 	{
 		__u64 pk[CANARY_RATE_SERIES] = {
 			canary_counters__at(c, 0, CANARY_CLASS_SPLIT)->packets,
@@ -323,7 +336,7 @@ void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double
 	thr = rollout_sample__slow_bucket(c, ifc->at_start);
 	rollout_sample__split(c, ifc->last, 0, thr, &ev.stable);
 	rollout_sample__split(c, ifc->last, 1, thr, &ev.cand);
-	rollout_sample__pinned(c, ifc->last, &ev.pinned, &ev.pinned_stable);
+	ev.sets = sets_ok ? sets_delta : NULL;
 	ifc->d_stable = ev.stable;
 	ifc->d_cand = ev.cand;
 	ifc->d_secs = secs;

@@ -37,13 +37,14 @@ enum {
 	DP_MODE,
 	DP_SAMPLES,
 	DP_SAMPLE_STATE,
+	DP_RULESETS,
 	DP_NR_FDS,
 };
 
 static const char *const pin_names[DP_NR_FDS] = {
 	CANARY_PROG_DISPATCH, CANARY_MAP_PROGS, CANARY_MAP_COUNTERS, CANARY_MAP_CFG,
 	CANARY_MAP_BREAKER, CANARY_MAP_PIN4, CANARY_MAP_PIN6, CANARY_MAP_STRATA,
-	CANARY_MAP_MODE, CANARY_MAP_SAMPLES, CANARY_MAP_SAMPLE_STATE,
+	CANARY_MAP_MODE, CANARY_MAP_SAMPLES, CANARY_MAP_SAMPLE_STATE, CANARY_MAP_RULESETS,
 };
 
 struct canary_dp {
@@ -197,6 +198,7 @@ struct canary_dp *canary_dp__open_opts(const struct canary_dp_open_opts *opts)
 	dp->fd[DP_MODE] = bpf_map__fd(dp->skel->maps.bss);
 	dp->fd[DP_SAMPLES] = bpf_map__fd(dp->skel->maps.canary_samples);
 	dp->fd[DP_SAMPLE_STATE] = bpf_map__fd(dp->skel->maps.canary_sample_state);
+	dp->fd[DP_RULESETS] = bpf_map__fd(dp->skel->maps.canary_rulesets);
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
 		cfg.seed = (__u32)getpid();
 	for (i = 0; i < CANARY_MAX_SLOTS; i++)
@@ -915,6 +917,7 @@ int canary_dp__set_pins(struct canary_dp *dp, const struct canary_pin_rule *rule
 
 	for (i = 0; i < n; i++) {
 		if (rules[i].slot >= CANARY_MAX_SLOTS || rules[i].dir >= CANARY_PIN_DIRS ||
+		    rules[i].set >= CANARY_MAX_RULESETS ||
 		    (rules[i].family != AF_INET && rules[i].family != AF_INET6))
 			return -EINVAL;
 		cnt[rules[i].family == AF_INET6][rules[i].dir]++;
@@ -946,7 +949,7 @@ int canary_dp__set_pins(struct canary_dp *dp, const struct canary_pin_rule *rule
 				goto out;
 			}
 	for (i = 0; i < n; i++) {
-		struct canary_pin_value v = { .slot = rules[i].slot };
+		struct canary_pin_value v = { .slot = rules[i].slot, .set = rules[i].set };
 		int t = fd[rules[i].family == AF_INET6][rules[i].dir];
 
 		if (rules[i].family == AF_INET) {
@@ -1019,6 +1022,32 @@ int canary_dp__read_counters(const struct canary_dp *dp, struct canary_counters 
 			for (f = 0; f < sizeof(*percpu) / sizeof(__u64); f++)
 				sum[f] += v[f];
 		}
+	}
+	free(percpu);
+	return err;
+}
+
+int canary_dp__read_rulesets(const struct canary_dp *dp, struct canary_ruleset *out)
+{
+	struct canary_ruleset *percpu;
+	int fd = dp->fd[DP_RULESETS], cpu, v, err = 0;
+	__u32 key;
+
+	_Static_assert(sizeof(struct canary_ruleset) % 8 == 0, "per-CPU value layout");
+	percpu = calloc(dp->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (key = 0; key < CANARY_RULESET_ENTRIES; key++) {
+		memset(&out[key], 0, sizeof(out[key]));
+		if (bpf_map_lookup_elem(fd, &key, percpu)) {
+			err = -errno;
+			pr_warn("dispatcher: cannot read the rule-set counters (%s): %s\n",
+				CANARY_MAP_RULESETS, strerror(-err));
+			break;
+		}
+		for (cpu = 0; cpu < dp->ncpus; cpu++)
+			for (v = 0; v < CANARY_V_MAX; v++)
+				out[key].verdict[v] += percpu[cpu].verdict[v];
 	}
 	free(percpu);
 	return err;

@@ -204,6 +204,11 @@ struct canary_pin_rule {
 	__u8 addr[16];		/* network byte order; IPv4 in the first 4 bytes */
 	__u32 slot;
 	__u32 dir;		/* CANARY_PIN_SRC (0, the default) or CANARY_PIN_DST */
+	/*
+	 * The rule set it is counted in (canary_abi.h "Rule sets"): 0 for the
+	 * operator's pin rules (what the parsers give), k for entity k.
+	 */
+	__u32 set;
 };
 
 /*
@@ -236,11 +241,19 @@ int canary_pin_match__format(const struct canary_pin_rule *rule, char *buf, size
 int canary_pin_rule__format(const struct canary_pin_rule *rule, char *buf, size_t len);
 
 /*
- * Replace the whole pin rule set with RULES (n may be 0 to remove all). New
+ * Replace the whole pin rule set with RULES (n may be 0 to remove all), each
+ * rule counted in its rule set (-EINVAL for a set >= CANARY_MAX_RULESETS). New
  * tries are filled off-line, then swapped in, then the config flags that
  * enable the lookup are set; removal clears the flags first.
  */
 int canary_dp__set_pins(struct canary_dp *dp, const struct canary_pin_rule *rules, size_t n);
+
+/*
+ * Sum the per-CPU rule-set counters: out has CANARY_RULESET_ENTRIES records,
+ * canary_ruleset__at(out, set, row) the verdicts of the packets that set's
+ * rules pinned and ROW's version handled.
+ */
+int canary_dp__read_rulesets(const struct canary_dp *dp, struct canary_ruleset *out);
 
 /* Sum the per-CPU counters: out has CANARY_COUNTERS_ENTRIES records. */
 int canary_dp__read_counters(const struct canary_dp *dp, struct canary_counters *out);

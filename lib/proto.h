@@ -191,12 +191,19 @@ enum canaryctl_exit {
 #define CANARY_K_TOTALS "totals"
 /*
  * The rollout's pin rule set: "pins": {"rules": ["dst 198.18.5.0/24 -> candidate", ...],
- * "pinned": {"stable": {packets, verdicts...}, "candidate": {...}}}: the packets
- * the rules sent to each version since the rollout's start (or canaryd's start).
+ * "pinned": {"stable": {packets, verdicts...}, "candidate": {...}, "sets": [{"set": N,
+ * "name": "plain" (set 0, the operator's pin rules) or the entity's name, "stable":
+ * {packets, verdicts...}, "candidate": {...}}, ...]}}: the packets the rules sent to
+ * each version since the rollout's start (or canaryd's start), all rules together and
+ * per rule set (the sets that have rules installed or counted packets).
  */
 #define CANARY_K_PINS "pins"
 #define CANARY_K_RULES "rules"
 #define CANARY_K_PINNED "pinned"
+#define CANARY_K_SETS "sets"
+#define CANARY_K_SET "set"
+#define CANARY_K_COUNTERS "counters"
+#define CANARY_SET_PLAIN_NAME "plain"
 /*
  * rollout.shadow (null without a shadow phase or live pairing): {"active": bool, "duration_ms",
  * "elapsed_ms", "decision": undecided|harmful|safe|weak, "samples", "fidelity",
@@ -231,9 +238,12 @@ enum canaryctl_exit {
  * order, {"name", "rules": ["src 198.18.1.0/24", ...], "state":
  * pending|baseline|judging|passed|harmful, "baseline": {"packets", "drop"}
  * (its own pinned traffic under stable), "before", "after": {"packets",
- * "drop"} (the measured group: it and the entities passed before it, before
- * and after its rules moved), "ratio" (after/before, the split control
- * divided out; null before a judgement), "evidence": one line}.
+ * "drop"} (what its judge measured: its own rule set's traffic, on stable
+ * before and on the candidate after its rules moved; "before" is "baseline"),
+ * "counters": {"stable": {packets, verdicts...}, "candidate": {...}} (its rule
+ * set's verdicts per version since the rollout's start), "ratio"
+ * (after/before, the split control divided out; null before a judgement),
+ * "evidence": one line}.
  */
 #define CANARY_K_ENTITIES "entities"
 #define CANARY_K_STATE "state"

@@ -8,6 +8,7 @@
 
 #include "canary_abi.h"
 #include "engine.h"
+#include "sample.h"
 #include "shadow.h"
 
 int rollout_plan__parse(struct rollout_plan *plan, const char *steps, __u64 min_bake_ms,
@@ -521,7 +522,7 @@ static int handle_entity_tick(struct rollout *r, const struct rollout_event *ev,
 	const struct rollout_step *s = &r->plan.step[0];
 	__u32 k = r->ent;
 	const char *name = r->plan.entity[k];
-	struct judge_sample split = ev->stable;
+	struct judge_sample split = ev->stable, own;
 	struct entity_config ec;
 	bool judging = r->ent_state[k] == ENTITY_JUDGING;
 	__u64 el = ev->now_ms - r->step_start_ms;
@@ -542,7 +543,9 @@ static int handle_entity_tick(struct rollout *r, const struct rollout_event *ev,
 	/* The control: every hash-split packet (all on stable at share 0). */
 	split.packets += ev->cand.packets;
 	split.drops += ev->cand.drops;
-	entity_judge__add(&r->ej[k], judging, &ev->pinned, &ev->pinned_stable, &split);
+	/* Its own rule set (k + 1): on stable's row before, the candidate's after. */
+	rollout_sample__ruleset(ev->sets, k + 1, judging ? 1 : CANARY_SLOT_STABLE, &own);
+	entity_judge__add(&r->ej[k], judging, &own, &split);
 	cur = &r->ej[k].e[judging];
 	entity_config__from_judge(&ec, &r->judge.cfg, r->plan.nr_entities);
 	if (!judging) {
@@ -555,14 +558,14 @@ static int handle_entity_tick(struct rollout *r, const struct rollout_event *ev,
 		 * most four step times (then harm can still be found, safety
 		 * may time out).
 		 */
-		if (el >= s->min_bake_ms && r->ej[k].own_n >= s->min_packets &&
+		if (el >= s->min_bake_ms && r->ej[k].e[0].n >= s->min_packets &&
 		    (entity_judge__baseline_ready(&r->ej[k], &ec) || el >= 4 * s->min_bake_ms)) {
 			r->ent_state[k] = ENTITY_JUDGING;
 			r->step_start_ms = ev->now_ms;
 			snprintf(r->reason, sizeof(r->reason),
 				 "entity %s: baseline of %.0f packets (drop rate %.3g%%) over %.1f s "
-				 "under stable; its rules now on the candidate", name, r->ej[k].own_n,
-				 r->ej[k].own_n ? 100 * r->ej[k].own_x / r->ej[k].own_n : 0,
+				 "under stable; its rules now on the candidate", name, r->ej[k].e[0].n,
+				 r->ej[k].e[0].n ? 100 * r->ej[k].e[0].x / r->ej[k].e[0].n : 0,
 				 el / 1000.0);
 			act(acts, ROLLOUT_ACT_SET_ENTITY, ROLLOUT_ENTITY_ARG(k + 1, 1));
 			act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_ADVANCED);
@@ -570,7 +573,7 @@ static int handle_entity_tick(struct rollout *r, const struct rollout_event *ev,
 		} else if (s->max_ms && el >= s->max_ms) {
 			snprintf(what, sizeof(what),
 				 "its baseline had %.0f packets of the %llu needed within the step's "
-				 "maximum time", r->ej[k].own_n, (unsigned long long)s->min_packets);
+				 "maximum time", r->ej[k].e[0].n, (unsigned long long)s->min_packets);
 			entity_timeout(r, what, ev->now_ms, acts);
 		}
 		return 0;

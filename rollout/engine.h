@@ -182,10 +182,11 @@ struct rollout_event {
 	/* SHADOW: enum shadow_decision. */
 	__u32 shadow_decision;
 	/*
-	 * TICK: the pinned class's deltas, every slot summed, and slot 0's
-	 * alone (the entity steps' evidence).
+	 * TICK: the rule-set verdict deltas since the previous tick
+	 * (CANARY_RULESET_ENTRIES records, canary_ruleset__at()), or NULL:
+	 * entity k is rule set k + 1 (the entity steps' evidence).
 	 */
-	struct judge_sample pinned, pinned_stable;
+	const struct canary_ruleset *sets;
 };
 
 enum rollout_action_type {

@@ -29,6 +29,9 @@ void entity_config__from_judge(struct entity_config *ec, const struct judge_conf
 	ec->up = m->up;
 	ec->down = m->down;
 	ec->min_events = jc->min_events;
+	ec->abort_alpha = jc->abort_alpha / (nr ? nr : 1);
+	ec->abort_rho0 = jc->abort_rho0;
+	ec->invalid_limit = jc->invalid_limit;
 }
 
 static void period_add(struct entity_period *p, __u64 n, __u64 x)
@@ -43,28 +46,41 @@ static void period_add(struct entity_period *p, __u64 n, __u64 x)
 	p->bins++;
 }
 
-void entity_judge__add(struct entity_judge *j, int half, const struct judge_sample *pinned,
-		       const struct judge_sample *pinned_stable, const struct judge_sample *split)
+void entity_judge__add(struct entity_judge *j, int half, const struct judge_sample *own,
+		       const struct judge_sample *split)
 {
 	if (half < 0 || half > 1)
 		return;
-	if (!half) {
-		j->own_n += pinned_stable->packets;
-		j->own_x += pinned_stable->drops < pinned_stable->packets ? pinned_stable->drops
-									  : pinned_stable->packets;
-	}
 	/* Drops can't exceed packets; a torn read is clamped, not trusted. */
-	period_add(&j->e[half], pinned->packets,
-		   pinned->drops < pinned->packets ? pinned->drops : pinned->packets);
+	period_add(&j->e[half], own->packets,
+		   own->drops < own->packets ? own->drops : own->packets);
 	period_add(&j->c[half], split->packets,
 		   split->drops < split->packets ? split->drops : split->packets);
+	j->aborts[half] += own->aborts;
+	j->invalid[half] += own->invalid;
 }
 
 double entity_judge__own_after(const struct entity_judge *j)
 {
-	double f = j->e[0].n > 0 ? j->own_n / j->e[0].n : 0;
+	return j->e[1].n;
+}
 
-	return j->e[1].n * (f < 1 ? f : 1);
+/*
+ * The exact abort test: the after period's aborts X_A given both periods'
+ * K, X_A | K ~ Bin(K, theta), theta = rho0 n_A / (rho0 n_A + n_B): the
+ * split judge's test with the entity's own baseline for stable. p in *P.
+ */
+static void exact_abort(const struct entity_judge *j, const struct entity_config *ec,
+			double *p)
+{
+	__u64 xa = (__u64)llround(j->aborts[1]), xb = (__u64)llround(j->aborts[0]);
+	double th;
+
+	*p = 1;
+	if (!xa || j->e[1].n <= 0)
+		return;
+	th = ec->abort_rho0 * j->e[1].n / (ec->abort_rho0 * j->e[1].n + j->e[0].n);
+	*p = exp(judge_log_binom_sf(xa + xb, xa, th));
 }
 
 /*
@@ -171,8 +187,23 @@ enum entity_verdict entity_judge__decide(const struct entity_judge *j,
 	ev.ctl_after = j->c[1].n ? j->c[1].x / j->c[1].n : 0;
 	ev.threshold = harm_thr;
 	ev.dir = JUDGE_DIR_NONE;
+	ev.a_before = (__u64)j->aborts[0];
+	ev.a_after = (__u64)j->aborts[1];
+	ev.invalid_after = (__u64)j->invalid[1];
 	snprintf(ev.by, sizeof(ev.by), "waiting");
 	ev.verdict = ENTITY_V_WAIT;
+	/* The hard limits first, with no wait for bins: a broken candidate is never kept. */
+	if (ec->invalid_limit && ev.invalid_after) {
+		ev.verdict = ENTITY_V_HARMFUL;
+		snprintf(ev.by, sizeof(ev.by), "invalid");
+		goto out;
+	}
+	exact_abort(j, ec, &ev.abort_p);
+	if (ec->abort_alpha > 0 && ev.abort_p <= ec->abort_alpha) {
+		ev.verdict = ENTITY_V_HARMFUL;
+		snprintf(ev.by, sizeof(ev.by), "abort");
+		goto out;
+	}
 	if (j->e[0].bins < ENTITY_MIN_BINS || j->e[1].bins < ENTITY_MIN_BINS)
 		goto out;
 	log_rate(&j->e[0], &l0, &v0);
@@ -232,6 +263,21 @@ int entity_evidence__format(const char *name, const struct entity_evidence *ev, 
 
 	if (!len)
 		return -EINVAL;
+	if (!strcmp(ev->by, "invalid") || !strcmp(ev->by, "abort")) {
+		if (!strcmp(ev->by, "invalid"))
+			n = snprintf(buf, len, "entity %s: %llu invalid verdicts of %llu packets on "
+				     "the candidate (any is harm)", name,
+				     (unsigned long long)ev->invalid_after,
+				     (unsigned long long)ev->n_after);
+		else
+			n = snprintf(buf, len, "entity %s: %llu aborts of %llu packets on the "
+				     "candidate against %llu of %llu in its own baseline (exact "
+				     "test p %.3g)", name, (unsigned long long)ev->a_after,
+				     (unsigned long long)ev->n_after,
+				     (unsigned long long)ev->a_before,
+				     (unsigned long long)ev->n_before, ev->abort_p);
+		return n >= (int)len ? -ENOSPC : 0;
+	}
 	if (!ev->n_before || !ev->n_after) {
 		n = snprintf(buf, len, "entity %s: %llu packets before, %llu after: not judged yet",
 			     name, (unsigned long long)ev->n_before,

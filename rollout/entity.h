@@ -23,10 +23,17 @@
  * least the binomial one. L's interval is anytime-valid: a normal-mixture
  * (Robbins) boundary, so reading it at every interval keeps the level.
  *
- * Measured on the dispatcher's pinned class summed over every slot: while
- * an entity is judged, the entities passed before it stay on the
- * candidate, in both periods; so "before" and "after" are the same flow set
- * (those entities and this one) and only this entity's move differs.
+ * Measured on the entity's own rule set (canary_abi.h "Rule sets": entity
+ * k's rules are rule set k + 1, counted per (rule set, row) by the
+ * dispatcher): its baseline on stable's row, its judged period on the
+ * candidate's row. The entities passed before it stay on the candidate but
+ * are counted in their own sets, so they do not dilute this one: a 100 %
+ * drop of a small entity beside a big passed one reads as 100 %.
+ *
+ * Beside the drop rate, two hard limits, as the split judge has: any
+ * invalid verdict of the entity's traffic on the candidate (invalid_limit),
+ * and an exact conditional test of its aborts against its own baseline's
+ * (abort_alpha, abort_rho0).
  */
 #ifndef CANARY_ROLLOUT_ENTITY_H
 #define CANARY_ROLLOUT_ENTITY_H
@@ -38,6 +45,8 @@
 #include "judge.h"
 
 #define ROLLOUT_MAX_ENTITIES 8
+/* Entity k is rule set k + 1; rule set 0 is the operator's pin rules. */
+_Static_assert(ROLLOUT_MAX_ENTITIES < CANARY_MAX_RULESETS, "a rule set per entity");
 #define ROLLOUT_ENTITY_LEN 32
 
 enum entity_state {
@@ -57,13 +66,10 @@ struct entity_period {
 };
 
 struct entity_judge {
-	struct entity_period e[2];	/* the entity group: [0] before, [1] after */
+	/* The entity's own rule set: [0] before (stable's row), [1] after (the candidate's). */
+	struct entity_period e[2];
 	struct entity_period c[2];	/* the control (hash-split) */
-	/*
-	 * The entity's own baseline: its packets and drops under stable (the
-	 * pinned class of slot 0, where only its rules point then).
-	 */
-	double own_n, own_x;
+	double aborts[2], invalid[2];	/* the entity's aborted and invalid verdicts per period */
 };
 
 struct entity_config {
@@ -74,6 +80,9 @@ struct entity_config {
 	double floor;		/* or the rate proven below this absolute per-packet rate */
 	bool up, down;		/* directions judged */
 	__u64 min_events;	/* control events per period before it is used */
+	double abort_alpha;	/* exact abort test's p-value limit (0: off) */
+	double abort_rho0;	/* abort-rate ratio it tolerates */
+	bool invalid_limit;	/* any invalid verdict on the candidate is harm */
 };
 
 enum entity_verdict {
@@ -93,26 +102,31 @@ struct entity_evidence {
 	double lo, hi;			/* its anytime-valid interval at safe_alpha */
 	enum judge_dir dir;		/* the direction of the harm or the nearest one */
 	double log_e, threshold;	/* its harm test: log mixture LR against log(1/alpha) */
-	char by[24];			/* what decided: "drop up", "drop down", "ratio", "floor" */
+	__u64 a_before, a_after;	/* the entity's aborts */
+	__u64 invalid_after;		/* its invalid verdicts on the candidate */
+	double abort_p;			/* the exact abort test's p-value (1: no aborts after) */
+	/* What decided: "drop up", "drop down", "abort", "invalid", "ratio", "floor". */
+	char by[24];
 };
 
 /*
  * The entity configuration for entity K of NR from the judge's: drop-rate
  * tolerances and directions; the harm alpha is alpha / (2 NR) (Bonferroni
  * over the entities, half the judge's alpha for them all), the safety
- * alpha the judge's per-step alpha.
+ * alpha the judge's per-step alpha; the abort and invalid hard limits as
+ * the judge's (abort_alpha / NR for the abort test).
  */
 void entity_config__from_judge(struct entity_config *ec, const struct judge_config *jc,
 			       __u32 nr);
 
 /*
- * One read interval into period HALF (0 before, 1 after): the entity
- * group's pinned deltas (every slot), the pinned deltas of slot 0 (the
- * entity alone in its baseline) and the control's (hash-split, all
- * versions).
+ * One read interval into period HALF (0 before, 1 after): the deltas of the
+ * entity's own rule set on the period's row (stable's before, the
+ * candidate's after: rollout_sample__ruleset()) and the control's
+ * (hash-split, all versions).
  */
-void entity_judge__add(struct entity_judge *j, int half, const struct judge_sample *pinned,
-		       const struct judge_sample *pinned_stable, const struct judge_sample *split);
+void entity_judge__add(struct entity_judge *j, int half, const struct judge_sample *own,
+		       const struct judge_sample *split);
 
 /*
  * The baseline (period 0) is precise enough for a proof: the interval its
@@ -123,10 +137,7 @@ void entity_judge__add(struct entity_judge *j, int half, const struct judge_samp
  */
 bool entity_judge__baseline_ready(const struct entity_judge *j, const struct entity_config *ec);
 
-/*
- * Packets of the after period that, at the group's composition in the
- * baseline, are the entity's own: the after period's exposure.
- */
+/* Packets of the after period (the entity's own on the candidate): its exposure. */
 double entity_judge__own_after(const struct entity_judge *j);
 
 /*

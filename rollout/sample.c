@@ -32,31 +32,36 @@ void rollout_sample__split(const struct canary_counters *now, const struct canar
 		s->slow += s->cost_hist[i];
 }
 
-static void pinned_row(const struct canary_counters *now, const struct canary_counters *then,
-		       __u32 row, struct judge_sample *s)
+int rollout_sample__rulesets(const struct canary_ruleset *now, const struct canary_ruleset *then,
+			     struct canary_ruleset *delta)
 {
-	const struct canary_counters *a = canary_counters__at(now, row, CANARY_CLASS_PINNED);
-	const struct canary_counters *b = canary_counters__at(then, row, CANARY_CLASS_PINNED);
-	__u32 i;
+	__u32 k, v;
 
-	for (i = 0; i < CANARY_V_MAX; i++)
-		s->packets += a->verdict[i] - b->verdict[i];
-	s->drops += a->verdict[CANARY_V_DROP] - b->verdict[CANARY_V_DROP];
-	s->aborts += a->verdict[CANARY_V_ABORTED] - b->verdict[CANARY_V_ABORTED];
-	s->passes += a->verdict[CANARY_V_PASS] - b->verdict[CANARY_V_PASS];
-	s->invalid += a->verdict[CANARY_V_INVALID] - b->verdict[CANARY_V_INVALID];
+	for (k = 0; k < CANARY_RULESET_ENTRIES; k++)
+		for (v = 0; v < CANARY_V_MAX; v++) {
+			if (now[k].verdict[v] < then[k].verdict[v])
+				return -ERANGE;
+			delta[k].verdict[v] = now[k].verdict[v] - then[k].verdict[v];
+		}
+	return 0;
 }
 
-void rollout_sample__pinned(const struct canary_counters *now, const struct canary_counters *then,
-			    struct judge_sample *all, struct judge_sample *stable)
+void rollout_sample__ruleset(const struct canary_ruleset *sets, __u32 set, __u32 row,
+			     struct judge_sample *s)
 {
-	__u32 row;
+	const struct canary_ruleset *a;
+	__u32 i;
 
-	memset(all, 0, sizeof(*all));
-	memset(stable, 0, sizeof(*stable));
-	for (row = 0; row < CANARY_MAX_SLOTS; row++)
-		pinned_row(now, then, row, all);
-	pinned_row(now, then, CANARY_SLOT_STABLE, stable);
+	memset(s, 0, sizeof(*s));
+	if (!sets || set >= CANARY_MAX_RULESETS || row >= CANARY_ROWS)
+		return;
+	a = canary_ruleset__at(sets, set, row);
+	for (i = 0; i < CANARY_V_MAX; i++)
+		s->packets += a->verdict[i];
+	s->drops = a->verdict[CANARY_V_DROP];
+	s->aborts = a->verdict[CANARY_V_ABORTED];
+	s->passes = a->verdict[CANARY_V_PASS];
+	s->invalid = a->verdict[CANARY_V_INVALID];
 }
 
 int rollout_sample__strata(const struct canary_stratum *now, const struct canary_stratum *then,

@@ -30,12 +30,20 @@ void rollout_sample__split(const struct canary_counters *now, const struct canar
 			   __u32 row, __u32 slow_bucket, struct judge_sample *s);
 
 /*
- * The pinned class's verdict deltas between THEN and NOW (packets, drops,
- * aborts, passes, invalid; no cost): every slot's row summed into ALL,
- * slot 0's into STABLE. The entity steps' evidence (rollout/entity.h).
+ * The rule-set verdict deltas between two reads of the canary_rulesets map
+ * (CANARY_RULESET_ENTRIES records each) into DELTA. -ERANGE when a counter
+ * went backwards: no evidence.
  */
-void rollout_sample__pinned(const struct canary_counters *now, const struct canary_counters *then,
-			    struct judge_sample *all, struct judge_sample *stable);
+int rollout_sample__rulesets(const struct canary_ruleset *now, const struct canary_ruleset *then,
+			     struct canary_ruleset *delta);
+
+/*
+ * Rule set SET's record on ROW (of rule-set deltas or totals) as a judge
+ * sample: packets (the sum of the verdicts), drops, aborts, passes,
+ * invalid; no cost. The entity steps' evidence (rollout/entity.h).
+ */
+void rollout_sample__ruleset(const struct canary_ruleset *sets, __u32 set, __u32 row,
+			     struct judge_sample *s);
 
 /*
  * The per-stratum verdict deltas between two reads of the strata

@@ -394,6 +394,132 @@ static void test_pins_override(void **state)
 	}
 }
 
+/* The rule-set counters' change since BEFORE, record by record, into D. */
+static void sets_delta(struct fixture *f, const struct canary_ruleset *before,
+		       struct canary_ruleset *d)
+{
+	static struct canary_ruleset now[CANARY_RULESET_ENTRIES];
+	__u32 k, v;
+
+	assert_int_equal(canary_dp__read_rulesets(f->dp, now), 0);
+	for (k = 0; k < CANARY_RULESET_ENTRIES; k++)
+		for (v = 0; v < CANARY_V_MAX; v++)
+			d[k].verdict[v] = now[k].verdict[v] - before[k].verdict[v];
+}
+
+/* Packets of D outside the (set, row, verdict) records listed in WANT (with their counts). */
+struct set_count {
+	__u32 set, row, verdict;
+	__u64 n;
+};
+
+static void assert_sets(const struct canary_ruleset *d, const struct set_count *want, size_t nw)
+{
+	__u32 set, row, v;
+	size_t i;
+
+	for (set = 0; set < CANARY_MAX_RULESETS; set++)
+		for (row = 0; row < CANARY_ROWS; row++)
+			for (v = 0; v < CANARY_V_MAX; v++) {
+				__u64 n = 0;
+
+				for (i = 0; i < nw; i++)
+					if (want[i].set == set && want[i].row == row &&
+					    want[i].verdict == v)
+						n = want[i].n;
+				if (canary_ruleset__at(d, set, row)->verdict[v] != n)
+					fail_msg("rule set %u row %u verdict %u: %llu, want %llu",
+						 set, row, v,
+						 (unsigned long long)canary_ruleset__at(d, set, row)
+							 ->verdict[v],
+						 (unsigned long long)n);
+			}
+}
+
+/*
+ * Rule sets (issue 13): packets matching set 1's and set 2's rules are
+ * counted in their own set's record on the row that handled them, the
+ * non-matching ones in none; a pinned packet whose candidate slot is empty
+ * is counted on stable's row; a set out of range is refused and the rules
+ * in place stay as they were.
+ */
+static void test_rule_sets(void **state)
+{
+	static const char *const text[] = { "src 198.18.5.0/24 -> candidate",
+					     "dst 198.18.9.0/24 -> stable",
+					     "src 2001:db8:9::/48 -> candidate",
+					     "src 198.18.6.0/24 -> candidate" };
+	static const __u32 set_of[] = { 1, 2, 2, 0 };
+	static struct canary_ruleset before[CANARY_RULESET_ENTRIES], d[CANARY_RULESET_ENTRIES];
+	struct fixture *f = *state;
+	struct pkt_spec s1 = { .src = "198.18.5.7", .sport = 1 };
+	struct pkt_spec s2 = { .dst = "198.18.9.3", .sport = 2 };
+	struct pkt_spec s2v6 = { .family = AF_INET6, .src = "2001:db8:9::5", .sport = 3 };
+	struct pkt_spec s0 = { .src = "198.18.6.1", .sport = 4 };
+	struct pkt_spec none = { .src = "198.18.7.1", .dst = "198.18.8.1", .sport = 5 };
+	struct canary_pin_rule r[4];
+	size_t i;
+	int k;
+
+	two_slots(f, 0, 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(canary_pin_rule__parse(text[i], &r[i]), 0);
+		assert_int_equal(r[i].set, 0);	/* the parser's: the plain set */
+		r[i].set = set_of[i];
+	}
+	assert_int_equal(canary_dp__set_pins(f->dp, r, 4), 0);
+	assert_int_equal(canary_dp__read_rulesets(f->dp, before), 0);
+	for (k = 0; k < 3; k++)
+		assert_int_equal(run(f, &s1), XDP_DROP);
+	for (k = 0; k < 2; k++)
+		assert_int_equal(run(f, &s2), XDP_PASS);
+	assert_int_equal(run(f, &s2v6), XDP_DROP);
+	assert_int_equal(run(f, &s0), XDP_DROP);
+	for (k = 0; k < 4; k++)
+		assert_int_equal(run(f, &none), XDP_PASS);
+	sets_delta(f, before, d);
+	{
+		const struct set_count want[] = {
+			{ 1, 1, CANARY_V_DROP, 3 }, { 2, 0, CANARY_V_PASS, 2 },
+			{ 2, 1, CANARY_V_DROP, 1 }, { 0, 1, CANARY_V_DROP, 1 },
+		};
+
+		assert_sets(d, want, 4);
+	}
+
+	/* The candidate slot empty: set 1's packet falls back to stable, counted there. */
+	assert_int_equal(canary_dp__read_rulesets(f->dp, before), 0);
+	assert_int_equal(canary_dp__clear_slot(f->dp, 1), 0);
+	assert_int_equal(run(f, &s1), XDP_PASS);
+	sets_delta(f, before, d);
+	{
+		const struct set_count want[] = { { 1, 0, CANARY_V_PASS, 1 } };
+
+		assert_sets(d, want, 1);
+	}
+	assert_int_equal(canary_dp__set_slot(f->dp, 1, f->fd[CANARY_V_DROP]), 0);
+
+	/* A set out of range: refused, the installed rules unchanged. */
+	r[0].set = CANARY_MAX_RULESETS;
+	assert_int_equal(canary_dp__set_pins(f->dp, r, 4), -EINVAL);
+	assert_int_equal(canary_dp__read_rulesets(f->dp, before), 0);
+	assert_int_equal(run(f, &s1), XDP_DROP);
+	sets_delta(f, before, d);
+	{
+		const struct set_count want[] = { { 1, 1, CANARY_V_DROP, 1 } };
+
+		assert_sets(d, want, 1);
+	}
+
+	/* No rules: nothing counted in any set. */
+	assert_int_equal(canary_dp__set_pins(f->dp, NULL, 0), 0);
+	assert_int_equal(canary_dp__read_rulesets(f->dp, before), 0);
+	assert_int_equal(run(f, &s1), XDP_PASS);
+	assert_int_equal(run(f, &s2), XDP_PASS);
+	sets_delta(f, before, d);
+	assert_sets(d, NULL, 0);
+}
+
 /* Destination rules: matched when no source rule matches; pinned class; swapped alike. */
 static void test_pins_destination(void **state)
 {
@@ -1688,6 +1814,7 @@ int main(void)
 		cmocka_unit_test(test_pins_override),
 		cmocka_unit_test(test_pins_swap_whole),
 		cmocka_unit_test(test_pins_destination),
+		cmocka_unit_test(test_rule_sets),
 		cmocka_unit_test(test_verdict_capture),
 		cmocka_unit_test(test_fallbacks),
 		cmocka_unit_test(test_circuit_breaker),

@@ -333,9 +333,12 @@ struct ent_sim {
 static void ent_tick(struct sim *m, const struct ent_sim *e, const struct rollout *r,
 		     struct rollout_event *ev, __u64 now)
 {
+	static struct canary_ruleset sets[CANARY_RULESET_ENTRIES];
 	__u32 k;
 
 	sim_tick(m, r, ev, now);
+	memset(sets, 0, sizeof(sets));
+	ev->sets = sets;
 	for (k = 0; k < r->plan.nr_entities && r->entities_on; k++) {
 		enum entity_state st = r->ent_state[k];
 		bool on_cand = st == ENTITY_PASSED || st == ENTITY_JUDGING;
@@ -345,12 +348,9 @@ static void ent_tick(struct sim *m, const struct ent_sim *e, const struct rollou
 			continue;
 		x = poisson(&m->rng, n * (on_cand ? e->cand_drop[k] : e->stable_drop[k]));
 		x = x > n ? n : x;
-		ev->pinned.packets += n;
-		ev->pinned.drops += x;
-		if (!on_cand) {
-			ev->pinned_stable.packets += n;
-			ev->pinned_stable.drops += x;
-		}
+		/* Entity k's rule set is k + 1, counted on the row that served it. */
+		sets[(k + 1) * CANARY_ROWS + on_cand].verdict[CANARY_V_DROP] += x;
+		sets[(k + 1) * CANARY_ROWS + on_cand].verdict[CANARY_V_PASS] += n - x;
 	}
 }
 
@@ -435,9 +435,18 @@ static void test_entity_steps_promoted(void **state)
 	}
 	assert_int_equal(n, 3);
 	/* Each baseline lasted the step time and its own min_packets at least. */
-	assert_true(r->ej[0].own_n >= 5000 && r->ej[1].own_n >= 5000);
-	/* net-b's before period holds net-a's traffic too (on the candidate). */
-	assert_true(r->ej[1].e[0].n > r->ej[1].own_n);
+	print_message("net-b: %.0f packets (%.1f%% dropped) before, %.0f (%.1f%%) after\n",
+		      r->ej[1].e[0].n, 100 * r->ej[1].e[0].x / r->ej[1].e[0].n, r->ej[1].e[1].n,
+		      100 * r->ej[1].e[1].x / r->ej[1].e[1].n);
+	assert_true(r->ej[0].e[0].n >= 5000 && r->ej[1].e[0].n >= 5000);
+	/*
+	 * net-b's periods hold its own traffic only (2,000 a second), not
+	 * net-a's (1,000 a second, on the candidate all the while).
+	 */
+	assert_true(fmod(r->ej[1].e[0].n, 2000) == 0 && fmod(r->ej[1].e[1].n, 2000) == 0);
+	/* So its drop rate is its own 30 %, not the group's 21.7 %, in both periods. */
+	assert_true(fabs(r->ej[1].e[0].x / r->ej[1].e[0].n - 0.3) < 0.02);
+	assert_true(fabs(r->ej[1].e[1].x / r->ej[1].e[1].n - 0.3) < 0.02);
 	free(r);
 }
 

@@ -6,7 +6,11 @@
  * (up) and a candidate dropping less (down) are harmful with evidence
  * naming the entity; a common shock in both the entity and the control
  * after the switch is not harm, while the same entity without a control is
- * (the control matters); a control with too few drops is left out.
+ * (the control matters); a control with too few drops is left out. Fed
+ * from rule-set counters as canaryd reads them, a 100 % drop of a small
+ * entity beside a big passed one reads as 100 % (its own rule set), not
+ * diluted by the passed one's traffic; aborts and invalid verdicts on the
+ * candidate are hard limits, which an A/A abort rate does not trip.
  */
 #include <errno.h>
 #include <math.h>
@@ -21,6 +25,7 @@
 
 #include "entity.h"
 #include "rng.h"
+#include "sample.h"
 
 /* Binomial(n, p) by its normal approximation (exact enough at these counts), clamped. */
 static __u64 binom(__u64 *s, __u64 n, double p)
@@ -61,8 +66,8 @@ static void feed(struct entity_judge *j, struct flow *f, int half)
 
 	e.drops = binom(&f->rng, e.packets, re > 1 ? 1 : re);
 	c.drops = binom(&f->rng, c.packets, rc > 1 ? 1 : rc);
-	/* Alone in its baseline: slot 0's pinned traffic is the entity's. */
-	entity_judge__add(j, half, &e, half ? &(struct judge_sample){ 0 } : &e, &c);
+	e.passes = e.packets - e.drops;
+	entity_judge__add(j, half, &e, &c);
 }
 
 static void config(struct entity_config *ec, __u32 nr)
@@ -251,9 +256,139 @@ static void test_needs_three_bins(void **state)
 	assert_int_equal(entity_judge__decide(&j, &ec, true, &ev), ENTITY_V_WAIT);
 	feed(&j, &f, 1);
 	assert_int_equal(entity_judge__decide(&j, &ec, true, &ev), ENTITY_V_HARMFUL);
-	/* The entity's own baseline counts slot 0 only, in the baseline only. */
-	assert_true(j.own_n == 3000);
+	/* Its own counts: 3 intervals of 1,000 packets in each period. */
+	assert_true(j.e[0].n == 3000);
 	assert_true(fabs(entity_judge__own_after(&j) - 3000) < 1e-9);
+}
+
+/* Add N packets, X of them dropped (the rest passed), to (SET, ROW) of a rule-set read. */
+static void count(struct canary_ruleset *sets, __u32 set, __u32 row, __u64 n, __u64 x)
+{
+	sets[set * CANARY_ROWS + row].verdict[CANARY_V_DROP] += x;
+	sets[set * CANARY_ROWS + row].verdict[CANARY_V_PASS] += n - x;
+}
+
+/*
+ * Issue 13: entity net-a (rule set 1, 20,000 packets an interval, 1 %
+ * dropped) passed and stays on the candidate; net-b (rule set 2, 500 an
+ * interval, 0.5 % dropped under stable) moves there and the candidate drops
+ * all of it. Read from the cumulative rule-set counters as canaryd does
+ * (rollout_sample__rulesets(), then rollout_sample__ruleset() of set 2 on
+ * stable's row before and the candidate's after), net-b's after period is
+ * 100 % drops. The old measure, the pinned class summed over every slot,
+ * would have read (20,000 x 1 % + 500) / 20,500 = 3.4 %.
+ */
+static void test_own_set_not_diluted(void **state)
+{
+	static struct canary_ruleset now[CANARY_RULESET_ENTRIES], then[CANARY_RULESET_ENTRIES],
+		delta[CANARY_RULESET_ENTRIES];
+	struct judge_sample own, c = { .packets = 100000, .drops = 1000 };
+	struct entity_judge j;
+	struct entity_config ec;
+	struct entity_evidence ev;
+	__u64 rng = 5, all_n = 0, all_x = 0;
+	enum entity_verdict v = ENTITY_V_WAIT;
+	char line[512];
+	int i, half, row;
+
+	(void)state;
+	memset(&j, 0, sizeof(j));
+	config(&ec, 2);
+	for (i = 0; i < 20 && v == ENTITY_V_WAIT; i++) {
+		half = i >= 10;
+		memcpy(then, now, sizeof(now));
+		count(now, 1, 1, 20000, binom(&rng, 20000, 0.01));
+		count(now, 2, half, 500, half ? 500 : binom(&rng, 500, 0.005));
+		assert_int_equal(rollout_sample__rulesets(now, then, delta), 0);
+		rollout_sample__ruleset(delta, 2, half ? 1 : CANARY_SLOT_STABLE, &own);
+		entity_judge__add(&j, half, &own, &c);
+		if (half) {
+			for (row = 0; row < CANARY_ROWS; row++) {
+				struct judge_sample s1, s2;
+
+				rollout_sample__ruleset(delta, 1, row, &s1);
+				rollout_sample__ruleset(delta, 2, row, &s2);
+				all_n += s1.packets + s2.packets;
+				all_x += s1.drops + s2.drops;
+			}
+			v = entity_judge__decide(&j, &ec, false, &ev);
+		}
+	}
+	assert_int_equal(entity_evidence__format("net-b", &ev, line, sizeof(line)), 0);
+	print_message("%s (summed over the sets it would read %.1f%%)\n", line,
+		      100.0 * all_x / all_n);
+	assert_int_equal(v, ENTITY_V_HARMFUL);
+	assert_true(ev.rate_after == 1.0);
+	assert_true(ev.rate_before < 0.02);
+	assert_true(ev.n_before == 5000 && ev.n_after % 500 == 0);
+	/* The dilution the old measure had (the negative check of the arithmetic). */
+	assert_true((double)all_x / all_n < 0.05);
+	/* A counter that went backwards is no evidence. */
+	memcpy(then, now, sizeof(now));
+	now[2 * CANARY_ROWS + 1].verdict[CANARY_V_DROP]--;
+	assert_int_equal(rollout_sample__rulesets(now, then, delta), -ERANGE);
+	/* Out of range: an empty sample. */
+	rollout_sample__ruleset(delta, CANARY_MAX_RULESETS, 0, &own);
+	assert_true(own.packets == 0);
+}
+
+/* N packets of the entity into period HALF: X drops, A aborts, I invalid, the rest passed. */
+static void feed_verdicts(struct entity_judge *j, int half, __u64 n, __u64 x, __u64 a, __u64 inv)
+{
+	struct judge_sample e = { .packets = n, .drops = x, .aborts = a, .invalid = inv,
+				  .passes = n - x - a - inv };
+	struct judge_sample c = { .packets = 10000, .drops = 100 };
+
+	entity_judge__add(j, half, &e, &c);
+}
+
+/*
+ * Hard limits on the candidate: aborts well above the entity's own
+ * baseline's (exact test) and any invalid verdict are harmful at once, the
+ * drop rate unchanged; the same abort rate as the baseline's is not.
+ */
+static void test_abort_invalid_limits(void **state)
+{
+	struct entity_judge j;
+	struct entity_config ec;
+	struct entity_evidence ev;
+	char line[512];
+	int i;
+
+	(void)state;
+	config(&ec, 2);
+	assert_true(ec.invalid_limit && ec.abort_alpha > 0);
+	/* A/A aborts: 0.2 % in both periods, 20 intervals each. */
+	memset(&j, 0, sizeof(j));
+	for (i = 0; i < 20; i++)
+		feed_verdicts(&j, 0, 1000, 10, 2, 0);
+	for (i = 0; i < 20; i++) {
+		feed_verdicts(&j, 1, 1000, 10, 2, 0);
+		assert_int_not_equal(entity_judge__decide(&j, &ec, false, &ev), ENTITY_V_HARMFUL);
+	}
+	assert_true(ev.abort_p > ec.abort_alpha);
+	/* The candidate aborts 3 % of the entity's packets: harmful in its first interval. */
+	memset(&j, 0, sizeof(j));
+	for (i = 0; i < 20; i++)
+		feed_verdicts(&j, 0, 1000, 10, 2, 0);
+	feed_verdicts(&j, 1, 1000, 10, 30, 0);
+	assert_int_equal(entity_judge__decide(&j, &ec, false, &ev), ENTITY_V_HARMFUL);
+	assert_string_equal(ev.by, "abort");
+	assert_true(ev.a_after == 30 && ev.a_before == 40);
+	assert_int_equal(entity_evidence__format("net-a", &ev, line, sizeof(line)), 0);
+	print_message("%s\n", line);
+	assert_non_null(strstr(line, "30 aborts of 1000 packets"));
+	/* One invalid verdict: harmful; off, the same counts are not. */
+	memset(&j, 0, sizeof(j));
+	for (i = 0; i < 20; i++)
+		feed_verdicts(&j, 0, 1000, 10, 0, 0);
+	feed_verdicts(&j, 1, 1000, 10, 0, 1);
+	assert_int_equal(entity_judge__decide(&j, &ec, false, &ev), ENTITY_V_HARMFUL);
+	assert_string_equal(ev.by, "invalid");
+	assert_int_equal(entity_evidence__format("net-a", &ev, line, sizeof(line)), 0);
+	assert_non_null(strstr(line, "1 invalid verdicts"));
+	ec.invalid_limit = false;
+	assert_int_equal(entity_judge__decide(&j, &ec, false, &ev), ENTITY_V_WAIT);
 }
 
 int main(void)
@@ -266,6 +401,8 @@ int main(void)
 		cmocka_unit_test(test_drops_less),
 		cmocka_unit_test(test_common_shock),
 		cmocka_unit_test(test_needs_three_bins),
+		cmocka_unit_test(test_own_set_not_diluted),
+		cmocka_unit_test(test_abort_invalid_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

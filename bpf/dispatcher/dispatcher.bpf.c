@@ -122,6 +122,14 @@ struct {
 	__type(value, struct canary_sample_state);
 } canary_sample_state SEC(".maps");
 
+/* Per-CPU verdicts of pinned packets per (rule set, row): canary_abi.h "Rule sets". */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CANARY_RULESET_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct canary_ruleset);
+} canary_rulesets SEC(".maps");
+
 /* Per-CPU scratch record: the frame is copied here before the version runs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -238,7 +246,8 @@ static __always_inline __u32 flow_bucket(const struct canary_flow *fl, __u32 fla
 }
 
 /*
- * Slot forced by a pin rule, or -1. Only called when a rule set is installed.
+ * Slot forced by a pin rule | its rule set << 8, or -1. Only called when a
+ * rule set is installed.
  * Inlined: a subprogram call costs a return, and where the kernel mitigates
  * return-stack attacks with a return thunk (SRSO "Safe RET") one return costs
  * as much as all the rest of the split path. The keys are copies, so the
@@ -253,9 +262,9 @@ static __always_inline int pin_lookup4(__u32 addr, __u32 dir)
 	trie = bpf_map_lookup_elem(&canary_pin4, &dir);
 	if (trie)
 		v = bpf_map_lookup_elem(trie, &k4);
-	if (!v || v->slot >= CANARY_MAX_SLOTS)
+	if (!v || v->slot >= CANARY_MAX_SLOTS || v->set >= CANARY_MAX_RULESETS)
 		return -1;
-	return (int)v->slot;
+	return (int)(v->slot | v->set << 8);
 }
 
 static __always_inline int pin_lookup6(const struct canary_pin_key_v6 *k6, __u32 dir)
@@ -266,9 +275,9 @@ static __always_inline int pin_lookup6(const struct canary_pin_key_v6 *k6, __u32
 	trie = bpf_map_lookup_elem(&canary_pin6, &dir);
 	if (trie)
 		v = bpf_map_lookup_elem(trie, k6);
-	if (!v || v->slot >= CANARY_MAX_SLOTS)
+	if (!v || v->slot >= CANARY_MAX_SLOTS || v->set >= CANARY_MAX_RULESETS)
 		return -1;
-	return (int)v->slot;
+	return (int)(v->slot | v->set << 8);
 }
 
 /* A source rule first; the destination only when no source rule matches. */
@@ -307,6 +316,21 @@ static __always_inline struct canary_counters *counters(__u32 row, __u32 cls)
 	__u32 key = row * CANARY_CLASS_MAX + cls;
 
 	return bpf_map_lookup_elem(&canary_counters, &key);
+}
+
+/*
+ * A pinned packet's verdict in its rule set's record on ROW. The rule set
+ * rides in the stratum word, which pinned packets do not otherwise use:
+ * stratum = CANARY_STRATA + set (split packets have stratum < CANARY_STRATA,
+ * unparsed ones CANARY_STRATA), so the split path carries nothing new.
+ */
+static __always_inline void ruleset_count(__u32 stratum, __u32 row, __u64 vi)
+{
+	__u32 key = (stratum - CANARY_STRATA) * CANARY_ROWS + row;
+	struct canary_ruleset *rs = bpf_map_lookup_elem(&canary_rulesets, &key);
+
+	if (rs)
+		rs->verdict[vi]++;
 }
 
 static __always_inline __u64 verdict_index(int verdict)
@@ -413,6 +437,8 @@ static __noinline int split_fallback(struct xdp_md *ctx, struct canary_counters 
 		st = bpf_map_lookup_elem(&canary_strata, &stratum);
 		if (st)
 			st->verdict[vi]++;
+	} else if (cls == CANARY_CLASS_PINNED) {
+		ruleset_count(stratum, row, vi);
 	}
 	return verdict;
 }
@@ -600,7 +626,8 @@ static __always_inline int dispatch_split(struct xdp_md *ctx)
 			pinned = pin_lookup(&fl, flags);
 		if (pinned >= 0) {
 			cls = CANARY_CLASS_PINNED;
-			slot = pinned;
+			slot = pinned & 0xff;
+			stratum = CANARY_STRATA + (pinned >> 8);	/* the rule set: ruleset_count() */
 		} else {
 			/* Hashed even with no candidate range: the strata need it. */
 			__u32 b = flow_bucket(&fl, flags, cfg->seed);
@@ -650,6 +677,8 @@ static __always_inline int dispatch_split(struct xdp_md *ctx)
 		st = bpf_map_lookup_elem(&canary_strata, &stratum);
 		if (st)
 			st->verdict[vi]++;
+	} else if (cls == CANARY_CLASS_PINNED) {
+		ruleset_count(stratum, slot, vi);
 	}
 	if (brk && ((__u32)verdict == XDP_ABORTED || (__u32)verdict > XDP_REDIRECT))
 		breaker_count(brk, slot);

@@ -18,8 +18,9 @@
  * .bss, destination pin rules (a second trie in each pin map).
  * 3: packet sampling (CANARY_F_SAMPLE, the sample_* config fields, the
  * canary_samples ring buffer and the canary_sample_state per-CPU map).
+ * 4: rule sets: struct canary_pin_value's set, the canary_rulesets per-CPU map.
  */
-#define CANARY_ABI_VERSION 3
+#define CANARY_ABI_VERSION 4
 
 /* Slot 0 is the stable version; slots 1..CANARY_MAX_SLOTS-1 are candidates. */
 #define CANARY_MAX_SLOTS 4
@@ -295,9 +296,37 @@ struct canary_pin_key_v6 {
 	__u32 addr[4];		/* network byte order */
 };
 
+/*
+ * set: the rule set the rule belongs to, 0..CANARY_MAX_RULESETS-1 (0: the
+ * operator's plain pin rules; k: the rollout's entity k). A rule whose slot
+ * or set is out of range matches nothing.
+ */
 struct canary_pin_value {
 	__u32 slot;
+	__u32 set;
 };
+
+/*
+ * Rule sets: the verdicts of the pinned packets per (rule set, row), indexed
+ * set * CANARY_ROWS + row in the canary_rulesets per-CPU array, counted on
+ * the row that handled the packet (after a breaker diversion or a fallback
+ * to stable). Only the pinned path touches it. Packets are the sum of the
+ * verdicts, as in struct canary_stratum. Add only.
+ */
+#define CANARY_MAX_RULESETS 16
+#define CANARY_RULESET_PLAIN 0
+#define CANARY_RULESET_ENTRIES (CANARY_MAX_RULESETS * CANARY_ROWS)
+
+struct canary_ruleset {
+	__u64 verdict[CANARY_V_MAX];
+};
+
+/* The (set, row) record of a rule-set array read from the map. */
+static inline const struct canary_ruleset *
+canary_ruleset__at(const struct canary_ruleset *all, __u32 set, __u32 row)
+{
+	return &all[set * CANARY_ROWS + row];
+}
 
 #define CANARY_PIN_MAX 16384	/* entries of each inner trie */
 
@@ -312,6 +341,7 @@ struct canary_pin_value {
 #define CANARY_MAP_MODE "canary_mode"
 #define CANARY_MAP_SAMPLES "canary_samples"
 #define CANARY_MAP_SAMPLE_STATE "canary_sample_state"
+#define CANARY_MAP_RULESETS "canary_rulesets"
 #define CANARY_PROG_DISPATCH "canary_dispatch"
 
 /*
