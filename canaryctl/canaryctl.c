@@ -842,6 +842,29 @@ static void print_version_row(const char *name, json_t *v)
 }
 
 /*
+ * A rule set's counters ({"stable": {...}, "candidate": {...}}) after LABEL NAME:
+ * "set  net-a  stable 4000 packets (drop 0, pass 4000, aborted 0, invalid 0),
+ * candidate 4100 (...)".
+ */
+static void print_set_counters(const char *label, const char *name, json_t *c)
+{
+	static const char *const roles[] = { CANARY_K_STABLE, CANARY_K_CANDIDATE };
+	size_t i;
+
+	if (!json_is_object(c))
+		return;
+	printf("  %-10s %s ", label, name ? name : "?");
+	for (i = 0; i < 2; i++) {
+		json_t *e = json_object_get(c, roles[i]);
+
+		printf("%s%s %llu packets (drop %llu, pass %llu, aborted %llu, invalid %llu)",
+		       i ? ", " : " ", roles[i], jcount(e, CANARY_K_PACKETS), jcount(e, "drop"),
+		       jcount(e, "pass"), jcount(e, "aborted"), jcount(e, "invalid"));
+	}
+	putchar('\n');
+}
+
+/*
  * "entity  net-a  passed  src 198.18.3.0/24: baseline 4000 packets (drop 0),
  * before 4000 (drop 0), after 4100 (drop 0), ratio 1.00", one line each.
  */
@@ -868,6 +891,9 @@ static void print_entities(json_t *ents)
 		if (json_is_number(ratio))
 			printf(", ratio %.2f", json_number_value(ratio));
 		putchar('\n');
+		/* Its own rule set's verdicts per version. */
+		print_set_counters("counters", jstr(e, CANARY_K_NAME),
+				   json_object_get(e, CANARY_K_COUNTERS));
 	}
 }
 
@@ -892,6 +918,9 @@ static void print_pins(json_t *pins)
 			       jcount(e, "drop"), jcount(e, "pass"), jcount(e, "aborted"),
 			       jcount(e, "invalid"));
 	}
+	/* Per rule set: "plain" (the operator's rules) or the entity's. */
+	json_array_foreach(json_object_get(pinned, CANARY_K_SETS), i, r)
+		print_set_counters("set", jstr(r, CANARY_K_NAME), r);
 }
 
 static void print_iface(json_t *ifc)

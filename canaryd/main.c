@@ -112,6 +112,10 @@ static int render_metrics(void *ctx, char **out, size_t *len)
 		if (ifc->dp && ifc->have_last) {
 			m[i].counters = ifc->last;
 			m[i].breaker = &ifc->brk;
+			if (ifc->have_sets) {
+				m[i].sets = ifc->sets_last;
+				m[i].sets_start = ifc->sets_start;
+			}
 		}
 		if (ifc->has_rollout) {
 			snprintf(ids[i], sizeof(ids[i]), "%s-%llu", ifc->cfg.name,

@@ -237,6 +237,43 @@ static void unhandled_family(FILE *f, const struct canary_metrics_iface *ifs, in
 	}
 }
 
+/*
+ * Each entity of the current or last rollout: its own rule set's verdicts
+ * per version (canary_abi.h "Rule sets"; entity k is set k + 1) since the
+ * rollout's start, as status shows them. A set index is reused by the next
+ * rollout's entities, so the dispatcher's totals would carry one entity's
+ * counts into another's series; a new rollout (or a canaryd restart) is a
+ * counter reset instead.
+ */
+static void entity_family(FILE *f, const struct canary_metrics_iface *ifs, int n)
+{
+	const char *name = "canary_entity_packets_total";
+	struct series s;
+	__u32 k, row, v;
+	int i;
+
+	family(f, name, "counter",
+	       "Packets an entity's pin rules (rule set) sent to each version, by the verdict "
+	       "it returned.");
+	for (i = 0; i < n; i++) {
+		if (!ifs[i].sets || !ifs[i].sets_start || !ifs[i].rollout)
+			continue;
+		for (k = 0; k < ifs[i].rollout->plan.nr_entities && k < ROLLOUT_MAX_ENTITIES; k++)
+			for (row = 0; row < ARRAY_SIZE(versions); row++)
+				for (v = 0; v < CANARY_V_MAX; v++) {
+					s_open(&s, f, name);
+					s_label(&s, "interface", ifs[i].name);
+					s_label(&s, "entity", ifs[i].rollout->plan.entity[k]);
+					s_label(&s, "version", versions[row]);
+					s_label(&s, "verdict", verdicts[v]);
+					s_u64(&s, canary_ruleset__at(ifs[i].sets, k + 1, row)
+							  ->verdict[v] -
+						  canary_ruleset__at(ifs[i].sets_start, k + 1, row)
+							  ->verdict[v]);
+				}
+	}
+}
+
 static void iface_gauge(FILE *f, const char *name, const char *ifname, double v)
 {
 	struct series s;
@@ -470,6 +507,7 @@ int canary_metrics__render(const struct canary_metrics_iface *ifs, int n, char *
 	cost_family(f, ifs, n);
 	breaker_families(f, ifs, n);
 	rollout_families(f, ifs, n);
+	entity_family(f, ifs, n);
 	judge_families(f, ifs, n);
 
 	family(f, "canary_decisions_total", "counter",

@@ -36,6 +36,13 @@ struct canary_metrics_iface {
 	const struct canary_counters *counters;
 	/* The candidate slot's breaker as last read; NULL with counters NULL. */
 	const struct canary_breaker *breaker;
+	/*
+	 * CANARY_RULESET_ENTRIES rule-set records as last read and as read at
+	 * the rollout's start (or canaryd's first read), or NULL:
+	 * canary_entity_packets_total of the rollout's entities (entity k:
+	 * rule set k + 1), counted since the rollout's start.
+	 */
+	const struct canary_ruleset *sets, *sets_start;
 	/* The current or last rollout, NULL if none. */
 	const struct rollout *rollout;
 	const char *rollout_id;		/* "eth0-1700000000000", with rollout */

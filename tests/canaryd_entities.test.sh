@@ -6,7 +6,10 @@
 # bed's hash-split traffic. fw_v2 is promoted through both entity steps and
 # the shares (canaryd restarted in net-b's step: states and rules kept); fw_dropnet (drops every packet to 198.18.7.0/24) is rolled back
 # at net-b, net-a's step passed, with no hash-split packet on the candidate
-# and every entity rule removed.
+# and every entity rule removed. Each entity is measured on its own rule set
+# (issue 13): the rollback's reason shows net-b's own drop rate (all of it,
+# not diluted by net-a's traffic on the candidate), status and
+# canary_entity_packets_total show each entity's counters per version.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
@@ -43,6 +46,14 @@ cb_wait_status "$IF" '.rollout.entities[0].state == "judging"' 30 "net-a judged"
 	fail "net-a's rules never moved to the candidate"
 $CTL status "$IF" | grep -q '^  entity  *net-a  judging  dst 198.18.6.0/24: baseline' ||
 	fail "canaryctl status has no entity line: $($CTL status "$IF")"
+# Its own rule set's counters: on the candidate now, on stable before.
+cb_wait_status "$IF" '.rollout.entities[0].counters.candidate.packets > 0 and
+	.rollout.entities[0].counters.stable.packets > 0' 10 "net-a's own counters" ||
+	fail "net-a's counters: $($CTL -j status "$IF" | jq -c '.interfaces[0].rollout.entities[0]')"
+$CTL status "$IF" | grep -q '^  counters  *net-a  stable [0-9]* packets (drop [0-9]*, pass [0-9]*, aborted 0, invalid 0), candidate [0-9]* packets' ||
+	fail "canaryctl status has no counters line: $($CTL status "$IF")"
+[ "$($CTL -j status "$IF" | jq '.interfaces[0].rollout.entities[1].counters.candidate.packets')" = 0 ] ||
+	fail "net-b counted on the candidate before its step"
 # A canaryd restart in net-b's step keeps the entity states and rules (state file).
 cb_wait_status "$IF" '.rollout.entities[1].state == "baseline"' 30 "net-b's baseline" ||
 	fail "net-b's step never began"
@@ -62,6 +73,9 @@ echo "fw_v2: $st"
 [ "$(ents)" = '[{"name":"net-a","state":"passed"},{"name":"net-b","state":"passed"}]' ] ||
 	fail "entity states after the promotion: $(ents)"
 [ "$(jq -c .rules <<<"$st")" = '[]' ] || fail "rules left after the promotion: $st"
+# Per rule set in the pinned object: net-a is set 1, net-b set 2, each with its own packets.
+sets=$($CTL -j status "$IF" | jq -c '[.interfaces[0].rollout.pins.pinned.sets[] | {set, name}]')
+[ "$sets" = '[{"set":1,"name":"net-a"},{"set":2,"name":"net-b"}]' ] || fail "rule sets in status: $sets"
 # The history's events name each entity step.
 history=$($CTL -j history "$IF" --config "$CB_TMP/canaryd.ini" 2>&1) || fail "history: $history"
 for w in 'entity net-a: baseline' 'passed: entity net-a' 'passed: entity net-b'; do
@@ -81,6 +95,31 @@ echo "fw_dropnet: $st"
 jq -r .reason <<<"$st" | grep -q '^harmful: entity net-b: drop rate' ||
 	fail "the reason does not name net-b: $st"
 [ "$(jq .split <<<"$st")" = 0 ] || fail "hash-split packets reached the candidate: $st"
+# net-b's own drop rate on the candidate: all of it (fw_dropnet drops every packet to
+# 198.18.7.0/24), not diluted by net-a's 10 % beside it.
+after=$(jq -r .reason <<<"$st" | sed -n 's/.* -> \([0-9.e+]*\)% of [0-9]*;.*/\1/p')
+echo "net-b's own drop rate on the candidate: $after %"
+awk -v a="$after" 'BEGIN { exit !(a != "" && a >= 99) }' ||
+	fail "the reason does not show net-b's own ~100 % drop rate: $st"
+ec=$($CTL -j status "$IF" | jq -c '[.interfaces[0].rollout.entities[] | .counters.candidate]')
+echo "per-entity candidate counters: $ec"
+jq -e '.[1].packets > 0 and .[1].drop == .[1].packets' <<<"$ec" >/dev/null ||
+	fail "net-b's own counters on the candidate are not all drops: $ec"
+# The negative check: net-a's traffic on the candidate is its 10 %, not net-b's 100 %.
+jq -e '.[0].packets > 0 and .[0].drop < .[0].packets / 2' <<<"$ec" >/dev/null ||
+	fail "net-a's own counters look like net-b's: $ec"
+# The same counters in Prometheus, one series per entity, version and verdict.
+page=$(tb_dut curl -sf -m 5 http://127.0.0.1:9464/metrics) || fail "cannot scrape canaryd"
+m() { awk -v k="$1" 'index($0, k " ") == 1 { print $2; f = 1 } END { exit !f }' <<<"$page"; }
+mb=$(m "canary_entity_packets_total{interface=\"$IF\",entity=\"net-b\",version=\"candidate\",verdict=\"drop\"}") ||
+	fail "no canary_entity_packets_total for net-b: $(grep canary_entity <<<"$page" | head -5)"
+mp=$(m "canary_entity_packets_total{interface=\"$IF\",entity=\"net-b\",version=\"candidate\",verdict=\"pass\"}")
+echo "canary_entity_packets_total net-b candidate: drop $mb, pass $mp"
+# Since the rollout's start, as status: the rules are gone, so neither moves any more.
+[ "$mb" = "$(jq '.[1].drop' <<<"$ec")" ] && [ "$mp" = 0 ] ||
+	fail "net-b's series (drop $mb, pass $mp) differ from its status counters: $ec"
+[ "$(grep -c '^canary_entity_packets_total{' <<<"$page")" = 24 ] ||
+	fail "want 2 entities x 2 versions x 6 verdicts series: $(grep -c '^canary_entity_packets_total{' <<<"$page")"
 [ "$(jq -c .rules <<<"$st")" = '[]' ] || fail "rules left after the rollback: $st"
 [ "$(cb_slot_id 1)" = 0 ] || fail "slot 1 not emptied after the rollback"
 echo "canaryd_entities: ok"

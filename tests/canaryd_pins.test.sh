@@ -51,6 +51,14 @@ echo "rules from the config and --pin: $st"
 [ "$(jq .pc <<<"$st")" = 3000 ] || fail "pinned to the candidate: $st, want exactly 3000"
 [ "$(jq .ps <<<"$st")" = 0 ] || fail "pinned to stable: $st, want 0"
 [ "$(jq .c <<<"$st")" = 0 ] || fail "hash-split packets on the candidate at share 0: $st"
+# Per rule set: the plain rules are set 0, "plain", with the same counts, and the only set.
+sets=$($CTL -j status "$IF" | jq -c '[.interfaces[0].rollout.pins.pinned.sets[] |
+	{set, name, c: .candidate.packets, s: .stable.packets}]')
+echo "per rule set: $sets"
+[ "$sets" = '[{"set":0,"name":"plain","c":3000,"s":0}]' ] ||
+	fail "per-rule-set counters: $sets, want set 0 (plain) with the 3000 pinned packets"
+$CTL status "$IF" | grep -q '^  set  *plain  stable 0 packets (drop 0, pass 0, aborted 0, invalid 0), candidate 3000 packets (drop ' ||
+	fail "canaryctl status has no rule-set line: $($CTL status "$IF" | grep -E '^  (set|pin)')"
 
 # A bad rule: refused, the set unchanged.
 $CTL pin "$IF" 'dst 198.18.5.0/33 -> candidate' 2>/dev/null && fail "a /33 rule was accepted"

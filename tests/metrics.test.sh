@@ -141,6 +141,12 @@ awk -v r="$ratio" -v s="$share" 'BEGIN { d = r * 100 - s; exit !(d < 1e-9 && d >
 [ "$(value "$s1" "canary_rollout_phase{interface=\"$IF\",phase=\"progressing\"}")" = 1 ] || fail "phase not 1"
 [ "$(grep -c "^canary_rollout_phase{interface=\"$IF\",.* 1$" <<<"$s1")" = 1 ] || fail "not exactly one phase"
 echo "$checked counters between two scrapes; step $step/$steps, share $share %, phase, verdict and $ntests judge tests equal"
+# Per-entity counters: the family is declared, with no series in a plan without entity
+# steps (canaryd_entities.test.sh checks its values in one with them).
+grep -q '^# TYPE canary_entity_packets_total counter$' <<<"$s1" ||
+	fail "canary_entity_packets_total is not declared"
+grep -q '^canary_entity_packets_total{' <<<"$s1" &&
+	fail "canary_entity_packets_total has series without entity steps"
 
 # Decision totals since canaryd started.
 $CTL abort "$IF" >/dev/null || fail "cannot abort"

@@ -128,7 +128,18 @@ echo "scrape target up after $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f",
 # The README's families: first column of the Metrics table; "_x" names
 # continue the previous full name's prefix (canary_judge_statistic, _threshold);
 # histograms are three series names.
-families=$(awk '/^## Metrics/ { m = 1; next } /^## / { m = 0 } m && /^\| `canary_/' README.md |
+# Families only a per-entity plan has series of ("entity steps only": this
+# rollout has none) are checked by their HELP and TYPE in the scrape instead.
+only_entities=$(awk '/^## Metrics/ { m = 1; next } /^## / { m = 0 } m && /^\| `canary_/ && /entity steps only/' README.md |
+	grep -o '^| `[a-z_]*`' | tr -d '|` ')
+[ -n "$only_entities" ] || fail "no entity-steps-only family read from README"
+for f in $only_entities; do
+	grep -q "^# TYPE $f counter$" "$CB_TMP/scrape.txt" && grep -q "^# HELP $f " "$CB_TMP/scrape.txt" ||
+		fail "$f: no HELP and TYPE in the scrape"
+	grep -q "^$f{" "$CB_TMP/scrape.txt" && fail "$f has series in a rollout without entity steps"
+done
+echo "entity-steps-only families declared, without series here: $only_entities"
+families=$(awk '/^## Metrics/ { m = 1; next } /^## / { m = 0 } m && /^\| `canary_/ && !/entity steps only/' README.md |
 	while IFS='|' read -r _ names type _; do
 		prefix=
 		for n in $(grep -o '`[a-z_]*`' <<<"$names" | tr -d '`'); do

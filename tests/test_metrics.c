@@ -24,6 +24,7 @@
 #include "promtext.h"
 
 static struct canary_counters counters[2][CANARY_COUNTERS_ENTRIES];
+static struct canary_ruleset sets[CANARY_RULESET_ENTRIES], sets_start[CANARY_RULESET_ENTRIES];
 static struct canary_breaker breaker = { .bad = 3, .trips = 2, .tripped = 1 };
 static struct rollout ro;
 
@@ -72,6 +73,21 @@ static int make_state(struct canary_metrics_iface *m)
 	ro.last_ev.tests[1].rate_s = 0.2;
 	ro.last_ev.tests[1].decided = true;
 	ro.last_ev.tests[2] = ro.last_ev.tests[1];	/* a repeat is shown once */
+
+	/* Two entities: net-a is rule set 1, net-b rule set 2. */
+	memset(sets, 0, sizeof(sets));
+	memset(sets_start, 0, sizeof(sets_start));
+	ro.plan.nr_entities = 2;
+	snprintf(ro.plan.entity[0], ROLLOUT_ENTITY_LEN, "net-a");
+	snprintf(ro.plan.entity[1], ROLLOUT_ENTITY_LEN, "net-b");
+	sets[1 * CANARY_ROWS + 1].verdict[CANARY_V_PASS] = 1900;
+	sets_start[1 * CANARY_ROWS + 1].verdict[CANARY_V_PASS] = 1000;	/* before the rollout */
+	sets[1 * CANARY_ROWS + 1].verdict[CANARY_V_DROP] = 100;
+	sets[2 * CANARY_ROWS + 0].verdict[CANARY_V_PASS] = 50;
+	sets[2 * CANARY_ROWS + 1].verdict[CANARY_V_DROP] = 70;
+	sets[0 * CANARY_ROWS + 1].verdict[CANARY_V_DROP] = 5;	/* plain rules: no entity */
+	m[0].sets = sets;
+	m[0].sets_start = sets_start;
 
 	m[0].name = "veth0";
 	m[0].managed = true;
@@ -169,6 +185,39 @@ static void test_counters(void **state)
 	assert_int_equal(value(text, "canary_breaker_tripped{interface=\"veth0\"}"), 1);
 	assert_int_equal(value(text, "canary_breaker_bad_verdicts{interface=\"veth0\"}"), 3);
 	assert_int_equal(value(text, "canary_breaker_trips_total{interface=\"veth0\"}"), 2);
+	free(text);
+}
+
+/*
+ * Each entity's own rule set since the rollout's start, per version and
+ * verdict; no series for sets of no entity.
+ */
+static void test_entities(void **state)
+{
+	char *text = render();
+
+	(void)state;
+	assert_int_equal(value(text, "canary_entity_packets_total{interface=\"veth0\",entity=\"net-a\","
+				     "version=\"candidate\",verdict=\"pass\"}"), 900);
+	assert_int_equal(value(text, "canary_entity_packets_total{interface=\"veth0\",entity=\"net-a\","
+				     "version=\"candidate\",verdict=\"drop\"}"), 100);
+	assert_int_equal(value(text, "canary_entity_packets_total{interface=\"veth0\",entity=\"net-b\","
+				     "version=\"stable\",verdict=\"pass\"}"), 50);
+	assert_int_equal(value(text, "canary_entity_packets_total{interface=\"veth0\",entity=\"net-b\","
+				     "version=\"candidate\",verdict=\"drop\"}"), 70);
+	assert_int_equal(value(text, "canary_entity_packets_total{interface=\"veth0\",entity=\"net-b\","
+				     "version=\"stable\",verdict=\"drop\"}"), 0);
+	/* 2 entities x 2 versions x 6 verdicts, and none for the other interface. */
+	{
+		const char *p = text;
+		int lines = 0;
+
+		while ((p = strstr(p, "\ncanary_entity_packets_total{"))) {
+			lines++;
+			p++;
+		}
+		assert_int_equal(lines, 2 * 2 * CANARY_V_MAX);
+	}
 	free(text);
 }
 
@@ -318,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_histogram),
+		cmocka_unit_test(test_entities),
 		cmocka_unit_test(test_rollout_and_judge),
 		cmocka_unit_test(test_checker_catches),
 		cmocka_unit_test(test_parse_addr),
