@@ -323,6 +323,7 @@ static void test_entity_plan_parse(void **state)
 struct ent_sim {
 	double pps[2];			/* per entity */
 	double stable_drop[2], cand_drop[2];
+	double cand_abort[2];		/* aborted share on the candidate */
 };
 
 /*
@@ -342,15 +343,18 @@ static void ent_tick(struct sim *m, const struct ent_sim *e, const struct rollou
 	for (k = 0; k < r->plan.nr_entities && r->entities_on; k++) {
 		enum entity_state st = r->ent_state[k];
 		bool on_cand = st == ENTITY_PASSED || st == ENTITY_JUDGING;
-		__u64 n = (__u64)e->pps[k], x;
+		__u64 n = (__u64)e->pps[k], x, ab;
 
 		if (st != ENTITY_BASELINE && !on_cand)
 			continue;
 		x = poisson(&m->rng, n * (on_cand ? e->cand_drop[k] : e->stable_drop[k]));
 		x = x > n ? n : x;
+		ab = on_cand ? poisson(&m->rng, n * e->cand_abort[k]) : 0;
+		ab = ab > n - x ? n - x : ab;
 		/* Entity k's rule set is k + 1, counted on the row that served it. */
 		sets[(k + 1) * CANARY_ROWS + on_cand].verdict[CANARY_V_DROP] += x;
-		sets[(k + 1) * CANARY_ROWS + on_cand].verdict[CANARY_V_PASS] += n - x;
+		sets[(k + 1) * CANARY_ROWS + on_cand].verdict[CANARY_V_ABORTED] += ab;
+		sets[(k + 1) * CANARY_ROWS + on_cand].verdict[CANARY_V_PASS] += n - x - ab;
 	}
 }
 
@@ -495,6 +499,22 @@ static void test_entity_rollback_at_entity(void **state)
 	assert_int_equal(r->ent_state[0], ENTITY_HARMFUL);
 	assert_int_equal(r->ent_state[1], ENTITY_PENDING);
 	assert_non_null(strstr(r->reason, "entity net-a"));
+
+	/*
+	 * A candidate that aborts 2 % of net-b's packets and drops as stable
+	 * does: rolled back at net-b by the abort hard limit, the breaker's
+	 * budget not reached (no breaker_tripped in this sim).
+	 */
+	e = (struct ent_sim){ .pps = { 1000, 1000 }, .stable_drop = { 0.05, 0.05 },
+			      .cand_drop = { 0.05, 0.05 }, .cand_abort = { 0, 0.02 } };
+	start(r, &plan, &a);
+	run_ent(r, &m, &e, 3000, NULL, NULL);
+	print_message("net-b aborting: %s: %s\n", rollout_phase__name(r->phase), r->reason);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_int_equal(r->ent_state[0], ENTITY_PASSED);
+	assert_int_equal(r->ent_state[1], ENTITY_HARMFUL);
+	assert_non_null(strstr(r->reason, "harmful: entity net-b: "));
+	assert_non_null(strstr(r->reason, "aborts of"));
 	free(r);
 }
 
