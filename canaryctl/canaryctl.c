@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -52,6 +53,7 @@
 #include "log.h"
 #include "params.h"
 #include "parse.h"
+#include "capfile.h"
 #include "preflight.h"
 #include "proto.h"
 
@@ -373,6 +375,7 @@ struct verb_args {
 	int npos;
 	const char *socket, *steps, *step_time, *warmup, *shadow, *pcap, *max_diff, *prepare;
 	const char *state_dir, *config, *output;
+	const char *write, *count, *version, *timeout, *rate, *snaplen;
 	struct canary_opt_strings set, pin;
 	bool json, help, wait, watch, verbose, clear;
 };
@@ -447,6 +450,21 @@ static const struct canary_opt preflight_opts[] = {
 	{ 0 },
 };
 
+static const struct canary_opt capture_opts[] = {
+	DEFINE_OPTION("write", 'w', "FILE", write, "the capture to write: pcapng, or classic pcap "
+		      "for a name\nending in .pcap"),
+	DEFINE_OPTION("count", 'c', "COUNT", count, "samples to take, 1 to 100000 (default 1000)"),
+	DEFINE_OPTION("version", 0, "stable|candidate", version,
+		      "only the packets that version handled (default: both)"),
+	DEFINE_OPTION("timeout", 0, "DURATION", timeout, "give up after DURATION (default 30s); "
+		      "the file keeps\nwhat was taken, exit 1"),
+	DEFINE_OPTION("rate", 0, "N", rate, "at most N samples per second per CPU (default "
+		      "10000)"),
+	DEFINE_OPTION("snaplen", 's', "BYTES", snaplen, "bytes of each frame kept, 14 to 1514 "
+		      "(default 1514)"),
+	{ 0 },
+};
+
 #define STATE_DIR_HELP "canaryd's state_dir (default: the config's)"
 #define CONFIG_HELP "canaryd's config, for its state_dir\n(default " CANARYCTL_DEFAULT_CONFIG ")"
 
@@ -494,6 +512,15 @@ static const struct canary_opt report_opts[] = {
 	"    \"rewritten\"/\"not_runnable\":{\"packets\",\"examples\"}, \"differing\",\n"          \
 	"    \"rate\", \"max_diff\", \"within\"}\n"
 
+#define DESC_CAPTURE                                                                               \
+	"packets arriving on IFACE, sampled by canaryd's dispatcher before any version ran\n"     \
+	"(every packet up to --rate per second per CPU), written to FILE with each one's\n"        \
+	"live verdict and version (pcapng comment \"canary: version=stable slot=0\n"              \
+	"verdict=pass ...\"); preflight reads it. canaryctl writes FILE, canaryd never\n"         \
+	"opens it. Exit 0 with COUNT samples, 1 otherwise (the file keeps what was taken).\n"     \
+	"-j: {\"ok\":true, \"file\", \"format\", \"iface\", \"samples\", \"want\", "            \
+	"\"lost\",\n    \"limited\", \"overflow\", \"skipped\"}\n"
+
 static const char usage_tail[] =
 	"Exit codes with --wait (and status IFACE --watch): 0 promoted, 2 rolled back,\n"
 	"3 aborted or reverted by an operator, 1 failed or any error.\n"
@@ -503,6 +530,7 @@ static int do_status(const struct cmd *c, struct verb_args *a);
 static int do_start(const struct cmd *c, struct verb_args *a);
 static int do_op(const struct cmd *c, struct verb_args *a);
 static int do_preflight(const struct cmd *c, struct verb_args *a);
+static int do_capture(const struct cmd *c, struct verb_args *a);
 static int do_pin(const struct cmd *c, struct verb_args *a);
 static int do_history(const struct cmd *c, struct verb_args *a);
 static int do_report(const struct cmd *c, struct verb_args *a);
@@ -526,6 +554,7 @@ static const struct cmd cmds[] = {
 	{ "release", "IFACE", 1, NULL, "hand the interface back: its stable attached directly in "
 	  "place of the dispatcher\n(one atomic replace), canaryd's pins removed; refused while a "
 	  "rollout runs.\n", do_op },
+	{ "capture", "IFACE", 1, capture_opts, DESC_CAPTURE, do_capture },
 	{ "preflight", "STABLE_OBJECT[:PROG] CANDIDATE_OBJECT[:PROG]", 2, preflight_opts,
 	  DESC_PREFLIGHT, do_preflight },
 	{ "history", "IFACE", 1, history_opts, DESC_HISTORY, do_history },
@@ -1392,6 +1421,203 @@ static int do_preflight(const struct cmd *c, struct verb_args *a)
 out:
 	free(pf);
 	return ret;
+}
+
+/* An unsigned decimal in [LO, HI] (no sign, no space, no suffix). */
+static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+#define CAPTURE_COUNT_DEFAULT 1000
+#define CAPTURE_COUNT_MAX 100000	/* canaryd's CANARYD_CAPTURE_COUNT_MAX */
+#define CAPTURE_TIMEOUT_DEFAULT_MS 30000
+#define CAPTURE_POLL_MS 100
+
+/* One batch of samples from a capture-read reply into F; the samples written, or -1. */
+static long long capture_write_batch(struct canary_capfile *f, json_t *samples, __u32 snap)
+{
+	static unsigned char frame[CANARY_SNAP_MAX + 3];
+	char err[512], comment[160];
+	long long n = 0;
+	json_t *smp;
+	size_t i;
+
+	json_array_foreach(samples, i, smp) {
+		const char *b64 = json_string_value(json_object_get(smp, "data"));
+		size_t blen = b64 ? strlen(b64) : 0;
+		int len;
+
+		if (!b64 || blen % 4 || blen / 4 * 3 > sizeof(frame)) {
+			p_err(EPROTO, "capture: a malformed sample from canaryd (canaryd and canaryctl "
+			      "versions differ?)");
+			return -1;
+		}
+		len = EVP_DecodeBlock(frame, (const unsigned char *)b64, (int)blen);
+		if (len < 0 || (blen && b64[blen - 1] == '=' && --len < 0) ||
+		    (blen > 1 && b64[blen - 2] == '=' && --len < 0) || (__u32)len > snap) {
+			p_err(EPROTO, "capture: a sample from canaryd is not base64 of at most %u "
+			      "bytes", snap);
+			return -1;
+		}
+		canary_capfile__comment(comment, sizeof(comment), jcount(smp, "slot"),
+					jcount(smp, "verdict"), jcount(smp, "ifindex"),
+					jcount(smp, "rx_queue"), jcount(smp, "cpu"));
+		if (canary_capfile__write(f, jcount(smp, "ts_ns"), frame, (__u32)len,
+					  (__u32)jcount(smp, "len") < (__u32)len
+						  ? (__u32)len
+						  : (__u32)jcount(smp, "len"),
+					  comment, err, sizeof(err))) {
+			p_err(EIO, "%s", err);
+			return -1;
+		}
+		n++;
+	}
+	return n;
+}
+
+static int do_capture(const struct cmd *c, struct verb_args *a)
+{
+	const char *iface = a->pos[0], *path = a->write, *ver = a->version;
+	unsigned long count = CAPTURE_COUNT_DEFAULT, rate = 0, snap = CANARY_SNAP_MAX;
+	long long timeout_ms = CAPTURE_TIMEOUT_DEFAULT_MS, deadline, n = 0, got;
+	json_t *req, *last = NULL;
+	struct canary_capfile *f;
+	struct reply rep;
+	char err[512];
+	json_int_t id;
+	bool done = false;
+	int ret;
+
+	if (a->npos < 1)
+		return usage_err(c, "capture: missing IFACE");
+	if (!path)
+		return usage_err(c, "capture: missing -w FILE");
+	if (a->count && parse_uint(a->count, 1, CAPTURE_COUNT_MAX, &count))
+		return usage_err(c, "capture: bad -c '%s' (a count of samples from 1 to %d)",
+				 a->count, CAPTURE_COUNT_MAX);
+	if (ver && strcmp(ver, "stable") && strcmp(ver, "candidate"))
+		return usage_err(c, "capture: bad --version '%s' (stable or candidate)", ver);
+	if (a->timeout && parse_duration_ms(a->timeout, &timeout_ms))
+		return usage_err(c, "capture: bad --timeout '%s' (a duration: 10s, 2m, 500ms)",
+				 a->timeout);
+	if (a->rate && parse_uint(a->rate, 1, CANARY_SAMPLE_RATE_MAX, &rate))
+		return usage_err(c, "capture: bad --rate '%s' (samples per second per CPU, 1 to %d)",
+				 a->rate, CANARY_SAMPLE_RATE_MAX);
+	if (a->snaplen && parse_uint(a->snaplen, 14, CANARY_SNAP_MAX, &snap))
+		return usage_err(c, "capture: bad --snaplen '%s' (14 to %d bytes)", a->snaplen,
+				 CANARY_SNAP_MAX);
+
+	/* The file first, as the user: nothing is asked of canaryd if it cannot be written. */
+	ret = canary_capfile__open(path, (__u32)snap, iface, &f, err, sizeof(err));
+	if (ret) {
+		p_err(-ret, "%s; nothing was captured", err);
+		return CANARYCTL_EXIT_ERROR;
+	}
+	req = json_pack("{s:s, s:s, s:I, s:s}", "cmd", "capture", "iface", iface, "count",
+			(json_int_t)count, "version", ver ? ver : "any");
+	if (req && rate)
+		json_object_set_new(req, "rate", json_integer((json_int_t)rate));
+	if (req && a->snaplen)
+		json_object_set_new(req, "snap", json_integer((json_int_t)snap));
+	ret = req ? ctl_call(req, &rep) : -ENOMEM;
+	json_decref(req);
+	if (ret) {
+		if (ret < 0)
+			p_err(-ret, "%s", ret == -ENOMEM ? "out of memory" : call_err);
+		canary_capfile__close(f, NULL, 0);
+		unlink(path);	/* ours, and empty */
+		return CANARYCTL_EXIT_ERROR;
+	}
+	id = json_integer_value(json_object_get(rep.root, CANARY_K_ID));
+	reply__free(&rep);
+
+	install_signals();
+	deadline = now_ms() + timeout_ms;
+	while (!done) {
+		req = json_pack("{s:s, s:s, s:I}", "cmd", "capture-read", "iface", iface, "id", id);
+		ret = req ? ctl_call(req, &rep) : -ENOMEM;
+		json_decref(req);
+		if (ret) {
+			if (ret < 0)
+				p_err(-ret, "%s", call_err);
+			break;
+		}
+		got = capture_write_batch(f, json_object_get(rep.root, CANARY_K_SAMPLES),
+					  (__u32)snap);
+		if (got < 0) {
+			reply__free(&rep);
+			ret = 1;
+			break;
+		}
+		n += got;
+		done = json_is_true(json_object_get(rep.root, "done"));
+		json_decref(last);
+		last = json_incref(rep.root);
+		reply__free(&rep);
+		if (done)
+			break;
+		if (interrupted || now_ms() >= deadline) {
+			req = json_pack("{s:s, s:s, s:I}", "cmd", "capture-stop", "iface", iface,
+					"id", id);
+			if (req && !ctl_call(req, &rep))
+				reply__free(&rep);
+			json_decref(req);
+			break;
+		}
+		if (!got)
+			nap(CAPTURE_POLL_MS);
+	}
+	if (canary_capfile__close(f, err, sizeof(err))) {
+		p_err(EIO, "%s", err);
+		json_decref(last);
+		return CANARYCTL_EXIT_ERROR;
+	}
+	if (ret) {
+		json_decref(last);
+		return CANARYCTL_EXIT_ERROR;
+	}
+	if (json_output) {
+		json_t *o = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+				      CANARY_K_OK, n == (long long)count, "file", path, "format",
+				      canary_capfile__is_pcap(path) ? "pcap" : "pcapng", "iface",
+				      iface, "samples", (json_int_t)n, "want", (json_int_t)count,
+				      "lost", (json_int_t)jcount(last, "lost"), "limited",
+				      (json_int_t)jcount(last, "limited"), "overflow",
+				      (json_int_t)jcount(last, "overflow"), "skipped",
+				      (json_int_t)jcount(last, "skipped"));
+
+		if (o)
+			print_json(o);
+		json_decref(o);
+	} else {
+		fprintf(stderr, "%s: %lld samples of %s written to %s (%s)", bin_name, n, iface,
+			path, canary_capfile__is_pcap(path) ? "pcap" : "pcapng");
+		if (jcount(last, "lost") || jcount(last, "overflow"))
+			fprintf(stderr, "; %llu not taken (sample ring full: %llu, canaryd's memory "
+				"bound: %llu)", jcount(last, "lost") + jcount(last, "overflow"),
+				jcount(last, "lost"), jcount(last, "overflow"));
+		fputc('\n', stderr);
+	}
+	json_decref(last);
+	if (n < (long long)count) {
+		if (!json_output)
+			p_err(ETIMEDOUT, "capture: %lld of %lu samples %s; %s keeps them (more "
+			      "traffic, or a longer --timeout)", n, count,
+			      interrupted ? "before the interrupt" : "within the --timeout", path);
+		return CANARYCTL_EXIT_ERROR;
+	}
+	return 0;
 }
 
 static int do_history(const struct cmd *c, struct verb_args *a)

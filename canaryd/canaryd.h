@@ -95,6 +95,7 @@ struct iface {
 	int cand_fd;			/* candidate program (pinned as "candidate") */
 	char cand_set[sizeof(((struct canary_rollout_cfg *)0)->set) + 512 + 1];		/* the candidate's globals (config's and request's) */
 	struct canaryd_shadow *shadow;	/* the shadow phase's instances and evidence */
+	struct canaryd_capture *capture;	/* a live capture session (capture.c) */
 	struct canary_counters last[CANARY_COUNTERS_ENTRIES];
 	struct canary_counters at_start[CANARY_COUNTERS_ENTRIES];
 	bool have_last;
@@ -171,6 +172,26 @@ int canaryd_shadow__begin(struct iface *ifc);
 void canaryd_shadow__end(struct iface *ifc);
 void canaryd_shadow__free(struct iface *ifc);
 void canaryd_shadow__tick(struct canaryd *d, struct iface *ifc, __u64 now);
+
+/*
+ * capture.c: live capture sessions (canaryctl capture). start: 0 and *ID, or
+ * -errno with MSG, nothing changed; read and stop: the reply, or NULL with
+ * *ERR and MSG. sample: one sample the shadow phase drained, offered to the
+ * session; tick: after the shadow phase's, drains the ring when nobody else
+ * does; free: at close, sampling given back.
+ */
+struct canaryd_capture;
+struct canaryd_request;
+struct canary_sample;
+int canaryd_capture__start(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req,
+			   __u32 *id, char *msg, size_t len);
+json_t *canaryd_capture__read(struct iface *ifc, const struct canaryd_request *req, int *err,
+			      char *msg, size_t len);
+json_t *canaryd_capture__stop(struct iface *ifc, const struct canaryd_request *req, int *err,
+			      char *msg, size_t len);
+void canaryd_capture__sample(struct iface *ifc, const struct canary_sample *smp);
+void canaryd_capture__tick(struct iface *ifc, __u64 now);
+void canaryd_capture__free(struct iface *ifc);
 
 /* iface.c */
 int canaryd_iface__setup(struct canaryd *d, struct iface *ifc);

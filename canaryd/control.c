@@ -308,6 +308,34 @@ static json_t *cmd_release(struct canaryd *d, struct iface *ifc, const struct ca
 	return json_pack("{s:b}", CANARY_K_OK, 1);
 }
 
+/* capture: a session begins; its id for capture-read and capture-stop. */
+static json_t *cmd_capture(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
+{
+	char msg[512];
+	__u32 id = 0;
+	int err;
+
+	err = canaryd_capture__start(d, ifc, req, &id, msg, sizeof(msg));
+	if (err)
+		return err_reply(err, "%s", msg);
+	return json_pack("{s:b, s:I, s:i}", CANARY_K_OK, 1, CANARY_K_ID, (json_int_t)id, "snap",
+			 req->snap ? (int)req->snap : CANARY_SNAP_MAX);
+}
+
+static json_t *cmd_capture_read(struct canaryd *d, struct iface *ifc,
+				const struct canaryd_request *req)
+{
+	char msg[512];
+	int err = 0;
+	json_t *o;
+
+	(void)d;
+	o = req->cmd == CANARYD_CMD_CAPTURE_STOP
+		    ? canaryd_capture__stop(ifc, req, &err, msg, sizeof(msg))
+		    : canaryd_capture__read(ifc, req, &err, msg, sizeof(msg));
+	return o ? o : err_reply(err, "%s", msg);
+}
+
 static const struct {
 	enum canaryd_cmd cmd;
 	bool managed_iface;	/* needs a managed interface; else any or none */
@@ -323,6 +351,9 @@ static const struct {
 	{ CANARYD_CMD_PREPARE, true, cmd_prepare },
 	{ CANARYD_CMD_PIN, true, cmd_pin },
 	{ CANARYD_CMD_RELEASE, true, cmd_release },
+	{ CANARYD_CMD_CAPTURE, true, cmd_capture },
+	{ CANARYD_CMD_CAPTURE_READ, true, cmd_capture_read },
+	{ CANARYD_CMD_CAPTURE_STOP, true, cmd_capture_read },
 };
 
 static json_t *handle_request(struct canaryd *d, const struct canaryd_request *req)

@@ -611,6 +611,7 @@ void canaryd_iface__close(struct iface *ifc)
 {
 	if (ifc->cand_fd >= 0)
 		close(ifc->cand_fd);
+	canaryd_capture__free(ifc);	/* before the shadow's: it looks whether the phase reads */
 	canaryd_shadow__free(ifc);	/* sampling off; a restart takes the phase up again */
 	canary_dp__close(ifc->dp);	/* closes handles only: no detach */
 	if (ifc->lock_fd >= 0)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "engine.h"
 #include "dp.h"
 #include "request.h"
+#include "canary_abi.h"
 
 static const char *const cmd_names[] = {
 	[CANARYD_CMD_STATUS] = "status",   [CANARYD_CMD_START] = "start",
@@ -15,7 +17,14 @@ static const char *const cmd_names[] = {
 	[CANARYD_CMD_PROMOTE] = "promote", [CANARYD_CMD_ABORT] = "abort",
 	[CANARYD_CMD_REVERT] = "revert",   [CANARYD_CMD_PREPARE] = "prepare",
 	[CANARYD_CMD_PIN] = "pin",
-	[CANARYD_CMD_RELEASE] = "release",
+	[CANARYD_CMD_RELEASE] = "release", [CANARYD_CMD_CAPTURE] = "capture",
+	[CANARYD_CMD_CAPTURE_READ] = "capture-read", [CANARYD_CMD_CAPTURE_STOP] = "capture-stop",
+};
+
+static const char *const capture_versions[] = {
+	[CANARYD_CAPTURE_ANY] = "any",
+	[CANARYD_CAPTURE_STABLE] = "stable",
+	[CANARYD_CAPTURE_CANDIDATE] = "candidate",
 };
 
 const char *canaryd_cmd__name(enum canaryd_cmd cmd)
@@ -143,6 +152,68 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 	return 0;
 }
 
+/* An optional integer member KEY in [LO, HI] into *OUT (left as it is when absent). */
+static int get_u32(json_t *o, const char *cmd, const char *key, __u32 lo, __u32 hi, __u32 *out,
+		   char *msg, size_t len)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		snprintf(msg, len, "%s: \"%s\" must be an integer from %u to %u", cmd, key, lo, hi);
+		return -EINVAL;
+	}
+	*out = (__u32)json_integer_value(v);
+	return 0;
+}
+
+static int parse_capture(json_t *o, struct canaryd_request *req, char *msg, size_t len)
+{
+	const char *cmd = canaryd_cmd__name(req->cmd);
+	json_t *v = json_object_get(o, "version");
+	char q[64];
+	size_t i;
+
+	if (req->cmd != CANARYD_CMD_CAPTURE) {
+		if (!json_object_get(o, "id")) {
+			snprintf(msg, len, "%s: \"id\" (the capture's, from its start) is required",
+				 cmd);
+			return -EINVAL;
+		}
+		return get_u32(o, cmd, "id", 1, UINT32_MAX, &req->id, msg, len);
+	}
+	if (!json_object_get(o, "count")) {
+		snprintf(msg, len, "capture: \"count\" is required (1 to %d samples)",
+			 CANARYD_CAPTURE_COUNT_MAX);
+		return -EINVAL;
+	}
+	req->rate = CANARYD_CAPTURE_RATE_DEFAULT;
+	if (get_u32(o, cmd, "count", 1, CANARYD_CAPTURE_COUNT_MAX, &req->count, msg, len) ||
+	    get_u32(o, cmd, "rate", 1, CANARY_SAMPLE_RATE_MAX, &req->rate, msg, len) ||
+	    get_u32(o, cmd, "snap", 14, CANARY_SNAP_MAX, &req->snap, msg, len))
+		return -EINVAL;
+	if (!v)
+		return 0;
+	for (i = 0; i < sizeof(capture_versions) / sizeof(capture_versions[0]); i++)
+		if (json_is_string(v) && !strcmp(json_string_value(v), capture_versions[i]))
+			break;
+	if (i == sizeof(capture_versions) / sizeof(capture_versions[0])) {
+		snprintf(msg, len, "capture: version '%s' must be any, stable or candidate",
+			 json_is_string(v) ? quote(json_string_value(v), q, sizeof(q)) : "?");
+		return -EINVAL;
+	}
+	req->version = i;
+	return 0;
+}
+
+const char *canaryd_capture_version__name(enum canaryd_capture_version v)
+{
+	return (unsigned int)v < sizeof(capture_versions) / sizeof(capture_versions[0])
+		       ? capture_versions[v]
+		       : "?";
+}
+
 static int parse_object(json_t *o, struct canaryd_request *req, char *msg, size_t len)
 {
 	const char *cmd = json_string_value(json_object_get(o, "cmd"));
@@ -159,7 +230,7 @@ static int parse_object(json_t *o, struct canaryd_request *req, char *msg, size_
 			break;
 	if (i == sizeof(cmd_names) / sizeof(cmd_names[0])) {
 		snprintf(msg, len, "unknown command '%s' (status, start, pause, resume, promote, "
-			 "abort, revert, prepare, pin, release)", quote(cmd, q, sizeof(q)));
+			 "abort, revert, prepare, pin, release, capture, capture-read, capture-stop)", quote(cmd, q, sizeof(q)));
 		return -EINVAL;
 	}
 	req->cmd = i;
@@ -183,6 +254,9 @@ static int parse_object(json_t *o, struct canaryd_request *req, char *msg, size_
 		}
 		return parse_pin(o, "pin", req, msg, len);
 	}
+	if (req->cmd == CANARYD_CMD_CAPTURE || req->cmd == CANARYD_CMD_CAPTURE_READ ||
+	    req->cmd == CANARYD_CMD_CAPTURE_STOP)
+		return parse_capture(o, req, msg, len);
 	return req->cmd == CANARYD_CMD_START ? parse_start(o, req, msg, len) : 0;
 }
 

@@ -25,7 +25,21 @@ enum canaryd_cmd {
 	CANARYD_CMD_PREPARE,
 	CANARYD_CMD_PIN,
 	CANARYD_CMD_RELEASE,
+	CANARYD_CMD_CAPTURE,		/* a live capture session begins (capture.c) */
+	CANARYD_CMD_CAPTURE_READ,	/* the next batch of its samples */
+	CANARYD_CMD_CAPTURE_STOP,	/* it ends */
 };
+
+/* capture "version": which version's live packets are kept. */
+enum canaryd_capture_version {
+	CANARYD_CAPTURE_ANY,
+	CANARYD_CAPTURE_STABLE,
+	CANARYD_CAPTURE_CANDIDATE,
+};
+
+/* capture limits: samples per session, and the sampler's rate (per second per CPU). */
+#define CANARYD_CAPTURE_COUNT_MAX 100000
+#define CANARYD_CAPTURE_RATE_DEFAULT 10000
 
 struct canaryd_request {
 	enum canaryd_cmd cmd;
@@ -41,7 +55,17 @@ struct canaryd_request {
 	char set[512];			/* NAME=VALUE,...: after the config's set */
 	/* start: rules after the config's pin; pin: the new whole set ("": none) */
 	char pin[1024];
+	/* capture: COUNT samples (1..CANARYD_CAPTURE_COUNT_MAX) of VERSION, at most RATE/s
+	 * per CPU, SNAP bytes each (0: CANARY_SNAP_MAX); capture-read, capture-stop: ID */
+	__u32 count;
+	enum canaryd_capture_version version;
+	__u32 rate;
+	__u32 snap;
+	__u32 id;
 };
+
+/* "any", "stable", "candidate". */
+const char *canaryd_capture_version__name(enum canaryd_capture_version v);
 
 /* "status", "start", ...: the wire name of CMD. */
 const char *canaryd_cmd__name(enum canaryd_cmd cmd);

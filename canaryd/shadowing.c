@@ -28,6 +28,7 @@ static int on_sample(void *ctx, const struct canary_sample *smp)
 	struct canaryd_shadow *sh = ifc->shadow;
 	struct canary_shadow_pair pr;
 
+	canaryd_capture__sample(ifc, smp);	/* a live capture's too (capture.c) */
 	if (canary_shadow__replay(sh->sfd, sh->cfd, smp, &pr)) {
 		sh->replay_errors++;
 	} else {

@@ -308,4 +308,6 @@ void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double
 	}
 	/* The shadow phase's samples of this interval, replayed and decided. */
 	canaryd_shadow__tick(d, ifc, now);
+	/* A live capture's samples, when the shadow phase did not drain them. */
+	canaryd_capture__tick(ifc, now);
 }

@@ -15,6 +15,18 @@
  *   {"cmd":"start","iface":"eth0","candidate":"/path/fw_v2.bpf.o[:prog]",
  *    "steps":"1,5,25,50,100", "step_time_ms":60000}   steps/step_time_ms optional
  *   {"cmd":"pause"|"resume"|"promote"|"abort"|"revert","iface":"eth0"}
+ *   {"cmd":"capture","iface":"eth0","count":2000,"version":"any"|"stable"|"candidate",
+ *    "rate":10000,"snap":1514}      a live capture session (canaryd/capture.c);
+ *                                   version, rate (per s per CPU), snap optional
+ *     -> {"ok":true,"id":N,"snap":1514}
+ *   {"cmd":"capture-read","iface":"eth0","id":N}   the samples waiting, at most
+ *     512 KiB of base64: {"ok":true,"samples":[{"ts_ns" (wall clock),"len" (on
+ *     the wire),"slot","verdict" (raw XDP action),"ifindex","rx_queue","cpu",
+ *     "data" (base64 of the captured bytes)}],"want","taken","handed","skipped"
+ *     (the other version's),"overflow" (over canaryd's 64 MiB bound),"lost" (ring
+ *     full),"limited" (rate limit),"done" (all taken and read: the session is
+ *     over),"snap"}; a session not read for 10 s is dropped
+ *   {"cmd":"capture-stop","iface":"eth0","id":N}   the same counts; the session ends
  *
  * Replies:
  *   {"ok":false,"error":"one line naming the object and what to do","errno":22}

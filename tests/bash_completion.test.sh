@@ -65,12 +65,12 @@ want() {
 	fi
 }
 # Commands and prefixes; global options.
-want "" -- status start pause resume promote abort revert prepare pin release preflight history report help
+want "" -- status start pause resume promote abort revert prepare pin release capture preflight history report help
 want st -- status start
 want re -- resume revert report release
 want h -- history help
 want p -- pause promote prepare pin preflight
-want --socket "$SOCK" -j "" -- status start pause resume promote abort revert prepare pin release preflight history report help
+want --socket "$SOCK" -j "" -- status start pause resume promote abort revert prepare pin release capture preflight history report help
 want - -- --socket -j --json -h --help
 want bogus "" --
 want help "" --
@@ -85,6 +85,10 @@ want stat - -- --watch --socket -j --json -h --help
 want preflight - -- --pcap --max-diff --verbose -v -j --json -h --help
 want history - -- --state-dir --config -c --socket -j --json -h --help
 want report - -- --output -o --state-dir --config -c --socket -j --json -h --help
+want capture - -- --write -w --count -c --version --timeout --rate --snaplen -s --socket -j --json -h --help
+want c -- capture
+want capture --version "" -- stable candidate
+want capture "$IF1" -c "" --
 want start --steps "" --
 want start "$IF1" --step-time "" --
 want preflight --max-diff "" --
@@ -101,6 +105,8 @@ want --socket "$SOCK" status "$IF1" "" --
 want --socket "$SOCK" pause "$IF1" "" --
 want --socket "$SOCK" history "" -- "$IF1" "$IF2"
 want --socket "$SOCK" pin "" -- "$IF1" "$IF2"
+want --socket "$SOCK" capture "" -- "$IF1" "$IF2"
+want --socket "$SOCK" capture "$IF1" "" --
 want --socket "$SOCK" pin "$IF1" "" --
 want --socket "$SOCK" history "$IF1" "" --
 CANARYD_SOCKET=$SOCK want resume "" -- "$IF1" "$IF2"
@@ -109,6 +115,7 @@ want --socket "$F/no-such.sock" status "" --
 want --socket "$SOCK" start "$IF1" "$F/fw_" -- "$F/fw_a.bpf.o" "$F/fw_b.bpf.o"
 want --socket "$SOCK" start "$IF1" "$F/fw_a.bpf.o" "" --
 want preflight --pcap "$F/tr" -- "$F/traffic.pcap"
+want capture "$IF1" -w "$F/tr" -- "$F/traffic.pcap"
 want preflight --pcap "$F/traffic.pcap" "$F/fw_a" -- "$F/fw_a.bpf.o"
 want preflight --pcap "$F/traffic.pcap" "$F/fw_a.bpf.o" "$F/fw_b" -- "$F/fw_b.bpf.o"
 want preflight --pcap "$F/traffic.pcap" "$F/fw_a.bpf.o" "$F/fw_b.bpf.o" "" --
