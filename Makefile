@@ -5,6 +5,7 @@
 # make test-stress make test with every core kept busy (stress-ng)
 # make check      the unit tests that need no privileges, as any user
 # make sim        the judge's A/A and power tables on flow-level traffic (tests/test_sim.c)
+# make sim2       the same on held-out session-level traffic (tests/test_sim2.c, docs/SIM2.md)
 # make bench      side-by-side performance ratios
 # make demo       the live demo on a veth test bed
 # make install    canaryd, canaryctl, example versions and config, systemd unit,
@@ -262,7 +263,7 @@ test: $(TEST_DEPS)
 # state file's layouts, the shadow evidence.
 CHECK_TESTS := test_canaryctl test_config test_control test_engine test_judge test_link \
 	test_metrics test_reconcile test_history test_settings test_state test_shadow test_webhook \
-	test_capture
+	test_entity test_capture
 check: $(addprefix $(O)/tests/,$(CHECK_TESTS))
 	$(Q)CANARY_BUILD=$(abspath $(O)) CHECK_TESTS="$(CHECK_TESTS)" tests/run.sh --check
 
@@ -283,6 +284,10 @@ test-long: $(TEST_DEPS)
 # The full flow-level simulation: 1,000 A/A rollouts per family, 200 per harm.
 sim: $(O)/tests/test_sim
 	$(Q)$(O)/tests/test_sim --tables
+
+# The held-out simulator (tests/lib/flowsim2.c, docs/SIM2.md): 200 A/A per family, 50 per harm.
+sim2: $(O)/tests/test_sim2
+	$(Q)$(O)/tests/test_sim2 --tables
 
 bench: $(TEST_DEPS)
 	$(Q)tests/bench.sh
@@ -338,6 +343,6 @@ clean:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
-.PHONY: all tests test test-long test-stress check sim bench demo install deb clean fuzz valgrind
+.PHONY: all tests test test-long test-stress check sim sim2 bench demo install deb clean fuzz valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:

@@ -377,7 +377,7 @@ struct verb_args {
 	const char *state_dir, *config, *output;
 	const char *write, *count, *version, *timeout, *rate, *snaplen;
 	struct canary_opt_strings set, pin;
-	bool json, help, wait, watch, verbose, clear;
+	bool json, help, wait, watch, verbose, clear, shadow_live, no_shadow_live;
 };
 
 /* An option (params.h): --NAME [ARG] (and -SHORT), setting one field of struct verb_args. */
@@ -411,7 +411,8 @@ static const struct canary_opt status_opts[] = {
 };
 
 static const struct canary_opt start_opts[] = {
-	DEFINE_OPTION("steps", 0, "LIST", steps, "candidate shares in percent, e.g. 1,5,25,50,100"),
+	DEFINE_OPTION("steps", 0, "LIST", steps, "candidate shares in percent, e.g. 1,5,25,50,100;\n"
+		      "entity steps first: pin:NAME,...,1,100 ([entity NAME] in canaryd.ini)"),
 	DEFINE_OPTION("step-time", 0, "DURATION",
 		      step_time, "minimum time per step: 250ms, 1.5s, 5m, 1h (bare: s)"),
 	DEFINE_OPTION("warmup", 0, "DURATION",
@@ -419,6 +420,11 @@ static const struct canary_opt start_opts[] = {
 	DEFINE_OPTION("shadow", 0, "DURATION",
 		      shadow, "replay sampled packets through the candidate, no traffic to it,\n"
 		      "before the warm-up (default: the config's shadow; 0: off)"),
+	DEFINE_OPTION("shadow-live", 0, NULL, shadow_live,
+		      "paired evidence in the live steps too: a few sampled packets\n"
+		      "replayed through both versions (default: the config's shadow_live)"),
+	DEFINE_OPTION("no-shadow-live", 0, NULL, no_shadow_live,
+		      "no paired evidence in the live steps, whatever the config says"),
 	DEFINE_OPTION("prepare", 0, "COMMAND", prepare,
 		      "run COMMAND (sh -c) after the candidate's load, before its\n"
 		      "traffic (default: the config's prepare); non-zero refuses the start"),
@@ -715,6 +721,32 @@ static const char *jstr(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/*
+ * "paired   safe at live step 3 (812 samples: 770 of stable's flows, 42 of the
+ * candidate's, fidelity 1.000); live steps 3100 samples, fidelity 1.000"
+ */
+static void print_paired(json_t *s)
+{
+	json_t *l = json_object_get(s, CANARY_K_LIVE), *st = json_object_get(l, CANARY_K_THIS_STEP);
+	const char *harm = jstr(l, CANARY_K_HARM);
+
+	if (!json_is_object(l))
+		return;
+	if (!json_is_object(st)) {
+		printf("  %-10s %s%s\n", "paired", jstr(l, CANARY_K_DECISION) ?: "?",
+		       json_is_true(json_object_get(l, CANARY_K_ACTIVE)) ? "" : " (not begun)");
+		return;
+	}
+	printf("  %-10s %s at live step %llu (%llu samples: %llu of stable's flows, %llu of the "
+	       "candidate's, fidelity %.3f); live steps %llu samples, fidelity %.3f%s%s%s\n",
+	       "paired", jstr(l, CANARY_K_DECISION) ?: "?", jcount(l, CANARY_K_STEP),
+	       jcount(st, CANARY_K_SAMPLES), jcount(st, CANARY_K_STABLE_FLOWS),
+	       jcount(st, CANARY_K_CANDIDATE_FLOWS), jnum(st, CANARY_K_FIDELITY),
+	       jcount(l, CANARY_K_SAMPLES), jnum(l, CANARY_K_FIDELITY),
+	       json_is_true(json_object_get(l, "loaded")) ? "" : " (no shadow instances)",
+	       harm && *harm ? ": " : "", harm && *harm ? harm : "");
+}
+
 /* "shadow  harmful, 1234 samples, fidelity 1.000 (over): drop_up: pass->drop ..." */
 static void print_shadow(json_t *ro)
 {
@@ -723,6 +755,10 @@ static void print_shadow(json_t *ro)
 
 	if (!json_is_object(s))
 		return;
+	if (!jcount(s, "duration_ms")) {
+		print_paired(s);	/* no shadow phase */
+		return;
+	}
 	printf("  %-10s %s, %llu samples, fidelity %.3f (%s)%s%s\n", "shadow",
 	       jstr(s, CANARY_K_DECISION) ? jstr(s, CANARY_K_DECISION) : "?",
 	       jcount(s, CANARY_K_SAMPLES), jnum(s, CANARY_K_FIDELITY),
@@ -730,6 +766,7 @@ static void print_shadow(json_t *ro)
 								   "the candidate"
 								 : "over",
 	       harm && *harm ? ": " : "", harm && *harm ? harm : "");
+	print_paired(s);
 }
 
 /* "waiting for gate step (4.2 s, not yet (HTTP 403))" when a gate holds the rollout. */
@@ -802,6 +839,36 @@ static void print_version_row(const char *name, json_t *v)
 	       100 * jnum(v, CANARY_K_DROP_RATE), 100 * jnum(v, CANARY_K_PASS_RATE),
 	       100 * jnum(v, CANARY_K_ABORT_RATE), jnum(v, CANARY_K_COST_NS_AVG),
 	       jcount(v, CANARY_K_PACKETS));
+}
+
+/*
+ * "entity  net-a  passed  src 198.18.3.0/24: baseline 4000 packets (drop 0),
+ * before 4000 (drop 0), after 4100 (drop 0), ratio 1.00", one line each.
+ */
+static void print_entities(json_t *ents)
+{
+	json_t *e, *r;
+	size_t i, j;
+
+	json_array_foreach(ents, i, e) {
+		json_t *b = json_object_get(e, CANARY_K_BASELINE), *be = json_object_get(e, CANARY_K_BEFORE);
+		json_t *af = json_object_get(e, CANARY_K_AFTER), *ratio = json_object_get(e, CANARY_K_RATIO);
+		char rules[256] = "";
+		size_t off = 0;
+
+		json_array_foreach(json_object_get(e, CANARY_K_RULES), j, r)
+			if (off < sizeof(rules))
+				off += snprintf(rules + off, sizeof(rules) - off, "%s%s", j ? ", " : "",
+						json_string_value(r) ?: "?");
+		printf("  %-10s %s  %s  %s: baseline %llu packets (drop %llu), before %llu (drop "
+		       "%llu), after %llu (drop %llu)", "entity", jstr(e, CANARY_K_NAME) ?: "?",
+		       jstr(e, CANARY_K_STATE) ?: "?", rules, jcount(b, CANARY_K_PACKETS),
+		       jcount(b, "drop"), jcount(be, CANARY_K_PACKETS), jcount(be, "drop"),
+		       jcount(af, CANARY_K_PACKETS), jcount(af, "drop"));
+		if (json_is_number(ratio))
+			printf(", ratio %.2f", json_number_value(ratio));
+		putchar('\n');
+	}
 }
 
 /* "pin  dst 198.18.5.0/24 -> candidate", then the pinned packets per version. */
@@ -903,6 +970,7 @@ static void print_iface(json_t *ifc)
 			       "time out (never a rollback)\n", "low traffic",
 			       jnum(ex, CANARY_K_CAND_PPH), jnum(ex, CANARY_K_NEED_PPH));
 		print_pins(json_object_get(ro, CANARY_K_PINS));
+		print_entities(json_object_get(ro, CANARY_K_ENTITIES));
 	}
 	if (json_is_object(br))
 		printf("  %-10s %s (bad %llu, trips %llu)\n", "breaker",
@@ -1282,7 +1350,8 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 	if (a->steps && !steps_valid(a->steps))
 		return usage_err(c,
 				 "start: bad --steps '%s' (rising percentages in steps of 0.1, ending at 100, "
-				 "e.g. 1,5,25,50,100)",
+				 "e.g. 1,5,25,50,100, after at most 8 entity steps pin:NAME, e.g. "
+				 "pin:customer-a,1,100)",
 				 a->steps);
 	if (a->step_time && parse_duration_ms(a->step_time, &ms))
 		return usage_err(c,
@@ -1300,6 +1369,9 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 				 "start: bad --shadow '%s' (a duration like 0, 10s, 1m; "
 				 "bare number: seconds)",
 				 a->shadow);
+	if (a->shadow_live && a->no_shadow_live)
+		return usage_err(c, "start: --shadow-live and --no-shadow-live contradict each other "
+				 "(give one)");
 	/* canaryd doesn't share our working directory. */
 	if (*obj != '/') {
 		if (!getcwd(cwd, sizeof(cwd))) {
@@ -1321,6 +1393,8 @@ static int do_start(const struct cmd *c, struct verb_args *a)
 		json_object_set_new(req, "warmup_ms", json_integer(wms));
 	if (req && a->shadow)
 		json_object_set_new(req, "shadow_ms", json_integer(sms));
+	if (req && (a->shadow_live || a->no_shadow_live))
+		json_object_set_new(req, "shadow_live", json_boolean(a->shadow_live));
 	if (req && a->prepare)
 		json_object_set_new(req, "prepare", json_string(a->prepare));
 	if (req && a->set.n) {
@@ -1426,16 +1500,12 @@ out:
 /* An unsigned decimal in [LO, HI] (no sign, no space, no suffix). */
 static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
 {
-	char *end;
-	unsigned long v;
+	const char *p = s;
+	__u64 v;
 
-	if (!s || !*s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
+	if (!s || canary_parse_digits(&p, &v) || *p || v < lo || v > hi)
 		return -ERANGE;
-	*out = v;
+	*out = (unsigned long)v;
 	return 0;
 }
 

@@ -29,6 +29,7 @@
 #include "canary_abi.h"
 #include "config.h"
 #include "engine.h"
+#include "frags.h"
 #include "history.h"
 #include "link.h"
 #include "rate.h"
@@ -50,6 +51,18 @@ struct canary_dp;
  */
 #define CANARYD_SHADOW_EVERY 1
 #define CANARYD_SHADOW_PER_TICK 50000
+/*
+ * In the live steps (plan.shadow_live): shadow_live_every and
+ * shadow_live_rate (config.h), and the replay bounded by time: at most
+ * CANARYD_SHADOW_LIVE_TICK_NS per tick (the rest waits in the ring).
+ */
+#define CANARYD_SHADOW_LIVE_TICK_NS (20ULL * 1000 * 1000)
+
+/* The paired evidence of the live steps: the samples of each side's flows. */
+struct canaryd_paired {
+	struct shadow_evidence ev;	/* of this span */
+	__u64 stable_flows, cand_flows;	/* samples served by stable, by the candidate */
+};
 
 struct canary_sample_reader;
 struct bpf_object;
@@ -66,6 +79,26 @@ struct canaryd_shadow {
 	char harm[ROLLOUT_REASON_LEN];			/* the harm's metric, cell and an example */
 	__u64 replay_errors;		/* samples the test run refused */
 	__u32 this_tick;
+	/* The live steps (ROLLOUT_ACT_SHADOW 2); kept after the rollout, for status. */
+	bool live;			/* sampling at the live rate, pairs into live_* */
+	bool live_begun;		/* this rollout's pairing ran (status shows it) */
+	__u64 rollout_id;		/* the rollout this record is of */
+	struct shadow_params live_params;
+	struct canaryd_paired live_all;	/* every live step since the pairing began: harm */
+	struct canaryd_paired live_step;	/* this step's: safety, weakness */
+	__u32 live_steps;		/* live steps begun (the warm-up is one) */
+	enum shadow_decision live_decision;	/* the latest */
+	char live_harm[ROLLOUT_REASON_LEN];
+	__u64 budget_ticks;		/* ticks whose replay stopped at the time bound */
+	/*
+	 * Samples taken before (bpf_ktime_get_ns(), CLOCK_MONOTONIC) the
+	 * sampling was turned on for this use, or before this step began, are
+	 * left out: the ring may still hold an earlier rollout's (another
+	 * candidate's live verdicts) or the previous step's. Counted.
+	 */
+	__u64 since_ns, step_since_ns;
+	__u64 stale;
+	__u64 tick_deadline_ns;
 };
 
 struct iface {
@@ -89,6 +122,8 @@ struct iface {
 	 */
 	bool frags;
 	int mtu;
+	/* The dispatcher against the MTU as last read (rollout/frags.h), for status and metrics. */
+	enum rollout_frags_fit mtu_fit;
 	char error[256];		/* why it is not managed; empty when it is */
 	bool has_rollout;
 	struct canaryd_persist st;	/* the rollout, as persisted */
@@ -172,6 +207,28 @@ int canaryd_shadow__begin(struct iface *ifc);
 void canaryd_shadow__end(struct iface *ifc);
 void canaryd_shadow__free(struct iface *ifc);
 void canaryd_shadow__tick(struct canaryd *d, struct iface *ifc, __u64 now);
+/* A live step begins (ROLLOUT_ACT_SHADOW 2): instances kept or loaded, step evidence anew. */
+int canaryd_shadow__live_step(struct iface *ifc);
+
+/*
+ * capture.c: live capture sessions (canaryctl capture). start: 0 and *ID, or
+ * -errno with MSG, nothing changed; read and stop: the reply, or NULL with
+ * *ERR and MSG. sample: one sample the shadow phase drained, offered to the
+ * session; tick: after the shadow phase's, drains the ring when nobody else
+ * does; free: at close, sampling given back.
+ */
+struct canaryd_capture;
+struct canaryd_request;
+struct canary_sample;
+int canaryd_capture__start(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req,
+			   __u32 *id, char *msg, size_t len);
+json_t *canaryd_capture__read(struct iface *ifc, const struct canaryd_request *req, int *err,
+			      char *msg, size_t len);
+json_t *canaryd_capture__stop(struct iface *ifc, const struct canaryd_request *req, int *err,
+			      char *msg, size_t len);
+void canaryd_capture__sample(struct iface *ifc, const struct canary_sample *smp);
+void canaryd_capture__tick(struct iface *ifc, __u64 now);
+void canaryd_capture__free(struct iface *ifc);
 
 /*
  * capture.c: live capture sessions (canaryctl capture). start: 0 and *ID, or
@@ -206,6 +263,18 @@ int canaryd_iface__get_pinned(struct iface *ifc, const char *name);
 int canaryd_iface__persist(struct iface *ifc);
 int canaryd_iface__slot0_from_pin(struct iface *ifc, const char *name);
 void canaryd_iface__restore_stable(struct iface *ifc);
+/*
+ * The state's previous stable loaded from its kept copy and pinned as
+ * "previous" (a datapath created anew has none). 0 or -errno, logged.
+ */
+int canaryd_iface__rebuild_previous(struct iface *ifc);
+
+/*
+ * The MTU read again (after a link message and on each tick, links.c): the
+ * running dispatcher's kind against it (rollout_frags__fit()), logged when
+ * the MTU changes, a warning with what to do when it no longer fits.
+ */
+void canaryd_iface__mtu_check(struct iface *ifc);
 
 /* links.c: interfaces that come and go, after a link message and on each tick */
 void canaryd_links__check(struct canaryd *d);
@@ -265,12 +334,21 @@ void canaryd_iface__pin_adopted_maps(struct iface *ifc);
 /*
  * release.c: canaryctl release. Refused (-EBUSY) while a rollout runs; else
  * the stable replaces the dispatcher atomically, the marker
- * STATE_DIR/IFACE.released is written, the pin dir removed, IFC unmanaged.
+ * STATE_DIR/IFACE.state.released is written, the pin dir removed, IFC unmanaged.
  * MSG: the line for the client.
  */
 int canaryd_iface__release(struct iface *ifc, char *msg, size_t len);
-/* True (IFC's error and log say so) when STATE_DIR/IFACE.released exists. */
+/* True (IFC's error and log say so) when STATE_DIR/IFACE.state.released exists. */
 bool canaryd_iface__released(struct iface *ifc);
+/* Does STATE_DIR/IFACE.state.released exist? (Nothing said.) */
+bool canaryd_iface__release_marked(const struct iface *ifc);
+/*
+ * At set-up, after the adoption was tried (IFC->dp, NULL when nothing could
+ * be adopted): a release cut short by a crash is completed
+ * (rollout__reconcile_release(): the marker written, the pins removed,
+ * logged), never undone. True when IFC is released (left alone).
+ */
+bool canaryd_iface__release_reconcile(struct iface *ifc);
 /* The id of program FD, 0 when none. */
 __u32 canaryd_prog_id(int fd);
 /* keep.c: STATE_DIR/versions/IFACE/SHA256.bpf.o, one per version that became stable */
@@ -299,6 +377,7 @@ void canaryd_iface__gc_versions(struct iface *ifc);
 int canaryd_iface__feed(struct canaryd *d, struct iface *ifc, const struct rollout_event *ev);
 /* A new start for the next interval's deltas: the counters and strata as they are now. */
 void canaryd_iface__snapshot(struct iface *ifc);
+int canaryd_iface__set_entities(struct iface *ifc, __u32 count, __u32 slot);
 void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double secs);
 void canaryd__on_gate(void *ctx, void *owner, enum rollout_gate gate,
 		      enum rollout_gate_result res, const char *detail);

@@ -56,6 +56,7 @@ struct canaryd_capture {
 	struct canary_sample_reader *rd;	/* its own, while the shadow phase does not read */
 	__u64 taken, skipped, overflow, handed;
 	__u64 wall_off_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at the start */
+	__u64 since_ns;		/* CLOCK_MONOTONIC at the start: older samples are not its */
 	__u64 started_ms, last_ms;
 	struct canary_sample_state s0;	/* the sampler's counters at the start */
 	struct cap_rec *head, *tail;
@@ -95,6 +96,10 @@ void canaryd_capture__sample(struct iface *ifc, const struct canary_sample *smp)
 
 	if (!c || !c->active || c->taken >= c->want)
 		return;
+	if (smp->ts_ns < c->since_ns) {
+		c->skipped++;	/* taken before the session, left in the ring */
+		return;
+	}
 	if ((c->version == CANARYD_CAPTURE_STABLE && smp->slot != CANARY_SLOT_STABLE) ||
 	    (c->version == CANARYD_CAPTURE_CANDIDATE && smp->slot == CANARY_SLOT_STABLE)) {
 		c->skipped++;
@@ -232,7 +237,8 @@ int canaryd_capture__start(struct canaryd *d, struct iface *ifc, const struct ca
 	c->snap = req->snap ? req->snap : CANARY_SNAP_MAX;
 	c->version = req->version;
 	c->dp = ifc->dp;
-	c->wall_off_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+	c->since_ns = clock_ns(CLOCK_MONOTONIC);
+	c->wall_off_ns = clock_ns(CLOCK_REALTIME) - c->since_ns;
 	c->started_ms = c->last_ms = now;
 	snprintf(c->who, sizeof(c->who), "%s", d->who);
 	canary_dp__read_sample_state(ifc->dp, &c->s0);

@@ -51,6 +51,8 @@ static bool key_in(const struct key *k, enum section sec)
 		return sec == SEC_JUDGE || sec == SEC_IFACE;
 	case SCOPE_WEBHOOK:
 		return sec == SEC_WEBHOOK;
+	case SCOPE_ENTITY:
+		return sec == SEC_ENTITY;
 	}
 	return false;
 }
@@ -105,6 +107,8 @@ static void rollout_defaults(struct canary_rollout_cfg *r)
 	r->max_step_time_ms = 3600 * 1000;
 	r->warmup_ms = 60 * 1000;
 	r->shadow_rate = CANARYD_SHADOW_RATE;
+	r->shadow_live_every = CANARYD_SHADOW_LIVE_EVERY;
+	r->shadow_live_rate = CANARYD_SHADOW_LIVE_RATE;
 	r->min_packets = 10000;
 	r->on_timeout = ROLLOUT_TIMEOUT_PAUSE;
 	r->breaker_budget = 100;
@@ -219,6 +223,72 @@ static void webhook_start(struct parser *p, const char *name)
 	p->sec = SEC_WEBHOOK;
 }
 
+static void entity_start(struct parser *p, const char *name)
+{
+	struct canaryd_config *cfg = p->cfg;
+	int i;
+
+	if (!*name || strlen(name) >= ROLLOUT_ENTITY_LEN ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+		    strlen(name)) {
+		add_error(p, p->lineno, "%s: bad entity name (allowed: [entity NAME], NAME of 1 to "
+			  "%d letters, digits, '_', '-' or '.')", p->title, ROLLOUT_ENTITY_LEN - 1);
+		return;
+	}
+	for (i = 0; i < cfg->nr_entities; i++) {
+		if (strcmp(cfg->entity[i].name, name))
+			continue;
+		add_error(p, p->lineno, "%s: entity configured twice, first on line %d (allowed: "
+			  "one section per entity)", p->title, p->ents[i].line);
+		return;
+	}
+	if (cfg->nr_entities == CANARY_MAX_ENTITIES) {
+		add_error(p, p->lineno, "%s: too many entities (allowed: at most %d)", p->title,
+			  CANARY_MAX_ENTITIES);
+		return;
+	}
+	i = cfg->nr_entities++;
+	memset(&cfg->entity[i], 0, sizeof(cfg->entity[i]));
+	strcpy(cfg->entity[i].name, name);
+	p->ents[i].line = p->lineno;
+	p->entity = &cfg->entity[i];
+	p->est = &p->ents[i];
+	p->sec = SEC_ENTITY;
+}
+
+const struct canary_entity_cfg *canaryd_config__entity(const struct canaryd_config *cfg,
+							const char *name)
+{
+	int i;
+
+	for (i = 0; i < cfg->nr_entities; i++)
+		if (!strcmp(cfg->entity[i].name, name))
+			return &cfg->entity[i];
+	return NULL;
+}
+
+int canaryd_config__check_entities(const struct canaryd_config *cfg,
+				   const struct rollout_plan *plan, char *msg, size_t len)
+{
+	size_t used;
+	__u32 k;
+	int i;
+
+	for (k = 0; k < plan->nr_entities; k++) {
+		if (canaryd_config__entity(cfg, plan->entity[k]))
+			continue;
+		used = snprintf(msg, len, "no [entity %s] section for step pin:%s (known: ",
+				plan->entity[k], plan->entity[k]);
+		for (i = 0; i < cfg->nr_entities && used < len; i++)
+			used += snprintf(msg + used, len - used, "%s%s", i ? ", " : "",
+					 cfg->entity[i].name);
+		if (used < len)
+			snprintf(msg + used, len - used, "%s)", cfg->nr_entities ? "" : "none");
+		return -ENOENT;
+	}
+	return 0;
+}
+
 /* metadata.KEY = VALUE: free strings sent with every request of the webhook. */
 static int on_metadata(struct parser *p, const char *name, const char *value)
 {
@@ -282,6 +352,10 @@ static void section_start(struct parser *p, char *s)
 	}
 	if (!strcmp(kind, "webhook")) {
 		webhook_start(p, name);
+		return;
+	}
+	if (!strcmp(kind, "entity")) {
+		entity_start(p, name);
 		return;
 	}
 	if (!strcmp(kind, "daemon"))
@@ -373,6 +447,8 @@ static void *key_base(struct parser *p, const struct key *k)
 		return in_iface ? (void *)&p->iface->judge : (void *)&p->judge;
 	case SCOPE_WEBHOOK:
 		return p->hook;
+	case SCOPE_ENTITY:
+		return p->entity;
 	}
 	return NULL;
 }
@@ -405,7 +481,8 @@ static int on_pair(void *user, const char *section, const char *name, const char
 	}
 	idx = k - canaryd_config_keys;
 	set_on = p->sec == SEC_IFACE ? p->ist->key_line :
-		 p->sec == SEC_WEBHOOK ? p->hst->key_line : p->key_line;
+		 p->sec == SEC_WEBHOOK ? p->hst->key_line :
+		 p->sec == SEC_ENTITY ? p->est->key_line : p->key_line;
 	if (set_on[idx]) {
 		/* Two values for one key is a mistake whichever one was meant. */
 		snprintf(p->why, sizeof(p->why), "set again, first on line %d", set_on[idx]);
@@ -517,6 +594,33 @@ static void finish_webhooks(struct parser *p)
 	}
 }
 
+/* Each [entity] has its rules; each interface's entity steps name one. */
+static void finish_entities(struct parser *p)
+{
+	int rules_i = key_index("rules"), steps_i = key_index("steps");
+	struct canaryd_config *cfg = p->cfg;
+	struct rollout_plan plan;
+	char msg[512];
+	int i;
+
+	for (i = 0; i < cfg->nr_entities; i++)
+		if (!p->ents[i].key_line[rules_i])
+			add_error(p, p->ents[i].line, "[entity %s] key 'rules': missing (allowed: "
+				  "src|dst PREFIX rules separated by commas, required)",
+				  cfg->entity[i].name);
+	for (i = 0; i < cfg->nr_ifaces; i++) {
+		const struct canary_iface_cfg *ifc = &cfg->iface[i];
+		int line = p->ifs[i].key_line[steps_i] ? p->ifs[i].key_line[steps_i]
+						       : p->key_line[steps_i];
+
+		if (rollout_plan__parse(&plan, ifc->rollout.steps, 0, 0, 0) ||
+		    !canaryd_config__check_entities(cfg, &plan, msg, sizeof(msg)))
+			continue;
+		add_error(p, line, "[interface %s] key 'steps': %s (allowed: pin:NAME of an "
+			  "[entity NAME] section)", ifc->name, msg);
+	}
+}
+
 static void finish(struct parser *p)
 {
 	int min_i = key_index("step_time"), max_i = key_index("max_step_time");
@@ -558,6 +662,7 @@ static void finish(struct parser *p)
 		ifc->judge.min_cand_packets = ifc->rollout.min_packets;
 	}
 	finish_webhooks(p);
+	finish_entities(p);
 }
 
 static void defaults(struct canaryd_config *cfg, struct parser *p)

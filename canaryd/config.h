@@ -9,6 +9,8 @@
  *                         or [judge] key to override it for that interface;
  *                         webhook = NAME[,NAME...] sends it to [webhook NAME]s
  *   [webhook NAME]        an HTTP endpoint for notifications and approval gates
+ *   [entity NAME]         a named rule set (rules = src|dst PREFIX, ...) that a
+ *                         plan steps to the candidate alone: steps = pin:NAME,...
  *
  * Unknown sections and keys, bad values and missing required keys are errors
  * that name the file, the line and the key.
@@ -23,6 +25,7 @@
 
 #include "engine.h"
 #include "judge.h"
+#include "dp.h"
 #include "parse.h"
 
 #define CANARY_MAX_IFACES 16
@@ -48,6 +51,17 @@ struct canary_rollout_cfg {
 	/* shadow_rate = 20000: samples per second per CPU in the shadow phase. */
 #define CANARYD_SHADOW_RATE 20000
 	__u64 shadow_rate;
+	/*
+	 * shadow_live = no: paired evidence in the live steps too (warm-up
+	 * included): 1 packet in shadow_live_every = 64 per CPU, at most
+	 * shadow_live_rate = 2000 per second per CPU, replayed through the
+	 * shadow instances (docs/JUDGE.md, "Paired evidence in live steps").
+	 */
+	bool shadow_live;
+#define CANARYD_SHADOW_LIVE_EVERY 64
+#define CANARYD_SHADOW_LIVE_RATE 2000
+	__u64 shadow_live_every;
+	__u64 shadow_live_rate;
 	__u64 min_packets;		/* min_packets = 10000: candidate packets per step */
 	enum rollout_on_timeout on_timeout;	/* on_timeout = pause|rollback */
 	__u64 breaker_budget;		/* breaker_budget = 100 (aborted+invalid); off */
@@ -89,6 +103,15 @@ struct canary_webhook_cfg {
 	} meta[CANARY_MAX_HOOK_META];
 };
 
+#define CANARY_MAX_ENTITIES 16
+
+/* One [entity NAME] section: rules without a slot (the plan's entity steps decide). */
+struct canary_entity_cfg {
+	char name[ROLLOUT_ENTITY_LEN];
+	struct canary_pin_rule rule[CANARY_PIN_LIST_MAX];	/* rules = src|dst PREFIX, ... */
+	__u32 nr_rules;
+};
+
 struct canary_iface_cfg {
 	char name[IF_NAMESIZE];		/* from the section name */
 	bool native;			/* mode = native|skb (default native) */
@@ -117,7 +140,21 @@ struct canaryd_config {
 	struct canary_iface_cfg iface[CANARY_MAX_IFACES];
 	int nr_webhooks;
 	struct canary_webhook_cfg webhook[CANARY_MAX_WEBHOOKS];
+	int nr_entities;
+	struct canary_entity_cfg entity[CANARY_MAX_ENTITIES];
 };
+
+/* The [entity NAME] section of NAME, or NULL. */
+const struct canary_entity_cfg *canaryd_config__entity(const struct canaryd_config *cfg,
+							const char *name);
+
+/*
+ * The first entity step of PLAN with no [entity] section in CFG: 0 when all
+ * are known, else -ENOENT with MSG "no [entity NAME] section for step
+ * pin:NAME (known: a, b)".
+ */
+int canaryd_config__check_entities(const struct canaryd_config *cfg,
+				   const struct rollout_plan *plan, char *msg, size_t len);
 
 /*
  * Load PATH into CFG (defaults first). 0, or a negative errno after one

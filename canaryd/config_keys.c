@@ -56,6 +56,7 @@ _Static_assert(sizeof(enum rollout_on_timeout) == sizeof(int), "choices write an
 #define ROLLOUT(f) .scope = SCOPE_ROLLOUT, FIELD(struct canary_rollout_cfg, f)
 #define JUDGE(f) .scope = SCOPE_JUDGE, FIELD(struct judge_config, f)
 #define HOOK(f) .scope = SCOPE_WEBHOOK, FIELD(struct canary_webhook_cfg, f)
+#define ENTITY(f) .scope = SCOPE_ENTITY, FIELD(struct canary_entity_cfg, f)
 #define BOOL .parse = parse_choice, .choices = bools, \
 	     .allowed = "yes, no, true, false, 1, 0, on, off"
 #define PROB .parse = parse_prob, .allowed = "a probability in (0, 0.5]"
@@ -126,7 +127,9 @@ const struct key canaryd_config_keys[] = {
 	  .allowed = "hold, rollback" },
 
 	{ .name = "steps", ROLLOUT(steps), .parse = parse_steps,
-	  .allowed = "rising percentages in steps of 0.1, ending at 100, at most 16, e.g. 1,5,25,50,100" },
+	  .allowed = "rising percentages in steps of 0.1, ending at 100, at most 16, e.g. "
+		     "1,5,25,50,100, after at most 8 entity steps pin:NAME of [entity NAME] "
+		     "sections" },
 	{ .name = "step_time", ROLLOUT(step_time_ms), .parse = parse_duration,
 	  .allowed = "a duration: 250ms, 1s, 5m, 1h" },
 	{ .name = "max_step_time", ROLLOUT(max_step_time_ms), .parse = parse_duration,
@@ -138,6 +141,13 @@ const struct key canaryd_config_keys[] = {
 	{ .name = "shadow_rate", ROLLOUT(shadow_rate), .parse = parse_count, .lo = 1,
 	  .hi = CANARY_SAMPLE_RATE_MAX,
 	  .allowed = "a whole number from 1 to 1000000 (samples per second per CPU)" },
+	{ .name = "shadow_live", ROLLOUT(shadow_live), BOOL },
+	{ .name = "shadow_live_every", ROLLOUT(shadow_live_every), .parse = parse_count, .lo = 1,
+	  .hi = 1U << 20,
+	  .allowed = "a whole number from 1 to 1048576 (1 packet in N per CPU in the live steps)" },
+	{ .name = "shadow_live_rate", ROLLOUT(shadow_live_rate), .parse = parse_count, .lo = 1,
+	  .hi = CANARY_SAMPLE_RATE_MAX,
+	  .allowed = "a whole number from 1 to 1000000 (samples per second per CPU in the live steps)" },
 	{ .name = "min_packets", ROLLOUT(min_packets), .parse = parse_count,
 	  .allowed = "a whole number" },
 	{ .name = "on_timeout", ROLLOUT(on_timeout), .parse = parse_choice, .choices = timeouts,
@@ -159,6 +169,10 @@ const struct key canaryd_config_keys[] = {
 	{ .name = "pin", ROLLOUT(pin), .parse = parse_pins,
 	  .allowed = "pin rules separated by commas, each src|dst PREFIX -> candidate|stable, "
 		     "e.g. dst 198.18.5.0/24 -> candidate (at most 32)" },
+
+	{ .name = "rules", ENTITY(rule), .parse = parse_entity_rules,
+	  .allowed = "rules separated by commas, each src|dst PREFIX, e.g. src 198.18.1.0/24 "
+		     "(at most 32; the plan's pin:NAME step points them at the candidate)" },
 
 	{ .name = "alpha", JUDGE(alpha), PROB },
 	{ .name = "srm_alpha", JUDGE(srm_alpha), PROB },

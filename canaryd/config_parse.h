@@ -18,7 +18,7 @@
 /* Room in the per-section "which line set this key" records. */
 #define MAX_KEYS 80
 #define WHY_LEN 256
-#define SECTIONS "[daemon], [rollout], [judge], [interface NAME], [webhook NAME]"
+#define SECTIONS "[daemon], [rollout], [judge], [interface NAME], [webhook NAME], [entity NAME]"
 
 enum scope {
 	SCOPE_DAEMON,	/* struct canaryd_config */
@@ -26,6 +26,7 @@ enum scope {
 	SCOPE_ROLLOUT,	/* struct canary_rollout_cfg: global or one interface's */
 	SCOPE_JUDGE,	/* struct judge_config: global or one interface's */
 	SCOPE_WEBHOOK,	/* struct canary_webhook_cfg */
+	SCOPE_ENTITY,	/* struct canary_entity_cfg */
 };
 
 enum section {
@@ -35,6 +36,7 @@ enum section {
 	SEC_JUDGE,
 	SEC_IFACE,
 	SEC_WEBHOOK,
+	SEC_ENTITY,
 	SEC_SKIP,	/* a header already reported as wrong: its keys are ignored */
 };
 
@@ -91,6 +93,8 @@ struct parser {
 	struct iface_state *ist;
 	struct canary_webhook_cfg *hook;	/* SEC_WEBHOOK */
 	struct iface_state *hst;
+	struct canary_entity_cfg *entity;	/* SEC_ENTITY */
+	struct iface_state *est;
 
 	/* [rollout] and [judge] as given outside any interface. */
 	struct canary_rollout_cfg rollout;
@@ -98,6 +102,7 @@ struct parser {
 	int key_line[MAX_KEYS];		/* where the global sections set each key */
 	struct iface_state ifs[CANARY_MAX_IFACES];
 	struct iface_state hooks[CANARY_MAX_WEBHOOKS];
+	struct iface_state ents[CANARY_MAX_ENTITIES];
 };
 
 extern const struct key canaryd_config_keys[];
@@ -118,6 +123,7 @@ bool in_range(const struct key *k, __u64 n);
 int parse_path(struct parser *p, const struct key *k, const char *v, void *field);
 int parse_assignments(struct parser *p, const struct key *k, const char *v, void *field);
 int parse_pins(struct parser *p, const struct key *k, const char *v, void *field);
+int parse_entity_rules(struct parser *p, const struct key *k, const char *v, void *field);
 int parse_metrics(struct parser *p, const struct key *k, const char *v, void *field);
 int parse_duration(struct parser *p, const struct key *k, const char *v, void *field);
 int parse_count(struct parser *p, const struct key *k, const char *v, void *field);

@@ -161,6 +161,31 @@ int parse_assignments(struct parser *p, const struct key *k, const char *v, void
 	return parse_path(p, k, v, field);
 }
 
+/* [entity NAME] rules = src|dst PREFIX, ...: the pin rule parser's rules without a slot. */
+int parse_entity_rules(struct parser *p, const struct key *k, const char *v, void *field)
+{
+	struct canary_entity_cfg *e = (struct canary_entity_cfg *)((char *)field - k->off);
+	char bad[128];
+	size_t n;
+	int err;
+
+	err = canary_pin_matches__parse(v, e->rule, CANARY_PIN_LIST_MAX, &n, bad, sizeof(bad));
+	if (err == -E2BIG) {
+		snprintf(p->why, sizeof(p->why), "more than %d rules", CANARY_PIN_LIST_MAX);
+		return err;
+	}
+	if (err) {
+		snprintf(p->why, sizeof(p->why), "bad rule '%.60s'", bad);
+		return err;
+	}
+	if (!n) {
+		snprintf(p->why, sizeof(p->why), "no rule");
+		return -EINVAL;
+	}
+	e->nr_rules = n;
+	return 0;
+}
+
 /* pin = RULE, RULE...: the one rule parser (lib/parse.c); applied at each rollout's start. */
 int parse_pins(struct parser *p, const struct key *k, const char *v, void *field)
 {

@@ -67,13 +67,15 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 	if (err)
 		return err_reply(EINVAL,
 				 "start: steps '%s' must be rising percentages in steps of 0.1, ending at 100, "
-				 "e.g. 1,5,25,50,100",
-				 steps ? steps : rc->steps);
+				 "e.g. 1,5,25,50,100, after at most %d entity steps pin:NAME, e.g. "
+				 "pin:customer-a,1,5,100",
+				 steps ? steps : rc->steps, ROLLOUT_MAX_ENTITIES);
 	plan.on_timeout = rc->on_timeout;
 	plan.breaker_budget = rc->breaker_budget;
 	/* The baseline: as asked, else the config's. */
 	plan.warmup_ms = req->warmup_ms != ~0ULL ? req->warmup_ms : rc->warmup_ms;
 	plan.shadow_ms = req->shadow_ms != ~0ULL ? req->shadow_ms : rc->shadow_ms;
+	plan.shadow_live = req->shadow_live >= 0 ? req->shadow_live : rc->shadow_live;
 	if (ifc->cfg.gate_hook >= 0) {
 		plan.gates = d->config.webhook[ifc->cfg.gate_hook].gates;
 		plan.on_gate_failure = d->config.webhook[ifc->cfg.gate_hook].on_failure;
@@ -102,6 +104,32 @@ static json_t *cmd_start(struct canaryd *d, struct iface *ifc, const struct cana
 				 "together are more than %d (or one is bad)", ifc->cfg.name,
 				 CANARY_PIN_LIST_MAX);
 	next.nr_pins = nr_pins;
+	/* The entity steps' rules, from the config's [entity] sections, fixed for the rollout. */
+	if (plan.nr_entities) {
+		__u32 k, n = 0;
+
+		if (nr_pins)
+			return err_reply(EINVAL, "iface %s: start: entity steps (pin:%s...) and pin "
+					 "rules (the config's pin = or --pin) cannot be combined: the "
+					 "entity steps own the pin rules; drop one", ifc->cfg.name,
+					 plan.entity[0]);
+		if (canaryd_config__check_entities(&d->config, &plan, msg, sizeof(msg)))
+			return err_reply(ENOENT, "iface %s: start: %s; add the section to %s",
+					 ifc->cfg.name, msg, d->config_path);
+		for (k = 0; k < plan.nr_entities; k++) {
+			const struct canary_entity_cfg *e =
+				canaryd_config__entity(&d->config, plan.entity[k]);
+
+			if (n + e->nr_rules > CANARY_PIN_LIST_MAX)
+				return err_reply(E2BIG, "iface %s: start: the entities' rules together "
+						 "are more than %d", ifc->cfg.name,
+						 CANARY_PIN_LIST_MAX);
+			next.ent_first[k] = n;
+			memcpy(&next.ent_rules[n], e->rule, e->nr_rules * sizeof(e->rule[0]));
+			n += e->nr_rules;
+		}
+		next.ent_first[plan.nr_entities] = n;
+	}
 	{
 		struct canary_version_target t = { .frags = ifc->frags, .ifname = ifc->cfg.name,
 						   .mtu = ifc->mtu };
@@ -260,11 +288,21 @@ static json_t *cmd_abort(struct canaryd *d, struct iface *ifc, const struct cana
 
 static json_t *cmd_revert(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req)
 {
-	if (ifc->has_rollout && ifc->st.ro.phase == ROLLOUT_PROMOTED && !ifc->st.ro.has_previous)
-		return err_reply(ENOENT, "iface %s: no previous stable to revert to (the datapath "
-				 "was created anew, after a reboot, with the promoted %s); roll the "
-				 "old version out again with canaryctl start", ifc->cfg.name,
-				 ifc->st.stable.obj);
+	int fd;
+
+	if (ifc->has_rollout && ifc->st.ro.phase == ROLLOUT_PROMOTED && ifc->st.ro.has_previous) {
+		/* A datapath created anew (a reboot) pins it from its kept copy: again now. */
+		fd = canaryd_iface__get_pinned(ifc, PIN_PREVIOUS);
+		if (fd < 0 && canaryd_iface__rebuild_previous(ifc))
+			return err_reply(ENOENT, "iface %s: no previous stable to revert to: the "
+					 "datapath was created anew (a reboot) and the previous %s "
+					 "could not be rebuilt from its kept copy in %s (canaryd's log "
+					 "says why); put the copy back and revert again, or roll it out "
+					 "again with canaryctl start", ifc->cfg.name,
+					 ifc->st.previous.obj, ifc->keep_dir);
+		if (fd >= 0)
+			close(fd);
+	}
 	return cmd_event(d, ifc, req, ROLLOUT_EV_REVERT);
 }
 
@@ -280,6 +318,9 @@ static json_t *cmd_pin(struct canaryd *d, struct iface *ifc, const struct canary
 	if (!ifc->has_rollout || rollout__done(&ifc->st.ro))
 		return err_reply(ENOENT, "iface %s: no running rollout to pin flows to (start one, "
 				 "with --pin)", name);
+	if (ifc->st.ro.plan.nr_entities)
+		return err_reply(EINVAL, "iface %s: pin: this rollout's entity steps own the pin "
+				 "rules; nothing changed", name);
 	/* Checked by canaryd_request__parse() already. */
 	err = canary_pin_rules__parse(req->pin, rules, CANARY_PIN_LIST_MAX, &n, NULL, 0);
 	if (err)

@@ -133,6 +133,60 @@ static int iface_mtu(const struct iface *ifc)
 	return mtu;
 }
 
+/* One line for an MTU read again (canaryd_iface__mtu_check()), as rollout_frags__report() says. */
+static void mtu_report(struct iface *ifc, int old_mtu, enum rollout_frags_fit was)
+{
+	const char *fit = rollout_frags_fit__name(ifc->mtu_fit);
+	char m[40];
+
+	if (old_mtu == ifc->mtu)
+		snprintf(m, sizeof(m), "MTU %d", ifc->mtu);	/* at set-up: as found */
+	else
+		snprintf(m, sizeof(m), "MTU %d -> %d", old_mtu, ifc->mtu);
+	switch (rollout_frags__report(old_mtu, was, ifc->mtu, ifc->mtu_fit)) {
+	case ROLLOUT_FRAGS_REPORT_NONE:
+		return;
+	case ROLLOUT_FRAGS_REPORT_CHANGED:
+		pr_info("iface %s: %s; the %s dispatcher takes it (mtu_fit %s)\n",
+			ifc->cfg.name, m,
+			ifc->frags ? "multi-buffer" : "single-buffer", fit);
+		return;
+	case ROLLOUT_FRAGS_REPORT_WARN:
+		pr_warn("iface %s: %s: the single-buffer dispatcher cannot take frames "
+			"above %d bytes in native mode (mtu_fit %s); canaryd cannot make it "
+			"multi-buffer in place (its ProgMap takes only versions of its kind, and "
+			"the running ones are single-buffer builds): lower the MTU to %d or less, "
+			"or move to SEC(\"xdp.frags\") builds in a datapath created anew (README, "
+			"\"The dispatcher\")\n", ifc->cfg.name, m,
+			ROLLOUT_FRAGS_MTU_MAX, fit, ROLLOUT_FRAGS_MTU_MAX);
+		return;
+	case ROLLOUT_FRAGS_REPORT_FITS_AGAIN:
+		pr_warn("iface %s: %s: the single-buffer dispatcher fits it again "
+			"(mtu_fit %s)\n", ifc->cfg.name, m, fit);
+		return;
+	case ROLLOUT_FRAGS_REPORT_UNNEEDED:
+		pr_info("iface %s: %s: the multi-buffer dispatcher keeps running "
+			"(frags = auto would choose single-buffer now; it works, versions stay "
+			"SEC(\"xdp.frags\")) (mtu_fit %s)\n", ifc->cfg.name, m, fit);
+		return;
+	}
+}
+
+void canaryd_iface__mtu_check(struct iface *ifc)
+{
+	enum rollout_frags_fit was = ifc->mtu_fit;
+	int old_mtu = ifc->mtu, mtu;
+
+	if (!ifc->dp || ifc->released)
+		return;
+	mtu = iface_mtu(ifc);
+	if (mtu <= 0)
+		return;	/* not readable now (going away): links.c sees to it */
+	ifc->mtu = mtu;
+	ifc->mtu_fit = rollout_frags__fit(ifc->cfg.frags, ifc->cfg.native, ifc->frags, mtu);
+	mtu_report(ifc, old_mtu, was);
+}
+
 static int iface_create_datapath(struct iface *ifc, bool *use_state)
 {
 	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
@@ -380,6 +434,55 @@ static void iface_reconcile(struct canaryd *d, struct iface *ifc)
 	}
 }
 
+/*
+ * A datapath created anew from the state file (a reboot): the previous
+ * stable it names loaded again from its kept copy (keep.c) as a stable is,
+ * with the interface's prepare and set, and pinned as "previous", so a
+ * revert works as it did before the reboot. 0, or -errno (logged).
+ */
+int canaryd_iface__rebuild_previous(struct iface *ifc)
+{
+	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
+	const struct canaryd_version_id *v = &ifc->st.previous;
+	struct canaryd_load l = { .stable = true, .prog = v->prog, .prepare = rc->prepare,
+				  .timeout_ms = rc->prepare_timeout_ms, .set = rc->set };
+	char path[PATH_MAX] = "", msg[1024] = "";
+	struct bpf_object *obj = NULL;
+	int fd, err;
+
+	err = canaryd_keep__verify(ifc, v->sha256, path, sizeof(path));
+	if (err) {
+		snprintf(msg, sizeof(msg), "its kept copy %s: %s", path[0] ? path : "?",
+			 err == -EBADMSG ? "corrupt (hash mismatch)" : strerror(-err));
+		goto fail;
+	}
+	l.obj = path;
+	fd = canaryd_iface__load_version(ifc, &l, &obj, msg, sizeof(msg));
+	if (fd < 0) {
+		err = fd;
+		goto fail;
+	}
+	err = canaryd_iface__pin(ifc, PIN_PREVIOUS, fd);
+	if (!err)
+		ifc->st.previous_id = canaryd_prog_id(fd);
+	bpf_object__close(obj);	/* the pin holds the program, its map dir the maps */
+	if (err) {
+		/* canaryd_iface__pin() logged the path. */
+		snprintf(msg, sizeof(msg), "it cannot be pinned as %s: %s", PIN_PREVIOUS,
+			 strerror(-err));
+		goto fail;
+	}
+	pr_info("iface %s: previous stable %s (sha256 %s) rebuilt from its kept copy %s "
+		"(program %u): canaryctl revert goes back to it\n", ifc->cfg.name, v->obj,
+		v->sha256, path, ifc->st.previous_id);
+	return 0;
+fail:
+	pr_warn("iface %s: previous stable %s (sha256 %s) cannot be rebuilt after the datapath "
+		"was created anew: %s; canaryctl revert is refused\n", ifc->cfg.name, v->obj,
+		v->sha256, msg);
+	return err;
+}
+
 /* Lock, adopt or create, resume. Failures are per interface. */
 int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 {
@@ -398,8 +501,11 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		return -ENAMETOOLONG;
 	}
 	snprintf(ifc->share_dir, sizeof(ifc->share_dir), "%s/maps", ifc->pin_dir);
-	if (canaryd_iface__released(ifc))
-		return -EALREADY;	/* handed back by canaryctl release: left alone */
+	/* Handed back by canaryctl release: left alone (pins left by a crash: below). */
+	if (canaryd_iface__release_marked(ifc) && access(ifc->pin_dir, F_OK)) {
+		canaryd_iface__released(ifc);
+		return -EALREADY;
+	}
 	if (snprintf(ifc->keep_dir, sizeof(ifc->keep_dir), "%s/versions/%s", d->config.state_dir,
 		     ifc->cfg.name) >= (int)sizeof(ifc->keep_dir)) {
 		set_error(ifc, "state_dir path too long");
@@ -429,6 +535,10 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		return err;
 	}
 	ifc->dp = canary_dp__adopt(ifc->pin_dir, &dopts);
+	/* A release cut short is completed, before anything could attach the dispatcher. */
+	if ((ifc->dp || canaryd_iface__release_marked(ifc)) &&
+	    canaryd_iface__release_reconcile(ifc))
+		return -EALREADY;
 	if (ifc->dp) {
 		ifc->frags = canary_dp__frags(ifc->dp);
 		ifc->mtu = iface_mtu(ifc);
@@ -463,6 +573,10 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 		pr_warn("iface %s: %s\n", ifc->cfg.name, ifc->error);
 		return err;
 	}
+	/* The dispatcher against the MTU now: an adopted one may predate a change. */
+	ifc->mtu_fit = rollout_frags__fit(ifc->cfg.frags, ifc->cfg.native, ifc->frags, ifc->mtu);
+	if (ifc->dp && ifc->mtu_fit != ROLLOUT_FRAGS_FIT_OK)
+		mtu_report(ifc, ifc->mtu, ROLLOUT_FRAGS_FIT_OK);
 	if (adopted || use_state)
 		iface_resume(ifc, !adopted);
 	/* Without a state naming it, the stable is the configured one. */
@@ -477,11 +591,17 @@ int canaryd_iface__setup(struct canaryd *d, struct iface *ifc)
 	/* The first version is kept too: a revert to it after a reboot finds it. */
 	if (!use_state && ifc->st.stable.sha256[0])
 		canaryd_keep__store(ifc, ifc->st.stable.obj, ifc->st.stable.sha256);
-	/* A datapath created anew: new program ids, and no "previous" pin to revert to. */
+	/*
+	 * A datapath created anew: new program ids; the "previous" pin rebuilt
+	 * from its kept copy when a revert is possible (when that fails, the
+	 * revert tries again: the copy may be put back).
+	 */
 	if (use_state) {
 		ifc->st.previous_id = 0;
 		ifc->st.stable_id = 0;
-		ifc->st.ro.has_previous = false;
+		if (ifc->has_rollout && ifc->st.ro.phase == ROLLOUT_PROMOTED &&
+		    ifc->st.ro.has_previous)
+			canaryd_iface__rebuild_previous(ifc);
 	}
 	if (!ifc->st.stable_id && ifc->dp)
 		canary_dp__slot_prog_id(ifc->dp, CANARY_SLOT_STABLE, &ifc->st.stable_id);

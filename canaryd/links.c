@@ -206,6 +206,9 @@ void canaryd_links__check(struct canaryd *d)
 				 rollout_link_action__name(a));
 			apply(d, ifc, a, &o);
 		}
+		/* A link message may be an MTU change: the dispatcher against it. */
+		if (ifc->link.state == ROLLOUT_LINK_MANAGED)
+			canaryd_iface__mtu_check(ifc);
 	}
 }
 

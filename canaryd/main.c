@@ -106,6 +106,9 @@ static int render_metrics(void *ctx, char **out, size_t *len)
 		m[i].name = ifc->cfg.name;
 		m[i].managed = canaryd_iface__managed(ifc);
 		m[i].link = ifc->link.state;
+		m[i].mtu = ifc->mtu;
+		m[i].dispatcher = ifc->dp != NULL;
+		m[i].mtu_fits = ifc->mtu_fit != ROLLOUT_FRAGS_FIT_NEEDS_FRAGS;
 		if (ifc->dp && ifc->have_last) {
 			m[i].counters = ifc->last;
 			m[i].breaker = &ifc->brk;

@@ -446,6 +446,16 @@ int canary_metrics__render(const struct canary_metrics_iface *ifs, int n, char *
 			s_u64(&s, ifs[i].link == (enum rollout_link_state)st);
 		}
 	}
+	family(f, "canary_interface_mtu_bytes", "gauge",
+	       "The interface's MTU as canaryd last read it (after every link message); 0 not read.");
+	for (i = 0; i < n; i++)
+		iface_gauge(f, "canary_interface_mtu_bytes", ifs[i].name, ifs[i].mtu);
+	family(f, "canary_dispatcher_mtu_fits", "gauge",
+	       "0 when the single-buffer dispatcher runs in native mode at an MTU above 3506 "
+	       "(it needs a multi-buffer one), else 1; interfaces with a dispatcher only.");
+	for (i = 0; i < n; i++)
+		if (ifs[i].dispatcher)
+			iface_gauge(f, "canary_dispatcher_mtu_fits", ifs[i].name, ifs[i].mtu_fits);
 	counter_family(f, ifs, n, "canary_packets_total",
 		       "Packets each version handled, by traffic class.", F_PACKETS);
 	counter_family(f, ifs, n, "canary_bytes_total",

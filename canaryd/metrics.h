@@ -29,6 +29,9 @@ struct canary_metrics_iface {
 	const char *name;
 	bool managed;
 	enum rollout_link_state link;	/* waiting, managed, lost, detached (rollout/link.h) */
+	int mtu;			/* as canaryd last read it; 0 not read */
+	bool dispatcher;		/* a dispatcher is held: MTU_FITS means something */
+	bool mtu_fits;			/* its kind takes that MTU (rollout_frags__fit() not needs_frags) */
 	/* CANARY_COUNTERS_ENTRIES records as last read, or NULL before the first read. */
 	const struct canary_counters *counters;
 	/* The candidate slot's breaker as last read; NULL with counters NULL. */

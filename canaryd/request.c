@@ -91,6 +91,7 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 	json_t *st = json_object_get(o, "step_time_ms");
 	json_t *wu = json_object_get(o, "warmup_ms");
 	json_t *sh = json_object_get(o, "shadow_ms");
+	json_t *sl = json_object_get(o, "shadow_live");
 	struct rollout_plan plan;
 	char q[64];
 
@@ -123,11 +124,20 @@ static int parse_start(json_t *o, struct canaryd_request *req, char *msg, size_t
 		}
 		req->shadow_ms = json_integer_value(sh);
 	}
+	req->shadow_live = -1;
+	if (sl) {
+		if (!json_is_boolean(sl)) {
+			snprintf(msg, len, "start: shadow_live must be true or false");
+			return -EINVAL;
+		}
+		req->shadow_live = json_is_true(sl);
+	}
 	/* The shares alone; the interface's times are checked when it starts. */
 	if (steps && (strlen(steps) >= sizeof(req->steps) ||
 		      rollout_plan__parse(&plan, steps, req->step_time_ms, 0, 0))) {
 		snprintf(msg, len, "start: steps '%s' must be rising percentages in steps of 0.1, ending at 100, "
-			 "e.g. 1,5,25,50,100", quote(steps, q, sizeof(q)));
+			 "e.g. 1,5,25,50,100, after at most %d entity steps pin:NAME",
+			 quote(steps, q, sizeof(q)), ROLLOUT_MAX_ENTITIES);
 		return -EINVAL;
 	}
 	if (steps)

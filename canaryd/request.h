@@ -51,6 +51,7 @@ struct canaryd_request {
 	__u64 step_time_ms;		/* 0: the interface's default */
 	__u64 warmup_ms;		/* the share-0 baseline before step 1; ~0: the default */
 	__u64 shadow_ms;		/* the shadow phase before the warm-up; ~0: the default */
+	int shadow_live;		/* paired evidence in the live steps: 1, 0, -1: the default */
 	char prepare[512];		/* the candidate's prepare command; empty: the config's */
 	char set[512];			/* NAME=VALUE,...: after the config's set */
 	/* start: rules after the config's pin; pin: the new whole set ("": none) */

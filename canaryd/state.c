@@ -118,8 +118,16 @@ static bool rollout_ok(const struct rollout *r)
 	    (unsigned int)j->latched > JUDGE_TIMEOUT || !evidence_ok(&j->latched_ev) ||
 	    j->srm_nr > JUDGE_BINS || (unsigned int)r->gate > ROLLOUT_GATE_PROMOTE ||
 	    (unsigned int)r->plan.on_gate_failure > ROLLOUT_GATE_ROLLBACK ||
-	    r->shadow_decision > SHADOW_WEAK)
+	    r->shadow_decision > SHADOW_WEAK || r->paired_decision > SHADOW_WEAK ||
+	    !memchr(r->paired_detail, 0, sizeof(r->paired_detail)) ||
+	    (r->plan.nr_entities && r->ent >= r->plan.nr_entities) || r->ent >= ROLLOUT_MAX_ENTITIES)
 		return false;
+	for (m = 0; m < ROLLOUT_MAX_ENTITIES; m++)
+		if (r->ent_state[m] > ENTITY_HARMFUL ||
+		    (unsigned int)r->ent_ev[m].verdict > ENTITY_V_HARMFUL ||
+		    (unsigned int)r->ent_ev[m].dir > JUDGE_DIR_NONE ||
+		    !memchr(r->ent_ev[m].by, 0, sizeof(r->ent_ev[m].by)))
+			return false;
 	for (m = 0; m < JUDGE_NR_METRICS; m++)
 		if (j->m[m].bins.nr > JUDGE_BINS)
 			return false;
@@ -127,19 +135,31 @@ static bool rollout_ok(const struct rollout *r)
 	return !rollout__init(&scratch, &r->plan, &j->cfg);
 }
 
+static bool rule_ok(const struct canary_pin_rule *p)
+{
+	return (p->family == AF_INET || p->family == AF_INET6) && p->slot < CANARY_MAX_SLOTS &&
+	       p->dir < CANARY_PIN_DIRS && p->prefixlen <= (p->family == AF_INET ? 32U : 128U);
+}
+
 static bool pins_ok(const struct canaryd_persist *st)
 {
-	__u32 i;
+	__u32 i, n = st->ro.plan.nr_entities;
 
-	if (st->nr_pins > CANARY_PIN_LIST_MAX || st->ro.nr_pins > st->nr_pins)
+	if (st->nr_pins > CANARY_PIN_LIST_MAX || st->ro.nr_pins > st->nr_pins ||
+	    n > ROLLOUT_MAX_ENTITIES)
 		return false;
-	for (i = 0; i < st->nr_pins; i++) {
-		const struct canary_pin_rule *p = &st->pins[i];
-
-		if ((p->family != AF_INET && p->family != AF_INET6) || p->slot >= CANARY_MAX_SLOTS ||
-		    p->dir >= CANARY_PIN_DIRS || p->prefixlen > (p->family == AF_INET ? 32U : 128U))
+	for (i = 0; i < st->nr_pins; i++)
+		if (!rule_ok(&st->pins[i]))
 			return false;
-	}
+	/* The entities' rules: rising bounds within the array. */
+	for (i = 0; i < n; i++)
+		if (st->ent_first[i] > st->ent_first[i + 1])
+			return false;
+	if (n && st->ent_first[n] > CANARY_PIN_LIST_MAX)
+		return false;
+	for (i = 0; n && i < st->ent_first[n]; i++)
+		if (!rule_ok(&st->ent_rules[i]))
+			return false;
 	return true;
 }
 

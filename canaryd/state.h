@@ -18,9 +18,14 @@
 /*
  * 2: approval gates in struct rollout; 3: version ids; 4: seed per rollout,
  * stratum judge; 5: the candidate's prepare command; 6: pin rules, and the
- * program ids of stable and previous; 7: the shadow phase (plan and state)
+ * program ids of stable and previous; 7: the shadow phase (plan and state);
+ * 8: paired evidence in the live steps (plan.shadow_live, the step's paired decision);
+ * 9: the judge's baselines split by time-block snapshots, not odd intervals;
+ *    the calibration (per-stratum expected events, the own-rate bit);
+ * 10: entity steps (plan, state, the entity judges, and the entities' rules)
+ * 11: the outlying strata left out per harm direction (judge_metric_state)
  */
-#define CANARYD_STATE_LAYOUT 7
+#define CANARYD_STATE_LAYOUT 11
 
 /* The file: this header, then struct canaryd_persist. */
 struct canaryd_state_header {
@@ -67,6 +72,13 @@ struct canaryd_persist {
 	 */
 	__u32 stable_id;
 	__u32 previous_id;
+	/*
+	 * The rules of the plan's entity steps, resolved from the config at
+	 * the start (a reload does not change a running rollout's): entity k's
+	 * are ent_rules[ent_first[k] .. ent_first[k + 1]), slots as installed.
+	 */
+	struct canary_pin_rule ent_rules[CANARY_PIN_LIST_MAX];
+	__u32 ent_first[ROLLOUT_MAX_ENTITIES + 1];
 };
 
 /* Write all of BUF to FD (EINTR retried): 0 or -errno. */

@@ -71,6 +71,46 @@ static json_t *pins_json(const struct iface *ifc)
 	return o;
 }
 
+static json_t *count_json(double packets, double drops)
+{
+	return json_pack("{s:I, s:I}", CANARY_K_PACKETS, (json_int_t)packets, "drop",
+			 (json_int_t)drops);
+}
+
+/* The entity steps: each entity's rules, state, counters and evidence. */
+static json_t *entities_json(const struct iface *ifc)
+{
+	const struct canaryd_persist *st = &ifc->st;
+	const struct rollout *r = &st->ro;
+	json_t *a = json_array();
+	char text[128], ev[ROLLOUT_REASON_LEN];
+	__u32 k, i;
+
+	for (k = 0; k < r->plan.nr_entities && k < ROLLOUT_MAX_ENTITIES; k++) {
+		const struct entity_judge *j = &r->ej[k];
+		json_t *o = json_object(), *rules = json_array();
+		bool judged = r->ent_ev[k].n_after > 0;
+
+		set_str(o, CANARY_K_NAME, r->plan.entity[k]);
+		for (i = st->ent_first[k]; i < st->ent_first[k + 1] && i < CANARY_PIN_LIST_MAX; i++)
+			if (!canary_pin_match__format(&st->ent_rules[i], text, sizeof(text)))
+				json_array_append_new(rules, json_string(text));
+		json_object_set_new(o, CANARY_K_RULES, rules);
+		set_str(o, CANARY_K_STATE, entity_state__name(r->ent_state[k]));
+		json_object_set_new(o, CANARY_K_BASELINE, count_json(j->own_n, j->own_x));
+		json_object_set_new(o, CANARY_K_BEFORE, count_json(j->e[0].n, j->e[0].x));
+		json_object_set_new(o, CANARY_K_AFTER, count_json(j->e[1].n, j->e[1].x));
+		json_object_set_new(o, CANARY_K_RATIO,
+				    judged ? json_real(r->ent_ev[k].ratio) : json_null());
+		ev[0] = '\0';
+		if (judged)
+			entity_evidence__format(r->plan.entity[k], &r->ent_ev[k], ev, sizeof(ev));
+		set_str(o, CANARY_K_EVIDENCE, ev);
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 json_t *canaryd_status__version(const struct canary_counters *all, __u32 row,
 				const struct judge_sample *d, const struct canary_rate *rate)
 {
@@ -196,20 +236,86 @@ static json_t *cell_json(__u32 vs, __u32 vc, const struct shadow_cell *c)
 	return o;
 }
 
-/* The shadow phase's evidence: kept after it ends, until the next start. */
+static json_t *cells_json(const struct shadow_evidence *ev)
+{
+	json_t *cells = json_array();
+	__u32 i, j;
+
+	for (i = 0; i < CANARY_V_MAX; i++)
+		for (j = 0; j < CANARY_V_MAX; j++)
+			if (ev->cell[i][j].samples)
+				json_array_append_new(cells, cell_json(i, j, &ev->cell[i][j]));
+	return cells;
+}
+
+/* One span of live paired evidence: samples, each side's flows, fidelity. */
+static void paired_fields(json_t *o, const struct canaryd_paired *p)
+{
+	set_u64(o, CANARY_K_SAMPLES, p->ev.samples);
+	set_u64(o, CANARY_K_STABLE_FLOWS, p->stable_flows);
+	set_u64(o, CANARY_K_CANDIDATE_FLOWS, p->cand_flows);
+	set_real(o, CANARY_K_FIDELITY, shadow_evidence__fidelity(&p->ev));
+}
+
+/* The live steps' paired evidence (plan.shadow_live): null without. */
+static json_t *live_json(const struct iface *ifc)
+{
+	const struct rollout *r = &ifc->st.ro;
+	const struct canaryd_shadow *sh = ifc->shadow;
+	const struct canary_rollout_cfg *rc = &ifc->cfg.rollout;
+	json_t *o, *st;
+
+	if (!r->plan.shadow_live)
+		return json_null();
+	o = json_object();
+	set_bool(o, CANARY_K_ACTIVE, r->paired);
+	set_u64(o, "every", rc->shadow_live_every);
+	set_u64(o, "rate", rc->shadow_live_rate);
+	set_real(o, "alpha", rollout__paired_alpha(r));
+	/* The engine's: this step's latest decision, persisted. */
+	set_str(o, CANARY_K_DECISION, shadow_decision__name(r->paired_decision));
+	if (!sh || !sh->live_begun || sh->rollout_id != ifc->st.rollout_id)
+		return o;	/* not begun yet, or canaryd restarted after the rollout */
+	set_bool(o, "loaded", !sh->load_failed);
+	set_u64(o, CANARY_K_STEP, sh->live_steps);
+	paired_fields(o, &sh->live_all);
+	set_str(o, CANARY_K_HARM, sh->live_harm);
+	json_object_set_new(o, CANARY_K_CELLS, cells_json(&sh->live_all.ev));
+	set_u64(o, "rewritten", sh->live_all.ev.rewritten.samples);
+	st = json_object();
+	paired_fields(st, &sh->live_step);
+	set_str(st, CANARY_K_DECISION, shadow_decision__name(sh->live_decision));
+	json_object_set_new(o, CANARY_K_THIS_STEP, st);
+	set_u64(o, "replay_errors", sh->replay_errors);
+	set_u64(o, "budget_ticks", sh->budget_ticks);
+	set_u64(o, "stale", sh->stale);
+	return o;
+}
+
+/*
+ * The shadow phase's evidence (kept after it ends, until the next start)
+ * and the live steps' (live): null with neither.
+ */
 static json_t *shadow_json(const struct iface *ifc, __u64 now)
 {
 	const struct rollout *r = &ifc->st.ro;
 	const struct canaryd_shadow *sh = ifc->shadow;
 	struct canary_sample_state ss;
-	json_t *o, *cells;
-	__u32 i, j;
+	json_t *o;
 
-	if (!r->plan.shadow_ms)
+	if (!r->plan.shadow_ms && !r->plan.shadow_live)
 		return json_null();
 	o = json_object();
-	set_bool(o, CANARY_K_ACTIVE, r->shadowing);
+	json_object_set_new(o, CANARY_K_LIVE, live_json(ifc));
+	if (ifc->dp && !canary_dp__read_sample_state(ifc->dp, &ss))
+		json_object_set_new(o, "sampler",
+				    json_pack("{s:I, s:I, s:I, s:I}", "picked", (json_int_t)ss.picked,
+					      "limited", (json_int_t)ss.limited, "lost",
+					      (json_int_t)ss.lost, "sent", (json_int_t)ss.sent));
 	set_u64(o, "duration_ms", r->plan.shadow_ms);
+	if (!r->plan.shadow_ms)
+		return o;	/* no shadow phase: the live steps' evidence alone */
+	set_bool(o, CANARY_K_ACTIVE, r->shadowing);
 	set_u64(o, CANARY_K_ELAPSED_MS, r->shadowing ? now - r->step_start_ms : 0);
 	set_str(o, CANARY_K_DECISION, shadow_decision__name(r->shadow_decision));
 	if (!sh)	/* canaryd restarted after the phase: the decision alone */
@@ -217,19 +323,10 @@ static json_t *shadow_json(const struct iface *ifc, __u64 now)
 	set_u64(o, CANARY_K_SAMPLES, sh->ev.samples);
 	set_real(o, CANARY_K_FIDELITY, shadow_evidence__fidelity(&sh->ev));
 	set_u64(o, "replay_errors", sh->replay_errors);
+	set_u64(o, "stale", sh->stale);
 	set_str(o, CANARY_K_HARM, sh->harm);
-	cells = json_array();
-	for (i = 0; i < CANARY_V_MAX; i++)
-		for (j = 0; j < CANARY_V_MAX; j++)
-			if (sh->ev.cell[i][j].samples)
-				json_array_append_new(cells, cell_json(i, j, &sh->ev.cell[i][j]));
-	json_object_set_new(o, CANARY_K_CELLS, cells);
+	json_object_set_new(o, CANARY_K_CELLS, cells_json(&sh->ev));
 	set_u64(o, "rewritten", sh->ev.rewritten.samples);
-	if (ifc->dp && !canary_dp__read_sample_state(ifc->dp, &ss))
-		json_object_set_new(o, "sampler",
-				    json_pack("{s:I, s:I, s:I, s:I}", "picked", (json_int_t)ss.picked,
-					      "limited", (json_int_t)ss.limited, "lost",
-					      (json_int_t)ss.lost, "sent", (json_int_t)ss.sent));
 	return o;
 }
 
@@ -289,6 +386,7 @@ json_t *canaryd_status__rollout(const struct iface *ifc)
 	json_object_set_new(o, CANARY_K_TOTALS, totals_json(r));
 	json_object_set_new(o, CANARY_K_GATE, gate_json(ifc, now));
 	json_object_set_new(o, CANARY_K_PINS, pins_json(ifc));
+	json_object_set_new(o, CANARY_K_ENTITIES, entities_json(ifc));
 	json_object_set_new(o, CANARY_K_SHADOW, shadow_json(ifc, now));
 	return o;
 }
@@ -337,6 +435,8 @@ json_t *canaryd_status__iface(const struct iface *ifc)
 	set_bool(o, CANARY_K_MANAGED, canaryd_iface__managed(ifc));
 	set_bool(o, CANARY_K_FRAGS, ifc->frags);
 	json_object_set_new(o, CANARY_K_MTU, json_integer(ifc->mtu));
+	json_object_set_new(o, CANARY_K_MTU_FIT, ifc->dp ? json_string(rollout_frags_fit__name(
+								   ifc->mtu_fit)) : json_null());
 	json_object_set_new(o, CANARY_K_ERROR,
 			    ifc->error[0] ? json_string(ifc->error) : json_null());
 	set_str(o, CANARY_K_LINK, rollout_link_state__name(ifc->link.state));

@@ -113,7 +113,13 @@ static int apply_one(struct canaryd *d, struct iface *ifc, const struct rollout_
 		if (!err)
 			ifc->st.nr_pins = 0;
 		return err;
+	case ROLLOUT_ACT_SET_ENTITY:
+		return canaryd_iface__set_entities(ifc, ROLLOUT_ENTITY_COUNT(a->arg),
+						   ROLLOUT_ENTITY_SLOT(a->arg));
 	case ROLLOUT_ACT_SHADOW:
+		/* Paired evidence in a live step: never a datapath failure of the rollout. */
+		if (a->arg == 2)
+			return canaryd_shadow__live_step(ifc);
 		if (a->arg)
 			return canaryd_shadow__begin(ifc);
 		canaryd_shadow__end(ifc);
@@ -127,7 +133,7 @@ static const char *action_name(enum rollout_action_type t)
 	static const char *const names[] = {
 		"fill slot 1", "arm the breaker", "set the share", "clear slot 1", "promote",
 		"revert", "notify", "persist", "ask the gate", "set the pin rules",
-		"remove the pin rules", "the shadow phase",
+		"remove the pin rules", "the shadow phase", "set the entity rules",
 	};
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
@@ -236,6 +242,32 @@ void canaryd__on_gate(void *ctx, void *owner, enum rollout_gate gate,
 		canaryd_iface__refresh_gate(d, ifc, gate);	/* asked again with today's body */
 }
 
+/*
+ * The entity steps' rule set (ROLLOUT_ACT_SET_ENTITY): the first COUNT
+ * entities' rules, the last one's at SLOT, the others' at the candidate;
+ * installed whole, and the next read interval starts at the change.
+ */
+int canaryd_iface__set_entities(struct iface *ifc, __u32 count, __u32 slot)
+{
+	struct canaryd_persist *st = &ifc->st;
+	__u32 k, i, n = 0;
+	int err;
+
+	if (!count || count > st->ro.plan.nr_entities || slot >= CANARY_MAX_SLOTS)
+		return -EINVAL;
+	for (k = 0; k < count; k++)
+		for (i = st->ent_first[k]; i < st->ent_first[k + 1]; i++) {
+			st->pins[n] = st->ent_rules[i];
+			st->pins[n++].slot = k + 1 == count ? slot : 1;
+		}
+	err = canary_dp__set_pins(ifc->dp, st->pins, n);
+	if (err)
+		return err;
+	st->nr_pins = n;
+	canaryd_iface__snapshot(ifc);
+	return 0;
+}
+
 void canaryd_iface__snapshot(struct iface *ifc)
 {
 	static struct canary_counters c[CANARY_COUNTERS_ENTRIES];
@@ -291,6 +323,7 @@ void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double
 	thr = rollout_sample__slow_bucket(c, ifc->at_start);
 	rollout_sample__split(c, ifc->last, 0, thr, &ev.stable);
 	rollout_sample__split(c, ifc->last, 1, thr, &ev.cand);
+	rollout_sample__pinned(c, ifc->last, &ev.pinned, &ev.pinned_stable);
 	ifc->d_stable = ev.stable;
 	ifc->d_cand = ev.cand;
 	ifc->d_secs = secs;

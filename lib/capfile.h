@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Capture files written from the dispatcher's samples (canaryctl capture,
- * issue 15): pcapng by default, classic pcap for a name ending in ".pcap".
+ * Capture files written from the dispatcher's samples (for canaryctl
+ * capture, issue 15, which is not built yet): pcapng by default, classic
+ * pcap for a name ending in ".pcap".
  *
  * libpcap (1.10.3 in Debian 12) writes classic pcap only (pcap_dump), and a
  * classic record has no room for a comment; pcapng is written here, a few

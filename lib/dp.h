@@ -160,8 +160,8 @@ int canary_dp__set_cost_sampling(struct canary_dp *dp, __u32 n);
 #define CANARY_SAMPLE_RATE_MAX 1000000
 int canary_dp__set_sampling(struct canary_dp *dp, __u32 every, __u32 rate, __u32 snap);
 /*
- * A live capture (canaryctl capture) begins or ends: while on, the
- * dispatcher takes the split path, where the sampler is, even with no
+ * A live capture (for canaryctl capture, not built yet) begins or ends:
+ * while on, the dispatcher takes the split path, where the sampler is, even with no
  * rollout (every packet to stable unless a rollout gives it elsewhere).
  * It changes nothing else: a rollout's split path stays as it was.
  */
@@ -219,6 +219,18 @@ int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule);
 #define CANARY_PIN_LIST_MAX 32
 int canary_pin_rules__parse(const char *list, struct canary_pin_rule *rules, size_t max,
 			    size_t *n, char *bad, size_t badlen);
+
+/*
+ * An entity's rule: a pin rule without its slot, "src PREFIX" or "dst
+ * PREFIX" (the rollout plan decides where it points; slot 0 here), parsed
+ * by the same code as canary_pin_rule__parse()'s long form. 0 or -EINVAL.
+ */
+int canary_pin_match__parse(const char *text, struct canary_pin_rule *rule);
+/* Such rules separated by commas, as canary_pin_rules__parse(). */
+int canary_pin_matches__parse(const char *list, struct canary_pin_rule *rules, size_t max,
+			      size_t *n, char *bad, size_t badlen);
+/* "src 198.18.1.0/24": a rule without its slot. */
+int canary_pin_match__format(const struct canary_pin_rule *rule, char *buf, size_t len);
 
 /* "dst 198.18.5.0/24 -> candidate" (slot 1), "-> stable" (slot 0), "-> slot N". */
 int canary_pin_rule__format(const struct canary_pin_rule *rule, char *buf, size_t len);

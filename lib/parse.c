@@ -220,6 +220,35 @@ static int pin_prefix(char *p, struct canary_pin_rule *rule)
 	return 0;
 }
 
+/* "src|dst PREFIX" in two words W into RULE (its slot left alone). */
+static int pin_match(char *const *w, struct canary_pin_rule *rule)
+{
+	if (!strcmp(w[0], "dst"))
+		rule->dir = CANARY_PIN_DST;
+	else if (!strcmp(w[0], "src"))
+		rule->dir = CANARY_PIN_SRC;
+	else
+		return -EINVAL;
+	return pin_prefix(w[1], rule);
+}
+
+int canary_pin_match__parse(const char *text, struct canary_pin_rule *rule)
+{
+	char buf[INET6_ADDRSTRLEN + 64], *w[3], *save = NULL;
+	int nw = 0;
+
+	memset(rule, 0, sizeof(*rule));
+	if (snprintf(buf, sizeof(buf), "%s", text) >= (int)sizeof(buf))
+		return -EINVAL;
+	for (char *t = strtok_r(buf, " \t", &save); t && nw < 3; t = strtok_r(NULL, " \t", &save))
+		w[nw++] = t;
+	if (nw != 2 || pin_match(w, rule)) {
+		memset(rule, 0, sizeof(*rule));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule)
 {
 	char buf[INET6_ADDRSTRLEN + 64], *w[4], *save = NULL, *eq, *end;
@@ -236,10 +265,6 @@ int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule)
 	}
 	if (nw == 4) {
 		/* src|dst PREFIX -> candidate|stable */
-		if (!strcmp(w[0], "dst"))
-			rule->dir = CANARY_PIN_DST;
-		else if (strcmp(w[0], "src"))
-			return -EINVAL;
 		if (strcmp(w[2], "->"))
 			return -EINVAL;
 		if (!strcmp(w[3], "candidate"))
@@ -248,7 +273,7 @@ int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule)
 			rule->slot = CANARY_SLOT_STABLE;
 		else
 			return -EINVAL;
-		return pin_prefix(w[1], rule) ? (memset(rule, 0, sizeof(*rule)), -EINVAL) : 0;
+		return pin_match(w, rule) ? (memset(rule, 0, sizeof(*rule)), -EINVAL) : 0;
 	}
 	if (nw != 1)
 		return -EINVAL;
@@ -277,8 +302,9 @@ int canary_pin_rule__parse(const char *text, struct canary_pin_rule *rule)
 	return 0;
 }
 
-int canary_pin_rules__parse(const char *list, struct canary_pin_rule *rules, size_t max,
-			    size_t *n, char *bad, size_t badlen)
+static int rule_list(const char *list, int (*one)(const char *, struct canary_pin_rule *),
+		     struct canary_pin_rule *rules, size_t max, size_t *n, char *bad,
+		     size_t badlen)
 {
 	const char *s = list;
 
@@ -297,7 +323,7 @@ int canary_pin_rules__parse(const char *list, struct canary_pin_rule *rules, siz
 			return 0;
 		if (b - a >= sizeof(item) ||
 		    (snprintf(item, sizeof(item), "%.*s", (int)(b - a), s + a),
-		     canary_pin_rule__parse(item, &r))) {
+		     one(item, &r))) {
 			if (bad)
 				snprintf(bad, badlen, "%.*s", (int)(b - a), s + a);
 			return -EINVAL;
@@ -309,6 +335,28 @@ int canary_pin_rules__parse(const char *list, struct canary_pin_rule *rules, siz
 			return 0;
 		s += len + 1;
 	}
+}
+
+int canary_pin_rules__parse(const char *list, struct canary_pin_rule *rules, size_t max,
+			    size_t *n, char *bad, size_t badlen)
+{
+	return rule_list(list, canary_pin_rule__parse, rules, max, n, bad, badlen);
+}
+
+int canary_pin_matches__parse(const char *list, struct canary_pin_rule *rules, size_t max,
+			      size_t *n, char *bad, size_t badlen)
+{
+	return rule_list(list, canary_pin_match__parse, rules, max, n, bad, badlen);
+}
+
+int canary_pin_match__format(const struct canary_pin_rule *rule, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(rule->family, rule->addr, addr, sizeof(addr)))
+		return -EINVAL;
+	return snprintf(buf, len, "%s %s/%u", rule->dir == CANARY_PIN_DST ? "dst" : "src", addr,
+			rule->prefixlen) >= (int)len ? -ENOSPC : 0;
 }
 
 int canary_pin_rule__format(const struct canary_pin_rule *rule, char *buf, size_t len)

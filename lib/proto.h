@@ -37,7 +37,10 @@
  * IFACE:
  *   {"iface":"eth0","mode":"native","managed":true,"error":null,
  *    "frags":false (the dispatcher is multi-buffer, SEC("xdp.frags") versions
- *    only), "mtu":1500 (the interface's MTU as canaryd read it; 0 not read),
+ *    only), "mtu":1500 (the interface's MTU as canaryd read it, again after
+ *    every link message; 0 not read), "mtu_fit":"ok" (the dispatcher against
+ *    that MTU, rollout/frags.h: "ok", "needs_frags": single-buffer in native
+ *    mode above 3506, "frags_unneeded"; null without a dispatcher),
  *    "stable":{"object":"...","program":"..."},
  *    "rollout":null | {
  *      "id":"eth0-1700000000000",  "seed":N (the flow-hash seed, new per rollout),
@@ -130,6 +133,7 @@ enum canaryctl_exit {
 #define CANARY_K_MODE "mode"
 #define CANARY_K_FRAGS "frags"
 #define CANARY_K_MTU "mtu"
+#define CANARY_K_MTU_FIT "mtu_fit"
 #define CANARY_K_MANAGED "managed"
 #define CANARY_K_LINK "link"		/* waiting, managed, lost, detached */
 #define CANARY_K_IFINDEX "ifindex"	/* followed; 0 while waiting */
@@ -194,14 +198,27 @@ enum canaryctl_exit {
 #define CANARY_K_RULES "rules"
 #define CANARY_K_PINNED "pinned"
 /*
- * rollout.shadow (null without a shadow phase): {"active": bool, "duration_ms",
+ * rollout.shadow (null without a shadow phase or live pairing): {"active": bool, "duration_ms",
  * "elapsed_ms", "decision": undecided|harmful|safe|weak, "samples", "fidelity",
  * "replay_errors", "harm": "drop_up: pass->drop N of M samples ... e.g. FRAME"
  * (empty unless harmful), "cells": [{"stable": VERDICT, "candidate": VERDICT,
  * "samples": N, "examples": [{"index": I, "frame": SUMMARY}]}] (the matrix's
  * non-zero cells), "rewritten": N, "sampler": {picked, limited, lost, sent}}.
+ * With plan.shadow_live, "live": {"active": bool, "every", "rate", "alpha",
+ * "decision" (this step's latest, as the engine has it), "loaded": bool (the
+ * instances), "step" (live steps begun, the warm-up one), "samples",
+ * "stable_flows", "candidate_flows", "fidelity", "harm", "cells",
+ * "rewritten" (over every live step: the harm test's evidence), "this_step":
+ * {"samples", "stable_flows", "candidate_flows", "fidelity", "decision"} (the
+ * safety test's), "replay_errors", "budget_ticks" (ticks whose replay stopped
+ * at its time bound)}, null without. A rollout with live pairing and no
+ * shadow phase has "duration_ms": 0, "live" and "sampler" only.
  */
 #define CANARY_K_SHADOW "shadow"
+#define CANARY_K_LIVE "live"
+#define CANARY_K_THIS_STEP "this_step"
+#define CANARY_K_STABLE_FLOWS "stable_flows"
+#define CANARY_K_CANDIDATE_FLOWS "candidate_flows"
 #define CANARY_K_ACTIVE "active"
 #define CANARY_K_DECISION "decision"
 #define CANARY_K_SAMPLES "samples"
@@ -209,6 +226,21 @@ enum canaryctl_exit {
 #define CANARY_K_HARM "harm"
 #define CANARY_K_CELLS "cells"
 #define CANARY_K_EXAMPLES "examples"
+/*
+ * rollout.entities (empty without entity steps): per entity step, in plan
+ * order, {"name", "rules": ["src 198.18.1.0/24", ...], "state":
+ * pending|baseline|judging|passed|harmful, "baseline": {"packets", "drop"}
+ * (its own pinned traffic under stable), "before", "after": {"packets",
+ * "drop"} (the measured group: it and the entities passed before it, before
+ * and after its rules moved), "ratio" (after/before, the split control
+ * divided out; null before a judgement), "evidence": one line}.
+ */
+#define CANARY_K_ENTITIES "entities"
+#define CANARY_K_STATE "state"
+#define CANARY_K_BASELINE "baseline"
+#define CANARY_K_BEFORE "before"
+#define CANARY_K_AFTER "after"
+#define CANARY_K_RATIO "ratio"
 #define CANARY_K_GATE "gate"
 #define CANARY_K_NAME "name"
 #define CANARY_K_WAITING_MS "waiting_ms"

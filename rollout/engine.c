@@ -24,8 +24,33 @@ int rollout_plan__parse(struct rollout_plan *plan, const char *steps, __u64 min_
 		return -EINVAL;
 	while (*p) {
 		char *end;
-		double pct = strtod(p, &end);
+		double pct;
 		__u32 bp;
+
+		/* Entity steps first: "pin:NAME", before any share ("1, 5": blanks after a comma). */
+		p += strspn(p, " \t");
+		if (!strncmp(p, "pin:", 4)) {
+			size_t len = strspn(p + 4, "abcdefghijklmnopqrstuvwxyz"
+						   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.");
+			char *name;
+
+			if (plan->nr_steps || !len || len >= ROLLOUT_ENTITY_LEN ||
+			    plan->nr_entities == ROLLOUT_MAX_ENTITIES)
+				return -EINVAL;
+			name = plan->entity[plan->nr_entities];
+			memcpy(name, p + 4, len);
+			name[len] = '\0';
+			if (rollout_plan__entity(plan, name) >= 0)
+				return -EINVAL;
+			plan->nr_entities++;
+			p += 4 + len;
+			if (*p == ',')
+				p++;
+			else if (*p)
+				return -EINVAL;
+			continue;
+		}
+		pct = strtod(p, &end);
 
 		if (end == p || pct <= 0 || pct > 100 || plan->nr_steps == ROLLOUT_MAX_STEPS)
 			return -EINVAL;
@@ -52,6 +77,16 @@ int rollout_plan__parse(struct rollout_plan *plan, const char *steps, __u64 min_
 	return plan->nr_steps >= 2 && prev == CANARY_BP_MAX ? 0 : -EINVAL;
 }
 
+int rollout_plan__entity(const struct rollout_plan *plan, const char *name)
+{
+	__u32 i;
+
+	for (i = 0; i < plan->nr_entities && i < ROLLOUT_MAX_ENTITIES; i++)
+		if (!strncmp(plan->entity[i], name, ROLLOUT_ENTITY_LEN))
+			return (int)i;
+	return -1;
+}
+
 int rollout__init(struct rollout *r, const struct rollout_plan *plan,
 		  const struct judge_config *jcfg)
 {
@@ -59,15 +94,31 @@ int rollout__init(struct rollout *r, const struct rollout_plan *plan,
 	int err;
 
 	if (plan->nr_steps < 2 || plan->nr_steps > ROLLOUT_MAX_STEPS ||
-	    plan->step[plan->nr_steps - 1].share_bp != CANARY_BP_MAX)
+	    plan->step[plan->nr_steps - 1].share_bp != CANARY_BP_MAX ||
+	    plan->nr_entities > ROLLOUT_MAX_ENTITIES)
 		return -EINVAL;
+	for (i = 0; i < plan->nr_entities; i++)
+		if (!plan->entity[i][0] || !memchr(plan->entity[i], 0, ROLLOUT_ENTITY_LEN))
+			return -EINVAL;
 	for (i = 0; i < plan->nr_steps; i++)
 		if (plan->step[i].share_bp == 0 || plan->step[i].share_bp > CANARY_BP_MAX ||
 		    (i && plan->step[i].share_bp <= plan->step[i - 1].share_bp))
 			return -EINVAL;
 	memset(r, 0, sizeof(*r));
 	r->plan = *plan;
-	err = judge__init(&r->judge, jcfg);
+	{
+		/*
+		 * Paired evidence in the live steps is a second test of harm and a
+		 * second way to prove a step: each of the two gets half of alpha,
+		 * so the rollout's false-harmful rate and each step's
+		 * false-healthy rate stay within alpha (docs/JUDGE.md).
+		 */
+		struct judge_config jc = *jcfg;
+
+		if (plan->shadow_live)
+			jc.alpha /= 2;
+		err = judge__init(&r->judge, &jc);
+	}
 	if (err)
 		return err;
 	snprintf(r->reason, sizeof(r->reason), "not started");
@@ -79,11 +130,26 @@ bool rollout__done(const struct rollout *r)
 	return r->phase >= ROLLOUT_PROMOTED;
 }
 
+double rollout__paired_alpha(const struct rollout *r)
+{
+	return r->judge.cfg.alpha;
+}
+
 static void act(struct rollout_actions *acts, enum rollout_action_type type, __u64 arg)
 {
 	/* ROLLOUT_MAX_ACTIONS covers the longest sequence below. */
 	if (acts->nr < ROLLOUT_MAX_ACTIONS)
 		acts->a[acts->nr++] = (struct rollout_action){ type, arg };
+}
+
+/* A live step (the warm-up too) begins: its paired evidence anew. */
+static void paired_step(struct rollout *r, struct rollout_actions *acts)
+{
+	if (!r->paired)
+		return;
+	r->paired_decision = SHADOW_UNDECIDED;
+	r->paired_detail[0] = '\0';
+	act(acts, ROLLOUT_ACT_SHADOW, 2);
 }
 
 /* The judge's exposure rules follow the plan's current step. */
@@ -100,6 +166,7 @@ static void enter_step(struct rollout *r, __u32 k, __u64 now, struct rollout_act
 	if (k)
 		judge__new_step(&r->judge);
 	act(acts, ROLLOUT_ACT_SET_SHARE, s->share_bp);
+	paired_step(r, acts);
 }
 
 /* Roll back in the DESIGN.md order: share 0 first, then empty the slot. */
@@ -129,17 +196,20 @@ static void wait_gate(struct rollout *r, enum rollout_gate g, __u64 now,
 /* Pin rules go before slot 1 is emptied (no rule may point at an empty slot). */
 static void clear_pins(struct rollout *r, struct rollout_actions *acts)
 {
-	if (r->nr_pins)
+	if (r->nr_pins || r->ent_pins)
 		act(acts, ROLLOUT_ACT_CLEAR_PINS, 0);
 	r->nr_pins = 0;
+	r->ent_pins = false;
+	r->entities_on = false;
 }
 
-/* The shadow phase ends before any share or slot change of the transition. */
+/* The shadow phase, or the live pairing, ends before any share or slot change of the transition. */
 static void end_shadow(struct rollout *r, struct rollout_actions *acts)
 {
-	if (r->shadowing)
+	if (r->shadowing || r->paired)
 		act(acts, ROLLOUT_ACT_SHADOW, 0);
 	r->shadowing = false;
+	r->paired = false;
 }
 
 
@@ -181,21 +251,53 @@ static void promote(struct rollout *r, __u64 now, struct rollout_actions *acts)
  * shell sets this rollout's new hash seed with the slot, while no flow is
  * on the candidate), else step 0's.
  */
-/* After the shadow phase (or without one): pins, then the warm-up or step 0. */
-static void go_live(struct rollout *r, __u64 now, struct rollout_actions *acts)
+/* The warm-up or step 0: the hash-split steps. */
+static void go_shares(struct rollout *r, __u64 now, struct rollout_actions *acts)
 {
-	/* Pinned flows reach the candidate only once its slot and breaker are set. */
-	if (r->nr_pins)
-		act(acts, ROLLOUT_ACT_SET_PINS, r->nr_pins);
+	/* Paired evidence in the live steps: the hash-split ones (not the entity steps). */
+	r->paired = r->plan.shadow_live;
 	if (r->plan.warmup_ms) {
 		r->warming = true;
 		r->step = 0;
 		r->step_start_ms = now;
 		r->share_bp = 0;
 		act(acts, ROLLOUT_ACT_SET_SHARE, 0);
+		paired_step(r, acts);
 	} else {
 		enter_step(r, 0, now, acts);
 	}
+}
+
+/*
+ * Entity K's step: its rules installed pointing at stable (its baseline),
+ * those of the entities before it at the candidate.
+ */
+static void enter_entity(struct rollout *r, __u32 k, __u64 now, struct rollout_actions *acts)
+{
+	r->ent = k;
+	r->ent_state[k] = ENTITY_BASELINE;
+	memset(&r->ej[k], 0, sizeof(r->ej[k]));
+	r->step_start_ms = now;
+	r->last_verdict = JUDGE_INCONCLUSIVE;
+	r->ent_pins = true;
+	act(acts, ROLLOUT_ACT_SET_ENTITY, ROLLOUT_ENTITY_ARG(k + 1, CANARY_SLOT_STABLE));
+}
+
+/* After the shadow phase (or without one): pins or entity steps, then the shares. */
+static void go_live(struct rollout *r, __u64 now, struct rollout_actions *acts)
+{
+	if (r->plan.nr_entities) {
+		r->entities_on = true;
+		r->step = 0;
+		r->share_bp = 0;
+		act(acts, ROLLOUT_ACT_SET_SHARE, 0);
+		enter_entity(r, 0, now, acts);
+		return;
+	}
+	/* Pinned flows reach the candidate only once its slot and breaker are set. */
+	if (r->nr_pins)
+		act(acts, ROLLOUT_ACT_SET_PINS, r->nr_pins);
+	go_shares(r, now, acts);
 }
 
 static void begin(struct rollout *r, __u64 now, struct rollout_actions *acts)
@@ -219,6 +321,34 @@ static void begin(struct rollout *r, __u64 now, struct rollout_actions *acts)
 }
 
 /*
+ * A live step's paired decision. Harm (the shell's test over the rollout's
+ * live steps, fidelity checked) rolls back in any live phase, paused
+ * included, warm-up included; safe and weak are kept for the ticks: safe
+ * proves the step with the split judge's exposure (handle_tick()), weak
+ * decides nothing.
+ */
+static int handle_paired(struct rollout *r, const struct rollout_event *ev,
+			 struct rollout_actions *acts)
+{
+	const char *detail = ev->detail && ev->detail[0] ? ev->detail : "no detail";
+
+	r->last_ms = ev->now_ms;
+	r->paired_decision = ev->shadow_decision;
+	snprintf(r->paired_detail, sizeof(r->paired_detail), "%s", detail);
+	if (ev->shadow_decision != SHADOW_HARMFUL)
+		return 0;
+	if (r->warming)
+		snprintf(r->reason, sizeof(r->reason),
+			 "harmful on paired evidence in the warm-up (share 0): %s", detail);
+	else
+		snprintf(r->reason, sizeof(r->reason),
+			 "harmful on paired evidence at step %u (%.2f%%): %s", r->step + 1,
+			 r->share_bp / 100.0, detail);
+	roll_back(r, ROLLOUT_ROLLED_BACK, ROLLOUT_N_ROLLED_BACK, ev->now_ms, acts);
+	return 0;
+}
+
+/*
  * The paired test's decision. Harm rolls back in any live phase (paused
  * included); leaving the shadow phase is progress, held by a pause.
  */
@@ -230,10 +360,12 @@ static int handle_shadow(struct rollout *r, const struct rollout_event *ev,
 
 	if (r->phase != ROLLOUT_PROGRESSING && r->phase != ROLLOUT_PAUSED)
 		return -EINVAL;
-	if (!r->shadowing)
+	if (!r->shadowing && !r->paired)
 		return 0;
 	if (ev->shadow_decision > SHADOW_WEAK)
 		return -EINVAL;
+	if (!r->shadowing)
+		return handle_paired(r, ev, acts);
 	r->shadow_decision = ev->shadow_decision;
 	r->last_ms = ev->now_ms;
 	el = ev->now_ms - r->step_start_ms;
@@ -263,7 +395,11 @@ static int handle_shadow(struct rollout *r, const struct rollout_event *ev,
 			 el / 1000.0, shadow_decision__name(ev->shadow_decision), detail);
 	else
 		return 0;
-	end_shadow(r, acts);
+	/* With live pairing the instances stay: go_live() turns them to the live steps. */
+	if (r->plan.shadow_live)
+		r->shadowing = false;
+	else
+		end_shadow(r, acts);
 	/* The warm-up's and the judge's clocks start when the traffic can. */
 	r->start_ms = ev->now_ms;
 	go_live(r, ev->now_ms, acts);
@@ -317,6 +453,24 @@ static void set_reason_ev(struct rollout *r, const char *what)
 		judge_evidence__format(&r->last_ev, r->reason + n, sizeof(r->reason) - n);
 }
 
+/*
+ * A step proven: by the split judge (its evidence), or by the paired
+ * evidence with the split judge's exposure ("paired safe (...)", then the
+ * split judge's evidence, undecided).
+ */
+static void set_reason_healthy(struct rollout *r, const char *what, bool by_paired)
+{
+	char w[ROLLOUT_REASON_LEN];
+
+	if (!by_paired) {
+		set_reason_ev(r, what);
+		return;
+	}
+	snprintf(w, sizeof(w), "%s on paired evidence, step %u: paired safe (%s), split exposure met, "
+		 "split test undecided", what, r->step + 1, r->paired_detail);
+	set_reason_ev(r, w);
+}
+
 static void add_totals(struct rollout *r, const struct rollout_event *ev)
 {
 	r->totals.stable_packets += ev->stable.packets;
@@ -327,10 +481,141 @@ static void add_totals(struct rollout *r, const struct rollout_event *ev)
 	r->totals.stable_drops += ev->stable.drops;
 }
 
+/* An entity step ran out of its maximum time: on_timeout decides. */
+static void entity_timeout(struct rollout *r, const char *what, __u64 now,
+			   struct rollout_actions *acts)
+{
+	const char *name = r->plan.entity[r->ent];
+
+	r->last_verdict = JUDGE_TIMEOUT;	/* a resume gives the step a fresh maximum time */
+	if (r->plan.on_timeout == ROLLOUT_TIMEOUT_ROLLBACK) {
+		snprintf(r->reason, sizeof(r->reason), "entity %s: %s; rolled back", name, what);
+		roll_back(r, ROLLOUT_ROLLED_BACK, ROLLOUT_N_ROLLED_BACK, now, acts);
+	} else if (r->phase == ROLLOUT_PROGRESSING) {
+		snprintf(r->reason, sizeof(r->reason), "entity %s: %s; paused", name, what);
+		r->phase = ROLLOUT_PAUSED;
+		act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_PAUSED);
+		act(acts, ROLLOUT_ACT_PERSIST, 0);
+	}
+}
+
+static void reason_entity(struct rollout *r, const char *what)
+{
+	int n = snprintf(r->reason, sizeof(r->reason), "%s: ", what);
+
+	if (n > 0 && (size_t)n < sizeof(r->reason))
+		entity_evidence__format(r->plan.entity[r->ent], &r->ent_ev[r->ent],
+					r->reason + n, sizeof(r->reason) - n);
+}
+
+/*
+ * A read interval in the entity steps (entity.h): the current entity's
+ * baseline under stable until its bake time and minimum packets, then its
+ * rules on the candidate, judged against that baseline with the split
+ * traffic as the control. Harm rolls back (paused too); passing, the
+ * next entity or the shares (progress, held by a pause).
+ */
+static int handle_entity_tick(struct rollout *r, const struct rollout_event *ev,
+			      struct rollout_actions *acts)
+{
+	const struct rollout_step *s = &r->plan.step[0];
+	__u32 k = r->ent;
+	const char *name = r->plan.entity[k];
+	struct judge_sample split = ev->stable;
+	struct entity_config ec;
+	bool judging = r->ent_state[k] == ENTITY_JUDGING;
+	__u64 el = ev->now_ms - r->step_start_ms;
+	struct entity_period *cur;
+	char what[160];
+
+	if (ev->breaker_tripped) {
+		snprintf(r->reason, sizeof(r->reason),
+			 "circuit breaker tripped at entity %s (%s): the candidate returned more "
+			 "than %llu aborted/invalid verdicts (the budget) on pinned flows",
+			 name, judging ? "its rules on the candidate" : "its baseline",
+			 (unsigned long long)r->plan.breaker_budget);
+		if (judging)
+			r->ent_state[k] = ENTITY_HARMFUL;
+		roll_back(r, ROLLOUT_ROLLED_BACK, ROLLOUT_N_ROLLED_BACK, ev->now_ms, acts);
+		return 0;
+	}
+	/* The control: every hash-split packet (all on stable at share 0). */
+	split.packets += ev->cand.packets;
+	split.drops += ev->cand.drops;
+	entity_judge__add(&r->ej[k], judging, &ev->pinned, &ev->pinned_stable, &split);
+	cur = &r->ej[k].e[judging];
+	entity_config__from_judge(&ec, &r->judge.cfg, r->plan.nr_entities);
+	if (!judging) {
+		if (r->phase != ROLLOUT_PROGRESSING)
+			return 0;
+		/*
+		 * Its own traffic makes the baseline, not that of the entities
+		 * before it; and it lasts until it is precise enough to prove
+		 * the candidate no worse (entity_judge__baseline_ready()), at
+		 * most four step times (then harm can still be found, safety
+		 * may time out).
+		 */
+		if (el >= s->min_bake_ms && r->ej[k].own_n >= s->min_packets &&
+		    (entity_judge__baseline_ready(&r->ej[k], &ec) || el >= 4 * s->min_bake_ms)) {
+			r->ent_state[k] = ENTITY_JUDGING;
+			r->step_start_ms = ev->now_ms;
+			snprintf(r->reason, sizeof(r->reason),
+				 "entity %s: baseline of %.0f packets (drop rate %.3g%%) over %.1f s "
+				 "under stable; its rules now on the candidate", name, r->ej[k].own_n,
+				 r->ej[k].own_n ? 100 * r->ej[k].own_x / r->ej[k].own_n : 0,
+				 el / 1000.0);
+			act(acts, ROLLOUT_ACT_SET_ENTITY, ROLLOUT_ENTITY_ARG(k + 1, 1));
+			act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_ADVANCED);
+			act(acts, ROLLOUT_ACT_PERSIST, 0);
+		} else if (s->max_ms && el >= s->max_ms) {
+			snprintf(what, sizeof(what),
+				 "its baseline had %.0f packets of the %llu needed within the step's "
+				 "maximum time", r->ej[k].own_n, (unsigned long long)s->min_packets);
+			entity_timeout(r, what, ev->now_ms, acts);
+		}
+		return 0;
+	}
+	switch (entity_judge__decide(&r->ej[k], &ec,
+				     el >= s->min_bake_ms &&
+					     entity_judge__own_after(&r->ej[k]) >= s->min_packets,
+				     &r->ent_ev[k])) {
+	case ENTITY_V_HARMFUL:
+		r->ent_state[k] = ENTITY_HARMFUL;
+		reason_entity(r, "harmful");
+		roll_back(r, ROLLOUT_ROLLED_BACK, ROLLOUT_N_ROLLED_BACK, ev->now_ms, acts);
+		return 0;
+	case ENTITY_V_HEALTHY:
+		if (r->phase != ROLLOUT_PROGRESSING)
+			return 0;
+		r->ent_state[k] = ENTITY_PASSED;
+		reason_entity(r, "passed");
+		if (k + 1 < r->plan.nr_entities) {
+			enter_entity(r, k + 1, ev->now_ms, acts);
+		} else {
+			/* The shares next; the judge's clock starts with them. */
+			r->entities_on = false;
+			r->start_ms = ev->now_ms;
+			go_shares(r, ev->now_ms, acts);
+		}
+		act(acts, ROLLOUT_ACT_NOTIFY, ROLLOUT_N_ADVANCED);
+		act(acts, ROLLOUT_ACT_PERSIST, 0);
+		return 0;
+	case ENTITY_V_WAIT:
+		break;
+	}
+	if (r->phase == ROLLOUT_PROGRESSING && s->max_ms && el >= s->max_ms) {
+		snprintf(what, sizeof(what), "undecided within the step's maximum time (%.0f "
+			 "packets on the candidate)", cur->n);
+		entity_timeout(r, what, ev->now_ms, acts);
+	}
+	return 0;
+}
+
 static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 		       struct rollout_actions *acts)
 {
 	enum judge_verdict v;
+	bool by_paired = false;
 
 	if (r->phase != ROLLOUT_PROGRESSING && r->phase != ROLLOUT_PAUSED)
 		return 0;	/* nothing to judge; not an error */
@@ -340,6 +625,9 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 	}
 	add_totals(r, ev);
 	r->last_ms = ev->now_ms;
+	/* The entity steps have their own judge; the split one starts after them. */
+	if (r->entities_on)
+		return handle_entity_tick(r, ev, acts);
 	{
 		struct judge_input in = {
 			.strata = ev->strata, .stable = &ev->stable, .cand = &ev->cand,
@@ -402,6 +690,18 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 		return 0;
 	}
 
+	/*
+	 * Paired evidence proves the step where the split test has not (yet):
+	 * the same packets under both versions, safe at alpha / 2, and the
+	 * split judge's exposure (bake time, candidate packets, events) met.
+	 * Harm, untrusted and weak evidence are never overridden.
+	 */
+	if (r->paired && r->paired_decision == SHADOW_SAFE && r->last_ev.exposure_met &&
+	    (v == JUDGE_INCONCLUSIVE || v == JUDGE_TIMEOUT)) {
+		v = JUDGE_HEALTHY;
+		by_paired = true;
+	}
+
 	switch (v) {
 	case JUDGE_HARMFUL:
 		/* Harm rolls back in any live phase, paused included. */
@@ -450,17 +750,17 @@ static int handle_tick(struct rollout *r, const struct rollout_event *ev,
 		 */
 		if (r->step + 2 >= r->plan.nr_steps) {
 			if (gated(r, ROLLOUT_GATE_PROMOTE)) {
-				set_reason_ev(r, "healthy, waiting for gate promote");
+				set_reason_healthy(r, "healthy, waiting for gate promote", by_paired);
 				wait_gate(r, ROLLOUT_GATE_PROMOTE, ev->now_ms, acts);
 			} else {
-				set_reason_ev(r, "promoted");
+				set_reason_healthy(r, "promoted", by_paired);
 				promote(r, ev->now_ms, acts);
 			}
 		} else if (gated(r, ROLLOUT_GATE_STEP)) {
-			set_reason_ev(r, "healthy, waiting for gate step");
+			set_reason_healthy(r, "healthy, waiting for gate step", by_paired);
 			wait_gate(r, ROLLOUT_GATE_STEP, ev->now_ms, acts);
 		} else {
-			set_reason_ev(r, "advanced");
+			set_reason_healthy(r, "advanced", by_paired);
 			advance(r, ev->now_ms, acts);
 		}
 		break;
@@ -524,7 +824,8 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 	acts->nr = 0;
 	switch (ev->type) {
 	case ROLLOUT_EV_START:
-		if (r->phase != ROLLOUT_IDLE)
+		/* Entity steps own the pin rules: no other set with them. */
+		if (r->phase != ROLLOUT_IDLE || (ev->nr_pins && r->plan.nr_entities))
 			return -EINVAL;
 		r->phase = ROLLOUT_PROGRESSING;
 		r->start_ms = r->last_ms = r->step_start_ms = ev->now_ms;
@@ -620,7 +921,7 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 	case ROLLOUT_EV_SHADOW:
 		return handle_shadow(r, ev, acts);
 	case ROLLOUT_EV_PINS:
-		if (!live)
+		if (!live || r->plan.nr_entities)
 			return -EINVAL;
 		/*
 		 * Held at the start gate or shadowing: nothing is in the

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "entity.h"
 #include "judge.h"
 
 #define ROLLOUT_MAX_STEPS 16
@@ -99,6 +100,22 @@ struct rollout_plan {
 	__u64 warmup_ms;
 	/* The shadow phase before the warm-up; 0: none. */
 	__u64 shadow_ms;
+	/*
+	 * Paired evidence in the live steps (warm-up included): the shell
+	 * keeps shadow instances and replays a few sampled packets each
+	 * tick (ROLLOUT_ACT_SHADOW 2 at every step), and sends the paired
+	 * decision as ROLLOUT_EV_SHADOW. Harmful rolls back; safe proves a
+	 * step once the split judge's exposure is met, however the split
+	 * test stands. rollout__init() gives the split judge and the paired
+	 * tests alpha / 2 each (docs/JUDGE.md, "Paired evidence in live steps").
+	 */
+	bool shadow_live;
+	/*
+	 * Entity steps ("pin:NAME" in the step list), before the warm-up and
+	 * the shares, in this order: the shell holds each entity's rules.
+	 */
+	__u32 nr_entities;
+	char entity[ROLLOUT_MAX_ENTITIES][ROLLOUT_ENTITY_LEN];
 };
 
 enum rollout_event_type {
@@ -129,9 +146,12 @@ enum rollout_event_type {
 	ROLLOUT_EV_PINS,
 	/*
 	 * The paired test's decision now (shadow_decision, enum
-	 * shadow_decision) and, for a harm, detail: the metric, the matrix
-	 * cell and its count. Valid while progressing or paused; ignored (0,
-	 * no action) outside the shadow phase.
+	 * shadow_decision) and detail: for a harm the metric, the matrix cell
+	 * and its count, else the samples and fidelity. Valid while
+	 * progressing or paused; in the shadow phase it decides the phase,
+	 * in the live steps of a plan with shadow_live it is the step's
+	 * paired evidence (harmful rolls back, safe is kept for the ticks);
+	 * otherwise ignored (0, no action).
 	 */
 	ROLLOUT_EV_SHADOW,
 };
@@ -161,6 +181,11 @@ struct rollout_event {
 	__u32 nr_pins;
 	/* SHADOW: enum shadow_decision. */
 	__u32 shadow_decision;
+	/*
+	 * TICK: the pinned class's deltas, every slot summed, and slot 0's
+	 * alone (the entity steps' evidence).
+	 */
+	struct judge_sample pinned, pinned_stable;
 };
 
 enum rollout_action_type {
@@ -184,10 +209,25 @@ enum rollout_action_type {
 	 * arg = 1: begin the shadow phase (sampling on, shadow instances
 	 * loaded; after slot 1 is filled, its breaker armed and the share set
 	 * to 0); arg = 0: end it (sampling off, instances freed; before any
-	 * share or slot change of the transition that ends it).
+	 * share or slot change of the transition that ends it); arg = 2
+	 * (plan.shadow_live): a live step begins (the warm-up included, after
+	 * its share is set): keep or load the instances, sampling at the live
+	 * rate, this step's paired evidence anew. arg = 0 ends that too.
 	 */
 	ROLLOUT_ACT_SHADOW,
+	/*
+	 * The entity steps' pin rule set, installed whole: the rules of the
+	 * first ROLLOUT_ENTITY_COUNT(arg) entities of the plan, those before
+	 * the last pointing at the candidate (slot 1), the last one's at
+	 * ROLLOUT_ENTITY_SLOT(arg) (0 for its baseline, 1 when it is judged).
+	 * The next read interval starts at the change. CLEAR_PINS removes it.
+	 */
+	ROLLOUT_ACT_SET_ENTITY,
 };
+
+#define ROLLOUT_ENTITY_ARG(count, slot) ((__u64)(slot) << 32 | (count))
+#define ROLLOUT_ENTITY_COUNT(arg) ((__u32)(arg))
+#define ROLLOUT_ENTITY_SLOT(arg) ((__u32)((arg) >> 32))
 
 enum rollout_notice {
 	ROLLOUT_N_STARTED,
@@ -226,6 +266,9 @@ struct rollout {
 	bool warming;			/* in the share-0 warm-up before step 0 */
 	bool shadowing;			/* in the shadow phase before the warm-up */
 	__u32 shadow_decision;		/* the last enum shadow_decision received */
+	bool paired;			/* live steps with paired evidence (plan.shadow_live) */
+	__u32 paired_decision;		/* this step's latest, SHADOW_UNDECIDED at its start */
+	char paired_detail[160];	/* its detail, for the reason line */
 	struct judge_state judge;
 	enum judge_verdict last_verdict;
 	struct judge_evidence last_ev;	/* evidence of the latest judgement */
@@ -234,6 +277,17 @@ struct rollout {
 	bool gate_passed;		/* it passed while paused: resume goes through */
 	__u64 gate_since_ms;		/* when the wait began */
 	__u32 nr_pins;			/* pin rules of this rollout (in the datapath once begun) */
+	/*
+	 * The entity steps: under way (before the warm-up), the entity being
+	 * stepped, each one's state (enum entity_state), judge and last
+	 * evidence, and whether entity rules are in the datapath.
+	 */
+	bool entities_on;
+	bool ent_pins;
+	__u32 ent;
+	__u32 ent_state[ROLLOUT_MAX_ENTITIES];
+	struct entity_judge ej[ROLLOUT_MAX_ENTITIES];
+	struct entity_evidence ent_ev[ROLLOUT_MAX_ENTITIES];
 	struct {
 		__u64 stable_packets, cand_packets;	/* hash-split, whole rollout */
 		__u64 cand_aborted, cand_invalid, cand_drops, stable_drops;
@@ -245,12 +299,22 @@ struct rollout {
  * the given per-step times. Shares must rise strictly and end at 100; the
  * 100 % step is the promotion, taken when the step before it is proven
  * healthy (at 100 % there is no stable traffic left to compare with).
- * 0 or -EINVAL.
+ * Entity steps "pin:NAME" (NAME: 1 to 31 letters, digits, '_', '-' or '.',
+ * each once, at most ROLLOUT_MAX_ENTITIES) may come first, before any
+ * share. 0 or -EINVAL. The shell checks the names against its entities
+ * (rollout_plan__entity() finds one).
  */
 int rollout_plan__parse(struct rollout_plan *plan, const char *steps, __u64 min_bake_ms,
 			__u64 max_ms, __u64 min_packets);
 
-/* A rollout in idle phase. 0, or -EINVAL for a bad plan or judge config. */
+/* The index of entity NAME in PLAN's entity steps, or -1. */
+int rollout_plan__entity(const struct rollout_plan *plan, const char *name);
+
+/*
+ * A rollout in idle phase. 0, or -EINVAL for a bad plan or judge config.
+ * With plan->shadow_live the judge runs at jcfg->alpha / 2 (the other half
+ * is the paired tests', rollout__paired_alpha()).
+ */
 int rollout__init(struct rollout *r, const struct rollout_plan *plan,
 		  const struct judge_config *jcfg);
 
@@ -263,6 +327,8 @@ int rollout__handle(struct rollout *r, const struct rollout_event *ev,
 		    struct rollout_actions *acts);
 
 bool rollout__done(const struct rollout *r);
+/* The alpha of each paired test in the live steps: the judge's (halved) alpha. */
+double rollout__paired_alpha(const struct rollout *r);
 const char *rollout_phase__name(enum rollout_phase p);
 const char *rollout_notice__name(enum rollout_notice n);
 /* "start", "step", "promote" (config keys and status); NULL for NONE. */

@@ -36,4 +36,39 @@ bool rollout_frags__decide(enum rollout_frags_setting setting, bool native, int 
 /* Would a plain dispatcher's native attach fail on MTU? */
 bool rollout_frags__mtu_needs(bool native, int mtu);
 
+/*
+ * The running dispatcher against the interface's MTU as it is now (canaryd
+ * reads it again after every link message and on its tick):
+ *   ok           its kind is the one SETTING would choose, or takes the MTU;
+ *   needs_frags  single-buffer, native mode, MTU above ROLLOUT_FRAGS_MTU_MAX:
+ *                it cannot take such frames (whatever frags says);
+ *   frags_unneeded  multi-buffer where frags = auto would choose
+ *                single-buffer now: it works (SEC("xdp.frags") versions only).
+ * A dispatcher cannot change kind in place: the kernel binds its ProgMap to
+ * the kind of the programs it holds, and the running versions are of that
+ * kind; canaryd knows no other build of them, so it reports (status mtu_fit,
+ * the log, canary_dispatcher_mtu_fits) and the operator moves (README).
+ */
+enum rollout_frags_fit {
+	ROLLOUT_FRAGS_FIT_OK,
+	ROLLOUT_FRAGS_FIT_NEEDS_FRAGS,
+	ROLLOUT_FRAGS_FIT_FRAGS_UNNEEDED,
+};
+
+enum rollout_frags_fit rollout_frags__fit(enum rollout_frags_setting setting, bool native,
+					  bool frags, int mtu);
+const char *rollout_frags_fit__name(enum rollout_frags_fit f);
+
+/* What to say after the MTU was read again: WAS before (as last reported), NOW after. */
+enum rollout_frags_report {
+	ROLLOUT_FRAGS_REPORT_NONE,	/* the MTU did not change */
+	ROLLOUT_FRAGS_REPORT_CHANGED,	/* it did, the fit did not: one info line */
+	ROLLOUT_FRAGS_REPORT_WARN,	/* it no longer fits (needs_frags): a warning, what to do */
+	ROLLOUT_FRAGS_REPORT_FITS_AGAIN,	/* needs_frags no more: a warning that it is over */
+	ROLLOUT_FRAGS_REPORT_UNNEEDED,	/* frags_unneeded now: info, nothing to do */
+};
+
+enum rollout_frags_report rollout_frags__report(int old_mtu, enum rollout_frags_fit was,
+						int new_mtu, enum rollout_frags_fit now);
+
 #endif

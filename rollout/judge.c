@@ -12,16 +12,22 @@
  *    memory (decayed over two minutes: flows come and go). Every time the
  *    share grows, the baselines of all strata stable still serves freeze,
  *    shrunk towards the median stratum rate (empirical Bayes, the prior's
- *    strength cross-validated between odd and even intervals); the strata
- *    that move are the step's cohort. The warm-up at share 0 gives the
- *    first cohort its baseline.
+ *    strength cross-validated between time blocks of the window, the
+ *    earlier predicting the later and back); the strata that move are
+ *    the step's cohort. The warm-up at share 0 gives the first cohort its
+ *    baseline.
  *  - Expected events. Each interval, the common shock is fitted on the
  *    strata stable serves (robust least squares): events beyond their
  *    baselines are (alpha + beta b_s) (1 - r_s), non-events turning into
  *    events, a number alike in every stratum (a random-source flood) plus
  *    a part proportional to the stratum's size. The cohort's strata then
  *    expect e_s = n_s r_s + (alpha + beta b_s) (1 - r_s): their own
- *    composition, today's shock: a difference-in-differences.
+ *    composition, today's shock: a difference-in-differences. Then
+ *    calibrated (calibrate()): the line X_s = a + b E_s of stable's
+ *    strata's events since the freeze on the model's expectation since
+ *    the freeze says how far a stratum's past predicts it (b near 0 where
+ *    flows live seconds, 1 where they persist); the cohort expects
+ *    a + b E_s.
  *  - Dispersion. Every stable stratum keeps its residual sum R_s and its
  *    model variance V_s (binomial noise and baseline error) since the
  *    freeze, under a baseline exactly as old as the cohort's: placebo
@@ -91,6 +97,16 @@
  * to hold the warm-up and a step.
  */
 #define JUDGE_BASE_TAU_MS 120000.0
+/*
+ * The cross-validation's time blocks: a snapshot of the learnt sums every
+ * quarter of the learning so far, between 2 and 30 s, JUDGE_SNAPS kept,
+ * so that one of them splits the window near the middle of its weight
+ * whether it is 10 s old (a short warm-up) or holds the full two minutes.
+ */
+#define JUDGE_SNAP_MIN_MS 2000.0
+#define JUDGE_SNAP_MAX_MS 30000.0
+/* Stable's strata with a variance the calibration needs before it may move the model. */
+#define JUDGE_CAL_MIN 20
 /* Cost samples of the candidate before the cost test may decide. */
 #define JUDGE_COST_MIN 30
 /* Intervals of a step before the counters' agreement can be judged. */
@@ -316,6 +332,7 @@ static void step_reset(struct judge_state *st)
 		struct judge_metric_state *ms = &st->m[i];
 
 		ms->strim = 0;
+		ms->sadj = 0;
 		ms->sphi = 1;
 		ms->svr = 1;
 		memset(&ms->step, 0, sizeof(ms->step));
@@ -352,6 +369,7 @@ int judge__init(struct judge_state *st, const struct judge_config *cfg)
 			nr_safe += mc->prove && strata_metric(i);
 		}
 		st->m[i].phi = 1;
+		st->m[i].cal_b[0] = st->m[i].cal_b[1] = 1;
 		st->m[i].vr = 1;
 	}
 	/* Log-spaced: effects are multiplicative, and small ones need the points. */
@@ -399,10 +417,11 @@ static void counts_add(struct judge_counts *a, const struct judge_counts *b)
 }
 
 /*
- * Cross-validated loss of prior strength PM for metric M: each half of the
- * baseline (odd and even intervals) predicts the other, each stratum's
- * squared error weighted by its packets squared, as a stratum's residual
- * over a later span is its packets times that error.
+ * Cross-validated loss of prior strength PM for metric M: each time block
+ * of the baseline (before and after the snapshot split_snap() chose)
+ * predicts the other, each stratum's squared error weighted by its
+ * packets squared, as a stratum's residual over a later span is its
+ * packets times that error.
  */
 /*
  * A stratum whose baseline is clearly not the centre's (beyond 3 standard
@@ -484,6 +503,7 @@ static void freeze(struct judge_state *st, int lo)
 			for (s = lo; s < JUDGE_STRATA; s++) {
 				st->s[s].base[m] = 0;
 				st->s[s].pm[m] = 0;
+				st->s[s].own &= (__u16)~(1u << m);
 			}
 			continue;
 		}
@@ -507,13 +527,37 @@ static void freeze(struct judge_state *st, int lo)
 		st->prior_m[m] = pm;
 		for (s = lo; s < JUDGE_STRATA; s++) {
 			struct judge_stratum *js = &st->s[s];
-			double k = own_rate(js, m, p) ? 0 : pm;
+			bool own = own_rate(js, m, p);
+			double k = own ? 0 : pm;
 
+			js->own = (__u16)(own ? js->own | 1u << m : js->own & ~(1u << m));
 			js->pm[m] = (float)k;
 			js->base[m] = js->base_n + k > 0 ?
 				(float)((js->base[m] + k * p) / (js->base_n + k)) : (float)p;
 		}
 	}
+}
+
+/*
+ * The snapshot that splits the learnt window nearest the middle of its
+ * weight, with intervals on both sides; -1: none yet (under
+ * JUDGE_SNAP_MIN_MS of learning: then no time block predicts another, and
+ * the strata keep their own rates).
+ */
+static int split_snap(const struct judge_state *st)
+{
+	double best = INFINITY;
+	int j, k = -1;
+
+	for (j = 0; j < JUDGE_SNAPS; j++) {
+		double f = st->base_t > 0 ? st->snap_w[j] / st->base_t : 0;
+
+		if (f > 0 && f < 1 - 1e-9 && fabs(f - 0.5) < best) {
+			best = fabs(f - 0.5);
+			k = j;
+		}
+	}
+	return k;
 }
 
 /*
@@ -529,17 +573,17 @@ static void freeze(struct judge_state *st, int lo)
 static void refreeze(struct judge_state *st, __u32 nc)
 {
 	__u32 lo = st->cur_nc, s;
-	int m;
+	int m, k = split_snap(st);
 
 	for (s = lo; s < JUDGE_STRATA; s++) {
 		struct judge_stratum *js = &st->s[s];
 
 		js->base_n = js->dn;
-		js->half_n = js->dhn;
+		js->half_n = k < 0 ? 0 : js->en[k];
 		for (m = 0; m < JUDGE_SM; m++) {
 			js->base[m] = js->dx[m];
-			js->half[m] = js->dhx[m];
-			js->r[m] = js->w[m] = js->sr[m] = 0;
+			js->half[m] = k < 0 ? 0 : js->ex[k][m];
+			js->r[m] = js->w[m] = js->sr[m] = js->e[m] = 0;
 		}
 		js->n = 0;
 		if (s < nc)
@@ -555,6 +599,9 @@ static void refreeze(struct judge_state *st, __u32 nc)
 		int d;
 
 		memset(&ms->sum, 0, sizeof(ms->sum));
+		ms->adj = ms->sadj = 0;
+		ms->cal_a[0] = ms->cal_a[1] = 0;
+		ms->cal_b[0] = ms->cal_b[1] = 1;
 		for (d = 0; d < JUDGE_NR_DIRS; d++)
 			ms->harm_max[d] = -INFINITY;
 		ms->phi = ms->sphi = ms->vr = ms->svr = 1;
@@ -585,11 +632,15 @@ struct shock {
  * (not its expectation: half an event is a bias where events are few): a
  * baseline of a few packets, none or all of them events, does not make the
  * stratum certain (a flow too small to show in the baseline shows up
- * later).
+ * later). Spread over the packets the rate rests on, the prior's too: a
+ * shrunk stratum with 2 baseline packets has the centre's rate, not a
+ * sixth.
  */
 static double base_rate(const struct judge_stratum *js, int m)
 {
-	return (js->base[m] * js->base_n + 0.5) / (js->base_n + 1);
+	double d = js->base_n + js->pm[m];
+
+	return (js->base[m] * d + 0.5) / (d + 1);
 }
 
 static double expect(const struct shock *k, const struct judge_stratum *js, int m, double n)
@@ -727,6 +778,58 @@ static void sums_add(struct judge_sums *a, double x, double e, double es, double
 }
 
 /*
+ * Calibration. The model's expectation of a stratum since the freeze, E_s
+ * (its baseline rate over its packets, plus the shocks fitted on stable's
+ * strata), predicts its events X_s only as far as its flows persist:
+ * where flows live for hours (elephants, keep-alives) X_s follows E_s,
+ * where they live seconds (denied connection attempts, short sessions)
+ * a stratum's events over the next minutes are everyone's, whatever its
+ * baseline or its packets said. Both are measured, over the same span, on
+ * stable's strata: the least-squares line X_s = a + b E_s
+ * (calibrate()). The strata are exchangeable (the seeded hash), so the line
+ * fitted on stable's predicts the candidate's: their expectation is a + b
+ * E_s, and stable's residuals, the placebos of phi, are taken net of it.
+ * b = 1, a = 0 is the model as it is (too few strata to fit).
+ *
+ * Two lines: one for the strata shrunk towards the centre, one for those
+ * that kept their own rate (an attack flow, an elephant: far from the
+ * others in E_s). A line fitted on the usual strata alone says nothing of
+ * an elephant: extrapolated to one that moved to the candidate, it would
+ * take its persistent events for harm. Without JUDGE_CAL_MIN of them on
+ * stable's side, the own-rate strata keep the model.
+ */
+static int stratum_own(const struct judge_stratum *js, int m)
+{
+	return js->own >> m & 1;
+}
+
+static double cal_a(const struct judge_state *st, const struct judge_stratum *js, int m)
+{
+	return st->m[m].cal_a[stratum_own(js, m)];
+}
+
+static double cal_b(const struct judge_state *st, const struct judge_stratum *js, int m)
+{
+	return st->m[m].cal_b[stratum_own(js, m)];
+}
+
+/* Its residual since the freeze, net of the calibration. */
+static double stratum_r(const struct judge_state *st, const struct judge_stratum *js, int m)
+{
+	return js->r[m] + (1 - cal_b(st, js, m)) * js->e[m] - cal_a(st, js, m);
+}
+
+/*
+ * The same since the step began. Its expectation since the step is not
+ * kept: the freeze's is used (a step begins with a freeze but after a
+ * pause).
+ */
+static double stratum_sr(const struct judge_state *st, const struct judge_stratum *js, int m)
+{
+	return js->sr[m] + (1 - cal_b(st, js, m)) * js->e[m] - cal_a(st, js, m);
+}
+
+/*
  * Variance of a stratum's residual over a span of N packets (within
  * variance W) from its frozen baseline: the packets' own binomial noise,
  * plus the baseline's error carried by every packet since, N^2 r (1 - r) /
@@ -738,14 +841,14 @@ static double stratum_var(const struct judge_state *st, const struct judge_strat
 			  double n, double w, double *base_term)
 {
 	double b = js->base_n, d = b + js->pm[m], r = base_rate(js, m), q = r * (1 - r);
+	double keep = cal_b(st, js, m);
 
-	(void)st;
 	/*
 	 * At least the model's within variance: a stratum with 0 variance
 	 * would be left out of the dispersion, and its surprises are the
 	 * dispersion.
 	 */
-	*base_term = n * n * q * (d > 0 ? (b > 1 ? b : 1) / (d * d) : 1);
+	*base_term = keep * keep * n * n * q * (d > 0 ? (b > 1 ? b : 1) / (d * d) : 1);
 	return fmax(w, n * q) + *base_term;
 }
 
@@ -761,7 +864,8 @@ static double harm_thr(const struct judge_state *st);
  * least twice K usual strata to draw from, and K at most JUDGE_SUBSET_MAX_K.
  */
 static double subset_factor(const struct judge_state *st, int m, const struct interval *iv,
-			    const double *zs, const double *vz, double cut, __u32 K, double phi)
+			    const double *rs, const double *zs, const double *vz, double cut,
+			    __u32 K, double phi)
 {
 	static __u32 idx[JUDGE_STRATA];
 	double z[JUDGE_SUBSETS], bt;
@@ -772,7 +876,7 @@ static double subset_factor(const struct judge_state *st, int m, const struct in
 	/* Beyond a few dozen strata their sum is as normal as phi says. */
 	if (!K || K > JUDGE_SUBSET_MAX_K || phi <= 0)
 		return 1;
-	/* Stable's usual strata: z^2 and V as dispersion() computed them. */
+	/* Stable's usual strata: residual, z^2 and V as dispersion() computed them. */
 	for (s = iv->lo_s; s < JUDGE_STRATA; s++)
 		if (zs[s] >= 0 && zs[s] <= cut)
 			idx[n++] = s;
@@ -792,13 +896,149 @@ static double subset_factor(const struct judge_state *st, int m, const struct in
 			t = idx[i];
 			idx[i] = idx[r];
 			idx[r] = t;
-			sr += st->s[idx[i]].r[m];
+			sr += rs[idx[i]];
 			sv += vz[idx[i]];
 		}
 		z[j] = sv > 0 ? fabs(sr) / sqrt(phi * sv) : 0;
 	}
 	bt = select_kth(z, JUDGE_SUBSETS, (int)(0.95 * JUDGE_SUBSETS));
 	return fmax(1, bt * bt / (1.96 * 1.96));
+}
+
+/*
+ * The line X_s = a + b E_s over stable's strata of group G by ordinary
+ * least squares (unweighted: see docs/JUDGE.md, section 2b), strata whose
+ * residual from the line given (z^2 with variance VZ; none when CUT is
+ * INFINITY) is beyond CUT left out; b within [0, 1] (beyond 1 the model
+ * would be amplified; below 0, inverted: neither is a prediction to
+ * trust). Too few strata: the model as it is.
+ */
+static void calib_line(const struct judge_state *st, int m, const struct interval *iv,
+		       const double *vz, int g, double cut, double *ca, double *cb)
+{
+	double k = 0, se = 0, sx = 0, see = 0, sex = 0, a0 = *ca, b0 = *cb, det, b;
+	__u32 s;
+
+	*ca = 0;
+	*cb = 1;
+	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
+		const struct judge_stratum *js = &st->s[s];
+		double e = js->e[m], x = js->r[m] + e, r = x - a0 - b0 * e;
+
+		if (vz[s] <= 1e-9 || stratum_own(js, m) != g || r * r / vz[s] > cut)
+			continue;
+		se += e;
+		sx += x;
+		see += e * e;
+		sex += e * x;
+		k++;
+	}
+	if (k < JUDGE_CAL_MIN)
+		return;
+	det = k * see - se * se;
+	if (det <= 1e-12 * k * see) {
+		/*
+		 * No spread of E_s (the aggregate samples spread evenly): b
+		 * cannot be told, and the model is kept, shifted by the mean
+		 * residual.
+		 */
+		*ca = (sx - se) / k;
+		return;
+	}
+	b = fmin(1, fmax(0, (k * sex - se * sx) / det));
+	*cb = b;
+	*ca = (sx - b * se) / k;
+}
+
+/*
+ * The calibration of metric M since the freeze, fitted twice: the strata
+ * whose residual from the first line is an outlier (a burst of new attack
+ * flows) are left out of the second, as dispersion() leaves them out of
+ * phi.
+ */
+static void calibrate(struct judge_state *st, int m, const struct interval *iv)
+{
+	struct judge_metric_state *ms = &st->m[m];
+	double vz[JUDGE_STRATA], tmp[JUDGE_STRATA], bt, cut;
+	__u32 s, nz = 0;
+	int g;
+
+	/* Outliers by the model's variance (b = 1: the baseline's error in full). */
+	for (g = 0; g < 2; g++) {
+		ms->cal_a[g] = 0;
+		ms->cal_b[g] = 1;
+	}
+	for (s = iv->lo_s; s < JUDGE_STRATA; s++)
+		vz[s] = stratum_var(st, &st->s[s], m, st->s[s].n, st->s[s].w[m], &bt);
+	for (g = 0; g < 2; g++)
+		calib_line(st, m, iv, vz, g, INFINITY, &ms->cal_a[g], &ms->cal_b[g]);
+	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
+		double r = stratum_r(st, &st->s[s], m);
+
+		if (vz[s] > 1e-9)
+			tmp[nz++] = r * r / vz[s];
+	}
+	if (nz < 2)
+		return;
+	cut = JUDGE_OUT_Z2 * fmax(1, select_kth(tmp, (int)nz, (int)nz / 2) / JUDGE_CHI2_1_MEDIAN);
+	for (g = 0; g < 2; g++)
+		calib_line(st, m, iv, vz, g, cut, &ms->cal_a[g], &ms->cal_b[g]);
+}
+
+/*
+ * Of the N cohort outliers in CO, the C with the largest SIGN * R (SIGN 0:
+ * |R|; otherwise only those on that side) first in CO; returns how many.
+ */
+static __u32 pick_outliers(const struct judge_state *st, int m, __u32 *co, __u32 n, __u32 c,
+			   int sign)
+{
+	__u32 i, j, b, t;
+
+	for (i = 0; i < c && i < n; i++) {
+		double kb;
+
+		b = i;
+		kb = -INFINITY;
+		for (j = i; j < n; j++) {
+			double r = stratum_r(st, &st->s[co[j]], m), kj = sign ? sign * r : fabs(r);
+
+			if (kj > kb) {
+				kb = kj;
+				b = j;
+			}
+		}
+		if (kb <= 0)
+			break;
+		t = co[i];
+		co[i] = co[b];
+		co[b] = t;
+	}
+	return i;
+}
+
+/*
+ * The residuals (since the freeze, R; since the step, SR) of the first K
+ * strata of CO; true when every one of them changed its packet count by
+ * at least half its excess events (flows came or went: packets per
+ * baseline packet G as on stable's usual strata). A changed verdict alone
+ * leaves the packets as they were.
+ */
+static bool trim_sums(const struct judge_state *st, int m, const __u32 *co, __u32 k, double g,
+		      double *r, double *sr)
+{
+	bool traffic = k > 0 && g > 0;
+	__u32 i;
+
+	*r = *sr = 0;
+	for (i = 0; i < k; i++) {
+		const struct judge_stratum *js = &st->s[co[i]];
+		double ri = stratum_r(st, js, m);
+
+		*r += ri;
+		*sr += stratum_sr(st, js, m);
+		traffic = traffic && fabs(js->n - g * js->base_n) >= 0.5 * fabs(ri);
+	}
+	return traffic;
 }
 
 /*
@@ -827,14 +1067,15 @@ static double subset_factor(const struct judge_state *st, int m, const struct in
 static double dispersion(struct judge_state *st, int m, const struct interval *iv, __u32 lo)
 {
 	struct judge_metric_state *ms = &st->m[m];
-	double r2 = 0, v = 0, z2 = 0, z4 = 0, k = 0, phi, neff, ucb, cut, bt, rt = 0, srt = 0;
+	double r2 = 0, v = 0, z2 = 0, z4 = 0, k = 0, phi, neff, ucb, cut, bt, rt, srt;
 	double pn = 0, pb = 0, g;
-	bool traffic = true;
-	double zs[JUDGE_STRATA], vz[JUDGE_STRATA], tmp[JUDGE_STRATA];
+	double rs[JUDGE_STRATA], zs[JUDGE_STRATA], vz[JUDGE_STRATA], tmp[JUDGE_STRATA];
+	__u32 co[JUDGE_STRATA];
 	__u32 s, nz = 0, nout = 0, kc = 0, cout = 0;
 
-	ms->trim = ms->strim = 0;
-	ms->nr_trim = 0;
+	ms->trim[0] = ms->trim[1] = ms->strim = 0;
+	ms->nr_trim[0] = ms->nr_trim[1] = ms->nr_strim = 0;
+	calibrate(st, m, iv);
 	if (st->cfg.deff >= 1)
 		return st->cfg.deff;
 	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
@@ -842,7 +1083,8 @@ static double dispersion(struct judge_state *st, int m, const struct interval *i
 		double vs = stratum_var(st, js, m, js->n, js->w[m], &bt);
 
 		vz[s] = vs;
-		zs[s] = vs > 1e-9 ? (double)js->r[m] * js->r[m] / vs : -1;
+		rs[s] = stratum_r(st, js, m);
+		zs[s] = vs > 1e-9 ? rs[s] * rs[s] / vs : -1;
 		if (zs[s] >= 0)
 			tmp[nz++] = zs[s];
 	}
@@ -850,7 +1092,7 @@ static double dispersion(struct judge_state *st, int m, const struct interval *i
 		return 1;
 	cut = JUDGE_OUT_Z2 * fmax(1, select_kth(tmp, (int)nz, (int)nz / 2) / JUDGE_CHI2_1_MEDIAN);
 	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
-		double q = (double)st->s[s].r[m] * st->s[s].r[m];
+		double q = rs[s] * rs[s];
 
 		if (zs[s] < 0)
 			continue;
@@ -871,35 +1113,50 @@ static double dispersion(struct judge_state *st, int m, const struct interval *i
 	for (s = lo; s < iv->nc; s++) {
 		const struct judge_stratum *js = &st->s[s];
 		double vs = stratum_var(st, js, m, js->n, js->w[m], &bt);
+		double r = stratum_r(st, js, m);
 
 		if (vs <= 1e-9)
 			continue;
 		kc++;
-		if ((double)js->r[m] * js->r[m] / vs > cut) {
-			cout++;
-			rt += js->r[m];
-			srt += js->sr[m];
-			/*
-			 * Flows came or went: its packets changed by at least
-			 * half its excess events. A changed verdict alone
-			 * leaves the packets as they were.
-			 */
-			traffic = traffic && g > 0 &&
-				  fabs(js->n - g * js->base_n) >= 0.5 * fabs(js->r[m]);
-		}
+		if (r * r / vs > cut)
+			co[cout++] = s;
 	}
-	if (cout && (nout || traffic) &&
-	    judge_binom_sf(kc, cout, (double)(nout + cout) / (nz + kc)) >= exp(-harm_thr(st))) {
-		ms->trim = rt;
-		ms->strim = srt;
-		ms->nr_trim = cout;
+	/*
+	 * As many of the cohort's outliers as the rank argument allows (the
+	 * most that Binomial(K, outliers / strata) reaches at the harm
+	 * level), the largest first; beyond that count the rest stay in the
+	 * tests (all or none would let one more outlier put every one of them
+	 * back at once). A harm test leaves out only outliers on its own side:
+	 * leaving a stratum out never makes evidence of harm. The safety
+	 * tests leave out the largest either way (a burst on either side is
+	 * no proof of safety, nor of its absence).
+	 */
+	if (cout) {
+		double p = (double)(nout + cout) / (nz + kc), lim = exp(-harm_thr(st));
+		__u32 c = cout, k2;
+		int d;
+
+		while (c && judge_binom_sf(kc, c, p) < lim)
+			c--;
+		for (d = 0; d < JUDGE_NR_DIRS; d++) {
+			k2 = pick_outliers(st, m, co, cout, c, d == JUDGE_DIR_UP ? 1 : -1);
+			if (trim_sums(st, m, co, k2, g, &rt, &srt) || (k2 && nout)) {
+				ms->trim[d] = rt;
+				ms->nr_trim[d] = k2;
+			}
+		}
+		k2 = pick_outliers(st, m, co, cout, c, 0);
+		if (trim_sums(st, m, co, k2, g, &rt, &srt) || (k2 && nout)) {
+			ms->strim = srt;
+			ms->nr_strim = k2;
+		}
 	}
 	if (v <= 0 || z2 <= 0 || k < 2)
 		return 1;
 	phi = z2 / k;
 	neff = z2 * z2 / z4;
 	ucb = neff / fmax(judge_chi2_lower(neff, JUDGE_PHI_Q), neff / JUDGE_PHI_UCB_MAX);
-	return fmax(1, fmax(fmax(phi * ucb, r2 / v), phi * subset_factor(st, m, iv, zs, vz, cut, kc, phi)));
+	return fmax(1, fmax(fmax(phi * ucb, r2 / v), phi * subset_factor(st, m, iv, rs, zs, vz, cut, kc, phi)));
 }
 
 /*
@@ -910,16 +1167,25 @@ static double dispersion(struct judge_state *st, int m, const struct interval *i
 static double cand_var_ratio(const struct judge_state *st, int m, const struct judge_sums *u,
 			     __u32 lo, __u32 nc)
 {
-	double base = 0, bt, e = fmax(u->e, 0.5);
+	double base = 0, more = 0, bt, e = fmax(u->e, 0.5), tot = st->m[m].sum.n;
 	__u32 s;
 
-	/* Within variance, plus the baselines' errors. */
+	/*
+	 * Within variance, plus the baselines' errors: each stratum's V as
+	 * dispersion() measures phi in, so that phi times these is the
+	 * cohort's variance (where a stratum's floor n r (1 - r) is above its
+	 * within variance, that floor; over this step's share of the packets
+	 * since the freeze for the step's sums).
+	 */
 	for (s = lo; s < nc && s < JUDGE_STRATA; s++) {
-		stratum_var(st, &st->s[s], m, st->s[s].n, 0, &bt);
+		const struct judge_stratum *js = &st->s[s];
+		double vs = stratum_var(st, js, m, js->n, js->w[m], &bt);
+
 		base += bt;
+		more += fmax(0, vs - bt - js->w[m]);
 	}
 	{
-		double v = u->v + base;
+		double v = u->v + base + (tot > 0 ? more * fmin(1, u->n / tot) : 0);
 
 	/*
 	 * Below Poisson only with events enough to show it: a handful of
@@ -975,6 +1241,7 @@ static void interval_apply(struct judge_state *st, const struct interval *iv)
 
 			if (full) {
 				js->r[m] += (float)(iv->x[m][s] - e);
+				js->e[m] += (float)e;
 				js->w[m] += (float)bvar(e, iv->n[s]);
 			}
 			xs += iv->x[m][s];
@@ -989,6 +1256,7 @@ static void interval_apply(struct judge_state *st, const struct interval *iv)
 				/* For the outliers (dispersion()). */
 				js->r[m] += (float)(iv->x[m][s] - e);
 				js->sr[m] += (float)(iv->x[m][s] - e);
+				js->e[m] += (float)e;
 				js->w[m] += (float)bvar(e, iv->n[s]);
 			}
 			xc += iv->x[m][s];
@@ -1014,6 +1282,17 @@ static void interval_apply(struct judge_state *st, const struct interval *iv)
 		if (!full)
 			continue;
 		ms->phi = ms->sphi = dispersion(st, m, iv, lo);
+		{
+			double adj = 0;
+
+			/* The cohort's expectation, calibrated. */
+			for (s = lo; s < iv->nc; s++)
+				adj += cal_a(st, &st->s[s], m) +
+				       (cal_b(st, &st->s[s], m) - 1) * st->s[s].e[m];
+			ms->sum.e += adj - ms->adj;
+			ms->ssum.e += adj - ms->sadj;
+			ms->adj = ms->sadj = adj;
+		}
 		ms->vr = cand_var_ratio(st, m, &ms->sum, lo, iv->nc);
 		ms->svr = cand_var_ratio(st, m, &ms->ssum, lo, iv->nc);
 	}
@@ -1069,7 +1348,7 @@ static double harm_llr(const struct judge_state *st, int m, int d)
 {
 	const struct judge_metric_state *ms = &st->m[m];
 	double rho0 = st->cfg.metric[m].rho0, pe = phi_eff(ms->phi, ms->vr, &ms->sum);
-	double x = fmax(0, ms->sum.x - ms->trim) / pe, e = fmax(0, ms->sum.e) / pe;
+	double x = fmax(0, ms->sum.x - ms->trim[d]) / pe, e = fmax(0, ms->sum.e) / pe;
 
 	if (d == JUDGE_DIR_UP)
 		return poisson_mix(st, x, e, rho0, 1);
@@ -1274,12 +1553,12 @@ static void ev_mixture(const struct judge_state *st, struct judge_test_ev *t, in
 	double pe = kind == MIX_HARM ? phi_eff(ms->phi, ms->vr, u) : phi_eff(ms->sphi, ms->svr, u);
 	double best, l0;
 
-	uu.x = fmax(0, uu.x - (kind == MIX_HARM ? ms->trim : ms->strim));
+	uu.x = fmax(0, uu.x - (kind == MIX_HARM ? ms->trim[d] : ms->strim));
 	ev_name(t, metric_names[m], m, d,
 		kind == MIX_HARM ? JUDGE_TEST_HARM : kind == MIX_SAFE ? JUDGE_TEST_SAFETY :
 		JUDGE_TEST_FLOOR);
 	ev_sums(t, u, d);
-	t->trimmed = ms->nr_trim;
+	t->trimmed = kind == MIX_HARM ? ms->nr_trim[d] : ms->nr_strim;
 	t->deff = pe;
 	t->ready = st->frozen;
 	switch (kind) {
@@ -1824,23 +2103,43 @@ static void from_samples(const struct judge_input *in, struct interval *iv)
 	}
 }
 
-/* Learn the baselines of the strata stable serves: decayed sums. */
+/*
+ * Learn the baselines of the strata stable serves: decayed sums, and the
+ * snapshots that split them into time blocks for the cross-validation.
+ */
 static void baseline_add(struct judge_state *st, const struct interval *iv, double dt_ms)
 {
-	bool odd = st->base_intervals++ & 1;
 	float d = (float)exp(-dt_ms / JUDGE_BASE_TAU_MS);
-	__u32 s;
-	int m;
+	bool snap;
+	__u32 s, k = st->snap_next % JUDGE_SNAPS;
+	int m, j;
 
 	st->base_t = st->base_t * d + 1;
+	st->snap_ms += dt_ms;
+	st->learn_ms += dt_ms;
+	snap = st->snap_ms >= fmin(JUDGE_SNAP_MAX_MS, fmax(JUDGE_SNAP_MIN_MS, st->learn_ms / JUDGE_SNAPS));
+	for (j = 0; j < JUDGE_SNAPS; j++)
+		st->snap_w[j] *= d;
+	if (snap) {
+		st->snap_w[k] = st->base_t;
+		st->snap_ms = 0;
+		st->snap_next++;
+	}
 	for (s = iv->lo_s; s < JUDGE_STRATA; s++) {
 		struct judge_stratum *js = &st->s[s];
 
 		js->dn = js->dn * d + (float)iv->n[s];
-		js->dhn = js->dhn * d + (odd ? (float)iv->n[s] : 0);
-		for (m = 0; m < JUDGE_SM; m++) {
+		for (m = 0; m < JUDGE_SM; m++)
 			js->dx[m] = js->dx[m] * d + (float)iv->x[m][s];
-			js->dhx[m] = js->dhx[m] * d + (odd ? (float)iv->x[m][s] : 0);
+		for (j = 0; j < JUDGE_SNAPS; j++) {
+			js->en[j] *= d;
+			for (m = 0; m < JUDGE_SM; m++)
+				js->ex[j][m] *= d;
+		}
+		if (snap) {
+			js->en[k] = js->dn;
+			for (m = 0; m < JUDGE_SM; m++)
+				js->ex[k][m] = js->dx[m];
 		}
 		st->base_packets += (__u64)iv->n[s];
 	}

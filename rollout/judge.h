@@ -70,6 +70,8 @@ enum judge_test {
 #define JUDGE_BINS 64
 /* Metrics counted per stratum: drop, pass, abort (the first three). */
 #define JUDGE_SM 3
+/* Snapshots of the learnt baselines kept (judge.c, JUDGE_SNAP_MIN_MS). */
+#define JUDGE_SNAPS 4
 #define JUDGE_STRATA CANARY_STRATA
 /* Room for every evidence record judge__update() can produce. */
 #define JUDGE_MAX_EVIDENCE 32
@@ -234,12 +236,21 @@ struct judge_metric_state {
 	double floor_max[JUDGE_NR_DIRS];
 	double excess;				/* x - e since the baseline froze */
 	/*
-	 * The part of the candidate's residual (since the freeze; this step's)
-	 * carried by its outlying strata when stable's own outliers explain
-	 * them, left out of the tests, and how many strata that is.
+	 * The part of the candidate's residual carried by its outlying strata
+	 * when stable's own outliers explain them, left out of the tests, and
+	 * how many strata that is: for each harm test (since the freeze) only
+	 * those on its side, for the safety tests (this step's) the largest.
 	 */
-	double trim, strim;
-	__u32 nr_trim;
+	double trim[JUDGE_NR_DIRS], strim;
+	__u32 nr_trim[JUDGE_NR_DIRS], nr_strim;
+	/*
+	 * The calibration since the freeze (calibrate()): events of a stratum
+	 * a + b times the model's expectation, for the shrunk strata [0] and
+	 * those that kept their own rate [1], and the correction it made to
+	 * the sums' expected events (since the freeze; this step's).
+	 */
+	double cal_a[2], cal_b[2];
+	double adj, sadj;
 	struct judge_bins bins;
 };
 
@@ -252,7 +263,12 @@ struct judge_metric_state {
 struct judge_stratum {
 	/* Learning, while stable serves it: packets and events, decayed (JUDGE_BASE_TAU_MS). */
 	float dn, dx[JUDGE_SM];
-	float dhn, dhx[JUDGE_SM];	/* the same over odd intervals: cross-validation */
+	/*
+	 * The same as they stood at each of the last JUDGE_SNAPS snapshots,
+	 * decayed since: the earlier time block of the cross-validation
+	 * (dn - en[k]: the later one).
+	 */
+	float en[JUDGE_SNAPS], ex[JUDGE_SNAPS][JUDGE_SM];
 	/* Frozen when the share last grew (its cohort's baseline if it then moved). */
 	float base_n;
 	float half_n;		/* scratch of the freeze */
@@ -263,9 +279,10 @@ struct judge_stratum {
 	float r[JUDGE_SM];	/* sum of x - e */
 	float sr[JUDGE_SM];	/* the same since the step began (the candidate's strata) */
 	float w[JUDGE_SM];	/* sum of the within-interval binomial variance n r (1 - r) */
+	float e[JUDGE_SM];	/* sum of e: the model's expectation */
 	float n;		/* packets */
 	__u16 cohort;		/* freeze at which it moved to the candidate; JUDGE_STABLE */
-	__u16 pad;
+	__u16 own;		/* bit m: metric m's baseline is its own rate (not shrunk) */
 };
 #define JUDGE_STABLE 0xffff
 
@@ -299,7 +316,10 @@ struct judge_state {
 	__u32 cohort_lo;	/* the current cohort: strata [cohort_lo, cur_nc) */
 	__u32 nr_freeze;	/* freezes so far: the harm test of the k-th has alpha / 2^k */
 	bool strata_seen;	/* strata were given */
-	__u32 base_intervals;
+	__u32 snap_next;		/* the snapshot slot taken next */
+	double snap_ms;			/* learning time since the last snapshot */
+	double learn_ms;		/* learning time in all */
+	double snap_w[JUDGE_SNAPS];	/* base_t at each snapshot, decayed since; 0: none */
 	double prior_m[JUDGE_SM];	/* empirical-Bayes prior strength (packets) */
 	/* Exact abort test: baseline-expected aborts of both sides, stable's aborts. */
 	double abort_ac, abort_as, abort_xs, abort_xc;

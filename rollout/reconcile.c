@@ -93,3 +93,18 @@ int rollout__reconcile(const struct rollout *r, const struct rollout_observed *o
 	}
 	return 0;
 }
+
+enum rollout_release_outcome rollout__reconcile_release(const struct rollout_release_obs *obs)
+{
+	bool dp_attached = obs->dp_id && obs->xdp_id == obs->dp_id;
+
+	if (obs->marker) {
+		if (!obs->pinned)
+			return ROLLOUT_RELEASE_DONE;
+		return dp_attached ? ROLLOUT_RELEASE_MARKED_ATTACHED : ROLLOUT_RELEASE_FINISH_PINS;
+	}
+	/* Only the release attaches canaryd's own pinned stable directly. */
+	if (obs->pinned && !dp_attached && obs->stable_pin && obs->xdp_id == obs->stable_pin)
+		return ROLLOUT_RELEASE_FINISH_MARKER;
+	return ROLLOUT_RELEASE_NONE;
+}

@@ -87,4 +87,40 @@ struct rollout_reconcile {
 int rollout__reconcile(const struct rollout *r, const struct rollout_observed *obs, __u64 now_ms,
 		       struct rollout_reconcile *out);
 
+/*
+ * A release cut short. canaryctl release does, in order: the stable
+ * replaces the dispatcher (XDP_FLAGS_REPLACE), the marker
+ * STATE_DIR/IFACE.released is written, the pins are removed. A canaryd
+ * killed between these finds, at its start:
+ */
+struct rollout_release_obs {
+	bool marker;		/* STATE_DIR/IFACE.released exists */
+	bool pinned;		/* the dispatcher is still pinned (adopted from the pins) */
+	__u32 xdp_id;		/* the XDP program attached in canaryd's mode (0: none); the
+				 * dispatcher's id when it runs inside libxdp's multiprog */
+	__u32 dp_id;		/* the pinned dispatcher's program id */
+	__u32 stable_pin;	/* the program pinned as "stable" */
+};
+
+enum rollout_release_outcome {
+	ROLLOUT_RELEASE_NONE,		/* no release: set up as usual */
+	ROLLOUT_RELEASE_DONE,		/* released, nothing pinned: left alone */
+	/*
+	 * The pinned stable attached directly in place of the dispatcher, no
+	 * marker: the replace was done, canaryd stopped before the marker.
+	 * Completed: the marker written, the pins removed, left alone. The
+	 * dispatcher is never attached again over the hand-back.
+	 */
+	ROLLOUT_RELEASE_FINISH_MARKER,
+	/* The marker, the pins still there, the dispatcher not attached: the pins removed. */
+	ROLLOUT_RELEASE_FINISH_PINS,
+	/*
+	 * The marker while the dispatcher is still attached (not canaryd's
+	 * order: written by hand): left alone, pins kept, reported.
+	 */
+	ROLLOUT_RELEASE_MARKED_ATTACHED,
+};
+
+enum rollout_release_outcome rollout__reconcile_release(const struct rollout_release_obs *obs);
+
 #endif

@@ -32,6 +32,33 @@ void rollout_sample__split(const struct canary_counters *now, const struct canar
 		s->slow += s->cost_hist[i];
 }
 
+static void pinned_row(const struct canary_counters *now, const struct canary_counters *then,
+		       __u32 row, struct judge_sample *s)
+{
+	const struct canary_counters *a = canary_counters__at(now, row, CANARY_CLASS_PINNED);
+	const struct canary_counters *b = canary_counters__at(then, row, CANARY_CLASS_PINNED);
+	__u32 i;
+
+	for (i = 0; i < CANARY_V_MAX; i++)
+		s->packets += a->verdict[i] - b->verdict[i];
+	s->drops += a->verdict[CANARY_V_DROP] - b->verdict[CANARY_V_DROP];
+	s->aborts += a->verdict[CANARY_V_ABORTED] - b->verdict[CANARY_V_ABORTED];
+	s->passes += a->verdict[CANARY_V_PASS] - b->verdict[CANARY_V_PASS];
+	s->invalid += a->verdict[CANARY_V_INVALID] - b->verdict[CANARY_V_INVALID];
+}
+
+void rollout_sample__pinned(const struct canary_counters *now, const struct canary_counters *then,
+			    struct judge_sample *all, struct judge_sample *stable)
+{
+	__u32 row;
+
+	memset(all, 0, sizeof(*all));
+	memset(stable, 0, sizeof(*stable));
+	for (row = 0; row < CANARY_MAX_SLOTS; row++)
+		pinned_row(now, then, row, all);
+	pinned_row(now, then, CANARY_SLOT_STABLE, stable);
+}
+
 int rollout_sample__strata(const struct canary_stratum *now, const struct canary_stratum *then,
 			   struct canary_stratum *delta)
 {

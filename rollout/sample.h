@@ -30,6 +30,14 @@ void rollout_sample__split(const struct canary_counters *now, const struct canar
 			   __u32 row, __u32 slow_bucket, struct judge_sample *s);
 
 /*
+ * The pinned class's verdict deltas between THEN and NOW (packets, drops,
+ * aborts, passes, invalid; no cost): every slot's row summed into ALL,
+ * slot 0's into STABLE. The entity steps' evidence (rollout/entity.h).
+ */
+void rollout_sample__pinned(const struct canary_counters *now, const struct canary_counters *then,
+			    struct judge_sample *all, struct judge_sample *stable);
+
+/*
  * The per-stratum verdict deltas between two reads of the strata
  * (CANARY_STRATA records each) into DELTA. -ERANGE when a counter went
  * backwards (another dispatcher, or a read of the wrong map): no evidence.

@@ -62,19 +62,54 @@ static void keep(struct shadow_cell *c, __u64 index, const char *summary)
 	}
 }
 
+static __u32 clamp_verdict(__u32 v)
+{
+	return v > CANARY_V_INVALID ? CANARY_V_INVALID : v;
+}
+
 void shadow_evidence__add(struct shadow_evidence *e, const struct shadow_params *p, __u32 live,
 			  __u32 vs, __u32 vc, bool rewritten, const char *summary)
 {
+	shadow_evidence__add_pair(e, p, clamp_verdict(vs) == clamp_verdict(live), vs, vc,
+				  rewritten, summary);
+}
+
+bool shadow_live__pair(__u32 slot, __u32 live, __u32 shadow_s, __u32 shadow_c, __u32 *vs,
+		       __u32 *vc)
+{
+	live = clamp_verdict(live);
+	if (slot == CANARY_SLOT_STABLE) {
+		*vs = live;
+		*vc = clamp_verdict(shadow_c);
+		return clamp_verdict(shadow_s) == live;
+	}
+	*vs = clamp_verdict(shadow_s);
+	*vc = live;
+	return clamp_verdict(shadow_c) == live;
+}
+
+enum shadow_decision shadow_live__decide(const struct shadow_evidence *rollout,
+					 const struct shadow_evidence *step,
+					 const struct shadow_params *p, enum shadow_metric *metric)
+{
+	enum shadow_decision d;
+
+	if (shadow_evidence__decide(rollout, p, metric) == SHADOW_HARMFUL)
+		return SHADOW_HARMFUL;
+	d = shadow_evidence__decide(step, p, NULL);
+	return d == SHADOW_HARMFUL ? SHADOW_UNDECIDED : d;
+}
+
+void shadow_evidence__add_pair(struct shadow_evidence *e, const struct shadow_params *p,
+			       bool faithful, __u32 vs, __u32 vc, bool rewritten,
+			       const char *summary)
+{
 	int m, k;
 
-	if (live > CANARY_V_INVALID)
-		live = CANARY_V_INVALID;
-	if (vs > CANARY_V_INVALID)
-		vs = CANARY_V_INVALID;
-	if (vc > CANARY_V_INVALID)
-		vc = CANARY_V_INVALID;
+	vs = clamp_verdict(vs);
+	vc = clamp_verdict(vc);
 	e->samples++;
-	if (vs == live)
+	if (faithful)
 		e->faithful++;
 	if (vs != vc)
 		keep(&e->cell[vs][vc], e->samples, summary);

@@ -95,6 +95,40 @@ void shadow_params__default(struct shadow_params *p);
 void shadow_evidence__add(struct shadow_evidence *e, const struct shadow_params *p, __u32 live,
 			  __u32 vs, __u32 vc, bool rewritten, const char *summary);
 
+/*
+ * The same with the fidelity given: FAITHFUL when the shadow of the version
+ * that served the sample returned its live verdict. A live step's pair is
+ * (VS, VC) with the serving version's side its live verdict and the other
+ * side its shadow's (shadow_live__pair()).
+ */
+void shadow_evidence__add_pair(struct shadow_evidence *e, const struct shadow_params *p,
+			       bool faithful, __u32 vs, __u32 vc, bool rewritten,
+			       const char *summary);
+
+/*
+ * A live step's sample, served by SLOT (0: stable) with verdict LIVE, and
+ * replayed through the shadows of stable (SHADOW_S) and the candidate
+ * (SHADOW_C): the pair (*VS, *VC) is what each version returns on these
+ * bytes, the serving version's its live verdict (what the customer got),
+ * the other's its shadow's; the result is whether the serving version's
+ * shadow reproduced its live verdict (the fidelity of the other side's
+ * counterfactual).
+ */
+bool shadow_live__pair(__u32 slot, __u32 live, __u32 shadow_s, __u32 shadow_c, __u32 *vs,
+		       __u32 *vc);
+
+/*
+ * The live steps' decision: harm from ROLLOUT (the evidence of every live
+ * step since the live pairing began: one e-process, anytime-valid across
+ * steps, *METRIC the metric); else weak or safe from STEP (this step's
+ * evidence alone, its own fidelity: a step is proven on its own samples);
+ * else undecided. STEP's own harm test is not a decision (that would be a
+ * test per step at the same alpha).
+ */
+enum shadow_decision shadow_live__decide(const struct shadow_evidence *rollout,
+					 const struct shadow_evidence *step,
+					 const struct shadow_params *p, enum shadow_metric *metric);
+
 /* faithful / samples, 1 with no sample. */
 double shadow_evidence__fidelity(const struct shadow_evidence *e);
 

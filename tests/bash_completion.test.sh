@@ -75,7 +75,7 @@ want - -- --socket -j --json -h --help
 want bogus "" --
 want help "" --
 # Options per command, as canaryctl.c parses them.
-want start - -- --steps --step-time --warmup --shadow --prepare --set --pin --wait --socket -j --json -h --help
+want start - -- --steps --step-time --warmup --shadow --shadow-live --no-shadow-live --prepare --set --pin --wait --socket -j --json -h --help
 want pin - -- --clear --socket -j --json -h --help
 want start "$IF1" --pin "" --
 want status --w -- --watch

@@ -20,6 +20,8 @@
 # state file put back to its last persisted version, or the first kernel
 # write of a promotion made with bpftool): a start, an advance, a promotion
 # (whole or first write only) and a rollback, each completed or undone.
+# Last, two kills inside a release (after the replace; after the marker):
+# each completed at the restart, the dispatcher never attached again.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/testbed.sh
@@ -320,4 +322,49 @@ restart_daemon "window rollback"
 now=$(consistent) || fail "window rollback: $now"
 [ "${now%% *}" = rolled_back ] || fail "window rollback: $now, want rolled_back"
 echo "window rollback:  $now"
+
+# ---- a release cut short (canaryctl release: replace, marker, pins removed)
+# The release's kernel write done by hand (the pinned stable attached in
+# place of the dispatcher: ip -force swaps it in one attach, as the
+# release's XDP_FLAGS_REPLACE does), canaryd dead before the marker: the
+# restart completes the release (marker written, pins removed) and never
+# attaches the dispatcher again over the hand-back.
+MARK=$CB_TMP/state/$TB_DUT_IF.state.released
+release_cut() {
+	local what=$1 n0 sid
+	sid=$(cb_pin_id stable)
+	[ "$sid" -gt 0 ] && [ "$(cb_xdp_id)" != "$sid" ] || fail "window $what: not set up"
+	kill_daemon
+	tb_dut ip -force link set dev "$TB_DUT_IF" xdpdrv pinned "$P/stable" ||
+		fail "window $what: cannot attach the stable pin in place of the dispatcher"
+	[ "$(cb_xdp_id)" = "$sid" ] || fail "window $what: the stable is not attached"
+	[ "$what" = "release marker" ] &&
+		echo "stable fw (program $sid) attached directly by canaryctl release" >"$MARK"
+	n0=$(log_count "canaryd had stopped inside a release")
+	cb_start_daemon || fail "window $what: canaryd did not come back"
+	DAEMON_PID=$CB_DAEMON_PID
+	[ "$(log_count "canaryd had stopped inside a release")" = $((n0 + 1)) ] ||
+		fail "window $what: no completion logged"
+	[ "$(cb_xdp_id)" = "$sid" ] || fail "window $what: the restart attached $(cb_xdp_id) over the released stable $sid"
+	[ -f "$MARK" ] || fail "window $what: no marker $MARK after the restart"
+	[ ! -e "$P" ] || fail "window $what: the pins are still there: $(ls "$P")"
+	st | jq -e '.managed == false and (.error | test("released"))' >/dev/null ||
+		fail "window $what: status $(st)"
+	seen=$(tb_wait_rx 30000 10) || fail "window $what: no traffic through the released stable"
+	echo "window $what: stable $sid stays attached; $(grep -o "canaryd had stopped inside a release.*" "$LOG" | tail -1 | cut -c1-150)"
+}
+# Managed again: a datapath created anew (the released stable detached first).
+manage_again() {
+	kill "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null
+	tb_dut ip link set dev "$TB_DUT_IF" xdp off
+	rm -f "$MARK"
+	cb_start_daemon || fail "canaryd did not come up to manage $TB_DUT_IF again"
+	DAEMON_PID=$CB_DAEMON_PID
+	st | jq -e '.managed' >/dev/null || fail "not managed again: $(st)"
+}
+release_cut release
+grep -q "completed after a restart" "$MARK" || fail "window release: marker $(cat "$MARK")"
+manage_again
+release_cut "release marker"
 exit 0

@@ -10,6 +10,12 @@
 #      configured_stable, canaryd logs which stable it loaded and why, the
 #      state file is still there and traffic flows;
 #   3. a rollout in progress at the reboot ends as failed, the stable kept;
+#      the previous stable fw_v1 is rebuilt from its kept copy and pinned
+#      as "previous" (logged);
+#   2b. canaryctl revert then runs fw_v1 in slot 0 (status, log, traffic);
+#   2c. negative: fw_v1's copy gone at the reboot: the revert is refused
+#      with the reason, slot 0 untouched; the copy put back, the revert
+#      rebuilds the previous pin from it and runs it;
 #   4. negative: the kept copy corrupted (hash mismatch): canaryd says so and
 #      loads the config's fw_v1;
 #   5. pruning: after fw_v1 is promoted back and then fw_settings, only the
@@ -72,10 +78,66 @@ cb_wait_status "$TB_DUT_IF" '.versions.stable.pps > 1000' 10 "stable forwarding"
 	fail "no traffic through fw_v2 after the 'reboot'"
 $CTL status "$TB_DUT_IF" | grep -q "configured .*fw_v1.bpf.o" ||
 	fail "canaryctl status does not show the configured stable"
+log_since | grep -q "previous stable .*fw_v1.bpf.o (sha256 $SHA1) rebuilt from its kept copy $KEEP/$SHA1.bpf.o (program $(cb_pin_id previous)): canaryctl revert goes back to it" ||
+	fail "no log line saying the previous stable fw_v1 was rebuilt from its kept copy"
+echo "2. after a 'reboot': slot 0 runs $P2 (fw_v2), configured_stable fw_v1 ($P1), previous rebuilt"
+
+# revert_to_v1 WHAT: canaryctl revert after a 'reboot': fw_v1 (program
+# $PREV, pinned as "previous") runs in slot 0, status and log say so, traffic
+# flows; then fw_v2 is promoted again for what follows.
+revert_to_v1() {
+	local rc
+	$CTL revert "$TB_DUT_IF" --wait >"$CB_TMP/rev.out" 2>&1
+	rc=$?
+	[ $rc = 3 ] || { cat "$CB_TMP/rev.out"; fail "$1: revert exited $rc, want 3 (reverted)"; }
+	[ "$(cb_slot_id 0)" = "$PREV" ] && [ "$(slot0_name)" = "$P1" ] ||
+		fail "$1: slot 0 runs $(slot0_name) (id $(cb_slot_id 0)), not the rebuilt fw_v1 $PREV"
+	[ "$(st .stable.sha256)" = "$SHA1" ] || fail "$1: status stable after the revert: $(st .stable)"
+	[[ $(st .stable.object) == */fw_v1.bpf.o ]] || fail "$1: status stable object $(st .stable.object)"
+	log_since | grep -q "rollout reverted: reverted to the previous stable by operator" ||
+		fail "$1: the revert is not logged"
+	cb_wait_status "$TB_DUT_IF" '.versions.stable.pps > 1000' 10 "stable forwarding" ||
+		fail "$1: no traffic through the reverted fw_v1"
+	echo "$1: slot 0 runs $P1 (fw_v1, program $PREV loaded from $SHA1.bpf.o)"
+	timeout 60 $CTL start "$TB_DUT_IF" "$V2" --wait >"$CB_TMP/p.out" 2>&1 ||
+		{ cat "$CB_TMP/p.out"; fail "$1: fw_v2 was not promoted again after the revert"; }
+	[ "$(slot0_name)" = "$P2" ] || fail "$1: slot 0 runs $(slot0_name), not fw_v2's $P2"
+}
+
+# 2b. Revert after the 'reboot': the previous pin rebuilt at start.
+PREV=$(cb_pin_id previous)
+[ "$(bpftool -j prog show id "$PREV" | jq -r .name)" = "$P1" ] ||
+	fail "the rebuilt previous pin ($PREV) is not fw_v1's $P1"
+revert_to_v1 "2b. revert after a 'reboot'"
+
+# 2c. Negative: the previous stable's copy gone at the 'reboot': revert
+# refused with the reason, slot 0 untouched; the copy put back: the revert
+# rebuilds the previous pin from it then.
+mv "$KEEP/$SHA1.bpf.o" "$CB_TMP/v1.kept"
+reboot
+log_since | grep -q "previous stable .*fw_v1.bpf.o (sha256 $SHA1) cannot be rebuilt after the datapath was created anew: its kept copy $KEEP/$SHA1.bpf.o: No such file or directory" ||
+	fail "no log line saying why the previous stable cannot be rebuilt"
+[ "$(cb_pin_id previous)" = 0 ] || fail "a previous pin without a kept copy"
 $CTL revert "$TB_DUT_IF" >"$CB_TMP/rev.out" 2>&1 && fail "revert accepted with no previous pin"
-grep -q "no previous stable to revert to" "$CB_TMP/rev.out" || { cat "$CB_TMP/rev.out"; fail "revert: unclear refusal"; }
+grep -q "no previous stable to revert to: .*could not be rebuilt from its kept copy" "$CB_TMP/rev.out" ||
+	{ cat "$CB_TMP/rev.out"; fail "revert: unclear refusal"; }
 [ "$(slot0_name)" = "$P2" ] || fail "a refused revert changed slot 0"
-echo "2. after a 'reboot': slot 0 runs $P2 (fw_v2), configured_stable fw_v1 ($P1)"
+[ "$(st .rollout.phase)" = promoted ] || fail "a refused revert changed the rollout: $(st .rollout)"
+echo "2c. previous copy missing: $(cut -c1-120 "$CB_TMP/rev.out")"
+mv "$CB_TMP/v1.kept" "$KEEP/$SHA1.bpf.o"
+n0=$(log_since | grep -c "previous stable .*fw_v1.bpf.o (sha256 $SHA1) rebuilt from its kept copy")
+PREV=
+$CTL revert "$TB_DUT_IF" --wait >"$CB_TMP/rev.out" 2>&1
+rc=$?
+[ $rc = 3 ] || { cat "$CB_TMP/rev.out"; fail "2c: revert with the copy back exited $rc, want 3"; }
+[ "$(log_since | grep -c "previous stable .*fw_v1.bpf.o (sha256 $SHA1) rebuilt from its kept copy")" = $((n0 + 1)) ] ||
+	fail "2c: the revert did not rebuild the previous stable from its copy"
+PREV=$(log_since | grep -o "rebuilt from its kept copy [^ ]* (program [0-9]*" | tail -1 | grep -o '[0-9]*$')
+[ "$(cb_slot_id 0)" = "$PREV" ] && [ "$(slot0_name)" = "$P1" ] ||
+	fail "2c: slot 0 runs $(slot0_name) (id $(cb_slot_id 0)), not the rebuilt fw_v1 $PREV"
+echo "2c. copy put back: revert rebuilt fw_v1 (program $PREV) and runs it"
+timeout 60 $CTL start "$TB_DUT_IF" "$V2" --wait >"$CB_TMP/p.out" 2>&1 ||
+	{ cat "$CB_TMP/p.out"; fail "2c: fw_v2 was not promoted again after the revert"; }
 
 # 3. A rollout under way at the reboot: failed, stable fw_v2 kept.
 $CTL start "$TB_DUT_IF" "$V1" >/dev/null || fail "cannot start fw_v1"

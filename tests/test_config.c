@@ -843,6 +843,57 @@ static void test_pins(void **state)
 	loaded_free(l);
 }
 
+/* [entity NAME] rule sets and pin:NAME plan steps (issue 13). */
+static void test_entities(void **state)
+{
+	struct loaded *l = loaded_new();
+	const struct canary_entity_cfg *e;
+	struct canary_pin_rule r;
+	char text[64];
+
+	(void)state;
+	assert_int_equal(canary_pin_match__parse("dst 198.18.6.0/24", &r), 0);
+	assert_int_equal(canary_pin_match__format(&r, text, sizeof(text)), 0);
+	assert_string_equal(text, "dst 198.18.6.0/24");
+	assert_int_equal(canary_pin_match__parse("dst 198.18.6.0/24 -> candidate", &r), -EINVAL);
+	assert_int_equal(canary_pin_match__parse("any 198.18.6.0/24", &r), -EINVAL);
+
+	load_text(l, "[entity net-a]\nrules = dst 198.18.6.0/24\n"
+		     "[entity net-b]\nrules = dst 198.18.7.0/24, src 2001:db8:7::/48\n"
+		     "[rollout]\nsteps = pin:net-a, pin:net-b, 50, 100\n"
+		     "[interface eth0]\nstable = /v1.o\n");
+	assert_int_equal(l->rc, 0);
+	assert_int_equal(l->cfg->nr_entities, 2);
+	e = canaryd_config__entity(l->cfg, "net-b");
+	assert_non_null(e);
+	assert_int_equal(e->nr_rules, 2);
+	assert_int_equal(e->rule[1].family, AF_INET6);
+	assert_null(canaryd_config__entity(l->cfg, "net-c"));
+	/* An unknown entity in the steps: named, with the known ones. */
+	load_text(l, "[entity net-a]\nrules = dst 198.18.6.0/24\n"
+		     "[interface eth0]\nstable = /v1.o\nsteps = pin:net-x,50,100\n");
+	assert_int_equal(l->rc, -EINVAL);
+	assert_true(has_error(l->err, l->path, 5, "steps"));
+	assert_non_null(strstr(l->err, "no [entity net-x] section for step pin:net-x (known: net-a)"));
+	/* Rules required, with no slot; a section once. */
+	load_text(l, "[entity net-a]\n[interface eth0]\nstable = /v1.o\n");
+	assert_int_equal(l->rc, -EINVAL);
+	assert_non_null(strstr(l->err, "[entity net-a] key 'rules': missing"));
+	load_text(l, "[entity net-a]\nrules = dst 198.18.6.0/24 -> candidate\n"
+		     "[interface eth0]\nstable = /v1.o\n");
+	assert_int_equal(l->rc, -EINVAL);
+	assert_true(has_error(l->err, l->path, 2, "rules"));
+	load_text(l, "[entity net-a]\nrules = dst 198.18.6.0/24\n[entity net-a]\n"
+		     "rules = dst 198.18.7.0/24\n[interface eth0]\nstable = /v1.o\n");
+	assert_int_equal(l->rc, -EINVAL);
+	assert_non_null(strstr(l->err, "entity configured twice, first on line 1"));
+	load_text(l, "[entity bad name]\nrules = dst 198.18.6.0/24\n"
+		     "[interface eth0]\nstable = /v1.o\n");
+	assert_int_equal(l->rc, -EINVAL);
+	assert_non_null(strstr(l->err, "bad entity name"));
+	loaded_free(l);
+}
+
 /* NAME=VALUE lists and integer values for globals (lib/parse.c). */
 static void test_assignments(void **state)
 {
@@ -1047,6 +1098,7 @@ int main(void)
 		cmocka_unit_test(test_version_keys),
 		cmocka_unit_test(test_assignments),
 		cmocka_unit_test(test_pins),
+		cmocka_unit_test(test_entities),
 		cmocka_unit_test(test_webhooks),
 	};
 

@@ -331,6 +331,43 @@ static void test_shadow_request(void **state)
 						&req, msg, sizeof(msg)), -EINVAL);
 }
 
+/* capture: count 1..100000 required, rate and snap in range, version by name; reads need the id. */
+static void test_capture_requests(void **state)
+{
+	struct canaryd_request req;
+	char msg[256];
+
+	(void)state;
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"capture\",\"iface\":\"eth0\","
+						"\"count\":2000,\"version\":\"candidate\"}", &req,
+						msg, sizeof(msg)), 0);
+	assert_int_equal(req.count, 2000);
+	assert_int_equal(req.version, CANARYD_CAPTURE_CANDIDATE);
+	assert_int_equal(req.rate, CANARYD_CAPTURE_RATE_DEFAULT);
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"capture\",\"iface\":\"eth0\"}",
+						&req, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "count"));
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"capture\",\"iface\":\"eth0\","
+						"\"count\":0}", &req, msg, sizeof(msg)), -EINVAL);
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"capture\",\"iface\":\"eth0\","
+						"\"count\":100001}", &req, msg, sizeof(msg)),
+			 -EINVAL);
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"capture\",\"iface\":\"eth0\","
+						"\"count\":10,\"snap\":13}", &req, msg,
+						sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "snap"));
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"capture\",\"iface\":\"eth0\","
+						"\"count\":10,\"version\":\"both\"}", &req, msg,
+						sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "version"));
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"capture-read\",\"iface\":\"eth0\"}",
+						&req, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "id"));
+	assert_int_equal(canaryd_request__parse("{\"cmd\":\"capture-read\",\"iface\":\"eth0\","
+						"\"id\":7}", &req, msg, sizeof(msg)), 0);
+	assert_int_equal(req.id, 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +379,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_unlinks, setup, teardown),
 		cmocka_unit_test(test_pin_requests),
 		cmocka_unit_test(test_shadow_request),
+		cmocka_unit_test(test_capture_requests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,21 +18,7 @@
 #include "canary_abi.h"
 #include "engine.h"
 #include "shadow.h"
-
-/* splitmix64: a deterministic generator, one state per simulation. */
-static __u64 rng_next(__u64 *s)
-{
-	__u64 z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static double rng_unit(__u64 *s)
-{
-	return (rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
-}
+#include "rng.h"
 
 /* Poisson sample: inversion for small means, normal approximation above. */
 static __u64 poisson(__u64 *s, double mean)
@@ -45,12 +31,12 @@ static __u64 poisson(__u64 *s, double mean)
 
 		do {
 			k++;
-			p *= rng_unit(s);
+			p *= splitmix_unit(s);
 		} while (p > l);
 		return k - 1;
 	}
 	{
-		double u1 = rng_unit(s) + 1e-300, u2 = rng_unit(s);
+		double u1 = splitmix_unit(s) + 1e-300, u2 = splitmix_unit(s);
 		double z = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 		double x = mean + sqrt(mean) * z;
 
@@ -299,6 +285,260 @@ static void test_pins_order(void **state)
 	free(r);
 }
 
+
+/* Entity steps: pin:NAME before the shares, parsed by the one steps parser. */
+static void test_entity_plan_parse(void **state)
+{
+	struct rollout_plan p;
+
+	(void)state;
+	assert_int_equal(rollout_plan__parse(&p, "pin:customer-a,pin:customer_b.eu,1,5,25,100",
+					     1, 2, 3), 0);
+	assert_int_equal(p.nr_entities, 2);
+	assert_int_equal(p.nr_steps, 4);
+	assert_string_equal(p.entity[0], "customer-a");
+	assert_string_equal(p.entity[1], "customer_b.eu");
+	assert_int_equal(rollout_plan__entity(&p, "customer_b.eu"), 1);
+	assert_int_equal(rollout_plan__entity(&p, "customer-c"), -1);
+	/* Blanks after a comma, as in a config line. */
+	assert_int_equal(rollout_plan__parse(&p, "pin:net-a, pin:net-b, 50, 100", 1, 2, 3), 0);
+	assert_int_equal(p.nr_entities, 2);
+	assert_string_equal(p.entity[1], "net-b");
+	/* Before any share only; a name once; not empty, not too long, no stray characters. */
+	assert_int_equal(rollout_plan__parse(&p, "1,pin:a,100", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "pin:a,pin:a,100", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "pin:,50,100", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "pin:a b,50,100", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "pin:a", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "pin:a,100", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "pin:abcdefghijabcdefghijabcdefghijab,50,100", 1,
+					     2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "pin:a,pin:b,pin:c,pin:d,pin:e,pin:f,pin:g,"
+					     "pin:h,pin:i,50,100", 1, 2, 3), -EINVAL);
+	assert_int_equal(rollout_plan__parse(&p, "pin:a,pin:b,pin:c,pin:d,pin:e,pin:f,pin:g,"
+					     "pin:h,50,100", 1, 2, 3), 0);
+}
+
+/* Entity traffic of the sim: each entity's packets and drop rates per version. */
+struct ent_sim {
+	double pps[2];			/* per entity */
+	double stable_drop[2], cand_drop[2];
+};
+
+/*
+ * One second: the split traffic (sim_tick) and the pinned traffic of the
+ * entities whose rules are installed: those passed on the candidate, the
+ * current one where its state says.
+ */
+static void ent_tick(struct sim *m, const struct ent_sim *e, const struct rollout *r,
+		     struct rollout_event *ev, __u64 now)
+{
+	__u32 k;
+
+	sim_tick(m, r, ev, now);
+	for (k = 0; k < r->plan.nr_entities && r->entities_on; k++) {
+		enum entity_state st = r->ent_state[k];
+		bool on_cand = st == ENTITY_PASSED || st == ENTITY_JUDGING;
+		__u64 n = (__u64)e->pps[k], x;
+
+		if (st != ENTITY_BASELINE && !on_cand)
+			continue;
+		x = poisson(&m->rng, n * (on_cand ? e->cand_drop[k] : e->stable_drop[k]));
+		x = x > n ? n : x;
+		ev->pinned.packets += n;
+		ev->pinned.drops += x;
+		if (!on_cand) {
+			ev->pinned_stable.packets += n;
+			ev->pinned_stable.drops += x;
+		}
+	}
+}
+
+static __u64 run_ent(struct rollout *r, struct sim *m, const struct ent_sim *e, __u64 max_s,
+		     struct rollout_actions *log, __u32 *nlog)
+{
+	struct rollout_event ev;
+	struct rollout_actions a;
+	__u64 t;
+
+	for (t = 1; t <= max_s && !rollout__done(r); t++) {
+		ent_tick(m, e, r, &ev, 1000 + t * 1000);
+		assert_int_equal(rollout__handle(r, &ev, &a), 0);
+		if (a.nr && log && *nlog < 32)
+			log[(*nlog)++] = a;
+	}
+	return t - 1;
+}
+
+static void plan_entities(struct rollout_plan *plan)
+{
+	assert_int_equal(rollout_plan__parse(plan, "pin:net-a,pin:net-b,50,100", 10000, 600000,
+					     5000), 0);
+}
+
+/*
+ * pin:net-a, pin:net-b, 50, 100 with an equal candidate: each entity's rules
+ * installed to stable (baseline), moved to the candidate, passed; then the
+ * warm-up and the shares; promoted, the entity rules removed with the slot.
+ */
+static void test_entity_steps_promoted(void **state)
+{
+	static const enum rollout_action_type start_order[] = {
+		ROLLOUT_ACT_FILL_SLOT, ROLLOUT_ACT_ARM_BREAKER, ROLLOUT_ACT_SET_SHARE,
+		ROLLOUT_ACT_SET_ENTITY, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	static const enum rollout_action_type promote_order[] = {
+		ROLLOUT_ACT_PROMOTE, ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_PINS,
+		ROLLOUT_ACT_CLEAR_SLOT, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct sim m = { .rng = 21, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .share_skew = 1 };
+	struct ent_sim e = { .pps = { 1000, 2000 }, .stable_drop = { 0.05, 0.3 },
+			     .cand_drop = { 0.05, 0.3 } };
+	struct rollout_actions a, log[32];
+	struct rollout_plan plan;
+	struct rollout *r = calloc(1, sizeof(*r));
+	__u64 want[] = { ROLLOUT_ENTITY_ARG(1, 1), ROLLOUT_ENTITY_ARG(2, 0),
+			 ROLLOUT_ENTITY_ARG(2, 1) };
+	__u32 nlog = 0, i, n = 0;
+	__u64 secs;
+
+	(void)state;
+	plan_entities(&plan);
+	start(r, &plan, &a);
+	assert_actions(&a, start_order, 6);
+	assert_int_equal(a.a[3].arg, ROLLOUT_ENTITY_ARG(1, CANARY_SLOT_STABLE));
+	assert_true(r->entities_on);
+	assert_int_equal(r->ent_state[0], ENTITY_BASELINE);
+	assert_int_equal(r->ent_state[1], ENTITY_PENDING);
+	secs = run_ent(r, &m, &e, 3000, log, &nlog);
+	print_message("entities then shares: %s after %llu s: %s\n",
+		      rollout_phase__name(r->phase), (unsigned long long)secs, r->reason);
+	assert_int_equal(r->phase, ROLLOUT_PROMOTED);
+	assert_int_equal(r->ent_state[0], ENTITY_PASSED);
+	assert_int_equal(r->ent_state[1], ENTITY_PASSED);
+	assert_actions(&log[nlog - 1], promote_order, 6);
+	/* The entity moves in order: a to the candidate, b's baseline, b to the candidate. */
+	for (i = 0; i < nlog; i++) {
+		__u32 j;
+
+		for (j = 0; j < log[i].nr; j++) {
+			if (log[i].a[j].type != ROLLOUT_ACT_SET_ENTITY)
+				continue;
+			assert_true(n < 3);
+			assert_int_equal(log[i].a[j].arg, want[n]);
+			n++;
+			/* Each move is a step event: notified and persisted. */
+			assert_int_equal(log[i].a[j + 1].type, ROLLOUT_ACT_NOTIFY);
+			assert_int_equal(log[i].a[j + 1].arg, ROLLOUT_N_ADVANCED);
+		}
+	}
+	assert_int_equal(n, 3);
+	/* Each baseline lasted the step time and its own min_packets at least. */
+	assert_true(r->ej[0].own_n >= 5000 && r->ej[1].own_n >= 5000);
+	/* net-b's before period holds net-a's traffic too (on the candidate). */
+	assert_true(r->ej[1].e[0].n > r->ej[1].own_n);
+	free(r);
+}
+
+/*
+ * A candidate that breaks only net-b's flows: net-a passes, net-b's step
+ * rolls back (all entity rules and the candidate), the reason names net-b,
+ * and no hash-split packet reached the candidate.
+ */
+static void test_entity_rollback_at_entity(void **state)
+{
+	struct sim m = { .rng = 22, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .share_skew = 1 };
+	struct ent_sim e = { .pps = { 1000, 1000 }, .stable_drop = { 0.05, 0.0 },
+			     .cand_drop = { 0.05, 1.0 } };
+	static const enum rollout_action_type rb[] = {
+		ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_PINS, ROLLOUT_ACT_CLEAR_SLOT,
+		ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct rollout_actions a, log[32];
+	struct rollout_plan plan;
+	struct rollout *r = calloc(1, sizeof(*r));
+	__u32 nlog = 0;
+	__u64 secs;
+
+	(void)state;
+	plan_entities(&plan);
+	start(r, &plan, &a);
+	secs = run_ent(r, &m, &e, 3000, log, &nlog);
+	print_message("net-b broken: %s after %llu s: %s\n", rollout_phase__name(r->phase),
+		      (unsigned long long)secs, r->reason);
+
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_int_equal(r->ent_state[0], ENTITY_PASSED);
+	assert_int_equal(r->ent_state[1], ENTITY_HARMFUL);
+	assert_non_null(strstr(r->reason, "harmful: entity net-b: drop rate"));
+	assert_actions(&log[nlog - 1], rb, 5);
+	assert_false(r->ent_pins);
+	assert_int_equal(r->totals.cand_packets, 0);
+
+	/* The same candidate breaking net-a: rolled back at net-a, net-b never stepped. */
+	e = (struct ent_sim){ .pps = { 1000, 1000 }, .stable_drop = { 0.0, 0.0 },
+			      .cand_drop = { 1.0, 0.0 } };
+	start(r, &plan, &a);
+	run_ent(r, &m, &e, 3000, NULL, NULL);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_int_equal(r->ent_state[0], ENTITY_HARMFUL);
+	assert_int_equal(r->ent_state[1], ENTITY_PENDING);
+	assert_non_null(strstr(r->reason, "entity net-a"));
+	free(r);
+}
+
+/*
+ * Entity steps own the pin rules: a start with other pin rules and a pin
+ * replacement are refused; the breaker and the operator still apply; an
+ * entity with no traffic of its own times out (paused), never passes.
+ */
+static void test_entity_rules_and_limits(void **state)
+{
+	struct sim m = { .rng = 23, .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01,
+			 .share_skew = 1 };
+	struct ent_sim e = { .pps = { 1000, 0 }, .cand_drop = { 0, 0 } };
+	struct rollout_event ev = { .type = ROLLOUT_EV_START, .now_ms = 1000, .nr_pins = 1 };
+	struct rollout_event pins = { .type = ROLLOUT_EV_PINS, .now_ms = 2000, .nr_pins = 1 };
+	struct rollout_event stop = { .type = ROLLOUT_EV_ABORT, .now_ms = 3000 };
+	struct rollout_plan plan;
+	struct judge_config jc;
+	struct rollout_actions a;
+	struct rollout *r = calloc(1, sizeof(*r));
+
+	(void)state;
+	judge_config__defaults(&jc);
+	plan_entities(&plan);
+	assert_int_equal(rollout__init(r, &plan, &jc), 0);
+	assert_int_equal(rollout__handle(r, &ev, &a), -EINVAL);
+	assert_int_equal(r->phase, ROLLOUT_IDLE);
+	ev.nr_pins = 0;
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_int_equal(rollout__handle(r, &pins, &a), -EINVAL);
+	/* Abort in the baseline: the entity rules go before the slot. */
+	assert_int_equal(rollout__handle(r, &stop, &a), 0);
+	assert_int_equal(a.a[1].type, ROLLOUT_ACT_CLEAR_PINS);
+	assert_int_equal(r->phase, ROLLOUT_ABORTED);
+
+	/* The breaker at an entity rolls back and says where. */
+	start(r, &plan, &a);
+	m.tripped = true;
+	run_ent(r, &m, &e, 5, NULL, NULL);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_non_null(strstr(r->reason, "circuit breaker tripped at entity net-a"));
+	m.tripped = false;
+
+	/* net-b sends nothing: its baseline never fills; paused at the step's maximum time. */
+	start(r, &plan, &a);
+	run_ent(r, &m, &e, 1500, NULL, NULL);
+	print_message("silent entity: %s: %s\n", rollout_phase__name(r->phase), r->reason);
+	assert_int_equal(r->phase, ROLLOUT_PAUSED);
+	assert_int_equal(r->ent_state[0], ENTITY_PASSED);
+	assert_int_equal(r->ent_state[1], ENTITY_BASELINE);
+	assert_non_null(strstr(r->reason, "entity net-b: its baseline had 0 packets"));
+	free(r);
+}
 
 static void expect_rollback(struct sim *m, const char *what, __u64 max_s)
 {
@@ -1050,6 +1290,220 @@ static void test_shadow_weak_goes_live(void **state)
 	free(r);
 }
 
+/*
+ * Live steps with paired evidence (plan.shadow_live): each second a tick,
+ * then the paired decision D (the shell's order: the counters are fed
+ * first). Returns the seconds run; *BY_PAIRED counts the steps proven on
+ * paired evidence.
+ */
+static __u64 run_paired(struct rollout *r, struct sim *m, __u64 max_s, enum shadow_decision d,
+			__u32 *by_paired)
+{
+	struct rollout_event ev;
+	struct rollout_actions a;
+	__u32 i, step_shadows = 0, steps = 0;
+	__u64 t;
+
+	*by_paired = 0;
+	for (t = 1; t <= max_s && !rollout__done(r); t++) {
+		sim_tick(m, r, &ev, 1000 + t * 1000);
+		assert_int_equal(rollout__handle(r, &ev, &a), 0);
+		for (i = 0; i < a.nr; i++) {
+			if (a.a[i].type == ROLLOUT_ACT_SHADOW && a.a[i].arg == 2)
+				step_shadows++;
+			if (a.a[i].type == ROLLOUT_ACT_NOTIFY && (a.a[i].arg == ROLLOUT_N_ADVANCED ||
+								  a.a[i].arg == ROLLOUT_N_PROMOTED)) {
+				steps++;
+				if (strstr(r->reason, "on paired evidence"))
+					(*by_paired)++;
+			}
+		}
+		if (rollout__done(r))
+			break;
+		assert_int_equal(shadow_ev(r, d, 1000 + t * 1000 + 1, "2000 samples, fidelity 1.000",
+					   &a), 0);
+	}
+	/* Every live step (the warm-up's included) got its paired evidence anew. */
+	if (r->phase == ROLLOUT_PROMOTED && r->plan.shadow_live)
+		assert_int_equal(step_shadows, steps);
+	return t;
+}
+
+static void start_live(struct rollout *r, struct sim *m, bool live, __u64 min_packets)
+{
+	static const enum rollout_action_type order[] = {
+		ROLLOUT_ACT_FILL_SLOT, ROLLOUT_ACT_ARM_BREAKER, ROLLOUT_ACT_SET_SHARE,
+		ROLLOUT_ACT_SHADOW, ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct rollout_event ev = { .type = ROLLOUT_EV_START, .now_ms = 1000 };
+	struct rollout_actions a;
+	struct rollout_plan plan;
+	struct judge_config jc;
+
+	judge_config__defaults(&jc);
+	assert_int_equal(rollout_plan__parse(&plan, "1,5,25,50,100", 10000, 600000, min_packets), 0);
+	plan.shadow_live = live;
+	assert_int_equal(rollout__init(r, &plan, &jc), 0);
+	/* Two tests of harm, two ways to a proof: alpha / 2 each. */
+	assert_true(rollout__paired_alpha(r) == (live ? jc.alpha / 2 : jc.alpha));
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	if (live) {
+		/* The warm-up's share 0, then its paired evidence. */
+		assert_actions(&a, order, 6);
+		assert_int_equal(a.a[2].arg, 0);
+		assert_int_equal(a.a[3].arg, 2);
+		assert_true(r->paired);
+	}
+	m->rng = 11;
+}
+
+/*
+ * Paired safe proves a step the split test leaves undecided, once the
+ * split judge's exposure is met: at 2,000 packets/s and a 2 % drop rate an
+ * equal candidate's step at 1 % sees 0.4 drops a second, far too few for
+ * the split test to bound the ratio below 1.25 in minutes; the paired
+ * evidence (the same packets under both versions) does not need them.
+ * Weak evidence proves nothing.
+ */
+static void test_live_paired_safe(void **state)
+{
+	struct sim m = { .pps = 2000, .stable_drop = 0.02, .cand_drop = 0.02, .share_skew = 1 };
+	struct rollout *r = calloc(1, sizeof(*r));
+	__u32 by_paired;
+	__u64 with, without, weak;
+
+	(void)state;
+	start_live(r, &m, false, 500);
+	without = run_paired(r, &m, 120, SHADOW_SAFE, &by_paired);
+	print_message("equal candidate at 2,000 packets/s, split judge alone: %s after %llu s: %s\n",
+		      rollout_phase__name(r->phase), (unsigned long long)without, r->reason);
+	assert_int_equal(by_paired, 0);
+	assert_int_not_equal(r->phase, ROLLOUT_PROMOTED);
+
+	start_live(r, &m, true, 500);
+	with = run_paired(r, &m, 120, SHADOW_SAFE, &by_paired);
+	print_message("with paired safe: %s after %llu s, %u steps on paired evidence: %s\n",
+		      rollout_phase__name(r->phase), (unsigned long long)with, by_paired, r->reason);
+	assert_int_equal(r->phase, ROLLOUT_PROMOTED);
+	assert_int_equal(by_paired, r->plan.nr_steps - 1);
+	assert_non_null(strstr(r->reason, "promoted on paired evidence"));
+	/*
+	 * The warm-up (20 s: twice warmup_ms, step 1's strata hold fewer
+	 * than 1,000 packets before), step 1 until its 500 candidate packets
+	 * (20/s: 25 s), the others at their bake time (10 s each): 75 s.
+	 */
+	assert_true(with >= 75);
+	assert_true(with <= 77);
+
+	/* Weak (or undecided) paired evidence never decides: as the split alone. */
+	start_live(r, &m, true, 500);
+	weak = run_paired(r, &m, 120, SHADOW_WEAK, &by_paired);
+	print_message("with paired weak: %s after %llu s: %s\n", rollout_phase__name(r->phase),
+		      (unsigned long long)weak, r->reason);
+	assert_int_equal(by_paired, 0);
+	assert_int_not_equal(r->phase, ROLLOUT_PROMOTED);
+	assert_int_not_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	free(r);
+}
+
+/*
+ * Paired harm rolls back (pairing off first, then the rollback order),
+ * at a step or in the warm-up, paused too; the split judge's harm still
+ * rolls back while the paired evidence says safe.
+ */
+static void test_live_paired_harm(void **state)
+{
+	static const enum rollout_action_type order[] = {
+		ROLLOUT_ACT_SHADOW, ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_CLEAR_SLOT,
+		ROLLOUT_ACT_NOTIFY, ROLLOUT_ACT_PERSIST,
+	};
+	struct sim eq = { .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.01, .share_skew = 1 };
+	struct sim bad = { .pps = 200000, .stable_drop = 0.01, .cand_drop = 0.03, .share_skew = 1 };
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_actions a;
+	__u32 by_paired;
+
+	(void)state;
+	/* In the warm-up (share 0): before any customer packet reaches the candidate. */
+	start_live(r, &eq, true, 5000);
+	run_sim_from(r, &eq, 1000, 3);
+	assert_true(r->warming);
+	assert_int_equal(shadow_ev(r, SHADOW_HARMFUL, 4500, "drop_up: pass->drop 500 of 620", &a), 0);
+	assert_actions(&a, order, 5);
+	assert_int_equal(a.a[0].arg, 0);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_non_null(strstr(r->reason, "harmful on paired evidence in the warm-up"));
+	assert_non_null(strstr(r->reason, "pass->drop 500"));
+	assert_false(r->paired);
+	assert_int_equal(shadow_ev(r, SHADOW_HARMFUL, 5000, "x", &a), -EINVAL);
+
+	/* At step 1, paused by an operator: harm still rolls back. */
+	start_live(r, &eq, true, 5000);
+	run_sim_from(r, &eq, 1000, 25);
+	assert_false(r->warming);
+	assert_int_equal(r->step, 0);
+	assert_int_equal(rollout__handle(r, &(struct rollout_event){ .type = ROLLOUT_EV_PAUSE,
+								    .now_ms = 26500 }, &a), 0);
+	assert_int_equal(shadow_ev(r, SHADOW_HARMFUL, 27000, "drop_up: pass->drop 9", &a), 0);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_non_null(strstr(r->reason, "harmful on paired evidence at step 1 (1.00%)"));
+
+	/* The split judge's harm, with paired evidence saying safe all along. */
+	start_live(r, &bad, true, 5000);
+	run_paired(r, &bad, 600, SHADOW_SAFE, &by_paired);
+	print_message("3x drops, paired safe: %s: %s\n", rollout_phase__name(r->phase), r->reason);
+	assert_int_equal(r->phase, ROLLOUT_ROLLED_BACK);
+	assert_int_equal(strncmp(r->reason, "harmful: ", 9), 0);
+
+	/* Without shadow_live the event in a live step changes nothing. */
+	start_live(r, &eq, false, 5000);
+	assert_false(r->paired);
+	assert_int_equal(shadow_ev(r, SHADOW_HARMFUL, 2000, "x", &a), 0);
+	assert_int_equal(a.nr, 0);
+	assert_int_equal(r->phase, ROLLOUT_PROGRESSING);
+	free(r);
+}
+
+/* A shadow phase, then the live steps: the instances stay (no SHADOW 0), step evidence anew. */
+static void test_live_after_shadow(void **state)
+{
+	static const enum rollout_action_type order[] = {
+		ROLLOUT_ACT_SET_SHARE, ROLLOUT_ACT_SHADOW, ROLLOUT_ACT_PERSIST,
+	};
+	struct rollout *r = calloc(1, sizeof(*r));
+	struct rollout_event ev = { .type = ROLLOUT_EV_START, .now_ms = 1000 };
+	struct rollout_actions a;
+	struct rollout_plan plan;
+	struct judge_config jc;
+
+	(void)state;
+	judge_config__defaults(&jc);
+	plan_default(&plan);
+	plan.shadow_ms = 10000;
+	plan.shadow_live = true;
+	assert_int_equal(rollout__init(r, &plan, &jc), 0);
+	assert_int_equal(rollout__handle(r, &ev, &a), 0);
+	assert_true(r->shadowing);
+	assert_false(r->paired);
+	/* Safe in the phase (its own decision, its own rule) goes live. */
+	assert_int_equal(shadow_ev(r, SHADOW_SAFE, 11000, "safe", &a), 0);
+	assert_actions(&a, order, 3);
+	assert_int_equal(a.a[1].arg, 2);
+	assert_false(r->shadowing);
+	assert_true(r->paired);
+	assert_true(r->warming);
+	/* Safe from then on is the warm-up's evidence: no step to prove yet. */
+	assert_int_equal(shadow_ev(r, SHADOW_SAFE, 11500, "safe", &a), 0);
+	assert_int_equal(a.nr, 0);
+	assert_true(r->warming);
+	/* Abort: pairing off first. */
+	assert_int_equal(rollout__handle(r, &(struct rollout_event){ .type = ROLLOUT_EV_ABORT,
+								    .now_ms = 12000 }, &a), 0);
+	assert_int_equal(a.a[0].type, ROLLOUT_ACT_SHADOW);
+	assert_int_equal(a.a[0].arg, 0);
+	free(r);
+}
+
 static void test_failed_interface_lost(void **state)
 {
 	struct rollout *r = calloc(1, sizeof(*r));
@@ -1102,9 +1556,16 @@ int main(void)
 		cmocka_unit_test(test_gate_harm_while_waiting),
 		cmocka_unit_test(test_gate_operator),
 		cmocka_unit_test(test_pins_order),
+		cmocka_unit_test(test_entity_plan_parse),
+		cmocka_unit_test(test_entity_steps_promoted),
+		cmocka_unit_test(test_entity_rollback_at_entity),
+		cmocka_unit_test(test_entity_rules_and_limits),
 		cmocka_unit_test(test_shadow_harmful),
 		cmocka_unit_test(test_shadow_safe),
 		cmocka_unit_test(test_shadow_weak_goes_live),
+		cmocka_unit_test(test_live_paired_safe),
+		cmocka_unit_test(test_live_paired_harm),
+		cmocka_unit_test(test_live_after_shadow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

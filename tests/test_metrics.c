@@ -82,6 +82,9 @@ static int make_state(struct canary_metrics_iface *m)
 	m[0].candidate = "/opt/fw \"v2\".bpf.o";
 	m[0].decisions[ROLLOUT_ROLLED_BACK] = 2;
 	m[0].decisions[ROLLOUT_PROMOTED] = 1;
+	m[0].mtu = 9000;
+	m[0].dispatcher = true;
+	m[0].mtu_fits = false;	/* single-buffer in native mode at MTU 9000 */
 
 	m[1].name = "we\"ird\\x";	/* an interface name may hold both */
 	m[1].managed = false;
@@ -133,6 +136,11 @@ static void test_escaping(void **state)
 	assert_int_equal(value(text, "canary_interface_managed{interface=\"veth0\"}"), 1);
 	assert_int_equal(value(text, "canary_rollout_info{interface=\"veth0\",id=\"veth0-1700000000000\","
 				     "candidate=\"/opt/fw \\\"v2\\\".bpf.o\"}"), 1);
+	/* The MTU of each; whether the dispatcher fits it, only where there is one. */
+	assert_int_equal(value(text, "canary_interface_mtu_bytes{interface=\"veth0\"}"), 9000);
+	assert_int_equal(value(text, "canary_dispatcher_mtu_fits{interface=\"veth0\"}"), 0);
+	assert_int_equal(value(text, "canary_interface_mtu_bytes{interface=\"we\\\"ird\\\\x\"}"), 0);
+	assert_null(strstr(text, "canary_dispatcher_mtu_fits{interface=\"we"));
 	/* The interface without counters has no counter series, but its decisions. */
 	assert_null(strstr(text, "canary_packets_total{interface=\"we"));
 	assert_int_equal(value(text, "canary_decisions_total{interface=\"we\\\"ird\\\\x\","

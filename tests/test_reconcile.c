@@ -449,6 +449,40 @@ static void test_slow_bucket(void **state)
 	assert_int_equal(rollout_sample__slow_bucket(now, start), 6);
 }
 
+/* A release cut short: completed, never undone; anything else set up as usual. */
+static void test_release_cut(void **state)
+{
+	struct rollout_release_obs o = { .pinned = true, .xdp_id = 7, .dp_id = 7, .stable_pin = 9 };
+
+	(void)state;
+	/* The dispatcher attached, no marker: no release. */
+	assert_int_equal(rollout__reconcile_release(&o), ROLLOUT_RELEASE_NONE);
+	/* The replace done (the stable pin attached directly), no marker: finished. */
+	o.xdp_id = 9;
+	assert_int_equal(rollout__reconcile_release(&o), ROLLOUT_RELEASE_FINISH_MARKER);
+	/* Nothing attached, or someone else's program: not a release (links.c's business). */
+	o.xdp_id = 0;
+	assert_int_equal(rollout__reconcile_release(&o), ROLLOUT_RELEASE_NONE);
+	o.xdp_id = 12;
+	assert_int_equal(rollout__reconcile_release(&o), ROLLOUT_RELEASE_NONE);
+	/* No stable pin to compare with: not taken for a release. */
+	o.xdp_id = 0;
+	o.stable_pin = 0;
+	assert_int_equal(rollout__reconcile_release(&o), ROLLOUT_RELEASE_NONE);
+	/* The marker written, the pins left: removed, whatever replaced the dispatcher. */
+	o = (struct rollout_release_obs){ .marker = true, .pinned = true, .xdp_id = 9,
+					  .dp_id = 7, .stable_pin = 9 };
+	assert_int_equal(rollout__reconcile_release(&o), ROLLOUT_RELEASE_FINISH_PINS);
+	o.xdp_id = 0;
+	assert_int_equal(rollout__reconcile_release(&o), ROLLOUT_RELEASE_FINISH_PINS);
+	/* The marker while the dispatcher runs: left alone, pins kept. */
+	o.xdp_id = 7;
+	assert_int_equal(rollout__reconcile_release(&o), ROLLOUT_RELEASE_MARKED_ATTACHED);
+	/* Released and done. */
+	o.pinned = false;
+	assert_int_equal(rollout__reconcile_release(&o), ROLLOUT_RELEASE_DONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_rollback_completed),
 		cmocka_unit_test(test_slot0_restored),
 		cmocka_unit_test(test_revert_completed),
+		cmocka_unit_test(test_release_cut),
 		cmocka_unit_test(test_split_sample),
 		cmocka_unit_test(test_strata_sample),
 		cmocka_unit_test(test_slow_bucket),

@@ -102,11 +102,59 @@ static void test_frags_decide(void **state)
 	assert_false(rollout_frags__mtu_needs(true, 3506));
 }
 
+/* The running dispatcher against an MTU read again (an RTNETLINK link message). */
+static void test_frags_fit(void **state)
+{
+	(void)state;
+	/* Single-buffer, native: fits up to the veth limit, whatever frags says. */
+	assert_int_equal(rollout_frags__fit(ROLLOUT_FRAGS_AUTO, true, false, 1500),
+			 ROLLOUT_FRAGS_FIT_OK);
+	assert_int_equal(rollout_frags__fit(ROLLOUT_FRAGS_AUTO, true, false, 3506),
+			 ROLLOUT_FRAGS_FIT_OK);
+	assert_int_equal(rollout_frags__fit(ROLLOUT_FRAGS_AUTO, true, false, 3507),
+			 ROLLOUT_FRAGS_FIT_NEEDS_FRAGS);
+	assert_int_equal(rollout_frags__fit(ROLLOUT_FRAGS_NO, true, false, 9000),
+			 ROLLOUT_FRAGS_FIT_NEEDS_FRAGS);
+	/* skb mode takes any MTU; an unknown MTU (0) is taken as small. */
+	assert_int_equal(rollout_frags__fit(ROLLOUT_FRAGS_AUTO, false, false, 9000),
+			 ROLLOUT_FRAGS_FIT_OK);
+	assert_int_equal(rollout_frags__fit(ROLLOUT_FRAGS_AUTO, true, false, 0),
+			 ROLLOUT_FRAGS_FIT_OK);
+	/* Multi-buffer: always works; only auto would have chosen otherwise. */
+	assert_int_equal(rollout_frags__fit(ROLLOUT_FRAGS_AUTO, true, true, 9000),
+			 ROLLOUT_FRAGS_FIT_OK);
+	assert_int_equal(rollout_frags__fit(ROLLOUT_FRAGS_AUTO, true, true, 1500),
+			 ROLLOUT_FRAGS_FIT_FRAGS_UNNEEDED);
+	assert_int_equal(rollout_frags__fit(ROLLOUT_FRAGS_YES, true, true, 1500),
+			 ROLLOUT_FRAGS_FIT_OK);
+	assert_string_equal(rollout_frags_fit__name(ROLLOUT_FRAGS_FIT_NEEDS_FRAGS), "needs_frags");
+
+	/* What to say: only changes, warnings on entering and leaving needs_frags. */
+	assert_int_equal(rollout_frags__report(1500, ROLLOUT_FRAGS_FIT_OK, 1500,
+					       ROLLOUT_FRAGS_FIT_OK), ROLLOUT_FRAGS_REPORT_NONE);
+	assert_int_equal(rollout_frags__report(1500, ROLLOUT_FRAGS_FIT_OK, 3000,
+					       ROLLOUT_FRAGS_FIT_OK), ROLLOUT_FRAGS_REPORT_CHANGED);
+	assert_int_equal(rollout_frags__report(1500, ROLLOUT_FRAGS_FIT_OK, 9000,
+					       ROLLOUT_FRAGS_FIT_NEEDS_FRAGS),
+			 ROLLOUT_FRAGS_REPORT_WARN);
+	assert_int_equal(rollout_frags__report(9000, ROLLOUT_FRAGS_FIT_NEEDS_FRAGS, 8000,
+					       ROLLOUT_FRAGS_FIT_NEEDS_FRAGS),
+			 ROLLOUT_FRAGS_REPORT_CHANGED);
+	assert_int_equal(rollout_frags__report(9000, ROLLOUT_FRAGS_FIT_NEEDS_FRAGS, 1500,
+					       ROLLOUT_FRAGS_FIT_OK), ROLLOUT_FRAGS_REPORT_FITS_AGAIN);
+	assert_int_equal(rollout_frags__report(9000, ROLLOUT_FRAGS_FIT_OK, 1500,
+					       ROLLOUT_FRAGS_FIT_FRAGS_UNNEEDED),
+			 ROLLOUT_FRAGS_REPORT_UNNEEDED);
+	assert_int_equal(rollout_frags__report(1500, ROLLOUT_FRAGS_FIT_FRAGS_UNNEEDED, 9000,
+					       ROLLOUT_FRAGS_FIT_OK), ROLLOUT_FRAGS_REPORT_CHANGED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same),
 		cmocka_unit_test(test_frags_decide),
+		cmocka_unit_test(test_frags_fit),
 		cmocka_unit_test(test_each),
 		cmocka_unit_test(test_symmetric_waits),
 		cmocka_unit_test(test_round),

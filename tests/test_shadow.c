@@ -170,6 +170,86 @@ static void test_error_rate_power(void **state)
 	assert_int_equal(harm_out, runs / 5);
 }
 
+/*
+ * Live steps: the serving version's side of a pair is its live verdict,
+ * fidelity is its own shadow's agreement; harm over the rollout's evidence,
+ * safety and weakness from the step's alone.
+ */
+static struct shadow_evidence ro_ev, step_ev;
+
+static void test_live_pairs(void **state)
+{
+	struct shadow_params p;
+	enum shadow_metric m = SHADOW_METRICS;
+	__u32 vs, vc;
+	int i;
+
+	(void)state;
+	shadow_params__default(&p);
+	/* Stable's flow: live stable verdict, the candidate's shadow. */
+	assert_true(shadow_live__pair(0, CANARY_V_PASS, CANARY_V_PASS, CANARY_V_DROP, &vs, &vc));
+	assert_int_equal(vs, CANARY_V_PASS);
+	assert_int_equal(vc, CANARY_V_DROP);
+	/* Stable's shadow disagreed with the live verdict: the pair still counts, unfaithful. */
+	assert_false(shadow_live__pair(0, CANARY_V_DROP, CANARY_V_PASS, CANARY_V_PASS, &vs, &vc));
+	assert_int_equal(vs, CANARY_V_DROP);
+	assert_int_equal(vc, CANARY_V_PASS);
+	/* The candidate's flow: stable's shadow, the live candidate verdict. */
+	assert_true(shadow_live__pair(1, CANARY_V_DROP, CANARY_V_PASS, CANARY_V_DROP, &vs, &vc));
+	assert_int_equal(vs, CANARY_V_PASS);
+	assert_int_equal(vc, CANARY_V_DROP);
+	assert_false(shadow_live__pair(1, 99, CANARY_V_PASS, CANARY_V_DROP, &vs, &vc));
+	assert_int_equal(vc, CANARY_V_INVALID);
+
+	/* An equal candidate: step 1 safe on its own samples; a fresh step starts undecided. */
+	memset(&ro_ev, 0, sizeof(ro_ev));
+	memset(&step_ev, 0, sizeof(step_ev));
+	for (i = 0; i < 2000; i++) {
+		shadow_evidence__add_pair(&ro_ev, &p, true, CANARY_V_PASS, CANARY_V_PASS, false, "a");
+		shadow_evidence__add_pair(&step_ev, &p, true, CANARY_V_PASS, CANARY_V_PASS, false, "a");
+	}
+	assert_int_equal(shadow_live__decide(&ro_ev, &step_ev, &p, &m), SHADOW_SAFE);
+	memset(&step_ev, 0, sizeof(step_ev));
+	assert_int_equal(shadow_live__decide(&ro_ev, &step_ev, &p, &m), SHADOW_UNDECIDED);
+	/*
+	 * Then the candidate drops 3 % of what stable passes: the rollout's
+	 * e-process finds the harm, whatever the step's says.
+	 */
+	for (i = 0; i < 3000 && shadow_live__decide(&ro_ev, &step_ev, &p, &m) != SHADOW_HARMFUL;
+	     i++) {
+		__u32 c = uniform() < 0.03 ? CANARY_V_DROP : CANARY_V_PASS;
+
+		shadow_evidence__add_pair(&ro_ev, &p, true, CANARY_V_PASS, c, false, "b");
+		shadow_evidence__add_pair(&step_ev, &p, true, CANARY_V_PASS, c, false, "b");
+	}
+	assert_int_equal(shadow_live__decide(&ro_ev, &step_ev, &p, &m), SHADOW_HARMFUL);
+	assert_int_equal(m, SHADOW_DROP_UP);
+	print_message("live: 3 %% more drops harmful after %d samples of the step\n", i);
+	/* A black hole with an unfaithful replay (fidelity 0.5): weak, never harmful. */
+	memset(&ro_ev, 0, sizeof(ro_ev));
+	memset(&step_ev, 0, sizeof(step_ev));
+	for (i = 0; i < 1000; i++) {
+		shadow_evidence__add_pair(&ro_ev, &p, i & 1, CANARY_V_PASS, CANARY_V_DROP, false, "c");
+		shadow_evidence__add_pair(&step_ev, &p, i & 1, CANARY_V_PASS, CANARY_V_DROP, false, "c");
+	}
+	assert_int_equal(shadow_live__decide(&ro_ev, &step_ev, &p, &m), SHADOW_WEAK);
+	/*
+	 * A step's own harm alone is no decision: 300 black-holed samples in
+	 * this step after 100,000 concordant ones are 0.3 % of the rollout's,
+	 * within its tolerance (the step's own test would be a second test).
+	 */
+	memset(&ro_ev, 0, sizeof(ro_ev));
+	memset(&step_ev, 0, sizeof(step_ev));
+	for (i = 0; i < 100000; i++)
+		shadow_evidence__add_pair(&ro_ev, &p, true, CANARY_V_PASS, CANARY_V_PASS, false, "d");
+	for (i = 0; i < 300; i++) {
+		shadow_evidence__add_pair(&ro_ev, &p, true, CANARY_V_PASS, CANARY_V_DROP, false, "e");
+		shadow_evidence__add_pair(&step_ev, &p, true, CANARY_V_PASS, CANARY_V_DROP, false, "e");
+	}
+	assert_int_equal(shadow_evidence__decide(&step_ev, &p, NULL), SHADOW_HARMFUL);
+	assert_int_equal(shadow_live__decide(&ro_ev, &step_ev, &p, &m), SHADOW_UNDECIDED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_equal_safe),
 		cmocka_unit_test(test_weak),
 		cmocka_unit_test(test_error_rate_power),
+		cmocka_unit_test(test_live_pairs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

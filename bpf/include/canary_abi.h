@@ -173,9 +173,10 @@ struct canary_mode {
  */
 #define CANARY_F_FRAGS (1U << 10)
 /*
- * A live capture runs (canaryctl capture): take the split path, where the
- * sampler is, even with no rollout; with no candidate range and no pin rule
- * every packet still goes to stable. User space only, as CANARY_F_STRATA.
+ * A live capture runs (for canaryctl capture, issue 15: the command is not
+ * built yet): take the split path, where the sampler is, even with no
+ * rollout; with no candidate range and no pin rule every packet still goes
+ * to stable. User space only, as CANARY_F_STRATA.
  */
 #define CANARY_F_CAPTURE (1U << 11)
 #define CANARY_F_ALL                                                                \

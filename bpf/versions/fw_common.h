@@ -27,6 +27,8 @@
  *                        source port has (sport & 0x3f) == 0x2a
  *   FW_BURN_ITERS        N > 0: N rounds of dependent arithmetic on
  *                        packet bytes per packet; verdicts unchanged
+ *   FW_DROP_DST_SUBNET   n > 0: destinations in subnet n dropped before
+ *                        every rule (one customer's traffic broken)
  */
 #ifndef FW_COMMON_H
 #define FW_COMMON_H
@@ -47,6 +49,9 @@
 #endif
 #ifndef FW_BURN_ITERS
 #define FW_BURN_ITERS 0
+#endif
+#ifndef FW_DROP_DST_SUBNET
+#define FW_DROP_DST_SUBNET 0
 #endif
 
 /* Subnet n is 198.18.n.0/24 and 2001:db8:n::/48. */
@@ -74,6 +79,9 @@ static __always_inline int fw_tcp_port(const struct canary_flow *fl, __u16 port)
 static __always_inline int fw_rules(const struct canary_flow *fl)
 {
 	int dst_b = fw_in_subnet(fl->daddr, fl->is_v6, FW_SUBNET_B);
+
+	if (FW_DROP_DST_SUBNET && fw_in_subnet(fl->daddr, fl->is_v6, FW_DROP_DST_SUBNET))
+		return XDP_DROP;
 
 	/* 1. Always allow subnet A. */
 	if (fw_in_subnet(fl->saddr, fl->is_v6, FW_SUBNET_A))

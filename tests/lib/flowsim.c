@@ -8,36 +8,22 @@
 #include "canary_abi.h"
 #include "engine.h"
 #include "flowsim.h"
+#include "rng.h"
 
-/* splitmix64: deterministic, one state per rollout. */
-static uint64_t rnd(uint64_t *s)
+static double normal(__u64 *s)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static double unit(uint64_t *s)
-{
-	return (rnd(s) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static double normal(uint64_t *s)
-{
-	double u1 = unit(s) + 1e-300, u2 = unit(s);
+	double u1 = splitmix_unit(s) + 1e-300, u2 = splitmix_unit(s);
 
 	return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 }
 
 /* Inversion (one uniform) below 15, a rounded normal above: fast, and fine for counts. */
-static __u64 poisson(uint64_t *s, double mean)
+static __u64 poisson(__u64 *s, double mean)
 {
 	if (mean <= 0)
 		return 0;
 	if (mean < 15) {
-		double p = exp(-mean), f = p, u = unit(s);
+		double p = exp(-mean), f = p, u = splitmix_unit(s);
 		__u64 k = 0;
 
 		while (u > f && k < 200) {
@@ -55,7 +41,7 @@ static __u64 poisson(uint64_t *s, double mean)
 }
 
 /* Binomial(n, p) by its Poisson or normal approximation, capped at n. */
-static __u64 binom(uint64_t *s, __u64 n, double p)
+static __u64 binom(__u64 *s, __u64 n, double p)
 {
 	__u64 k;
 
@@ -75,16 +61,16 @@ static __u64 binom(uint64_t *s, __u64 n, double p)
 	return k > n ? n : k;
 }
 
-static double loguni(uint64_t *s, double lo, double hi)
+static double loguni(__u64 *s, double lo, double hi)
 {
 	if (hi <= lo)
 		return lo;
-	return exp(log(lo) + unit(s) * (log(hi) - log(lo)));
+	return exp(log(lo) + splitmix_unit(s) * (log(hi) - log(lo)));
 }
 
-static double uni(uint64_t *s, double lo, double hi)
+static double uni(__u64 *s, double lo, double hi)
 {
-	return lo + unit(s) * (hi - lo);
+	return lo + splitmix_unit(s) * (hi - lo);
 }
 
 enum { C_CLEAN, C_ATTACK, C_BH, NR_CLASSES };
@@ -97,7 +83,7 @@ struct flow {
 };
 
 struct sim {
-	uint64_t rng;
+	__u64 rng;
 	const struct flowsim_family *fam;
 	__u32 seed;		/* the dispatcher's hash seed, new per rollout */
 	struct flow *fl;
@@ -136,10 +122,10 @@ static double flow_size(struct sim *m, __u32 rank)
 static void new_tuple(struct sim *m, struct flow *f, bool bh)
 {
 	/* The /24 is 198.51.100.0/24; the others anywhere in 10/8. */
-	f->saddr = bh ? (0xc6336400U | (rnd(&m->rng) & 0xff)) :
-		   (0x0a000000U | (rnd(&m->rng) & 0xffffff));
-	f->daddr = 0xcb007100U | (rnd(&m->rng) & 0xff);
-	f->ports = (__u32)(rnd(&m->rng) & 0xffffffffU);
+	f->saddr = bh ? (0xc6336400U | (splitmix_next(&m->rng) & 0xff)) :
+		   (0x0a000000U | (splitmix_next(&m->rng) & 0xffffff));
+	f->daddr = 0xcb007100U | (splitmix_next(&m->rng) & 0xff);
+	f->ports = (__u32)(splitmix_next(&m->rng) & 0xffffffffU);
 	flow_hash(m, f);
 }
 
@@ -158,7 +144,7 @@ static void mark_share(struct sim *m, double total, double frac, __u8 cls, bool 
 	__u32 tries;
 
 	for (tries = 0; got < frac * total && tries < m->nr * 4; tries++) {
-		struct flow *f = &m->fl[rnd(&m->rng) % m->nr];
+		struct flow *f = &m->fl[splitmix_next(&m->rng) % m->nr];
 
 		if (f->cls != C_CLEAN || got + f->rate > 1.5 * frac * total + 1e-9)
 			continue;
@@ -178,7 +164,7 @@ static void setup(struct sim *m, const struct flowsim_family *fam, uint64_t seed
 	memset(m, 0, sizeof(*m));
 	m->rng = seed * 0x9e3779b97f4a7c15ULL + 12345;
 	m->fam = fam;
-	m->seed = (__u32)rnd(&m->rng);
+	m->seed = (__u32)splitmix_next(&m->rng);
 	nf = loguni(&m->rng, fam->flows_lo, fam->flows_hi);
 	m->pps = loguni(&m->rng, fam->pps_lo, fam->pps_hi);
 	m->sigma = uni(&m->rng, fam->ln_sigma_lo, fam->ln_sigma_hi);
@@ -198,7 +184,7 @@ static void setup(struct sim *m, const struct flowsim_family *fam, uint64_t seed
 	if (fam->attack_pkt_frac > 0)
 		mark_share(m, total, fam->attack_pkt_frac, C_ATTACK, false);
 	for (i = 0; fam->attack_flow_frac > 0 && i < m->nr; i++)
-		if (unit(&m->rng) < fam->attack_flow_frac)
+		if (splitmix_unit(&m->rng) < fam->attack_flow_frac)
 			m->fl[i].cls = C_ATTACK;
 	if (fam->bh_hi > 0)
 		mark_share(m, total, uni(&m->rng, fam->bh_lo, fam->bh_hi), C_BH, true);
@@ -294,7 +280,7 @@ static void churn(struct sim *m, double frac)
 	__u64 k = poisson(&m->rng, m->nr * frac), i;
 
 	for (i = 0; i < k; i++) {
-		struct flow *f = &m->fl[rnd(&m->rng) % m->nr];
+		struct flow *f = &m->fl[splitmix_next(&m->rng) % m->nr];
 
 		flow_add(m, f, -1);
 		new_tuple(m, f, f->cls == C_BH);
