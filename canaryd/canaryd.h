@@ -230,26 +230,6 @@ void canaryd_capture__sample(struct iface *ifc, const struct canary_sample *smp)
 void canaryd_capture__tick(struct iface *ifc, __u64 now);
 void canaryd_capture__free(struct iface *ifc);
 
-/*
- * capture.c: live capture sessions (canaryctl capture). start: 0 and *ID, or
- * -errno with MSG, nothing changed; read and stop: the reply, or NULL with
- * *ERR and MSG. sample: one sample the shadow phase drained, offered to the
- * session; tick: after the shadow phase's, drains the ring when nobody else
- * does; free: at close, sampling given back.
- */
-struct canaryd_capture;
-struct canaryd_request;
-struct canary_sample;
-int canaryd_capture__start(struct canaryd *d, struct iface *ifc, const struct canaryd_request *req,
-			   __u32 *id, char *msg, size_t len);
-json_t *canaryd_capture__read(struct iface *ifc, const struct canaryd_request *req, int *err,
-			      char *msg, size_t len);
-json_t *canaryd_capture__stop(struct iface *ifc, const struct canaryd_request *req, int *err,
-			      char *msg, size_t len);
-void canaryd_capture__sample(struct iface *ifc, const struct canary_sample *smp);
-void canaryd_capture__tick(struct iface *ifc, __u64 now);
-void canaryd_capture__free(struct iface *ifc);
-
 /* iface.c */
 int canaryd_iface__setup(struct canaryd *d, struct iface *ifc);
 void canaryd_iface__close(struct iface *ifc);
