@@ -4,7 +4,8 @@
 # bed's firewall traffic: canaryctl capture writes pcapng (and classic pcap
 # for .pcap) that preflight reads, COUNT samples each with its comment; the
 # split path and sampling are off again afterwards; --version candidate in a
-# rollout keeps only candidate packets; bad input changes nothing. Then the
+# rollout keeps only candidate packets; bad input changes nothing (neither
+# the datapath nor an existing FILE). Then the
 # "same matrix": fw_blackhole's shadow phase on the bed's traffic while a
 # capture of the same traffic runs, and preflight on that capture, agree:
 # the same non-zero cells, each cell's fraction within 5 standard errors.
@@ -47,6 +48,10 @@ bad "bad -c '100001'" "$TB_DUT_IF" -w "$CB_TMP/x.pcapng" -c 100001
 bad "bad --version 'both'" "$TB_DUT_IF" -w "$CB_TMP/x.pcapng" --version both
 bad "no rollout runs" "$TB_DUT_IF" -w "$CB_TMP/x.pcapng" --version candidate
 [ ! -e "$CB_TMP/x.pcapng" ] || fail "a refused capture left $CB_TMP/x.pcapng"
+# An existing file: as it was after a refused capture, replaced by a taken one (a.pcapng below).
+echo "an earlier file" >"$CB_TMP/a.pcapng"
+bad "no rollout runs" "$TB_DUT_IF" -w "$CB_TMP/a.pcapng" --version candidate
+[ "$(cat "$CB_TMP/a.pcapng")" = "an earlier file" ] || fail "a refused capture changed a.pcapng"
 
 # 2000 samples as pcapng: preflight (libpcap) reads 2000 Ethernet frames, each has its comment.
 t0=$(date +%s%N)
