@@ -81,6 +81,19 @@ jq -e '.capture.packets == 500 and .capture.snapped == 500' "$CB_TMP/b.pf" >/dev
 	fail "b.pcap: $(jq -c .capture "$CB_TMP/b.pf")"
 echo "capture -s 40 .pcap: $(jq -c .capture "$CB_TMP/b.pf")"
 
+# --timeout before COUNT (--rate 5 per second per CPU, 1 s): exit 1, the file
+# a valid capture of what was taken, the session stopped, sampling off again.
+$CTL -j capture "$TB_DUT_IF" -w "$CB_TMP/t.pcapng" -c 1000 --rate 5 --timeout 1s >"$CB_TMP/t.json"
+rc=$?
+[ $rc = 1 ] || fail "capture --timeout 1s of 1000 at --rate 5: exit $rc, want 1: $(cat "$CB_TMP/t.json")"
+nt=$(jq -e 'select(.ok == false and .samples > 0 and .samples < 1000) | .samples' "$CB_TMP/t.json") ||
+	fail "capture --timeout 1s: $(cat "$CB_TMP/t.json")"
+$CTL -j preflight --pcap "$CB_TMP/t.pcapng" "$V1" "$V1" >"$CB_TMP/t.pf" ||
+	fail "preflight cannot read the timed-out capture: $(cat "$CB_TMP/t.pf")"
+[ "$(jq .capture.packets "$CB_TMP/t.pf")" = "$nt" ] || fail "t.pcapng: $(jq -c .capture "$CB_TMP/t.pf"), want $nt"
+[ $(($(flags) & SAMPLE_BITS)) = 0 ] || fail "sampling still on after a timed-out capture: flags $(flags)"
+echo "--timeout 1s at --rate 5: $nt of 1000 samples, $(jq .limited "$CB_TMP/t.json") limited, exit 1, file read"
+
 # --version during a rollout held at 50 %: only that version's packets.
 $CTL start "$TB_DUT_IF" "$B/versions/fw_v2.bpf.o" --steps 50,100 --step-time 120s >/dev/null ||
 	fail "cannot start fw_v2"
