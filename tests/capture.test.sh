@@ -94,6 +94,36 @@ $CTL -j preflight --pcap "$CB_TMP/t.pcapng" "$V1" "$V1" >"$CB_TMP/t.pf" ||
 [ $(($(flags) & SAMPLE_BITS)) = 0 ] || fail "sampling still on after a timed-out capture: flags $(flags)"
 echo "--timeout 1s at --rate 5: $nt of 1000 samples, $(jq .limited "$CB_TMP/t.json") limited, exit 1, file read"
 
+# One capture at a time; a client killed mid-capture loses its session after
+# 10 s without a read, then the next capture is taken.
+$CTL capture "$TB_DUT_IF" -w "$CB_TMP/k.pcapng" -c 100000 --rate 5 --timeout 60s 2>/dev/null &
+kpid=$!
+for _ in $(seq 100); do
+	grep -q "capture [0-9]* by .*: 100000 samples" "$CB_TMP/canaryd.log" && break
+	kill -0 $kpid 2>/dev/null || fail "the capture to be killed ended by itself"
+	sleep 0.1
+done
+grep -q "capture [0-9]* by .*: 100000 samples" "$CB_TMP/canaryd.log" || fail "the capture never began"
+echo "an earlier file" >"$CB_TMP/busy.pcapng"
+before=$(flags)
+bad "is running; one at a time" "$TB_DUT_IF" -w "$CB_TMP/busy.pcapng" -c 10
+[ "$(cat "$CB_TMP/busy.pcapng")" = "an earlier file" ] || fail "a refused capture changed busy.pcapng"
+kill -9 $kpid 2>/dev/null
+wait $kpid 2>/dev/null
+t0=$(date +%s%N) freed=
+for _ in $(seq 150); do
+	if $CTL capture "$TB_DUT_IF" -w "$CB_TMP/k2.pcapng" -c 10 2>/dev/null; then
+		freed=$((($(date +%s%N) - t0) / 1000000))
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$freed" ] || fail "15 s after its client was killed the capture still blocks the next one"
+grep -q "capture [0-9]* over (no read for 10 s)" "$CB_TMP/canaryd.log" ||
+	fail "the killed client's capture did not end for want of reads"
+[ $(($(flags) & SAMPLE_BITS)) = 0 ] || fail "sampling on after the killed client's capture: flags $(flags)"
+echo "a client killed mid-capture: the next capture taken $freed ms later"
+
 # --version during a rollout held at 50 %: only that version's packets.
 $CTL start "$TB_DUT_IF" "$B/versions/fw_v2.bpf.o" --steps 50,100 --step-time 120s >/dev/null ||
 	fail "cannot start fw_v2"
