@@ -194,4 +194,31 @@ res=$(compare "$CB_TMP/shadow.json" "$CB_TMP/aa.pf")
 [[ $res == DIFFER* ]] || fail "the comparison cannot tell fw_blackhole from fw_v1: $res"
 [ $(($(flags) & SAMPLE_BITS)) = 0 ] || fail "sampling on after the shadow phase and the capture"
 grep -q "capture [0-9]* over (all read)" "$CB_TMP/canaryd.log" || fail "no capture over line in the log"
+
+# canaryd killed mid-capture (no rollout runs): the split path and sampling
+# stay on while it is dead (the negative check); the next canaryd turns them off.
+$CTL capture "$TB_DUT_IF" -w "$CB_TMP/d.pcapng" -c 100000 --rate 5 --timeout 60s 2>/dev/null &
+dpid=$!
+for _ in $(seq 100); do
+	[ $(($(flags) & SAMPLE_BITS)) = $SAMPLE_BITS ] && break
+	sleep 0.1
+done
+[ $(($(flags) & SAMPLE_BITS)) = $SAMPLE_BITS ] || fail "the capture never turned sampling on"
+kill -9 "$CB_DAEMON_PID"
+wait "$CB_DAEMON_PID" 2>/dev/null
+wait $dpid && fail "canaryctl capture went on without canaryd"
+[ $(($(flags) & SAMPLE_BITS)) = $SAMPLE_BITS ] || fail "sampling went off with canaryd dead: flags $(flags)"
+cb_start_daemon || fail "canaryd did not come back"
+t0=$(date +%s%N) cleared=
+for _ in $(seq 50); do
+	if [ $(($(flags) & SAMPLE_BITS)) = 0 ]; then
+		cleared=$((($(date +%s%N) - t0) / 1000000))
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$cleared" ] || fail "5 s after the restart a dead canaryd's capture still samples: flags $(flags)"
+grep -q "a capture of an earlier canaryd left the split path and sampling on: off" \
+	"$CB_TMP/canaryd.log" || fail "the restarted canaryd did not say it turned the capture off"
+echo "canaryd killed mid-capture: sampling on while dead, off $cleared ms after the restart came up"
 exit 0
