@@ -5,7 +5,7 @@
 # for .pcap) that preflight reads, COUNT samples each with its comment; the
 # split path and sampling are off again afterwards; --version candidate in a
 # rollout keeps only candidate packets; bad input changes nothing (neither
-# the datapath nor an existing FILE). Then the
+# the datapath nor an existing FILE), with no dispatcher too. Then the
 # "same matrix": fw_blackhole's shadow phase on the bed's traffic while a
 # capture of the same traffic runs, and preflight on that capture, agree:
 # the same non-zero cells, each cell's fraction within 5 standard errors.
@@ -221,4 +221,15 @@ done
 grep -q "a capture of an earlier canaryd left the split path and sampling on: off" \
 	"$CB_TMP/canaryd.log" || fail "the restarted canaryd did not say it turned the capture off"
 echo "canaryd killed mid-capture: sampling on while dead, off $cleared ms after the restart came up"
+
+# No dispatcher (released: the stable attached directly): refused naming the
+# interface, no file, the attached program the same.
+$CTL release "$TB_DUT_IF" >"$CB_TMP/rel.out" 2>&1 || fail "release failed: $(cat "$CB_TMP/rel.out")"
+xdp=$(cb_xdp_id)
+out=$($CTL capture "$TB_DUT_IF" -w "$CB_TMP/r.pcapng" -c 10 2>&1) && fail "capture with no dispatcher: $out"
+grep -q "iface $TB_DUT_IF is not managed: .*released" <<<"$out" || fail "capture with no dispatcher: '$out'"
+[ "$(wc -l <<<"$out")" = 1 ] || fail "capture with no dispatcher: more than one line: $out"
+[ ! -e "$CB_TMP/r.pcapng" ] || fail "a capture with no dispatcher left r.pcapng"
+[ "$(cb_xdp_id)" = "$xdp" ] || fail "a capture with no dispatcher changed the attached program"
+echo "refused: capture with the dispatcher released -> $out"
 exit 0
