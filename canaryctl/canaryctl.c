@@ -1595,8 +1595,8 @@ static int do_capture(const struct cmd *c, struct verb_args *a)
 	struct reply rep;
 	char err[512];
 	json_int_t id;
-	bool done = false;
-	int ret;
+	bool done = false, created;
+	int ret, fd;
 
 	if (a->npos < 1)
 		return usage_err(c, "capture: missing IFACE");
@@ -1617,8 +1617,11 @@ static int do_capture(const struct cmd *c, struct verb_args *a)
 		return usage_err(c, "capture: bad --snaplen '%s' (14 to %d bytes)", a->snaplen,
 				 CANARY_SNAP_MAX);
 
-	/* The file first, as the user: nothing is asked of canaryd if it cannot be written. */
-	ret = canary_capfile__open(path, (__u32)snap, iface, &f, err, sizeof(err));
+	/*
+	 * The file first, as the user: nothing is asked of canaryd if it cannot
+	 * be written, and nothing in it changes until canaryd takes the capture.
+	 */
+	ret = canary_capfile__reserve(path, &fd, &created, err, sizeof(err));
 	if (ret) {
 		p_err(-ret, "%s; nothing was captured", err);
 		return CANARYCTL_EXIT_ERROR;
@@ -1634,12 +1637,22 @@ static int do_capture(const struct cmd *c, struct verb_args *a)
 	if (ret) {
 		if (ret < 0)
 			p_err(-ret, "%s", ret == -ENOMEM ? "out of memory" : call_err);
-		canary_capfile__close(f, NULL, 0);
-		unlink(path);	/* ours, and empty */
+		/* A file that was there stays as it was; one made here goes. */
+		canary_capfile__unreserve(path, fd, created);
 		return CANARYCTL_EXIT_ERROR;
 	}
 	id = json_integer_value(json_object_get(rep.root, CANARY_K_ID));
 	reply__free(&rep);
+	ret = canary_capfile__open_fd(fd, path, (__u32)snap, iface, &f, err, sizeof(err));
+	canary_capfile__unreserve(path, fd, ret && created);
+	if (ret) {
+		p_err(-ret, "%s; nothing was captured", err);
+		req = json_pack("{s:s, s:s, s:I}", "cmd", "capture-stop", "iface", iface, "id", id);
+		if (req && !ctl_call(req, &rep))
+			reply__free(&rep);
+		json_decref(req);
+		return CANARYCTL_EXIT_ERROR;
+	}
 
 	install_signals();
 	deadline = now_ms() + timeout_ms;

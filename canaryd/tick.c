@@ -280,7 +280,7 @@ void canaryd_iface__snapshot(struct iface *ifc)
 	ifc->have_sets = !canary_dp__read_rulesets(ifc->dp, ifc->sets_last);
 }
 
-void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double secs)
+static void iface_tick(struct canaryd *d, struct iface *ifc, __u64 now, double secs)
 {
 	static struct canary_counters c[CANARY_COUNTERS_ENTRIES];
 	static struct canary_stratum strata[CANARY_STRATA], delta[CANARY_STRATA];
@@ -354,6 +354,15 @@ void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double
 	}
 	/* The shadow phase's samples of this interval, replayed and decided. */
 	canaryd_shadow__tick(d, ifc, now);
-	/* A live capture's samples, when the shadow phase did not drain them. */
+}
+
+void canaryd_iface__tick(struct canaryd *d, struct iface *ifc, __u64 now, double secs)
+{
+	iface_tick(d, ifc, now, secs);
+	/*
+	 * A live capture's samples, when the shadow phase did not drain them,
+	 * and its end when its client went away: every tick, with or without
+	 * a rollout (iface_tick returns early without one).
+	 */
 	canaryd_capture__tick(ifc, now);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #define PCAP_DONT_INCLUDE_PCAP_BPF_H
 #include <pcap/dlt.h>
@@ -153,17 +154,62 @@ static int write_header(struct canary_capfile *f, const char *ifname, char *err,
 	return write_block(f, n, err, errlen);
 }
 
-int canary_capfile__open(const char *path, __u32 snaplen, const char *ifname,
-			 struct canary_capfile **out, char *err, size_t errlen)
+int canary_capfile__reserve(const char *path, int *fd, bool *created, char *err, size_t errlen)
+{
+	int i, ret = -ENOENT;
+
+	*fd = -1;
+	*created = false;
+	/* Created here (O_EXCL), or an existing file opened as it is (no O_TRUNC). */
+	for (i = 0; i < 2 && *fd < 0; i++) {
+		*fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (*fd >= 0) {
+			*created = true;
+			break;
+		}
+		if (errno != EEXIST)
+			break;
+		*fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (*fd < 0 && errno != ENOENT)
+			break;
+	}
+	if (*fd >= 0)
+		return 0;
+	ret = errno ? -errno : ret;
+	say(err, errlen, "capture %s: cannot create it: %s", path, strerror(-ret));
+	return ret;
+}
+
+void canary_capfile__unreserve(const char *path, int fd, bool remove)
+{
+	struct stat a, b;
+
+	/* Removed only while PATH is still the file reserve() created. */
+	if (remove && fd >= 0 && !fstat(fd, &a) && !stat(path, &b) && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		unlink(path);
+	if (fd >= 0)
+		close(fd);
+}
+
+int canary_capfile__open_fd(int fd, const char *path, __u32 snaplen, const char *ifname,
+			    struct canary_capfile **out, char *err, size_t errlen)
 {
 	struct canary_capfile *f;
-	int fd, ret;
+	struct stat st;
+	int ret;
 
 	*out = NULL;
 	if (!snaplen || snaplen > SNAPLEN_MAX) {
 		say(err, errlen, "capture %s: snap length %u is not in 1..%u", path, snaplen,
 		    SNAPLEN_MAX);
 		return -EINVAL;
+	}
+	/* A regular file is emptied; a pipe or a device is written as it is. */
+	if (fstat(fd, &st) || (S_ISREG(st.st_mode) && ftruncate(fd, 0))) {
+		ret = -errno;
+		say(err, errlen, "capture %s: cannot empty it: %s", path, strerror(-ret));
+		return ret;
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f) {
@@ -172,17 +218,13 @@ int canary_capfile__open(const char *path, __u32 snaplen, const char *ifname,
 	}
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	f->snaplen = snaplen;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		ret = -errno;
-		say(err, errlen, "capture %s: cannot create it: %s", path, strerror(-ret));
-		free(f);
-		return ret;
-	}
-	f->fp = fdopen(fd, "w");
+	/* F's own descriptor: the caller's FD stays the caller's. */
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	f->fp = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f->fp) {
 		ret = -errno;
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		say(err, errlen, "capture %s: %s", path, strerror(-ret));
 		free(f);
 		return ret;
@@ -212,6 +254,28 @@ int canary_capfile__open(const char *path, __u32 snaplen, const char *ifname,
 	}
 	*out = f;
 	return 0;
+}
+
+int canary_capfile__open(const char *path, __u32 snaplen, const char *ifname,
+			 struct canary_capfile **out, char *err, size_t errlen)
+{
+	int fd, ret;
+
+	*out = NULL;
+	if (!snaplen || snaplen > SNAPLEN_MAX) {
+		say(err, errlen, "capture %s: snap length %u is not in 1..%u", path, snaplen,
+		    SNAPLEN_MAX);
+		return -EINVAL;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		ret = -errno;
+		say(err, errlen, "capture %s: cannot create it: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = canary_capfile__open_fd(fd, path, snaplen, ifname, out, err, errlen);
+	close(fd);
+	return ret;
 }
 
 int canary_capfile__write(struct canary_capfile *f, __u64 ts_ns, const void *data, __u32 caplen,

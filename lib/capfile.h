@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Capture files written from the dispatcher's samples (for canaryctl
- * capture, issue 15, which is not built yet): pcapng by default, classic
+ * capture, issue 15): pcapng by default, classic
  * pcap for a name ending in ".pcap".
  *
  * libpcap (1.10.3 in Debian 12) writes classic pcap only (pcap_dump), and a
@@ -12,9 +12,13 @@
  * are read back with libpcap's pcap_open_offline(), by canaryctl preflight
  * and by tcpdump or Wireshark.
  *
- * The caller opens nothing: canary_capfile__open() creates the file itself
- * (O_CREAT|O_TRUNC, mode 0666 less the umask), so it belongs to whoever
- * runs canaryctl, never to canaryd.
+ * The caller's own process opens the file (O_CREAT, mode 0666 less the
+ * umask), so it belongs to whoever runs canaryctl, never to canaryd. A
+ * caller that must ask someone first (canaryctl capture asks canaryd)
+ * reserves the file (canary_capfile__reserve: opened, nothing in it
+ * changed), then opens the capture on it (canary_capfile__open_fd: emptied,
+ * the header written) or gives it up (canary_capfile__unreserve): a refused
+ * capture leaves an existing file as it was and removes one it created.
  */
 #ifndef CANARY_CAPFILE_H
 #define CANARY_CAPFILE_H
@@ -36,6 +40,23 @@ bool canary_capfile__is_pcap(const char *path);
  */
 int canary_capfile__open(const char *path, __u32 snaplen, const char *ifname,
 			 struct canary_capfile **out, char *err, size_t errlen);
+
+/*
+ * PATH opened for writing, nothing in it changed: 0, *FD and *CREATED (it
+ * did not exist), or a negative errno with one line in ERR naming the file.
+ */
+int canary_capfile__reserve(const char *path, int *fd, bool *created, char *err, size_t errlen);
+
+/* FD closed; PATH removed if REMOVE and PATH is still FD's file. */
+void canary_capfile__unreserve(const char *path, int fd, bool remove);
+
+/*
+ * As canary_capfile__open() on a reserved FD (PATH names it and gives the
+ * format): a regular file emptied, the header written. F has its own
+ * descriptor: FD stays the caller's to give up with __unreserve().
+ */
+int canary_capfile__open_fd(int fd, const char *path, __u32 snaplen, const char *ifname,
+			    struct canary_capfile **out, char *err, size_t errlen);
 
 /*
  * One frame: TS_NS nanoseconds since the epoch, CAPLEN bytes of DATA (at

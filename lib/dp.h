@@ -160,7 +160,7 @@ int canary_dp__set_cost_sampling(struct canary_dp *dp, __u32 n);
 #define CANARY_SAMPLE_RATE_MAX 1000000
 int canary_dp__set_sampling(struct canary_dp *dp, __u32 every, __u32 rate, __u32 snap);
 /*
- * A live capture (for canaryctl capture, not built yet) begins or ends:
+ * A live capture (canaryctl capture, canaryd/capture.c) begins or ends:
  * while on, the dispatcher takes the split path, where the sampler is, even with no
  * rollout (every packet to stable unless a rollout gives it elsewhere).
  * It changes nothing else: a rollout's split path stays as it was.

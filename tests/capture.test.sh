@@ -4,7 +4,8 @@
 # bed's firewall traffic: canaryctl capture writes pcapng (and classic pcap
 # for .pcap) that preflight reads, COUNT samples each with its comment; the
 # split path and sampling are off again afterwards; --version candidate in a
-# rollout keeps only candidate packets; bad input changes nothing. Then the
+# rollout keeps only candidate packets; bad input changes nothing (neither
+# the datapath nor an existing FILE), with no dispatcher too. Then the
 # "same matrix": fw_blackhole's shadow phase on the bed's traffic while a
 # capture of the same traffic runs, and preflight on that capture, agree:
 # the same non-zero cells, each cell's fraction within 5 standard errors.
@@ -47,6 +48,10 @@ bad "bad -c '100001'" "$TB_DUT_IF" -w "$CB_TMP/x.pcapng" -c 100001
 bad "bad --version 'both'" "$TB_DUT_IF" -w "$CB_TMP/x.pcapng" --version both
 bad "no rollout runs" "$TB_DUT_IF" -w "$CB_TMP/x.pcapng" --version candidate
 [ ! -e "$CB_TMP/x.pcapng" ] || fail "a refused capture left $CB_TMP/x.pcapng"
+# An existing file: as it was after a refused capture, replaced by a taken one (a.pcapng below).
+echo "an earlier file" >"$CB_TMP/a.pcapng"
+bad "no rollout runs" "$TB_DUT_IF" -w "$CB_TMP/a.pcapng" --version candidate
+[ "$(cat "$CB_TMP/a.pcapng")" = "an earlier file" ] || fail "a refused capture changed a.pcapng"
 
 # 2000 samples as pcapng: preflight (libpcap) reads 2000 Ethernet frames, each has its comment.
 t0=$(date +%s%N)
@@ -75,6 +80,49 @@ $CTL -j preflight --pcap "$CB_TMP/b.pcap" "$V1" "$V1" >"$CB_TMP/b.pf" ||
 jq -e '.capture.packets == 500 and .capture.snapped == 500' "$CB_TMP/b.pf" >/dev/null ||
 	fail "b.pcap: $(jq -c .capture "$CB_TMP/b.pf")"
 echo "capture -s 40 .pcap: $(jq -c .capture "$CB_TMP/b.pf")"
+
+# --timeout before COUNT (--rate 5 per second per CPU, 1 s): exit 1, the file
+# a valid capture of what was taken, the session stopped, sampling off again.
+$CTL -j capture "$TB_DUT_IF" -w "$CB_TMP/t.pcapng" -c 1000 --rate 5 --timeout 1s >"$CB_TMP/t.json"
+rc=$?
+[ $rc = 1 ] || fail "capture --timeout 1s of 1000 at --rate 5: exit $rc, want 1: $(cat "$CB_TMP/t.json")"
+nt=$(jq -e 'select(.ok == false and .samples > 0 and .samples < 1000) | .samples' "$CB_TMP/t.json") ||
+	fail "capture --timeout 1s: $(cat "$CB_TMP/t.json")"
+$CTL -j preflight --pcap "$CB_TMP/t.pcapng" "$V1" "$V1" >"$CB_TMP/t.pf" ||
+	fail "preflight cannot read the timed-out capture: $(cat "$CB_TMP/t.pf")"
+[ "$(jq .capture.packets "$CB_TMP/t.pf")" = "$nt" ] || fail "t.pcapng: $(jq -c .capture "$CB_TMP/t.pf"), want $nt"
+[ $(($(flags) & SAMPLE_BITS)) = 0 ] || fail "sampling still on after a timed-out capture: flags $(flags)"
+echo "--timeout 1s at --rate 5: $nt of 1000 samples, $(jq .limited "$CB_TMP/t.json") limited, exit 1, file read"
+
+# One capture at a time; a client killed mid-capture loses its session after
+# 10 s without a read, then the next capture is taken.
+$CTL capture "$TB_DUT_IF" -w "$CB_TMP/k.pcapng" -c 100000 --rate 5 --timeout 60s 2>/dev/null &
+kpid=$!
+for _ in $(seq 100); do
+	grep -q "capture [0-9]* by .*: 100000 samples" "$CB_TMP/canaryd.log" && break
+	kill -0 $kpid 2>/dev/null || fail "the capture to be killed ended by itself"
+	sleep 0.1
+done
+grep -q "capture [0-9]* by .*: 100000 samples" "$CB_TMP/canaryd.log" || fail "the capture never began"
+echo "an earlier file" >"$CB_TMP/busy.pcapng"
+before=$(flags)
+bad "is running; one at a time" "$TB_DUT_IF" -w "$CB_TMP/busy.pcapng" -c 10
+[ "$(cat "$CB_TMP/busy.pcapng")" = "an earlier file" ] || fail "a refused capture changed busy.pcapng"
+kill -9 $kpid 2>/dev/null
+wait $kpid 2>/dev/null
+t0=$(date +%s%N) freed=
+for _ in $(seq 150); do
+	if $CTL capture "$TB_DUT_IF" -w "$CB_TMP/k2.pcapng" -c 10 2>/dev/null; then
+		freed=$((($(date +%s%N) - t0) / 1000000))
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$freed" ] || fail "15 s after its client was killed the capture still blocks the next one"
+grep -q "capture [0-9]* over (no read for 10 s)" "$CB_TMP/canaryd.log" ||
+	fail "the killed client's capture did not end for want of reads"
+[ $(($(flags) & SAMPLE_BITS)) = 0 ] || fail "sampling on after the killed client's capture: flags $(flags)"
+echo "a client killed mid-capture: the next capture taken $freed ms later"
 
 # --version during a rollout held at 50 %: only that version's packets.
 $CTL start "$TB_DUT_IF" "$B/versions/fw_v2.bpf.o" --steps 50,100 --step-time 120s >/dev/null ||
@@ -146,4 +194,42 @@ res=$(compare "$CB_TMP/shadow.json" "$CB_TMP/aa.pf")
 [[ $res == DIFFER* ]] || fail "the comparison cannot tell fw_blackhole from fw_v1: $res"
 [ $(($(flags) & SAMPLE_BITS)) = 0 ] || fail "sampling on after the shadow phase and the capture"
 grep -q "capture [0-9]* over (all read)" "$CB_TMP/canaryd.log" || fail "no capture over line in the log"
+
+# canaryd killed mid-capture (no rollout runs): the split path and sampling
+# stay on while it is dead (the negative check); the next canaryd turns them off.
+$CTL capture "$TB_DUT_IF" -w "$CB_TMP/d.pcapng" -c 100000 --rate 5 --timeout 60s 2>/dev/null &
+dpid=$!
+for _ in $(seq 100); do
+	[ $(($(flags) & SAMPLE_BITS)) = $SAMPLE_BITS ] && break
+	sleep 0.1
+done
+[ $(($(flags) & SAMPLE_BITS)) = $SAMPLE_BITS ] || fail "the capture never turned sampling on"
+kill -9 "$CB_DAEMON_PID"
+wait "$CB_DAEMON_PID" 2>/dev/null
+wait $dpid && fail "canaryctl capture went on without canaryd"
+[ $(($(flags) & SAMPLE_BITS)) = $SAMPLE_BITS ] || fail "sampling went off with canaryd dead: flags $(flags)"
+cb_start_daemon || fail "canaryd did not come back"
+t0=$(date +%s%N) cleared=
+for _ in $(seq 50); do
+	if [ $(($(flags) & SAMPLE_BITS)) = 0 ]; then
+		cleared=$((($(date +%s%N) - t0) / 1000000))
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$cleared" ] || fail "5 s after the restart a dead canaryd's capture still samples: flags $(flags)"
+grep -q "a capture of an earlier canaryd left the split path and sampling on: off" \
+	"$CB_TMP/canaryd.log" || fail "the restarted canaryd did not say it turned the capture off"
+echo "canaryd killed mid-capture: sampling on while dead, off $cleared ms after the restart came up"
+
+# No dispatcher (released: the stable attached directly): refused naming the
+# interface, no file, the attached program the same.
+$CTL release "$TB_DUT_IF" >"$CB_TMP/rel.out" 2>&1 || fail "release failed: $(cat "$CB_TMP/rel.out")"
+xdp=$(cb_xdp_id)
+out=$($CTL capture "$TB_DUT_IF" -w "$CB_TMP/r.pcapng" -c 10 2>&1) && fail "capture with no dispatcher: $out"
+grep -q "iface $TB_DUT_IF is not managed: .*released" <<<"$out" || fail "capture with no dispatcher: '$out'"
+[ "$(wc -l <<<"$out")" = 1 ] || fail "capture with no dispatcher: more than one line: $out"
+[ ! -e "$CB_TMP/r.pcapng" ] || fail "a capture with no dispatcher left r.pcapng"
+[ "$(cb_xdp_id)" = "$xdp" ] || fail "a capture with no dispatcher changed the attached program"
+echo "refused: capture with the dispatcher released -> $out"
 exit 0

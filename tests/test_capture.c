@@ -3,7 +3,8 @@
  * lib/capfile.c, the writer behind canaryctl capture: frames written as
  * pcapng and as classic pcap, read back with libpcap (bytes, captured and
  * original lengths, nanosecond timestamps), the pcapng comments found in
- * the file's blocks; the errors name the file. No privileges needed.
+ * the file's blocks; the errors name the file; a reserved file unchanged
+ * until the capture is taken. No privileges needed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -254,6 +255,71 @@ static int setup(void **state)
 	return 0;
 }
 
+/*
+ * canaryctl capture's order: the file reserved before canaryd is asked. An
+ * existing file stays as it was when the capture is given up and is
+ * emptied and written when it is taken; a file the reservation created is
+ * removed when given up. The negative check: open() empties at once.
+ */
+static void test_reserve(void **state)
+{
+	static const char old[] = "an earlier capture, 42 bytes of it, kept.\n";
+	struct canary_capfile *cf = NULL;
+	char path[128], buf[64], err[256] = "";
+	bool created = true;
+	int fd = -1;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/old.pcapng", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fputs(old, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+	/* Reserved and given up: the same bytes. */
+	assert_int_equal(canary_capfile__reserve(path, &fd, &created, err, sizeof(err)), 0);
+	assert_false(created);
+	canary_capfile__unreserve(path, fd, created);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(fread(buf, 1, sizeof(buf), fp), strlen(old));
+	fclose(fp);
+	assert_memory_equal(buf, old, strlen(old));
+	/* Reserved and taken: emptied, then a capture libpcap reads. */
+	assert_int_equal(canary_capfile__reserve(path, &fd, &created, err, sizeof(err)), 0);
+	assert_int_equal(canary_capfile__open_fd(fd, path, SNAP, "veth0", &cf, err, sizeof(err)),
+			 0);
+	canary_capfile__unreserve(path, fd, false);
+	for (__u32 i = 0; i < N; i++)
+		assert_int_equal(canary_capfile__write(cf, frames[i].ts, frames[i].data,
+						       frames[i].caplen, frames[i].len,
+						       frames[i].comment, err, sizeof(err)),
+				 0);
+	assert_int_equal(canary_capfile__close(cf, err, sizeof(err)), 0);
+	read_back(path);
+	/* A file the reservation made, given up: gone. */
+	snprintf(path, sizeof(path), "%s/new.pcap", dir);
+	assert_int_equal(canary_capfile__reserve(path, &fd, &created, err, sizeof(err)), 0);
+	assert_true(created);
+	canary_capfile__unreserve(path, fd, created);
+	assert_int_equal(access(path, F_OK), -1);
+	/* Not writable: the file named. */
+	snprintf(path, sizeof(path), "%s/no/such/x.pcapng", dir);
+	assert_int_equal(canary_capfile__reserve(path, &fd, &created, err, sizeof(err)), -ENOENT);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "cannot create it"));
+	/* The negative check: open() itself empties an existing file. */
+	snprintf(path, sizeof(path), "%s/old.pcapng", dir);
+	assert_int_equal(canary_capfile__open(path, SNAP, NULL, &cf, err, sizeof(err)), 0);
+	assert_int_equal(canary_capfile__close(cf, err, sizeof(err)), 0);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(fread(buf, 1, 4, fp), 4);
+	assert_memory_not_equal(buf, old, 4);
+	fclose(fp);
+}
+
 static int teardown(void **state)
 {
 	char cmd[128];
@@ -269,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_pcapng),
 		cmocka_unit_test(test_pcap),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_reserve),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
