@@ -246,14 +246,14 @@ static __always_inline __u32 flow_bucket(const struct canary_flow *fl, __u32 fla
 }
 
 /*
- * Slot forced by a pin rule | its rule set << 8, or -1. Only called when a
- * rule set is installed.
+ * Slot forced by a pin rule, or -1; on a match *STRATUM = CANARY_STRATA +
+ * the rule's set (ruleset_count()). Only called when a rule set is installed.
  * Inlined: a subprogram call costs a return, and where the kernel mitigates
  * return-stack attacks with a return thunk (SRSO "Safe RET") one return costs
  * as much as all the rest of the split path. The keys are copies, so the
  * parsed flow's address never escapes and the flow stays in registers.
  */
-static __always_inline int pin_lookup4(__u32 addr, __u32 dir)
+static __always_inline int pin_lookup4(__u32 addr, __u32 dir, __u32 *stratum)
 {
 	struct canary_pin_key_v4 k4 = { .prefixlen = 32, .addr = addr };
 	struct canary_pin_value *v = NULL;
@@ -264,10 +264,12 @@ static __always_inline int pin_lookup4(__u32 addr, __u32 dir)
 		v = bpf_map_lookup_elem(trie, &k4);
 	if (!v || v->slot >= CANARY_MAX_SLOTS || v->set >= CANARY_MAX_RULESETS)
 		return -1;
-	return (int)(v->slot | v->set << 8);
+	*stratum = CANARY_STRATA + v->set;
+	return (int)v->slot;
 }
 
-static __always_inline int pin_lookup6(const struct canary_pin_key_v6 *k6, __u32 dir)
+static __always_inline int pin_lookup6(const struct canary_pin_key_v6 *k6, __u32 dir,
+					 __u32 *stratum)
 {
 	struct canary_pin_value *v = NULL;
 	void *trie;
@@ -277,19 +279,20 @@ static __always_inline int pin_lookup6(const struct canary_pin_key_v6 *k6, __u32
 		v = bpf_map_lookup_elem(trie, k6);
 	if (!v || v->slot >= CANARY_MAX_SLOTS || v->set >= CANARY_MAX_RULESETS)
 		return -1;
-	return (int)(v->slot | v->set << 8);
+	*stratum = CANARY_STRATA + v->set;
+	return (int)v->slot;
 }
 
 /* A source rule first; the destination only when no source rule matches. */
-static __always_inline int pin_lookup(const struct canary_flow *fl, __u32 flags)
+static __always_inline int pin_lookup(const struct canary_flow *fl, __u32 flags, __u32 *stratum)
 {
 	int slot = -1;
 
 	if (!fl->is_v6) {
 		if (flags & CANARY_F_PIN_V4)
-			slot = pin_lookup4(fl->saddr[0], CANARY_PIN_SRC);
+			slot = pin_lookup4(fl->saddr[0], CANARY_PIN_SRC, stratum);
 		if (slot < 0 && (flags & CANARY_F_PIN_V4_DST))
-			slot = pin_lookup4(fl->daddr[0], CANARY_PIN_DST);
+			slot = pin_lookup4(fl->daddr[0], CANARY_PIN_DST, stratum);
 		return slot;
 	}
 	if (flags & CANARY_F_PIN_V6) {
@@ -298,7 +301,7 @@ static __always_inline int pin_lookup(const struct canary_flow *fl, __u32 flags)
 			.addr = { fl->saddr[0], fl->saddr[1], fl->saddr[2], fl->saddr[3] },
 		};
 
-		slot = pin_lookup6(&k6, CANARY_PIN_SRC);
+		slot = pin_lookup6(&k6, CANARY_PIN_SRC, stratum);
 	}
 	if (slot < 0 && (flags & CANARY_F_PIN_V6_DST)) {
 		struct canary_pin_key_v6 k6 = {
@@ -306,7 +309,7 @@ static __always_inline int pin_lookup(const struct canary_flow *fl, __u32 flags)
 			.addr = { fl->daddr[0], fl->daddr[1], fl->daddr[2], fl->daddr[3] },
 		};
 
-		slot = pin_lookup6(&k6, CANARY_PIN_DST);
+		slot = pin_lookup6(&k6, CANARY_PIN_DST, stratum);
 	}
 	return slot;
 }
@@ -623,11 +626,10 @@ static __always_inline int dispatch_split(struct xdp_md *ctx)
 
 		cls = CANARY_CLASS_SPLIT;
 		if (flags & CANARY_F_PINS)
-			pinned = pin_lookup(&fl, flags);
+			pinned = pin_lookup(&fl, flags, &stratum);
 		if (pinned >= 0) {
 			cls = CANARY_CLASS_PINNED;
-			slot = pinned & 0xff;
-			stratum = CANARY_STRATA + (pinned >> 8);	/* the rule set: ruleset_count() */
+			slot = pinned;	/* stratum: CANARY_STRATA + the rule set */
 		} else {
 			/* Hashed even with no candidate range: the strata need it. */
 			__u32 b = flow_bucket(&fl, flags, cfg->seed);
