@@ -245,15 +245,19 @@ static __always_inline __u32 flow_bucket(const struct canary_flow *fl, __u32 fla
 	return canary_bucket(canary_hash_v4(s, d, (__u32)sport << 16 | dport, fl->proto, seed));
 }
 
+#define PIN_SET_SHIFT 8
+#define PIN_SLOT_MASK 0xff
+
 /*
- * Slot forced by a pin rule, or -1; on a match *STRATUM = CANARY_STRATA +
- * the rule's set (ruleset_count()). Only called when a rule set is installed.
+ * The rule's slot | its rule set << PIN_SET_SHIFT for a pin rule's match, or
+ * -1 (one int: no pointer to the caller's stratum, which would leave the
+ * registers). Only called when a rule set is installed.
  * Inlined: a subprogram call costs a return, and where the kernel mitigates
  * return-stack attacks with a return thunk (SRSO "Safe RET") one return costs
  * as much as all the rest of the split path. The keys are copies, so the
  * parsed flow's address never escapes and the flow stays in registers.
  */
-static __always_inline int pin_lookup4(__u32 addr, __u32 dir, __u32 *stratum)
+static __always_inline int pin_lookup4(__u32 addr, __u32 dir)
 {
 	struct canary_pin_key_v4 k4 = { .prefixlen = 32, .addr = addr };
 	struct canary_pin_value *v = NULL;
@@ -264,12 +268,10 @@ static __always_inline int pin_lookup4(__u32 addr, __u32 dir, __u32 *stratum)
 		v = bpf_map_lookup_elem(trie, &k4);
 	if (!v || v->slot >= CANARY_MAX_SLOTS || v->set >= CANARY_MAX_RULESETS)
 		return -1;
-	*stratum = CANARY_STRATA + v->set;
-	return (int)v->slot;
+	return (int)(v->slot | v->set << PIN_SET_SHIFT);
 }
 
-static __always_inline int pin_lookup6(const struct canary_pin_key_v6 *k6, __u32 dir,
-					 __u32 *stratum)
+static __always_inline int pin_lookup6(const struct canary_pin_key_v6 *k6, __u32 dir)
 {
 	struct canary_pin_value *v = NULL;
 	void *trie;
@@ -279,20 +281,19 @@ static __always_inline int pin_lookup6(const struct canary_pin_key_v6 *k6, __u32
 		v = bpf_map_lookup_elem(trie, k6);
 	if (!v || v->slot >= CANARY_MAX_SLOTS || v->set >= CANARY_MAX_RULESETS)
 		return -1;
-	*stratum = CANARY_STRATA + v->set;
-	return (int)v->slot;
+	return (int)(v->slot | v->set << PIN_SET_SHIFT);
 }
 
 /* A source rule first; the destination only when no source rule matches. */
-static __always_inline int pin_lookup(const struct canary_flow *fl, __u32 flags, __u32 *stratum)
+static __always_inline int pin_lookup(const struct canary_flow *fl, __u32 flags)
 {
 	int slot = -1;
 
 	if (!fl->is_v6) {
 		if (flags & CANARY_F_PIN_V4)
-			slot = pin_lookup4(fl->saddr[0], CANARY_PIN_SRC, stratum);
+			slot = pin_lookup4(fl->saddr[0], CANARY_PIN_SRC);
 		if (slot < 0 && (flags & CANARY_F_PIN_V4_DST))
-			slot = pin_lookup4(fl->daddr[0], CANARY_PIN_DST, stratum);
+			slot = pin_lookup4(fl->daddr[0], CANARY_PIN_DST);
 		return slot;
 	}
 	if (flags & CANARY_F_PIN_V6) {
@@ -301,7 +302,7 @@ static __always_inline int pin_lookup(const struct canary_flow *fl, __u32 flags,
 			.addr = { fl->saddr[0], fl->saddr[1], fl->saddr[2], fl->saddr[3] },
 		};
 
-		slot = pin_lookup6(&k6, CANARY_PIN_SRC, stratum);
+		slot = pin_lookup6(&k6, CANARY_PIN_SRC);
 	}
 	if (slot < 0 && (flags & CANARY_F_PIN_V6_DST)) {
 		struct canary_pin_key_v6 k6 = {
@@ -309,7 +310,7 @@ static __always_inline int pin_lookup(const struct canary_flow *fl, __u32 flags,
 			.addr = { fl->daddr[0], fl->daddr[1], fl->daddr[2], fl->daddr[3] },
 		};
 
-		slot = pin_lookup6(&k6, CANARY_PIN_DST, stratum);
+		slot = pin_lookup6(&k6, CANARY_PIN_DST);
 	}
 	return slot;
 }
@@ -626,10 +627,11 @@ static __always_inline int dispatch_split(struct xdp_md *ctx)
 
 		cls = CANARY_CLASS_SPLIT;
 		if (flags & CANARY_F_PINS)
-			pinned = pin_lookup(&fl, flags, &stratum);
+			pinned = pin_lookup(&fl, flags);
 		if (pinned >= 0) {
 			cls = CANARY_CLASS_PINNED;
-			slot = pinned;	/* stratum: CANARY_STRATA + the rule set */
+			slot = pinned & PIN_SLOT_MASK;
+			stratum = CANARY_STRATA + (pinned >> PIN_SET_SHIFT);
 		} else {
 			/* Hashed even with no candidate range: the strata need it. */
 			__u32 b = flow_bucket(&fl, flags, cfg->seed);
