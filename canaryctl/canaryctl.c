@@ -1539,7 +1539,6 @@ static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigne
 }
 
 #define CAPTURE_COUNT_DEFAULT 1000
-#define CAPTURE_COUNT_MAX 100000	/* canaryd's CANARYD_CAPTURE_COUNT_MAX */
 #define CAPTURE_TIMEOUT_DEFAULT_MS 30000
 #define CAPTURE_POLL_MS 100
 
@@ -1602,9 +1601,9 @@ static int do_capture(const struct cmd *c, struct verb_args *a)
 		return usage_err(c, "capture: missing IFACE");
 	if (!path)
 		return usage_err(c, "capture: missing -w FILE");
-	if (a->count && parse_uint(a->count, 1, CAPTURE_COUNT_MAX, &count))
+	if (a->count && parse_uint(a->count, 1, CANARY_CAPTURE_COUNT_MAX, &count))
 		return usage_err(c, "capture: bad -c '%s' (a count of samples from 1 to %d)",
-				 a->count, CAPTURE_COUNT_MAX);
+				 a->count, CANARY_CAPTURE_COUNT_MAX);
 	if (ver && strcmp(ver, "stable") && strcmp(ver, "candidate"))
 		return usage_err(c, "capture: bad --version '%s' (stable or candidate)", ver);
 	if (a->timeout && parse_duration_ms(a->timeout, &timeout_ms))

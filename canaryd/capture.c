@@ -11,10 +11,10 @@
  * rate and snap length, and off again when it has its samples, unless the
  * shadow phase reads then: its sampling settings are never touched.
  *
- * Memory is bounded: at most CANARYD_CAPTURE_COUNT_MAX samples per session,
+ * Memory is bounded: at most CANARY_CAPTURE_COUNT_MAX samples per session,
  * and at most CAPTURE_QUEUE_BYTES waiting for the client (more is counted
  * as overflow, not kept). A client that asks for nothing for
- * CAPTURE_IDLE_MS loses its session. Replies carry at most
+ * CANARY_CAPTURE_IDLE_MS loses its session. Replies carry at most
  * CAPTURE_REPLY_BYTES of base64.
  */
 #include <errno.h>
@@ -34,7 +34,6 @@
 #include "request.h"
 
 #define CAPTURE_QUEUE_BYTES (64U << 20)
-#define CAPTURE_IDLE_MS 10000
 #define CAPTURE_REPLY_BYTES (512U << 10)
 /* A sample's JSON members besides its data, for the reply budget. */
 #define CAPTURE_REC_OVERHEAD 160
@@ -264,7 +263,7 @@ static struct canaryd_capture *session(struct iface *ifc, __u32 id, char *msg, s
 
 	if (!c || !c->active || c->id != id) {
 		snprintf(msg, len, "iface %s: no capture %u (over, or dropped after %d s without "
-			 "a read)", ifc->cfg.name, id, CAPTURE_IDLE_MS / 1000);
+			 "a read)", ifc->cfg.name, id, CANARY_CAPTURE_IDLE_MS / 1000);
 		return NULL;
 	}
 	return c;
@@ -382,7 +381,7 @@ void canaryd_capture__tick(struct iface *ifc, __u64 now)
 		end(ifc, "the interface's datapath went away");
 		return;
 	}
-	if (now - c->last_ms > CAPTURE_IDLE_MS) {
+	if (now - c->last_ms > CANARY_CAPTURE_IDLE_MS) {
 		end(ifc, "no read for " "10 s");
 		return;
 	}

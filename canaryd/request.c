@@ -8,6 +8,7 @@
 
 #include "engine.h"
 #include "dp.h"
+#include "proto.h"
 #include "request.h"
 #include "canary_abi.h"
 
@@ -195,11 +196,11 @@ static int parse_capture(json_t *o, struct canaryd_request *req, char *msg, size
 	}
 	if (!json_object_get(o, "count")) {
 		snprintf(msg, len, "capture: \"count\" is required (1 to %d samples)",
-			 CANARYD_CAPTURE_COUNT_MAX);
+			 CANARY_CAPTURE_COUNT_MAX);
 		return -EINVAL;
 	}
-	req->rate = CANARYD_CAPTURE_RATE_DEFAULT;
-	if (get_u32(o, cmd, "count", 1, CANARYD_CAPTURE_COUNT_MAX, &req->count, msg, len) ||
+	req->rate = CANARY_CAPTURE_RATE_DEFAULT;
+	if (get_u32(o, cmd, "count", 1, CANARY_CAPTURE_COUNT_MAX, &req->count, msg, len) ||
 	    get_u32(o, cmd, "rate", 1, CANARY_SAMPLE_RATE_MAX, &req->rate, msg, len) ||
 	    get_u32(o, cmd, "snap", 14, CANARY_SNAP_MAX, &req->snap, msg, len))
 		return -EINVAL;

@@ -37,10 +37,6 @@ enum canaryd_capture_version {
 	CANARYD_CAPTURE_CANDIDATE,
 };
 
-/* capture limits: samples per session, and the sampler's rate (per second per CPU). */
-#define CANARYD_CAPTURE_COUNT_MAX 100000
-#define CANARYD_CAPTURE_RATE_DEFAULT 10000
-
 struct canaryd_request {
 	enum canaryd_cmd cmd;
 	char iface[IF_NAMESIZE];	/* empty: none given (status: every interface) */
@@ -56,7 +52,7 @@ struct canaryd_request {
 	char set[512];			/* NAME=VALUE,...: after the config's set */
 	/* start: rules after the config's pin; pin: the new whole set ("": none) */
 	char pin[1024];
-	/* capture: COUNT samples (1..CANARYD_CAPTURE_COUNT_MAX) of VERSION, at most RATE/s
+	/* capture: COUNT samples (1..CANARY_CAPTURE_COUNT_MAX) of VERSION, at most RATE/s
 	 * per CPU, SNAP bytes each (0: CANARY_SNAP_MAX); capture-read, capture-stop: ID */
 	__u32 count;
 	enum canaryd_capture_version version;

@@ -229,6 +229,15 @@ enum canaryctl_exit {
 #define CANARY_K_ACTIVE "active"
 #define CANARY_K_DECISION "decision"
 #define CANARY_K_SAMPLES "samples"
+
+/*
+ * capture limits, the client's and canaryd's: samples per session, the
+ * sampler's default rate (per second per CPU), and how long a session may
+ * go unread before canaryd drops it.
+ */
+#define CANARY_CAPTURE_COUNT_MAX 100000
+#define CANARY_CAPTURE_RATE_DEFAULT 10000
+#define CANARY_CAPTURE_IDLE_MS 10000
 #define CANARY_K_FIDELITY "fidelity"
 #define CANARY_K_HARM "harm"
 #define CANARY_K_CELLS "cells"

@@ -343,7 +343,7 @@ static void test_capture_requests(void **state)
 						msg, sizeof(msg)), 0);
 	assert_int_equal(req.count, 2000);
 	assert_int_equal(req.version, CANARYD_CAPTURE_CANDIDATE);
-	assert_int_equal(req.rate, CANARYD_CAPTURE_RATE_DEFAULT);
+	assert_int_equal(req.rate, CANARY_CAPTURE_RATE_DEFAULT);
 	assert_int_equal(canaryd_request__parse("{\"cmd\":\"capture\",\"iface\":\"eth0\"}",
 						&req, msg, sizeof(msg)), -EINVAL);
 	assert_non_null(strstr(msg, "count"));
