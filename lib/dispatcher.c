@@ -996,113 +996,77 @@ out:
 	return err;
 }
 
-int canary_dp__read_counters(const struct canary_dp *dp, struct canary_counters *out)
-{
-	struct canary_counters *percpu;
-	int fd = dp->fd[DP_COUNTERS];
-	__u32 key;
-	int cpu, err = 0;
-	size_t f;
-
-	percpu = calloc(dp->ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	for (key = 0; key < CANARY_COUNTERS_ENTRIES; key++) {
-		__u64 *sum = (__u64 *)&out[key];
-
-		memset(&out[key], 0, sizeof(out[key]));
-		if (bpf_map_lookup_elem(fd, &key, percpu)) {
-			err = -errno;
-			pr_warn("dispatcher: cannot read counters: %s\n", strerror(-err));
-			break;
-		}
-		for (cpu = 0; cpu < dp->ncpus; cpu++) {
-			const __u64 *v = (const __u64 *)&percpu[cpu];
-
-			for (f = 0; f < sizeof(*percpu) / sizeof(__u64); f++)
-				sum[f] += v[f];
-		}
-	}
-	free(percpu);
-	return err;
-}
-
-int canary_dp__read_rulesets(const struct canary_dp *dp, struct canary_ruleset *out)
-{
-	struct canary_ruleset *percpu;
-	int fd = dp->fd[DP_RULESETS], cpu, v, err = 0;
-	__u32 key;
-
-	_Static_assert(sizeof(struct canary_ruleset) % 8 == 0, "per-CPU value layout");
-	percpu = calloc(dp->ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	for (key = 0; key < CANARY_RULESET_ENTRIES; key++) {
-		memset(&out[key], 0, sizeof(out[key]));
-		if (bpf_map_lookup_elem(fd, &key, percpu)) {
-			err = -errno;
-			pr_warn("dispatcher: cannot read the rule-set counters (%s): %s\n",
-				CANARY_MAP_RULESETS, strerror(-err));
-			break;
-		}
-		for (cpu = 0; cpu < dp->ncpus; cpu++)
-			for (v = 0; v < CANARY_V_MAX; v++)
-				out[key].verdict[v] += percpu[cpu].verdict[v];
-	}
-	free(percpu);
-	return err;
-}
-
-/* One per-CPU stratum record, summed over the CPUs into OUT. */
-static void sum_stratum(const struct canary_stratum *percpu, int ncpus, struct canary_stratum *out)
-{
-	int cpu, v;
-
-	memset(out, 0, sizeof(*out));
-	for (cpu = 0; cpu < ncpus; cpu++)
-		for (v = 0; v < CANARY_V_MAX; v++)
-			out->verdict[v] += percpu[cpu].verdict[v];
-}
-
-int canary_dp__read_strata(const struct canary_dp *dp, struct canary_stratum *out)
+/*
+ * A per-CPU array of N records of REC bytes, each only __u64 counters,
+ * summed over the CPUs into OUT: one system call where the kernel has batch
+ * lookups, else one per key (WHAT names the map in the warning).
+ */
+static int read_percpu_sums(const struct canary_dp *dp, int fd, __u32 n, size_t rec, void *out,
+			    const char *what)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	int fd = dp->fd[DP_STRATA], err = 0;
-	struct canary_stratum *percpu;
-	__u32 *keys, count = CANARY_STRATA, next, key, i;
+	size_t words = rec / sizeof(__u64), w;
+	__u32 *keys, count = n, next, key, i;
+	__u64 *percpu, *sum = out;
+	int cpu, err = 0;
 
-	/* The record is 48 bytes, a multiple of 8: per-CPU values are packed. */
-	_Static_assert(sizeof(struct canary_stratum) % 8 == 0, "per-CPU value layout");
-	percpu = calloc((size_t)dp->ncpus * CANARY_STRATA, sizeof(*percpu));
-	keys = calloc(CANARY_STRATA, sizeof(*keys));
+	memset(out, 0, (size_t)n * rec);
+	percpu = calloc((size_t)dp->ncpus * n, rec);
+	keys = calloc(n, sizeof(*keys));
 	if (!percpu || !keys) {
 		err = -ENOMEM;
 		goto out;
 	}
-	/* One system call for the 1,000 strata where the kernel has batch lookups. */
 	if ((!bpf_map_lookup_batch(fd, NULL, &next, keys, percpu, &count, &opts) ||
-	     errno == ENOENT) && count == CANARY_STRATA) {
+	     errno == ENOENT) && count == n) {
 		for (i = 0; i < count; i++) {
-			if (keys[i] >= CANARY_STRATA) {
+			if (keys[i] >= n) {
 				err = -EIO;
 				goto out;
 			}
-			sum_stratum(&percpu[(size_t)i * dp->ncpus], dp->ncpus, &out[keys[i]]);
+			for (cpu = 0; cpu < dp->ncpus; cpu++)
+				for (w = 0; w < words; w++)
+					sum[(size_t)keys[i] * words + w] +=
+						percpu[((size_t)i * dp->ncpus + cpu) * words + w];
 		}
 		goto out;
 	}
-	for (key = 0; key < CANARY_STRATA; key++) {
+	for (key = 0; key < n; key++) {
 		if (bpf_map_lookup_elem(fd, &key, percpu)) {
 			err = -errno;
-			pr_warn("dispatcher: cannot read strata: %s\n", strerror(-err));
+			pr_warn("dispatcher: cannot read %s: %s\n", what, strerror(-err));
 			break;
 		}
-		sum_stratum(percpu, dp->ncpus, &out[key]);
+		for (cpu = 0; cpu < dp->ncpus; cpu++)
+			for (w = 0; w < words; w++)
+				sum[(size_t)key * words + w] += percpu[(size_t)cpu * words + w];
 	}
 out:
 	free(keys);
 	free(percpu);
 	return err;
+}
+
+/* Per-CPU values are packed only for records whose size is a multiple of 8. */
+_Static_assert(sizeof(struct canary_counters) % 8 == 0, "per-CPU value layout");
+_Static_assert(sizeof(struct canary_ruleset) % 8 == 0, "per-CPU value layout");
+_Static_assert(sizeof(struct canary_stratum) % 8 == 0, "per-CPU value layout");
+
+int canary_dp__read_counters(const struct canary_dp *dp, struct canary_counters *out)
+{
+	return read_percpu_sums(dp, dp->fd[DP_COUNTERS], CANARY_COUNTERS_ENTRIES, sizeof(*out), out,
+				"counters");
+}
+
+int canary_dp__read_rulesets(const struct canary_dp *dp, struct canary_ruleset *out)
+{
+	return read_percpu_sums(dp, dp->fd[DP_RULESETS], CANARY_RULESET_ENTRIES, sizeof(*out), out,
+				"the rule-set counters (" CANARY_MAP_RULESETS ")");
+}
+
+int canary_dp__read_strata(const struct canary_dp *dp, struct canary_stratum *out)
+{
+	return read_percpu_sums(dp, dp->fd[DP_STRATA], CANARY_STRATA, sizeof(*out), out, "strata");
 }
 
 int canary_dp__read_mode(const struct canary_dp *dp, struct canary_mode *out)
