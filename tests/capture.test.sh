@@ -98,27 +98,22 @@ echo "--timeout 1s at --rate 5: $nt of 1000 samples, $(jq .limited "$CB_TMP/t.js
 # 10 s without a read, then the next capture is taken.
 $CTL capture "$TB_DUT_IF" -w "$CB_TMP/k.pcapng" -c 100000 --rate 5 --timeout 60s 2>/dev/null &
 kpid=$!
-for _ in $(seq 100); do
-	grep -q "capture [0-9]* by .*: 100000 samples" "$CB_TMP/canaryd.log" && break
+began() {
+	grep -q "capture [0-9]* by .*: 100000 samples" "$CB_TMP/canaryd.log" && return 0
 	kill -0 $kpid 2>/dev/null || fail "the capture to be killed ended by itself"
-	sleep 0.1
-done
-grep -q "capture [0-9]* by .*: 100000 samples" "$CB_TMP/canaryd.log" || fail "the capture never began"
+	return 1
+}
+tb_until 10 began || fail "the capture never began"
 echo "an earlier file" >"$CB_TMP/busy.pcapng"
 before=$(flags)
 bad "is running; one at a time" "$TB_DUT_IF" -w "$CB_TMP/busy.pcapng" -c 10
 [ "$(cat "$CB_TMP/busy.pcapng")" = "an earlier file" ] || fail "a refused capture changed busy.pcapng"
 kill -9 $kpid 2>/dev/null
 wait $kpid 2>/dev/null
-t0=$(date +%s%N) freed=
-for _ in $(seq 150); do
-	if $CTL capture "$TB_DUT_IF" -w "$CB_TMP/k2.pcapng" -c 10 2>/dev/null; then
-		freed=$((($(date +%s%N) - t0) / 1000000))
-		break
-	fi
-	sleep 0.1
-done
-[ -n "$freed" ] || fail "15 s after its client was killed the capture still blocks the next one"
+take_k2() { $CTL capture "$TB_DUT_IF" -w "$CB_TMP/k2.pcapng" -c 10 2>/dev/null; }
+t0=$(date +%s%N)
+tb_until 15 take_k2 || fail "15 s after its client was killed the capture still blocks the next one"
+freed=$((($(date +%s%N) - t0) / 1000000))
 grep -q "capture [0-9]* over (no read for 10 s)" "$CB_TMP/canaryd.log" ||
 	fail "the killed client's capture did not end for want of reads"
 [ $(($(flags) & SAMPLE_BITS)) = 0 ] || fail "sampling on after the killed client's capture: flags $(flags)"
@@ -199,25 +194,17 @@ grep -q "capture [0-9]* over (all read)" "$CB_TMP/canaryd.log" || fail "no captu
 # stay on while it is dead (the negative check); the next canaryd turns them off.
 $CTL capture "$TB_DUT_IF" -w "$CB_TMP/d.pcapng" -c 100000 --rate 5 --timeout 60s 2>/dev/null &
 dpid=$!
-for _ in $(seq 100); do
-	[ $(($(flags) & SAMPLE_BITS)) = $SAMPLE_BITS ] && break
-	sleep 0.1
-done
-[ $(($(flags) & SAMPLE_BITS)) = $SAMPLE_BITS ] || fail "the capture never turned sampling on"
+sampling_on() { [ $(($(flags) & SAMPLE_BITS)) = $SAMPLE_BITS ]; }
+sampling_off() { [ $(($(flags) & SAMPLE_BITS)) = 0 ]; }
+tb_until 10 sampling_on || fail "the capture never turned sampling on"
 kill -9 "$CB_DAEMON_PID"
 wait "$CB_DAEMON_PID" 2>/dev/null
 wait $dpid && fail "canaryctl capture went on without canaryd"
-[ $(($(flags) & SAMPLE_BITS)) = $SAMPLE_BITS ] || fail "sampling went off with canaryd dead: flags $(flags)"
+sampling_on || fail "sampling went off with canaryd dead: flags $(flags)"
 cb_start_daemon || fail "canaryd did not come back"
-t0=$(date +%s%N) cleared=
-for _ in $(seq 50); do
-	if [ $(($(flags) & SAMPLE_BITS)) = 0 ]; then
-		cleared=$((($(date +%s%N) - t0) / 1000000))
-		break
-	fi
-	sleep 0.1
-done
-[ -n "$cleared" ] || fail "5 s after the restart a dead canaryd's capture still samples: flags $(flags)"
+t0=$(date +%s%N)
+tb_until 5 sampling_off || fail "5 s after the restart a dead canaryd's capture still samples: flags $(flags)"
+cleared=$((($(date +%s%N) - t0) / 1000000))
 grep -q "a capture of an earlier canaryd left the split path and sampling on: off" \
 	"$CB_TMP/canaryd.log" || fail "the restarted canaryd did not say it turned the capture off"
 echo "canaryd killed mid-capture: sampling on while dead, off $cleared ms after the restart came up"

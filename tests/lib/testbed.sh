@@ -110,6 +110,17 @@ tb_veth_stat() {
 		awk -v k="$3:" '$1 == k { print $2; f = 1 } END { if (!f) print "missing" }'
 }
 
+# Run CMD ARGS... every 0.1 s until it succeeds, for at most SECS seconds: a
+# condition with a deadline (tb_until SECS CMD ARGS...); 1 at the deadline.
+tb_until() {
+	local deadline=$(($(date +%s%N) + $1 * 1000000000))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
 # Wait up to SECONDS (default 10) for a line equal to LINE in FILE while PID
 # lives: tb_wait_line FILE LINE PID [SECONDS].
 tb_wait_line() {
